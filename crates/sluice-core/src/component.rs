@@ -1,0 +1,176 @@
+//! The component file format: the public contract of Sluice.
+//!
+//! The JSON Schema in `schemas/component.schema.json` is generated from these types.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::types::ValueType;
+
+/// A Sluice component: typed definitions and the dataflows that work on them.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(title = "Sluice component")]
+pub struct Component {
+    /// The JSON Schema of this file, for editors; ignored by Sluice.
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// System name of the component: a letter, then letters, digits, `_`, `-` or `.`.
+    #[schemars(regex(pattern = r"^[A-Za-z][A-Za-z0-9_.-]*$"), length(max = 128))]
+    pub name: String,
+    /// Title shown to people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// What the component is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The component's fields, by name; items carry their values under `data`.
+    #[serde(default)]
+    pub definitions: IndexMap<String, Definition>,
+    /// The dataflows of the component.
+    pub dataflows: Vec<Dataflow>,
+}
+
+/// One field of the component's model.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Definition {
+    /// The value type of the field.
+    #[serde(rename = "type")]
+    pub kind: DefinitionType,
+    /// Title shown to people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// What the field holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The field must have a value.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub required: bool,
+    /// The field's value is unique among the component's entries.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub primary_key: bool,
+    /// The only values the field may take.
+    #[serde(default, rename = "enum", skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub allowed: Option<Vec<Value>>,
+}
+
+/// The type of a definition (the Aqtra property types that make sense without a UI).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DefinitionType {
+    /// Text.
+    String,
+    /// Any number.
+    Number,
+    /// A whole number.
+    Integer,
+    /// True or false.
+    Boolean,
+    /// A calendar date, `YYYY-MM-DD`.
+    Date,
+    /// An RFC 3339 date and time.
+    Datetime,
+    /// A time of day, `HH:MM[:SS]`.
+    Time,
+    /// An absolute URI.
+    Uri,
+    /// A list of values.
+    Array,
+}
+
+impl DefinitionType {
+    /// The value type behind this definition type.
+    pub fn value_type(self) -> ValueType {
+        match self {
+            DefinitionType::String => ValueType::String,
+            DefinitionType::Number => ValueType::Number,
+            DefinitionType::Integer => ValueType::Integer,
+            DefinitionType::Boolean => ValueType::Boolean,
+            DefinitionType::Date => ValueType::Date,
+            DefinitionType::Datetime => ValueType::DateTime,
+            DefinitionType::Time => ValueType::Time,
+            DefinitionType::Uri => ValueType::Uri,
+            DefinitionType::Array => ValueType::Array,
+        }
+    }
+}
+
+/// A dataflow: stages of steps, run left to right and top to bottom.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Dataflow {
+    /// Name of the dataflow, unique in the component (buttons and the API call it by name).
+    #[schemars(regex(pattern = r"^[A-Za-z][A-Za-z0-9_.-]*$"), length(max = 128))]
+    pub name: String,
+    /// Title shown to people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// What the dataflow does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The stages, in order.
+    pub stages: Vec<Stage>,
+}
+
+/// A column of steps in the visual editor.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Stage {
+    /// Name of the stage.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// The steps of the stage, top to bottom.
+    pub steps: Vec<StepSpec>,
+}
+
+/// One step as written in the file.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StepSpec {
+    /// Name of the step, unique in its dataflow.
+    #[schemars(length(min = 1, max = 128))]
+    pub name: String,
+    /// The step type id, such as `execute_script` (see `sluice steps`).
+    #[serde(rename = "type")]
+    #[schemars(length(min = 1))]
+    pub step_type: String,
+    /// Name of the step whose items this step receives; it must be placed earlier.
+    /// Input steps have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub source: Option<String>,
+    /// The step type's own settings (see `schemas/steps/<type>.schema.json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Map<String, Value>>,
+    /// A note for people reading the dataflow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// The definitions of a component, by name, in file order.
+pub type Definitions = IndexMap<String, Definition>;
+
+/// The JSON Schema that a component's `data` satisfies: each definition's type and format,
+/// `enum` and `required`. Fields that are not required may be `null`; other keys are allowed
+/// (system fields such as `Id`).
+pub fn data_schema(definitions: &Definitions) -> Value {
+    let properties: Map<String, Value> = definitions
+        .iter()
+        .map(|(name, d)| {
+            let mut schema = d.kind.value_type().json_schema();
+            if let (Some(allowed), Some(obj)) = (&d.allowed, schema.as_object_mut()) {
+                obj.insert("enum".into(), Value::Array(allowed.clone()));
+            }
+            if !d.required {
+                schema = json!({"anyOf": [{"type": "null"}, schema]});
+            }
+            (name.clone(), schema)
+        })
+        .collect();
+    let required: Vec<&String> = definitions.iter().filter(|(_, d)| d.required).map(|(n, _)| n).collect();
+    json!({"type": "object", "properties": properties, "required": required})
+}

@@ -1,0 +1,46 @@
+//! The Sluice engine: loads component files, validates them with located errors, compiles them
+//! into plans and runs their dataflows.
+//!
+//! Step types are plugins (see [`plugin`]); link the step crates (or the `sluice` facade crate)
+//! to get the built-in ones.
+//!
+//! ```ignore
+//! let engine = sluice_core::Engine::new()?;
+//! let plan = engine.load_file("component.json")?;
+//! let outcome = plan.run("GetCode", &serde_json::json!({"data": {}}), &Default::default(), Default::default())?;
+//! ```
+
+pub mod catalog;
+pub mod component;
+pub mod diagnostics;
+pub mod engine;
+mod load;
+pub mod path;
+pub mod plan;
+pub mod plugin;
+pub mod run;
+pub mod schema;
+pub mod script;
+pub mod single;
+pub mod source;
+pub mod types;
+
+pub use catalog::{CatalogEntry, CatalogSetting};
+pub use diagnostics::{Diagnostic, LoadError};
+pub use engine::{Engine, EngineBuilder, EngineError};
+pub use path::FieldPath;
+pub use plan::Plan;
+pub use plugin::{
+    BuildContext, BuildError, BuiltStep, Group, Item, Lang, Localized, SettingLabel, StartStep, Step, StepContext,
+    StepDescriptor, StepError, StepMeta, StepPlugin,
+};
+pub use run::{Outcome, RunContext, RunError, RunOptions, StepFailure, StepStatus, StepTrace};
+pub use script::{CompiledScript, ScriptError, ScriptHost, ScriptLimits};
+pub use single::{SingleRun, SingleStep};
+
+/// Re-exported so step crates register with the same `inventory` version as the engine.
+pub use inventory;
+/// Re-exported so step crates compile schemas with the engine's `jsonschema`.
+pub use jsonschema;
+/// Re-exported so step crates derive settings schemas with the engine's `schemars`.
+pub use schemars;

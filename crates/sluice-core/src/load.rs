@@ -1,0 +1,446 @@
+//! Validate, then build: a component file becomes a [`Plan`] or a list of located problems.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::component::{Definition, Definitions, data_schema};
+use crate::diagnostics::{LoadError, Problem, locate};
+use crate::engine::Engine;
+use crate::plan::{CompiledDataflow, CompiledStep, Plan};
+use crate::plugin::{BuildContext, BuiltStep, suggestion};
+use crate::source::{Source, escape_token};
+use crate::types::{compile_with_formats, describe};
+
+/// At most this many problems are reported for one file; the rest are counted.
+const MAX_PROBLEMS: usize = 500;
+
+impl Engine {
+    /// Reads and loads a component file.
+    pub fn load_file(&self, path: impl AsRef<Path>) -> Result<Plan, LoadError> {
+        let path = path.as_ref();
+        let origin = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|source| LoadError::Io { origin: origin.clone(), source })?;
+        self.load(&origin, &bytes)
+    }
+
+    /// Validates a component and compiles it into a plan: settings checked, paths resolved,
+    /// scripts compiled. `origin` names the component in errors (usually its path).
+    ///
+    /// Every problem in the file is reported at once, each located by JSON Pointer, line and
+    /// column. Never panics, whatever the bytes.
+    pub fn load(&self, origin: &str, bytes: &[u8]) -> Result<Plan, LoadError> {
+        let invalid = |diagnostics| LoadError::Invalid { origin: origin.to_owned(), diagnostics };
+        let text = match self.read_text(bytes) {
+            Ok(text) => text,
+            Err(problem) => return Err(invalid(locate(&Source::new(""), vec![*problem]))),
+        };
+        let source = Source::new(text);
+        let root: Value = match serde_json::from_str(text) {
+            Ok(root) => root,
+            Err(e) => return Err(invalid(locate(&source, vec![syntax_problem(&e)]))),
+        };
+        let mut loader = Loader { engine: self, problems: Vec::new() };
+        let plan = loader.check(&root);
+        if loader.problems.is_empty()
+            && let Some(plan) = plan
+        {
+            return Ok(plan);
+        }
+        let mut problems = loader.problems;
+        if problems.len() > MAX_PROBLEMS {
+            let hidden = problems.len() - MAX_PROBLEMS;
+            problems.truncate(MAX_PROBLEMS);
+            problems.push(
+                Problem::new("", format!("{hidden} more problems are not shown")).hint("fix the ones above first"),
+            );
+        }
+        Err(invalid(locate(&source, problems)))
+    }
+
+    fn read_text<'b>(&self, bytes: &'b [u8]) -> Result<&'b str, Box<Problem>> {
+        if bytes.len() > self.max_file_size {
+            return Err(Box::new(
+                Problem::new("", format!("the file is {} bytes; the limit is {}", bytes.len(), self.max_file_size))
+                    .hint("split the component, or raise the engine's max_file_size"),
+            ));
+        }
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let good = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
+            let at = Source::new(good).location_of_offset(good.len());
+            let mut problem =
+                Problem::new("", format!("the file is not valid UTF-8 (bad byte at offset {})", e.valid_up_to()))
+                    .hint("save the file as UTF-8");
+            problem.at = Some((at.line, at.column));
+            Box::new(problem)
+        })?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        if text.trim().is_empty() {
+            return Err(Box::new(
+                Problem::new("", "the file is empty")
+                    .hint("a component is a JSON object with \"name\" and \"dataflows\""),
+            ));
+        }
+        Ok(text)
+    }
+}
+
+fn syntax_problem(e: &serde_json::Error) -> Problem {
+    let full = e.to_string();
+    let message = full.rfind(" at line ").map_or(full.as_str(), |cut| &full[..cut]);
+    let hint = match e.classify() {
+        serde_json::error::Category::Eof => "the file ends too early: look for a missing } or ] or \"",
+        _ if message.contains("recursion limit") => "the file nests more than 128 levels deep; flatten it",
+        _ => "fix the JSON syntax at this place",
+    };
+    let mut problem = Problem::new("", format!("the file is not valid JSON: {message}")).hint(hint);
+    problem.at = Some((e.line().max(1), e.column().max(1)));
+    problem
+}
+
+struct Loader<'e> {
+    engine: &'e Engine,
+    problems: Vec<Problem>,
+}
+
+/// A step as read leniently from the file, so one broken step does not hide the others.
+struct StepAt<'v> {
+    pointer: String,
+    name: Option<&'v str>,
+    step_type: Option<&'v str>,
+    source: Option<&'v str>,
+    settings: Option<&'v Value>,
+}
+
+impl Loader<'_> {
+    fn check(&mut self, root: &Value) -> Option<Plan> {
+        for error in self.engine.component_validator.iter_errors(root) {
+            self.problems.push(schema_problem("", &error));
+        }
+        let root = root.as_object()?;
+        let definitions = self.definitions(root);
+        let data_schema = Arc::new(self.data_schema(&definitions)?);
+        let mut dataflows = Vec::new();
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for (i, dataflow) in root.get("dataflows").and_then(Value::as_array).into_iter().flatten().enumerate() {
+            let pointer = format!("/dataflows/{i}");
+            let name = dataflow.get("name").and_then(Value::as_str);
+            if let Some(name) = name
+                && let Some(first) = seen.insert(name, i)
+            {
+                self.problems.push(
+                    Problem::new(
+                        format!("{pointer}/name"),
+                        format!("a dataflow named \"{name}\" already exists (dataflow {first})"),
+                    )
+                    .hint("give every dataflow its own name"),
+                );
+            }
+            let steps = self.read_steps(dataflow, &pointer);
+            let compiled = self.compile_dataflow(&steps, &definitions, &data_schema);
+            if let (Some(name), Some(steps)) = (name, compiled) {
+                dataflows.push(CompiledDataflow { name: name.to_owned(), steps });
+            }
+        }
+        let name = root.get("name").and_then(Value::as_str)?.to_owned();
+        let title = root.get("title").and_then(Value::as_str).map(str::to_owned);
+        Some(Plan { name, title, definitions, dataflows })
+    }
+
+    fn definitions(&mut self, root: &Map<String, Value>) -> Definitions {
+        let mut out = Definitions::new();
+        for (name, value) in root.get("definitions").and_then(Value::as_object).into_iter().flatten() {
+            let pointer = format!("/definitions/{}", escape_token(name));
+            let valid_name = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid_name {
+                self.problems.push(
+                    Problem::new(&pointer, format!("\"{name}\" is not a valid definition name"))
+                        .hint("start with a letter or _, then use letters, digits and _ only"),
+                );
+            }
+            let Ok(definition) = Definition::deserialize(value) else { continue };
+            let checker = compile_with_formats(&definition.kind.value_type().json_schema());
+            for (j, allowed) in definition.allowed.iter().flatten().enumerate() {
+                if checker.as_ref().is_ok_and(|c| !c.is_valid(allowed)) {
+                    self.problems.push(
+                        Problem::new(
+                            format!("{pointer}/enum/{j}"),
+                            format!("{} is not a valid {}", describe(allowed), value_kind(&definition)),
+                        )
+                        .hint("make every enum value fit the definition's type"),
+                    );
+                }
+            }
+            if definition.primary_key && definition.kind == crate::component::DefinitionType::Array {
+                self.problems.push(
+                    Problem::new(format!("{pointer}/primaryKey"), "an array field cannot be a primary key")
+                        .hint("use a string or integer field as the primary key"),
+                );
+            }
+            out.insert(name.clone(), definition);
+        }
+        out
+    }
+
+    /// The JSON Schema of `data`, compiled once for `validateInputValues` and friends.
+    fn data_schema(&mut self, definitions: &Definitions) -> Option<jsonschema::Validator> {
+        match compile_with_formats(&data_schema(definitions)) {
+            Ok(v) => Some(v),
+            Err(message) => {
+                self.problems.push(Problem::new(
+                    "/definitions",
+                    format!("the definitions do not form a valid model: {message}"),
+                ));
+                None
+            }
+        }
+    }
+
+    fn read_steps<'v>(&mut self, dataflow: &'v Value, pointer: &str) -> Vec<StepAt<'v>> {
+        let mut steps = Vec::new();
+        let stages = dataflow.get("stages").and_then(Value::as_array);
+        for (j, stage) in stages.into_iter().flatten().enumerate() {
+            for (k, step) in stage.get("steps").and_then(Value::as_array).into_iter().flatten().enumerate() {
+                let text = |key| step.get(key).and_then(Value::as_str);
+                steps.push(StepAt {
+                    pointer: format!("{pointer}/stages/{j}/steps/{k}"),
+                    name: text("name"),
+                    step_type: text("type"),
+                    source: text("source"),
+                    settings: step.get("settings"),
+                });
+            }
+        }
+        if steps.is_empty() && dataflow.is_object() {
+            let at = if dataflow.get("stages").is_some() { format!("{pointer}/stages") } else { pointer.to_owned() };
+            self.problems.push(
+                Problem::new(at, "the dataflow has no step")
+                    .hint("add a stage with an input step such as get_action_model"),
+            );
+        }
+        steps
+    }
+
+    /// Checks names and sources, then builds every step. `None` when any step failed.
+    fn compile_dataflow(
+        &mut self,
+        steps: &[StepAt<'_>],
+        definitions: &Definitions,
+        data_schema: &Arc<jsonschema::Validator>,
+    ) -> Option<Vec<CompiledStep>> {
+        let before = self.problems.len();
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        for (i, step) in steps.iter().enumerate() {
+            if let Some(name) = step.name
+                && index.insert(name, i).is_some()
+            {
+                self.problems.push(
+                    Problem::new(
+                        format!("{}/name", step.pointer),
+                        format!("another step of this dataflow is named \"{name}\""),
+                    )
+                    .step(Some(name))
+                    .hint("give every step of a dataflow its own name"),
+                );
+            }
+        }
+        // Sources must name a step placed earlier; the first step with a name wins.
+        let first_index = |name: &str| steps.iter().position(|s| s.name == Some(name));
+        let mut compiled = Vec::new();
+        for (i, step) in steps.iter().enumerate() {
+            let registered = step.step_type.and_then(|t| self.engine.step(t));
+            if let (Some(t), None) = (step.step_type, registered) {
+                let hint = suggestion(t, self.engine.steps.keys().copied()).map_or_else(
+                    || "run `sluice steps` to list the step types".to_owned(),
+                    |s| format!("did you mean \"{s}\"?"),
+                );
+                self.problems.push(
+                    Problem::new(format!("{}/type", step.pointer), format!("unknown step type \"{t}\""))
+                        .step(step.name)
+                        .hint(hint),
+                );
+            }
+            let source =
+                self.check_source(step, i, steps, registered.map(|r| r.descriptor.meta.starts_flow), &first_index);
+            let Some(registered) = registered else { continue };
+            let settings_pointer = format!("{}/settings", step.pointer);
+            let settings = match step.settings {
+                None | Some(Value::Null) => Value::Object(Map::new()),
+                Some(value) => value.clone(),
+            };
+            let schema_errors: Vec<Problem> = registered
+                .validator
+                .iter_errors(&settings)
+                .map(|e| schema_problem(&settings_pointer, &e).step(step.name))
+                .collect();
+            if !schema_errors.is_empty() {
+                self.problems.extend(schema_errors);
+                continue;
+            }
+            let name = step.name.unwrap_or_default();
+            let mut cx = BuildContext {
+                step: name,
+                settings_pointer,
+                definitions,
+                data_schema,
+                scripts: &self.engine.scripts,
+                problems: &mut self.problems,
+            };
+            let Ok(built) = registered.descriptor.build(settings, &mut cx) else { continue };
+            let starts = matches!(built, BuiltStep::Start(_));
+            if starts != registered.descriptor.meta.starts_flow {
+                self.problems.push(
+                    Problem::new(
+                        &step.pointer,
+                        format!("step type \"{}\" is built inconsistently", registered.descriptor.meta.id),
+                    )
+                    .step(step.name)
+                    .hint("this is a bug in the step plugin; report it"),
+                );
+                continue;
+            }
+            compiled.push(CompiledStep {
+                name: name.to_owned(),
+                step_type: registered.descriptor.meta.id,
+                pointer: step.pointer.clone(),
+                source,
+                consumers: 0,
+                built,
+            });
+        }
+        if self.problems.len() != before {
+            return None;
+        }
+        for i in 0..compiled.len() {
+            if let Some(src) = compiled[i].source {
+                compiled[src].consumers += 1;
+            }
+        }
+        Some(compiled)
+    }
+
+    fn check_source(
+        &mut self,
+        step: &StepAt<'_>,
+        i: usize,
+        steps: &[StepAt<'_>],
+        starts_flow: Option<bool>,
+        first_index: &dyn Fn(&str) -> Option<usize>,
+    ) -> Option<usize> {
+        let at = format!("{}/source", step.pointer);
+        let earlier = || steps[..i].iter().filter_map(|s| s.name).collect::<Vec<_>>();
+        match (starts_flow, step.source) {
+            (Some(true), Some(_)) => {
+                self.problems.push(
+                    Problem::new(at, "an input step takes no source: it starts the dataflow")
+                        .step(step.name)
+                        .hint("remove \"source\""),
+                );
+                None
+            }
+            (Some(false), None) => {
+                let names = earlier();
+                let hint = match names.last() {
+                    Some(last) => format!("set \"source\" to an earlier step, such as \"{last}\""),
+                    None => "start the dataflow with an input step such as get_action_model".to_owned(),
+                };
+                self.problems.push(
+                    Problem::new(&step.pointer, "this step needs a \"source\": the step whose items it receives")
+                        .step(step.name)
+                        .hint(hint),
+                );
+                None
+            }
+            (_, Some(source)) => match first_index(source) {
+                Some(j) if j < i => Some(j),
+                Some(_) => {
+                    let message = if step.name == Some(source) {
+                        "a step cannot be its own source".to_owned()
+                    } else {
+                        format!("the source \"{source}\" is placed after this step")
+                    };
+                    self.problems.push(
+                        Problem::new(at, message)
+                            .step(step.name)
+                            .hint("a source must stand in an earlier stage, or above this step in the same stage"),
+                    );
+                    None
+                }
+                None => {
+                    let names = earlier();
+                    let hint = suggestion(source, names.iter().copied()).map_or_else(
+                        || format!("use one of the earlier steps: {}", names.join(", ")),
+                        |s| format!("did you mean \"{s}\"?"),
+                    );
+                    self.problems.push(
+                        Problem::new(at, format!("no step named \"{source}\" in this dataflow"))
+                            .step(step.name)
+                            .hint(hint),
+                    );
+                    None
+                }
+            },
+            _ => None,
+        }
+    }
+}
+
+fn value_kind(d: &Definition) -> &'static str {
+    d.kind.value_type().suffix()
+}
+
+/// Turns a JSON Schema error into a short, located problem (never echoing a whole value).
+fn schema_problem(prefix: &str, error: &jsonschema::ValidationError<'_>) -> Problem {
+    let path = error.instance_path().as_str();
+    let found = describe(error.instance());
+    let pointer = format!("{prefix}{path}");
+    match error.kind() {
+        ValidationErrorKind::Type { kind: TypeKind::Single(t) } => {
+            Problem::new(pointer, format!("expected {}, found {found}", article(&t.to_string())))
+                .hint(format!("write {} here", article(&t.to_string())))
+        }
+        ValidationErrorKind::Required { property } => {
+            let name = property.as_str().unwrap_or_default();
+            Problem::new(pointer, format!("the required key \"{name}\" is missing")).hint(format!("add \"{name}\""))
+        }
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            let first = unexpected.first().map(String::as_str).unwrap_or_default();
+            let keys = unexpected.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ");
+            let noun = if unexpected.len() == 1 { "key" } else { "keys" };
+            Problem::new(format!("{pointer}/{}", escape_token(first)), format!("unknown {noun} {keys}"))
+                .hint("remove it, or check its spelling")
+        }
+        ValidationErrorKind::Enum { options } => {
+            let options = options.as_array().map(|o| o.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", "));
+            Problem::new(pointer, format!("{found} is not allowed here"))
+                .hint(format!("use one of: {}", options.unwrap_or_default()))
+        }
+        ValidationErrorKind::Pattern { pattern } => {
+            Problem::new(pointer, format!("{found} does not match the pattern {pattern}"))
+                .hint("rename it to fit the pattern")
+        }
+        ValidationErrorKind::MinLength { limit: 1 } => {
+            Problem::new(pointer, "this text must not be empty").hint("fill it in")
+        }
+        ValidationErrorKind::MinItems { limit: 1 } => {
+            Problem::new(pointer, "this list must not be empty").hint("add an element")
+        }
+        _ => {
+            let mut text = error.to_string();
+            if text.len() > 200 {
+                text = format!("{found} is not valid here");
+            }
+            Problem::new(pointer, text)
+        }
+    }
+}
+
+fn article(noun: &str) -> String {
+    let vowel = noun.starts_with(['a', 'e', 'i', 'o', 'u']);
+    format!("{} {noun}", if vowel { "an" } else { "a" })
+}

@@ -1,0 +1,65 @@
+//! A compiled component: every dataflow with its steps built and its sources resolved.
+
+use crate::component::Definitions;
+use crate::plugin::BuiltStep;
+
+/// A component checked and compiled once; run its dataflows as often as needed.
+/// `Send + Sync`: share it behind an `Arc`.
+pub struct Plan {
+    pub(crate) name: String,
+    pub(crate) title: Option<String>,
+    pub(crate) definitions: Definitions,
+    pub(crate) dataflows: Vec<CompiledDataflow>,
+}
+
+impl std::fmt::Debug for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plan")
+            .field("name", &self.name)
+            .field("dataflows", &self.dataflow_names())
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct CompiledDataflow {
+    pub name: String,
+    pub steps: Vec<CompiledStep>,
+}
+
+pub(crate) struct CompiledStep {
+    pub name: String,
+    pub step_type: &'static str,
+    /// JSON Pointer of the step in its file.
+    pub pointer: String,
+    /// Index of the source step (always earlier).
+    pub source: Option<usize>,
+    /// How many steps name this one as their source.
+    pub consumers: usize,
+    pub built: BuiltStep,
+}
+
+impl Plan {
+    /// The component's system name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The component's title, if it has one.
+    pub fn title(&self) -> Option<&str> {
+        self.title.as_deref()
+    }
+
+    /// The component's definitions, in file order.
+    pub fn definitions(&self) -> &Definitions {
+        &self.definitions
+    }
+
+    /// The names of the dataflows, in file order.
+    pub fn dataflow_names(&self) -> Vec<&str> {
+        self.dataflows.iter().map(|d| d.name.as_str()).collect()
+    }
+
+    pub(crate) fn dataflow(&self, name: &str) -> Option<&CompiledDataflow> {
+        self.dataflows.iter().find(|d| d.name == name)
+    }
+}

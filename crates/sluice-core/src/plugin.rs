@@ -1,0 +1,362 @@
+//! The step plugin API: what a step type provides and what the engine hands it.
+//!
+//! A step type is one file: a settings struct (serde + schemars), a [`StepMeta`] with its
+//! labels in five languages, and a [`StepPlugin`] impl whose `build` turns checked settings
+//! into a ready [`BuiltStep`]. It is registered with
+//! `inventory::submit! { StepDescriptor::of::<MyStep>() }`.
+
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::component::Definitions;
+use crate::diagnostics::Problem;
+use crate::path::FieldPath;
+use crate::run::RunContext;
+use crate::script::ScriptHost;
+
+/// One unit of data flowing between steps: a JSON object shaped like Aqtra's model
+/// (component fields under `data`, variables at the top level).
+pub type Item = Map<String, Value>;
+
+/// The Aqtra group a step type belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Group {
+    /// Steps that start a dataflow.
+    Input,
+    /// Steps that reshape the model.
+    Transform,
+    /// Users, security contexts and notifications.
+    Users,
+    /// Steps that store or return results.
+    Output,
+}
+
+/// A language of the builder's property panel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    /// English.
+    #[default]
+    En,
+    /// French.
+    Fr,
+    /// Spanish.
+    Es,
+    /// Portuguese.
+    Pt,
+    /// German.
+    De,
+}
+
+impl Lang {
+    /// Every supported language.
+    pub const ALL: [Lang; 5] = [Lang::En, Lang::Fr, Lang::Es, Lang::Pt, Lang::De];
+
+    /// The language of a tag such as `fr`, `fr-CA` or `pt_BR`.
+    pub fn from_tag(tag: &str) -> Option<Lang> {
+        let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        Lang::ALL.into_iter().find(|l| l.code() == primary)
+    }
+
+    /// The two-letter code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Fr => "fr",
+            Lang::Es => "es",
+            Lang::Pt => "pt",
+            Lang::De => "de",
+        }
+    }
+}
+
+/// A text in every supported language.
+#[derive(Debug, Clone, Copy)]
+pub struct Localized {
+    /// English.
+    pub en: &'static str,
+    /// French.
+    pub fr: &'static str,
+    /// Spanish.
+    pub es: &'static str,
+    /// Portuguese.
+    pub pt: &'static str,
+    /// German.
+    pub de: &'static str,
+}
+
+impl Localized {
+    /// The text in `lang`.
+    pub fn get(&self, lang: Lang) -> &'static str {
+        match lang {
+            Lang::En => self.en,
+            Lang::Fr => self.fr,
+            Lang::Es => self.es,
+            Lang::Pt => self.pt,
+            Lang::De => self.de,
+        }
+    }
+}
+
+/// The label of one setting in the property panel.
+#[derive(Debug, Clone, Copy)]
+pub struct SettingLabel {
+    /// The setting's key in `settings` (camelCase).
+    pub name: &'static str,
+    /// Its label.
+    pub label: Localized,
+}
+
+/// What the builder shows of a step type.
+#[derive(Debug, Clone, Copy)]
+pub struct StepMeta {
+    /// The type id used in component files, such as `execute_script`.
+    pub id: &'static str,
+    /// The Aqtra group.
+    pub group: Group,
+    /// Input steps start a dataflow and take no source; every other step needs one.
+    pub starts_flow: bool,
+    /// Title in the palette.
+    pub title: Localized,
+    /// One-sentence description.
+    pub description: Localized,
+    /// Labels of every setting, in panel order.
+    pub settings: &'static [SettingLabel],
+}
+
+/// A step type. Implement it on a unit struct and submit its [`StepDescriptor`].
+pub trait StepPlugin: 'static {
+    /// The step's settings; deserialized after they pass the JSON Schema generated from them.
+    type Settings: DeserializeOwned + JsonSchema;
+    /// What the builder shows.
+    const META: StepMeta;
+    /// Turns checked settings into a ready step. Problems are reported through `cx`.
+    fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError>;
+}
+
+/// The registration record of a step type, collected with `inventory`.
+#[derive(Clone, Copy)]
+pub struct StepDescriptor {
+    /// What the builder shows.
+    pub meta: StepMeta,
+    schema: fn() -> schemars::Schema,
+    build: fn(Value, &mut BuildContext<'_>) -> Result<BuiltStep, BuildError>,
+}
+
+impl std::fmt::Debug for StepDescriptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StepDescriptor").field("id", &self.meta.id).finish_non_exhaustive()
+    }
+}
+
+impl StepDescriptor {
+    /// The descriptor of plugin `P`.
+    pub const fn of<P: StepPlugin>() -> Self {
+        StepDescriptor { meta: P::META, schema: settings_schema::<P::Settings>, build: build_erased::<P> }
+    }
+
+    /// The JSON Schema of the settings, generated from the settings type.
+    pub fn settings_schema(&self) -> schemars::Schema {
+        (self.schema)()
+    }
+
+    pub(crate) fn build(&self, settings: Value, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
+        (self.build)(settings, cx)
+    }
+}
+
+inventory::collect!(StepDescriptor);
+
+fn settings_schema<S: JsonSchema>() -> schemars::Schema {
+    schemars::generate::SchemaSettings::draft2020_12().into_generator().into_root_schema_for::<S>()
+}
+
+fn build_erased<P: StepPlugin>(settings: Value, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
+    match serde_json::from_value::<P::Settings>(settings) {
+        Ok(settings) => P::build(settings, cx),
+        Err(e) => Err(cx.invalid("", format!("the settings do not fit this step type: {e}"), None)),
+    }
+}
+
+/// A step ready to run.
+pub enum BuiltStep {
+    /// An input step: receives the run's input and emits the first items.
+    Start(Box<dyn StartStep>),
+    /// Any other step: receives every item of its source, one at a time.
+    Each(Box<dyn Step>),
+}
+
+impl BuiltStep {
+    /// Wraps an input step.
+    pub fn start(step: impl StartStep + 'static) -> Self {
+        BuiltStep::Start(Box::new(step))
+    }
+
+    /// Wraps a per-item step.
+    pub fn each(step: impl Step + 'static) -> Self {
+        BuiltStep::Each(Box::new(step))
+    }
+}
+
+/// An input step.
+pub trait StartStep: Send + Sync {
+    /// Emits the dataflow's first items from the run's input (`{}` when none was given).
+    fn start(&self, input: &Value, cx: &mut StepContext<'_>, out: &mut Vec<Item>) -> Result<(), StepError>;
+}
+
+/// A step that works on each item of its source.
+pub trait Step: Send + Sync {
+    /// Handles one item, pushing zero, one or many items to `out`.
+    fn run(&self, item: Item, cx: &mut StepContext<'_>, out: &mut Vec<Item>) -> Result<(), StepError>;
+}
+
+/// Why a step failed on an item. The engine adds the step's name, type and place.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct StepError {
+    /// What went wrong, for the person who wrote the dataflow.
+    pub message: String,
+    /// The setting concerned (a JSON Pointer relative to `settings`), when there is one.
+    pub setting: Option<String>,
+}
+
+impl StepError {
+    /// A failure not tied to one setting.
+    pub fn new(message: impl Into<String>) -> Self {
+        StepError { message: message.into(), setting: None }
+    }
+
+    /// A failure caused by the value of a setting, such as a path that holds the wrong thing.
+    pub fn at_setting(setting: &str, message: impl Into<String>) -> Self {
+        StepError { message: message.into(), setting: Some(setting.to_owned()) }
+    }
+}
+
+/// Marks that a step's settings were refused; the problems were recorded in the [`BuildContext`].
+#[derive(Debug)]
+pub struct BuildError(());
+
+/// What the engine hands a step type while it builds a step.
+pub struct BuildContext<'a> {
+    pub(crate) step: &'a str,
+    pub(crate) settings_pointer: String,
+    pub(crate) definitions: &'a Definitions,
+    pub(crate) data_schema: &'a Arc<jsonschema::Validator>,
+    pub(crate) scripts: &'a Arc<ScriptHost>,
+    pub(crate) problems: &'a mut Vec<Problem>,
+}
+
+/// System fields every Aqtra entry has besides its definitions.
+pub const SYSTEM_FIELDS: [&str; 6] = ["Id", "name", "creatorSubject", "updateSubject", "createdDate", "updateDate"];
+
+impl BuildContext<'_> {
+    /// The name of the step being built.
+    pub fn step_name(&self) -> &str {
+        self.step
+    }
+
+    /// The component's definitions.
+    pub fn definitions(&self) -> &Definitions {
+        self.definitions
+    }
+
+    /// The compiled JSON Schema of the component's `data` (types, formats, `required`, `enum`).
+    pub fn data_schema(&self) -> &Arc<jsonschema::Validator> {
+        self.data_schema
+    }
+
+    /// The engine's sandboxed script host.
+    pub fn scripts(&self) -> &Arc<ScriptHost> {
+        self.scripts
+    }
+
+    /// Records a problem with a setting (`setting` is a JSON Pointer relative to `settings`,
+    /// without the leading slash; `""` is the settings object).
+    pub fn invalid(&mut self, setting: &str, message: impl Into<String>, hint: Option<String>) -> BuildError {
+        let pointer = if setting.is_empty() {
+            self.settings_pointer.clone()
+        } else {
+            format!("{}/{setting}", self.settings_pointer)
+        };
+        let mut problem = Problem::new(pointer, message).step(Some(self.step));
+        problem.hint = hint;
+        self.problems.push(problem);
+        BuildError(())
+    }
+
+    /// Parses a model path held by a setting and checks `data.X` against the definitions.
+    pub fn path(&mut self, setting: &str, text: &str) -> Result<FieldPath, BuildError> {
+        let path = match FieldPath::parse(text) {
+            Ok(path) => path,
+            Err(e) => {
+                return Err(self.invalid(setting, e.to_string(), Some("write a path such as data.UserName".into())));
+            }
+        };
+        if let [first, field, ..] = path.segments()
+            && first == "data"
+            && !self.definitions.is_empty()
+            && !self.definitions.contains_key(field)
+            && !SYSTEM_FIELDS.contains(&field.as_str())
+        {
+            let hint = suggestion(field, self.definitions.keys().map(String::as_str)).map_or_else(
+                || "add it to \"definitions\", or fix the path".to_owned(),
+                |s| format!("did you mean data.{s}?"),
+            );
+            return Err(self.invalid(
+                setting,
+                format!("\"{field}\" is not a definition of this component"),
+                Some(hint),
+            ));
+        }
+        Ok(path)
+    }
+}
+
+/// The closest known name to `wanted`, when one is close enough to be a likely typo.
+pub(crate) fn suggestion<'a>(wanted: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    known
+        .map(|k| (strsim::damerau_levenshtein(&wanted.to_lowercase(), &k.to_lowercase()), k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// What a running step may touch besides its item.
+pub struct StepContext<'r> {
+    pub(crate) run: &'r RunContext,
+    pub(crate) response: &'r mut Vec<Item>,
+    pub(crate) form_actions: &'r mut Vec<Value>,
+    pub(crate) step: &'r str,
+    pub(crate) has_consumers: bool,
+}
+
+impl StepContext<'_> {
+    /// Who runs the dataflow, and for which client.
+    pub fn run(&self) -> &RunContext {
+        self.run
+    }
+
+    /// The name of the running step.
+    pub fn step_name(&self) -> &str {
+        self.step
+    }
+
+    /// Adds an item to the run's response.
+    pub fn respond(&mut self, item: Item) {
+        self.response.push(item);
+    }
+
+    /// Records a command for the user interface (returned beside the response).
+    pub fn form_action(&mut self, action: Value) {
+        self.form_actions.push(action);
+    }
+
+    /// Whether any step or the trace reads what this step emits; a step may skip copies when not.
+    pub fn output_is_read(&self) -> bool {
+        self.has_consumers
+    }
+}

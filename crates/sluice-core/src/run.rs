@@ -1,0 +1,199 @@
+//! Running a dataflow of a [`Plan`]: items flow from step to step, and every step is traced.
+
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::plan::{CompiledStep, Plan};
+use crate::plugin::{BuiltStep, Item, StepContext, StepError};
+
+/// Who runs a dataflow and for which client (Aqtra's "calling user" and "Client for request").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunContext {
+    /// The calling user's name or id; `None` when the platform runs the dataflow itself.
+    pub user: Option<String>,
+    /// The client or application making the request.
+    pub client: Option<String>,
+}
+
+/// How much a run records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Keep the items every step emitted in the trace (the builder's "eye" view).
+    /// Durations, statuses and counts are always kept.
+    pub trace_items: bool,
+}
+
+/// What a run produced.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    /// The items that reached `write_response` steps, in order.
+    pub response: Vec<Item>,
+    /// The commands recorded for the user interface (`form_action`).
+    pub form_actions: Vec<Value>,
+    /// One entry per step, in dataflow order.
+    pub trace: Vec<StepTrace>,
+}
+
+/// What one step did during a run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct StepTrace {
+    /// The step's name.
+    pub step: String,
+    /// The step's type id.
+    #[serde(rename = "type")]
+    pub step_type: String,
+    /// Whether it ran, failed or was never reached.
+    pub status: StepStatus,
+    /// Wall-clock time spent in the step, in nanoseconds.
+    pub duration_ns: u64,
+    /// Items it received.
+    pub items_in: usize,
+    /// Items it emitted.
+    pub items_out: usize,
+    /// The items it emitted, when the run kept them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<Item>>,
+}
+
+/// The status of a step in a run.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum StepStatus {
+    /// The step handled every item.
+    Ok,
+    /// The step failed and stopped the run.
+    Failed,
+    /// The run stopped before this step.
+    NotRun,
+}
+
+/// Why a run did not complete.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RunError {
+    /// The component has no dataflow of that name.
+    #[error("component \"{component}\" has no dataflow named \"{name}\" (it has: {})", .known.join(", "))]
+    UnknownDataflow {
+        /// The component.
+        component: String,
+        /// The name asked for.
+        name: String,
+        /// The dataflows it has.
+        known: Vec<String>,
+    },
+    /// A step failed; the run stopped there.
+    #[error("{0}")]
+    StepFailed(Box<StepFailure>),
+}
+
+/// A failed step, with the trace up to it.
+#[derive(Debug, Clone, Serialize, PartialEq, thiserror::Error)]
+#[error("step \"{step}\" ({step_type}) failed: {message}")]
+#[serde(rename_all = "camelCase")]
+pub struct StepFailure {
+    /// The step's name.
+    pub step: String,
+    /// The step's type id.
+    #[serde(rename = "type")]
+    pub step_type: String,
+    /// JSON Pointer to the step (or the setting concerned) in the component file.
+    pub pointer: String,
+    /// What went wrong.
+    pub message: String,
+    /// The trace of the run up to and including the failed step.
+    pub trace: Vec<StepTrace>,
+}
+
+impl Plan {
+    /// Runs a dataflow on `input` (an action model: usually `{"data": {...}}`).
+    pub fn run(
+        &self,
+        dataflow: &str,
+        input: &Value,
+        cx: &RunContext,
+        options: RunOptions,
+    ) -> Result<Outcome, RunError> {
+        let Some(flow) = self.dataflow(dataflow) else {
+            return Err(RunError::UnknownDataflow {
+                component: self.name.clone(),
+                name: dataflow.to_owned(),
+                known: self.dataflow_names().into_iter().map(str::to_owned).collect(),
+            });
+        };
+        let steps = &flow.steps;
+        let mut outputs: Vec<Vec<Item>> = steps.iter().map(|_| Vec::new()).collect();
+        let mut unread: Vec<usize> = steps.iter().map(|s| s.consumers).collect();
+        let mut outcome =
+            Outcome { response: Vec::new(), form_actions: Vec::new(), trace: Vec::with_capacity(steps.len()) };
+        for (i, step) in steps.iter().enumerate() {
+            let started = Instant::now();
+            let read = step.consumers > 0;
+            let mut cx = StepContext {
+                run: cx,
+                response: &mut outcome.response,
+                form_actions: &mut outcome.form_actions,
+                step: &step.name,
+                has_consumers: read || options.trace_items,
+            };
+            let mut out = Vec::new();
+            let (items_in, result) = match &step.built {
+                BuiltStep::Start(s) => (1, s.start(input, &mut cx, &mut out)),
+                BuiltStep::Each(s) => {
+                    let items = step.source.map(|src| take_input(&mut outputs, &mut unread, src)).unwrap_or_default();
+                    let count = items.len();
+                    (count, items.into_iter().try_for_each(|item| s.run(item, &mut cx, &mut out)))
+                }
+            };
+            let failed = result.is_err();
+            outcome.trace.push(StepTrace {
+                step: step.name.clone(),
+                step_type: step.step_type.to_owned(),
+                status: if failed { StepStatus::Failed } else { StepStatus::Ok },
+                duration_ns: u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX),
+                items_in,
+                items_out: out.len(),
+                items: options.trace_items.then(|| out.clone()),
+            });
+            if let Err(error) = result {
+                return Err(failure(step, error, &steps[i + 1..], outcome.trace));
+            }
+            if read {
+                outputs[i] = out;
+            }
+        }
+        Ok(outcome)
+    }
+}
+
+/// The items of step `src` for one consumer: moved to the last reader, copied for the others.
+fn take_input(outputs: &mut [Vec<Item>], unread: &mut [usize], src: usize) -> Vec<Item> {
+    unread[src] = unread[src].saturating_sub(1);
+    if unread[src] == 0 { std::mem::take(&mut outputs[src]) } else { outputs[src].clone() }
+}
+
+fn failure(step: &CompiledStep, error: StepError, rest: &[CompiledStep], mut trace: Vec<StepTrace>) -> RunError {
+    tracing::debug!(step = %step.name, step_type = step.step_type, "step failed");
+    trace.extend(rest.iter().map(|s| StepTrace {
+        step: s.name.clone(),
+        step_type: s.step_type.to_owned(),
+        status: StepStatus::NotRun,
+        duration_ns: 0,
+        items_in: 0,
+        items_out: 0,
+        items: None,
+    }));
+    let pointer = match &error.setting {
+        Some(setting) => format!("{}/settings/{setting}", step.pointer),
+        None => step.pointer.clone(),
+    };
+    RunError::StepFailed(Box::new(StepFailure {
+        step: step.name.clone(),
+        step_type: step.step_type.to_owned(),
+        pointer,
+        message: error.message,
+        trace,
+    }))
+}

@@ -1,0 +1,271 @@
+//! The sandboxed Rhai host behind `execute_script`.
+//!
+//! The item is the variable `item`. Keys may carry an Aqtra type suffix
+//! (`item["new_code@string"] = 42`): the value is converted to that type and stored under the
+//! bare key. There is no file, network, module or `eval` access, and every run is bounded by the
+//! engine's [`ScriptLimits`].
+
+use std::cell::Cell;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rhai::packages::{Package, StandardPackage};
+use rhai::{AST, Dynamic, EvalAltResult, Map as RhaiMap, Position, Scope};
+use serde_json::Value;
+
+use crate::plugin::Item;
+use crate::types::{TypeCheckers, ValueType};
+
+/// Bounds on every script run. The defaults suit request handling; raise them for batch work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptLimits {
+    /// Most Rhai operations one run may take.
+    pub max_operations: u64,
+    /// Deepest function call nesting.
+    pub max_call_depth: usize,
+    /// Deepest expression nesting (also bounds the parser).
+    pub max_expr_depth: usize,
+    /// Longest string, in bytes.
+    pub max_string_size: usize,
+    /// Longest array.
+    pub max_array_size: usize,
+    /// Largest object map.
+    pub max_map_size: usize,
+    /// Wall-clock time one run may take.
+    pub timeout: Duration,
+}
+
+impl Default for ScriptLimits {
+    fn default() -> Self {
+        ScriptLimits {
+            max_operations: 1_000_000,
+            max_call_depth: 32,
+            max_expr_depth: 64,
+            max_string_size: 1 << 20,
+            max_array_size: 100_000,
+            max_map_size: 10_000,
+            timeout: Duration::from_secs(1),
+        }
+    }
+}
+
+/// A script compiled once at load.
+#[derive(Debug, Clone)]
+pub struct CompiledScript {
+    ast: Arc<AST>,
+}
+
+/// A script problem, placed in the script's own text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}{}", place(*.line, *.column))]
+pub struct ScriptError {
+    /// What went wrong.
+    pub message: String,
+    /// 1-based line in the script, when known.
+    pub line: Option<usize>,
+    /// 1-based column in the script, when known.
+    pub column: Option<usize>,
+}
+
+fn place(line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!(" (script line {l}, column {c})"),
+        (Some(l), None) => format!(" (script line {l})"),
+        _ => String::new(),
+    }
+}
+
+impl ScriptError {
+    fn at(message: impl Into<String>, pos: Position) -> Self {
+        ScriptError { message: message.into(), line: pos.line(), column: pos.position() }
+    }
+}
+
+thread_local! {
+    /// The deadline of the script running on this thread (runs are synchronous, so one suffices).
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Clears the thread's deadline however the run ends.
+struct DeadlineGuard;
+
+impl Drop for DeadlineGuard {
+    fn drop(&mut self) {
+        DEADLINE.with(|d| d.set(None));
+    }
+}
+
+/// The item as scripts see it: a map whose keys may carry a type suffix.
+#[derive(Debug, Clone)]
+struct ScriptItem(RhaiMap);
+
+/// The engine's script host: one sandboxed Rhai engine shared by all runs.
+pub struct ScriptHost {
+    rhai: rhai::Engine,
+    limits: ScriptLimits,
+    types: Arc<TypeCheckers>,
+}
+
+impl std::fmt::Debug for ScriptHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScriptHost").field("limits", &self.limits).finish_non_exhaustive()
+    }
+}
+
+impl ScriptHost {
+    /// Builds the sandbox.
+    pub(crate) fn new(limits: ScriptLimits, types: Arc<TypeCheckers>) -> Self {
+        let mut rhai = rhai::Engine::new_raw();
+        rhai.register_global_module(StandardPackage::new().as_shared_module());
+        rhai.disable_symbol("eval");
+        rhai.on_print(|_| {});
+        rhai.on_debug(|_, _, _| {});
+        rhai.set_strict_variables(true);
+        rhai.set_max_operations(limits.max_operations);
+        rhai.set_max_call_levels(limits.max_call_depth);
+        rhai.set_max_expr_depths(limits.max_expr_depth, limits.max_expr_depth);
+        rhai.set_max_string_size(limits.max_string_size);
+        rhai.set_max_array_size(limits.max_array_size);
+        rhai.set_max_map_size(limits.max_map_size);
+        rhai.on_progress(|ops| {
+            if ops % 256 != 0 {
+                return None;
+            }
+            let deadline = DEADLINE.with(Cell::get)?;
+            (Instant::now() > deadline).then(|| Dynamic::from("timeout"))
+        });
+        register_item(&mut rhai, types.clone());
+        ScriptHost { rhai, limits, types }
+    }
+
+    /// The limits every run is held to.
+    pub fn limits(&self) -> &ScriptLimits {
+        &self.limits
+    }
+
+    /// Compiles a script; `item` is the only variable in scope.
+    pub fn compile(&self, source: &str) -> Result<CompiledScript, ScriptError> {
+        let mut scope = Scope::new();
+        scope.push("item", ScriptItem(RhaiMap::new()));
+        self.rhai
+            .compile_with_scope(&scope, source)
+            .map(|ast| CompiledScript { ast: Arc::new(ast) })
+            .map_err(|e| ScriptError::at(e.err_type().to_string(), e.position()))
+    }
+
+    /// Runs a compiled script on an item and returns the item as the script left it.
+    pub fn run(&self, script: &CompiledScript, item: Item) -> Result<Item, ScriptError> {
+        let map = rhai::serde::to_dynamic(&item)
+            .ok()
+            .and_then(|d| d.try_cast::<RhaiMap>())
+            .ok_or_else(|| ScriptError::at("the item cannot be handed to the script", Position::NONE))?;
+        let mut scope = Scope::new();
+        scope.push("item", ScriptItem(map));
+        DEADLINE.with(|d| d.set(Some(Instant::now() + self.limits.timeout)));
+        let _guard = DeadlineGuard;
+        self.rhai.run_ast_with_scope(&mut scope, &script.ast).map_err(|e| self.explain(*e))?;
+        let result = scope.remove::<Dynamic>("item").unwrap_or_default();
+        let map = if result.is::<ScriptItem>() {
+            result.cast::<ScriptItem>().0
+        } else {
+            result
+                .try_cast::<RhaiMap>()
+                .ok_or_else(|| ScriptError::at("`item` must stay an object map", Position::NONE))?
+        };
+        let mut value = rhai::serde::from_dynamic::<Value>(&map.into())
+            .map_err(|e| ScriptError::at(format!("the script left a value that is not JSON: {e}"), Position::NONE))?;
+        apply_nested_suffixes(&self.types, &mut value).map_err(|e| ScriptError::at(e, Position::NONE))?;
+        match value {
+            Value::Object(item) => Ok(item),
+            _ => Err(ScriptError::at("`item` must stay an object map", Position::NONE)),
+        }
+    }
+
+    fn explain(&self, error: EvalAltResult) -> ScriptError {
+        let pos = error.position();
+        let l = &self.limits;
+        let message = match &error {
+            EvalAltResult::ErrorTooManyOperations(_) => {
+                format!("the script took more than {} operations (the engine's max_operations limit)", l.max_operations)
+            }
+            EvalAltResult::ErrorTerminated(..) => {
+                format!("the script ran longer than {:?} (the engine's timeout limit)", l.timeout)
+            }
+            EvalAltResult::ErrorStackOverflow(_) => {
+                format!("the script nested calls deeper than {} (the engine's max_call_depth limit)", l.max_call_depth)
+            }
+            EvalAltResult::ErrorDataTooLarge(what, _) => format!("{what} exceeds the engine's size limit"),
+            EvalAltResult::ErrorRuntime(value, _) => format!("script error: {value}"),
+            other => {
+                let mut text = other.to_string();
+                // Rhai appends the position itself; ours is structured.
+                if let Some(cut) = text.rfind(" (line ") {
+                    text.truncate(cut);
+                }
+                text
+            }
+        };
+        ScriptError::at(message, pos)
+    }
+}
+
+fn register_item(rhai: &mut rhai::Engine, types: Arc<TypeCheckers>) {
+    rhai.register_type_with_name::<ScriptItem>("Item");
+    rhai.register_indexer_get(|item: &mut ScriptItem, key: &str| -> Dynamic {
+        let bare = split_suffix(key).map_or(key, |(bare, _)| bare);
+        item.0.get(bare).cloned().unwrap_or(Dynamic::UNIT)
+    });
+    rhai.register_indexer_set(
+        move |item: &mut ScriptItem, key: &str, value: Dynamic| -> Result<(), Box<EvalAltResult>> {
+            let (bare, value) = match split_suffix(key) {
+                Some((bare, ty)) => (bare, convert_dynamic(&types, ty, value, key)?),
+                None => (key, value),
+            };
+            item.0.insert(bare.into(), value);
+            Ok(())
+        },
+    );
+    rhai.register_fn("keys", |item: &mut ScriptItem| -> rhai::Array {
+        item.0.keys().map(|k| k.to_string().into()).collect()
+    });
+    rhai.register_fn("contains", |item: &mut ScriptItem, key: &str| item.0.contains_key(key));
+    rhai.register_fn("remove", |item: &mut ScriptItem, key: &str| item.0.remove(key).unwrap_or(Dynamic::UNIT));
+    rhai.register_fn("len", |item: &mut ScriptItem| item.0.len() as i64);
+}
+
+/// Splits `name@type` when `type` is a known suffix.
+fn split_suffix(key: &str) -> Option<(&str, ValueType)> {
+    let (bare, suffix) = key.rsplit_once('@')?;
+    (!bare.is_empty()).then_some(())?;
+    ValueType::from_suffix(suffix).map(|ty| (bare, ty))
+}
+
+fn convert_dynamic(
+    types: &TypeCheckers,
+    ty: ValueType,
+    value: Dynamic,
+    key: &str,
+) -> Result<Dynamic, Box<EvalAltResult>> {
+    let fail = |why: String| -> Box<EvalAltResult> { format!("cannot store \"{key}\": {why}").into() };
+    let json: Value = rhai::serde::from_dynamic(&value).map_err(|e| fail(e.to_string()))?;
+    let converted = types.coerce(ty, json).map_err(fail)?;
+    rhai::serde::to_dynamic(&converted).map_err(|e| fail(e.to_string()))
+}
+
+/// Applies type suffixes written below the top level (`item.data["n@integer"] = "5"`).
+fn apply_nested_suffixes(types: &TypeCheckers, value: &mut Value) -> Result<(), String> {
+    match value {
+        Value::Object(map) => {
+            let typed: Vec<String> = map.keys().filter(|k| split_suffix(k).is_some()).cloned().collect();
+            for key in typed {
+                let Some((bare, ty)) = split_suffix(&key) else { continue };
+                let raw = map.remove(&key).unwrap_or(Value::Null);
+                let converted = types.coerce(ty, raw).map_err(|why| format!("cannot store \"{key}\": {why}"))?;
+                map.insert(bare.to_owned(), converted);
+            }
+            map.values_mut().try_for_each(|v| apply_nested_suffixes(types, v))
+        }
+        Value::Array(items) => items.iter_mut().try_for_each(|v| apply_nested_suffixes(types, v)),
+        _ => Ok(()),
+    }
+}

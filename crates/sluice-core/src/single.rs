@@ -1,0 +1,112 @@
+//! One step built and run on its own: for step tests and the builder's "try this step".
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::component::{Definitions, data_schema};
+use crate::diagnostics::{Diagnostic, Problem};
+use crate::engine::Engine;
+use crate::plugin::{BuildContext, BuiltStep, Item, StepContext, StepError};
+use crate::run::RunContext;
+use crate::types::compile_with_formats;
+
+/// A step built outside any dataflow.
+pub struct SingleStep {
+    name: String,
+    built: BuiltStep,
+}
+
+/// What a single step produced.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SingleRun {
+    /// The items it emitted.
+    pub items: Vec<Item>,
+    /// The items it added to the response.
+    pub response: Vec<Item>,
+    /// The UI commands it recorded.
+    pub form_actions: Vec<Value>,
+}
+
+impl Engine {
+    /// Builds one step of type `step_type` named `name` from `settings`, for a component with
+    /// `definitions`. Problems point into the settings (`/settings/...`).
+    pub fn single_step(
+        &self,
+        name: &str,
+        step_type: &str,
+        settings: Value,
+        definitions: &Definitions,
+    ) -> Result<SingleStep, Vec<Diagnostic>> {
+        let fail = |message: String| {
+            vec![Diagnostic {
+                pointer: String::new(),
+                line: 1,
+                column: 1,
+                step: Some(name.to_owned()),
+                message,
+                hint: None,
+            }]
+        };
+        let registered = self.step(step_type).ok_or_else(|| fail(format!("unknown step type \"{step_type}\"")))?;
+        let errors: Vec<String> =
+            registered.validator.iter_errors(&settings).map(|e| format!("{}: {e}", e.instance_path())).collect();
+        if !errors.is_empty() {
+            return Err(fail(errors.join("; ")));
+        }
+        let data_schema = Arc::new(compile_with_formats(&data_schema(definitions)).map_err(fail)?);
+        let mut problems: Vec<Problem> = Vec::new();
+        let mut cx = BuildContext {
+            step: name,
+            settings_pointer: "/settings".into(),
+            definitions,
+            data_schema: &data_schema,
+            scripts: &self.scripts,
+            problems: &mut problems,
+        };
+        match registered.descriptor.build(settings, &mut cx) {
+            Ok(built) => Ok(SingleStep { name: name.to_owned(), built }),
+            Err(_) => Err(problems
+                .into_iter()
+                .map(|p| Diagnostic {
+                    pointer: p.pointer,
+                    line: 1,
+                    column: 1,
+                    step: p.step,
+                    message: p.message,
+                    hint: p.hint,
+                })
+                .collect()),
+        }
+    }
+}
+
+impl SingleStep {
+    /// Runs the step: an input step on `input`, any other step on each item of `items`.
+    pub fn run(&self, input: &Value, items: Vec<Item>, run: &RunContext) -> Result<SingleRun, StepError> {
+        let mut result = SingleRun::default();
+        let mut cx = StepContext {
+            run,
+            response: &mut result.response,
+            form_actions: &mut result.form_actions,
+            step: &self.name,
+            has_consumers: true,
+        };
+        let mut out = Vec::new();
+        match &self.built {
+            BuiltStep::Start(step) => step.start(input, &mut cx, &mut out)?,
+            BuiltStep::Each(step) => items.into_iter().try_for_each(|item| step.run(item, &mut cx, &mut out))?,
+        }
+        result.items = out;
+        Ok(result)
+    }
+
+    /// Runs a per-item step on one item given as JSON (an object).
+    pub fn run_one(&self, item: Value) -> Result<SingleRun, StepError> {
+        let item = match item {
+            Value::Object(map) => map,
+            other => return Err(StepError::new(format!("an item must be an object, not {other}"))),
+        };
+        self.run(&Value::Null, vec![item], &RunContext::default())
+    }
+}

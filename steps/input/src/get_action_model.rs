@@ -1,0 +1,143 @@
+//! `get_action_model`: the component's model as the user interface sent it.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::Value;
+use sluice_core::schemars::{self, JsonSchema};
+use sluice_core::types::schema_violations;
+use sluice_core::{
+    BuildContext, BuildError, BuiltStep, Group, Item, Localized, SettingLabel, StartStep, StepContext, StepDescriptor,
+    StepError, StepMeta, StepPlugin,
+};
+
+use crate::input_items;
+
+/// Settings of `get_action_model`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GetActionModelSettings {
+    /// Check the incoming `data` against the component's definitions (types, formats,
+    /// required fields, allowed values) before the dataflow goes on.
+    #[serde(default)]
+    pub validate_input_values: bool,
+}
+
+/// The step type.
+pub struct GetActionModel;
+
+struct ActionModel {
+    validate: Option<Arc<sluice_core::jsonschema::Validator>>,
+}
+
+impl StepPlugin for GetActionModel {
+    type Settings = GetActionModelSettings;
+    const META: StepMeta = StepMeta {
+        id: "get_action_model",
+        group: Group::Input,
+        starts_flow: true,
+        title: Localized {
+            en: "Get action model",
+            fr: "Obtenir le modèle d'action",
+            es: "Obtener modelo de acción",
+            pt: "Obter modelo de ação",
+            de: "Aktionsmodell abrufen",
+        },
+        description: Localized {
+            en: "Starts the dataflow with the component's data as the user interface sent it.",
+            fr: "Démarre le flux de données avec les données du composant telles que l'interface les a envoyées.",
+            es: "Inicia el flujo de datos con los datos del componente tal como los envió la interfaz.",
+            pt: "Inicia o fluxo de dados com os dados do componente tal como a interface os enviou.",
+            de: "Startet den Datenfluss mit den Daten der Komponente, wie die Oberfläche sie gesendet hat.",
+        },
+        settings: &[SettingLabel {
+            name: "validateInputValues",
+            label: Localized {
+                en: "Validate input values",
+                fr: "Valider les valeurs d'entrée",
+                es: "Validar valores de entrada",
+                pt: "Validar valores de entrada",
+                de: "Eingabewerte validieren",
+            },
+        }],
+    };
+
+    fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
+        let validate = settings.validate_input_values.then(|| cx.data_schema().clone());
+        Ok(BuiltStep::start(ActionModel { validate }))
+    }
+}
+
+sluice_core::inventory::submit! { StepDescriptor::of::<GetActionModel>() }
+
+impl StartStep for ActionModel {
+    fn start(&self, input: &Value, _cx: &mut StepContext<'_>, out: &mut Vec<Item>) -> Result<(), StepError> {
+        for mut item in input_items(input)? {
+            let data = item.entry("data").or_insert_with(|| Value::Object(Item::new()));
+            if !data.is_object() {
+                return Err(StepError::new("the action model's \"data\" must be a JSON object"));
+            }
+            if let Some(validator) = &self.validate {
+                let problems = schema_violations(validator, data, 5);
+                if !problems.is_empty() {
+                    return Err(StepError::at_setting(
+                        "validateInputValues",
+                        format!(
+                            "the input values do not fit the definitions: {}",
+                            problems.join("; ").replace("(root)", "data")
+                        ),
+                    ));
+                }
+            }
+            out.push(item);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use sluice_core::Engine;
+    use sluice_core::component::Definitions;
+
+    fn definitions() -> Definitions {
+        serde_json::from_value(json!({
+            "UserName": {"type": "string", "required": true},
+            "Age": {"type": "integer"},
+            "Born": {"type": "date"}
+        }))
+        .unwrap()
+    }
+
+    fn run(settings: serde_json::Value, input: serde_json::Value) -> Result<Vec<sluice_core::Item>, String> {
+        let engine = Engine::new().unwrap();
+        let step = engine.single_step("model", "get_action_model", settings, &definitions()).unwrap();
+        step.run(&input, vec![], &Default::default()).map(|r| r.items).map_err(|e| e.message)
+    }
+
+    #[test]
+    fn emits_the_input_and_adds_missing_data() {
+        let items = run(json!({}), json!({"Id": 3})).unwrap();
+        assert_eq!(serde_json::Value::Object(items[0].clone()), json!({"Id": 3, "data": {}}));
+        assert_eq!(run(json!({}), json!([{"data": {}}, {"data": {}}])).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn refuses_a_non_object_input() {
+        assert!(run(json!({}), json!(5)).unwrap_err().contains("JSON object"));
+        assert!(run(json!({}), json!({"data": 1})).unwrap_err().contains("\"data\" must be"));
+    }
+
+    #[test]
+    fn validates_against_the_definitions_when_asked() {
+        let on = json!({"validateInputValues": true});
+        assert!(run(on.clone(), json!({"data": {"UserName": "ann", "Age": 4, "Born": "2001-02-03"}})).is_ok());
+        let err = run(on.clone(), json!({"data": {"Age": "four"}})).unwrap_err();
+        assert!(err.contains("\"UserName\" is a required property"), "{err}");
+        assert!(err.contains("/Age"), "{err}");
+        let err = run(on, json!({"data": {"UserName": "a", "Born": "2001-02-30"}})).unwrap_err();
+        assert!(err.contains("/Born"), "{err}");
+        assert!(run(json!({}), json!({"data": {"Age": "four"}})).is_ok());
+    }
+}

@@ -1,0 +1,25 @@
+//! Steps of the Aqtra input group: they start a dataflow from the run's input.
+
+mod get_action_model;
+mod get_empty_model;
+mod get_raw_model;
+
+use serde_json::Value;
+use sluice_core::{Item, StepError};
+
+/// The items an input value stands for: an object is one item, an array of objects is many.
+fn input_items(input: &Value) -> Result<Vec<Item>, StepError> {
+    match input {
+        Value::Object(item) => Ok(vec![item.clone()]),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::Object(item) => Ok(item.clone()),
+                _ => Err(StepError::new(format!("input element {i} is not a JSON object"))),
+            })
+            .collect(),
+        Value::Null => Ok(vec![Item::new()]),
+        _ => Err(StepError::new("the input must be a JSON object or an array of objects")),
+    }
+}
