@@ -134,7 +134,7 @@ impl ScriptHost {
             let deadline = DEADLINE.with(Cell::get)?;
             (Instant::now() > deadline).then(|| Dynamic::from("timeout"))
         });
-        register_item(&mut rhai, types.clone());
+        register_item(&mut rhai, types.clone(), limits.max_map_size);
         ScriptHost { rhai, limits, types }
     }
 
@@ -209,7 +209,9 @@ impl ScriptHost {
     }
 }
 
-fn register_item(rhai: &mut rhai::Engine, types: Arc<TypeCheckers>) {
+/// Rhai bounds the maps that literals and functions produce; the item grows through its own
+/// indexer, so the map limit is enforced there.
+fn register_item(rhai: &mut rhai::Engine, types: Arc<TypeCheckers>, max_keys: usize) {
     rhai.register_type_with_name::<ScriptItem>("Item");
     rhai.register_indexer_get(|item: &mut ScriptItem, key: &str| -> Dynamic {
         let bare = split_suffix(key).map_or(key, |(bare, _)| bare);
@@ -221,6 +223,9 @@ fn register_item(rhai: &mut rhai::Engine, types: Arc<TypeCheckers>) {
                 Some((bare, ty)) => (bare, convert_dynamic(&types, ty, value, key)?),
                 None => (key, value),
             };
+            if max_keys > 0 && item.0.len() >= max_keys && !item.0.contains_key(bare) {
+                return Err(EvalAltResult::ErrorDataTooLarge("Size of the item".into(), Position::NONE).into());
+            }
             item.0.insert(bare.into(), value);
             Ok(())
         },

@@ -1,0 +1,4 @@
+//! Steps of the Aqtra output group: they return results to the caller.
+
+mod form_action;
+mod write_response;

@@ -1,0 +1,197 @@
+//! `execute_script`: runs a Rhai script on each item, in the engine's sandbox.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use sluice_core::schemars::{self, JsonSchema};
+use sluice_core::{
+    BuildContext, BuildError, BuiltStep, CompiledScript, Group, Item, Localized, ScriptHost, SettingLabel, Step,
+    StepContext, StepDescriptor, StepError, StepMeta, StepPlugin,
+};
+
+/// Settings of `execute_script`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExecuteScriptSettings {
+    /// The Rhai script. The item is the variable `item` (`item.data.X` or `item["data"]["X"]`);
+    /// a key written with a type suffix (`item["new_code@string"] = ...`) is converted to that
+    /// type and stored without the suffix. Compiled once, when the component loads.
+    #[schemars(length(min = 1))]
+    pub script: String,
+}
+
+/// The step type.
+pub struct ExecuteScript;
+
+struct Script {
+    host: Arc<ScriptHost>,
+    script: CompiledScript,
+}
+
+impl StepPlugin for ExecuteScript {
+    type Settings = ExecuteScriptSettings;
+    const META: StepMeta = StepMeta {
+        id: "execute_script",
+        group: Group::Transform,
+        starts_flow: false,
+        title: Localized {
+            en: "Execute script",
+            fr: "Exécuter le script",
+            es: "Ejecutar script",
+            pt: "Executar script",
+            de: "Skript ausführen",
+        },
+        description: Localized {
+            en: "Runs a script on each item to read, compute and set its fields.",
+            fr: "Exécute un script sur chaque élément pour lire, calculer et définir ses champs.",
+            es: "Ejecuta un script sobre cada elemento para leer, calcular y asignar sus campos.",
+            pt: "Executa um script em cada item para ler, calcular e definir os seus campos.",
+            de: "Führt auf jedem Element ein Skript aus, das seine Felder liest, berechnet und setzt.",
+        },
+        settings: &[SettingLabel {
+            name: "script",
+            label: Localized { en: "Script", fr: "Script", es: "Script", pt: "Script", de: "Skript" },
+        }],
+    };
+
+    fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
+        let host = cx.scripts().clone();
+        match host.compile(&settings.script) {
+            Ok(script) => Ok(BuiltStep::each(Script { host, script })),
+            Err(e) => Err(cx.invalid(
+                "script",
+                format!("the script does not compile: {e}"),
+                Some("fix the script; the item is the variable `item`".into()),
+            )),
+        }
+    }
+}
+
+sluice_core::inventory::submit! { StepDescriptor::of::<ExecuteScript>() }
+
+impl Step for Script {
+    fn run(&self, item: Item, _: &mut StepContext<'_>, out: &mut Vec<Item>) -> Result<(), StepError> {
+        let item = self.host.run(&self.script, item).map_err(|e| StepError::at_setting("script", e.to_string()))?;
+        out.push(item);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use serde_json::{Value, json};
+    use sluice_core::{Engine, ScriptLimits, SingleStep};
+
+    fn step_with(engine: &Engine, script: &str) -> SingleStep {
+        engine.single_step("script", "execute_script", json!({ "script": script }), &Default::default()).unwrap()
+    }
+
+    fn run(script: &str, item: Value) -> Result<Value, String> {
+        let engine = Engine::new().unwrap();
+        let out = step_with(&engine, script).run_one(item).map_err(|e| e.message)?;
+        Ok(json!(out.items[0]))
+    }
+
+    #[test]
+    fn reads_and_writes_with_dots_and_brackets() {
+        let got =
+            run(r#"item.data.B = item["data"]["A"] + 1; item["c"] = item.data.B * 2;"#, json!({"data": {"A": 1}}));
+        assert_eq!(got.unwrap(), json!({"data": {"A": 1, "B": 2}, "c": 4}));
+    }
+
+    #[test]
+    fn type_suffixes_convert_and_drop_the_suffix() {
+        let got = run(
+            r#"item["new_code@string"] = 42; item.data.ForTestCode = item.new_code; item["n@integer"] = "7";
+               item.data["when@date"] = "2026-11-23"; item["ok@boolean"] = "true";"#,
+            json!({"data": {}}),
+        );
+        assert_eq!(
+            got.unwrap(),
+            json!({"data": {"ForTestCode": "42", "when": "2026-11-23"}, "new_code": "42", "n": 7, "ok": true})
+        );
+    }
+
+    #[test]
+    fn a_value_that_does_not_fit_its_suffix_is_a_located_error() {
+        let err = run("let x = 1;\nitem[\"n@integer\"] = \"seven\";", json!({})).unwrap_err();
+        assert!(err.contains("cannot store \"n@integer\": \"seven\" is not an integer"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+        let err = run(r#"item.data["d@date"] = "2026-02-30";"#, json!({"data": {}})).unwrap_err();
+        assert!(err.contains("is not a valid date"), "{err}");
+    }
+
+    #[test]
+    fn compile_errors_are_reported_at_load_with_their_place() {
+        let engine = Engine::new().unwrap();
+        let err = engine.single_step("s", "execute_script", json!({"script": "let x = ;"}), &Default::default());
+        let d = &err.err().unwrap()[0];
+        assert_eq!(d.pointer, "/settings/script");
+        assert!(d.message.starts_with("the script does not compile"), "{}", d.message);
+        assert!(d.message.contains("script line 1, column 9"), "{}", d.message);
+        let err =
+            engine.single_step("s", "execute_script", json!({"script": "undefined_var + 1"}), &Default::default());
+        assert!(err.err().unwrap()[0].message.contains("undefined_var"));
+    }
+
+    #[test]
+    fn the_sandbox_has_no_eval_import_or_output() {
+        let engine = Engine::new().unwrap();
+        for bad in [r#"eval("1")"#, r#"import "x" as y;"#] {
+            let built = engine.single_step("s", "execute_script", json!({ "script": bad }), &Default::default());
+            assert!(built.is_err(), "{bad} compiled");
+        }
+        assert!(run(r#"print("hello"); debug(1);"#, json!({})).is_ok());
+    }
+
+    fn limited(limits: ScriptLimits, script: &str) -> String {
+        let engine = Engine::builder().script_limits(limits).build().unwrap();
+        step_with(&engine, script).run_one(json!({})).unwrap_err().message
+    }
+
+    #[test]
+    fn every_limit_stops_the_script_with_a_named_error() {
+        let d = ScriptLimits::default;
+        let err = limited(ScriptLimits { max_operations: 10_000, ..d() }, "let i = 0;\nloop { i += 1; }");
+        assert!(err.contains("more than 10000 operations") && err.contains("line 2"), "{err}");
+        let err = limited(ScriptLimits { max_call_depth: 8, ..d() }, "fn f(n) { f(n + 1) }\nf(0);");
+        assert!(err.contains("deeper than 8"), "{err}");
+        let err = limited(ScriptLimits { max_string_size: 1000, ..d() }, r#"let s = "x"; loop { s += s; }"#);
+        assert!(err.contains("exceeds the engine's size limit"), "{err}");
+        let err = limited(ScriptLimits { max_array_size: 100, ..d() }, "let a = []; loop { a.push(1); }");
+        assert!(err.contains("exceeds the engine's size limit"), "{err}");
+        let grow = "let m = #{}; let i = 0; loop { let n = #{}; n[`k${i}`] = i; m += n; i += 1; }";
+        let err = limited(ScriptLimits { max_map_size: 10, ..d() }, grow);
+        assert!(err.contains("exceeds the engine's size limit"), "{err}");
+        let err = limited(ScriptLimits { max_map_size: 10, ..d() }, "let i = 0; loop { item[`k${i}`] = i; i += 1; }");
+        assert!(err.contains("Size of the item exceeds the engine's size limit"), "{err}");
+    }
+
+    #[test]
+    fn the_wall_clock_deadline_stops_a_long_script() {
+        let limits = ScriptLimits { max_operations: 0, timeout: Duration::from_millis(50), ..ScriptLimits::default() };
+        let started = Instant::now();
+        let err = limited(limits, "loop { }");
+        assert!(err.contains("ran longer than 50ms"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn expression_depth_is_bounded_at_compile_time() {
+        let engine = Engine::builder()
+            .script_limits(ScriptLimits { max_expr_depth: 16, ..ScriptLimits::default() })
+            .build()
+            .unwrap();
+        let deep = format!("{}1{}", "(".repeat(40), ")".repeat(40));
+        assert!(engine.single_step("s", "execute_script", json!({ "script": deep }), &Default::default()).is_err());
+    }
+
+    #[test]
+    fn item_must_stay_a_map() {
+        let err = run("item = 5;", json!({})).unwrap_err();
+        assert!(err.contains("must stay an object"), "{err}");
+        assert_eq!(run("item = #{ a: 1 };", json!({"b": 2})).unwrap(), json!({"a": 1}));
+    }
+}
