@@ -78,13 +78,15 @@ impl EngineBuilder {
                 return Err(EngineError::DuplicateStep(id.to_owned()));
             }
         }
-        let component_validator = compile_with_formats(&schema::component_schema())
+        let component_schema = schema::component_schema();
+        let component_validator = compile_with_formats(&component_schema)
             .map_err(|message| EngineError::BadSchema { what: "component files".into(), message })?;
         let types = Arc::new(
             TypeCheckers::new().map_err(|message| EngineError::BadSchema { what: "value types".into(), message })?,
         );
         Ok(Engine {
             steps,
+            component_schema,
             component_validator,
             scripts: Arc::new(ScriptHost::new(self.limits, types)),
             max_file_size: self.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
@@ -96,6 +98,7 @@ impl EngineBuilder {
 /// [`Plan`](crate::Plan)s and run their dataflows.
 pub struct Engine {
     pub(crate) steps: BTreeMap<&'static str, RegisteredStep>,
+    pub(crate) component_schema: Value,
     pub(crate) component_validator: jsonschema::Validator,
     pub(crate) scripts: Arc<ScriptHost>,
     pub(crate) max_file_size: usize,

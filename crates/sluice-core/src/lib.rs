@@ -4,7 +4,7 @@
 //! Step types are plugins (see [`plugin`]); link the step crates (or the `sluice` facade crate)
 //! to get the built-in ones.
 //!
-//! ```ignore
+//! ```text
 //! let engine = sluice_core::Engine::new()?;
 //! let plan = engine.load_file("component.json")?;
 //! let outcome = plan.run("GetCode", &serde_json::json!({"data": {}}), &Default::default(), Default::default())?;

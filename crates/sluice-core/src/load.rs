@@ -118,8 +118,8 @@ struct StepAt<'v> {
 
 impl Loader<'_> {
     fn check(&mut self, root: &Value) -> Option<Plan> {
-        for error in self.engine.component_validator.iter_errors(root) {
-            self.problems.push(schema_problem("", &error));
+        for error in self.engine.component_validator.iter_errors(root).take(MAX_PROBLEMS + 1) {
+            self.problems.push(schema_problem("", &error, &self.engine.component_schema));
         }
         let root = root.as_object()?;
         let definitions = self.definitions(root);
@@ -216,10 +216,10 @@ impl Loader<'_> {
                 });
             }
         }
-        if steps.is_empty() && dataflow.is_object() {
-            let at = if dataflow.get("stages").is_some() { format!("{pointer}/stages") } else { pointer.to_owned() };
+        // Without a "stages" array the component schema has already spoken.
+        if steps.is_empty() && stages.is_some() {
             self.problems.push(
-                Problem::new(at, "the dataflow has no step")
+                Problem::new(format!("{pointer}/stages"), "the dataflow has no step")
                     .hint("add a stage with an input step such as get_action_model"),
             );
         }
@@ -271,12 +271,15 @@ impl Loader<'_> {
             let settings_pointer = format!("{}/settings", step.pointer);
             let settings = match step.settings {
                 None | Some(Value::Null) => Value::Object(Map::new()),
-                Some(value) => value.clone(),
+                Some(value @ Value::Object(_)) => value.clone(),
+                // The component schema already reported it.
+                Some(_) => continue,
             };
             let schema_errors: Vec<Problem> = registered
                 .validator
                 .iter_errors(&settings)
-                .map(|e| schema_problem(&settings_pointer, &e).step(step.name))
+                .take(MAX_PROBLEMS + 1)
+                .map(|e| schema_problem(&settings_pointer, &e, &registered.schema).step(step.name))
                 .collect();
             if !schema_errors.is_empty() {
                 self.problems.extend(schema_errors);
@@ -373,10 +376,13 @@ impl Loader<'_> {
                 }
                 None => {
                     let names = earlier();
-                    let hint = suggestion(source, names.iter().copied()).map_or_else(
-                        || format!("use one of the earlier steps: {}", names.join(", ")),
-                        |s| format!("did you mean \"{s}\"?"),
-                    );
+                    let hint = match suggestion(source, names.iter().copied()) {
+                        Some(s) => format!("did you mean \"{s}\"?"),
+                        None if names.is_empty() => {
+                            "start the dataflow with an input step such as get_action_model".to_owned()
+                        }
+                        None => format!("use one of the earlier steps: {}", names.join(", ")),
+                    };
                     self.problems.push(
                         Problem::new(at, format!("no step named \"{source}\" in this dataflow"))
                             .step(step.name)
@@ -395,7 +401,7 @@ fn value_kind(d: &Definition) -> &'static str {
 }
 
 /// Turns a JSON Schema error into a short, located problem (never echoing a whole value).
-fn schema_problem(prefix: &str, error: &jsonschema::ValidationError<'_>) -> Problem {
+fn schema_problem(prefix: &str, error: &jsonschema::ValidationError<'_>, schema: &Value) -> Problem {
     let path = error.instance_path().as_str();
     let found = describe(error.instance());
     let pointer = format!("{prefix}{path}");
@@ -403,6 +409,15 @@ fn schema_problem(prefix: &str, error: &jsonschema::ValidationError<'_>) -> Prob
         ValidationErrorKind::Type { kind: TypeKind::Single(t) } => {
             Problem::new(pointer, format!("expected {}, found {found}", article(&t.to_string())))
                 .hint(format!("write {} here", article(&t.to_string())))
+        }
+        ValidationErrorKind::Type { kind: TypeKind::Multiple(_) } => {
+            let wanted: Vec<String> = schema
+                .pointer(error.schema_path().as_str())
+                .and_then(Value::as_array)
+                .map(|types| types.iter().filter_map(Value::as_str).filter(|t| *t != "null").map(article).collect())
+                .unwrap_or_default();
+            let wanted = if wanted.is_empty() { "another type".to_owned() } else { wanted.join(" or ") };
+            Problem::new(pointer, format!("expected {wanted}, found {found}")).hint(format!("write {wanted} here"))
         }
         ValidationErrorKind::Required { property } => {
             let name = property.as_str().unwrap_or_default();
@@ -424,6 +439,12 @@ fn schema_problem(prefix: &str, error: &jsonschema::ValidationError<'_>) -> Prob
             Problem::new(pointer, format!("{found} does not match the pattern {pattern}"))
                 .hint("rename it to fit the pattern")
         }
+        ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::AnyOf { .. }
+            if !alternatives(schema, error.schema_path().as_str()).is_empty() =>
+        {
+            let options = alternatives(schema, error.schema_path().as_str()).join(", ");
+            Problem::new(pointer, format!("{found} is not allowed here")).hint(format!("use one of: {options}"))
+        }
         ValidationErrorKind::MinLength { limit: 1 } => {
             Problem::new(pointer, "this text must not be empty").hint("fill it in")
         }
@@ -438,6 +459,32 @@ fn schema_problem(prefix: &str, error: &jsonschema::ValidationError<'_>) -> Prob
             Problem::new(pointer, text)
         }
     }
+}
+
+/// The constant choices of a `oneOf`/`anyOf` (enum variants, or the tags of tagged variants).
+fn alternatives(schema: &Value, keyword_location: &str) -> Vec<String> {
+    let resolve = |node: &'_ Value| -> Option<Value> {
+        match node.get("$ref").and_then(Value::as_str) {
+            Some(reference) => schema.pointer(reference.strip_prefix('#')?).cloned(),
+            None => Some(node.clone()),
+        }
+    };
+    let Some(choices) = schema.pointer(keyword_location).and_then(Value::as_array) else { return Vec::new() };
+    let mut out = Vec::new();
+    for choice in choices.iter().filter_map(resolve) {
+        if let Some(constant) = choice.get("const") {
+            out.push(constant.to_string());
+        } else if let Some(values) = choice.get("enum").and_then(Value::as_array) {
+            out.extend(values.iter().map(Value::to_string));
+        } else if let Some((key, constant)) = choice
+            .get("properties")
+            .and_then(Value::as_object)
+            .and_then(|p| p.iter().find_map(|(k, v)| v.get("const").map(|c| (k, c))))
+        {
+            out.push(format!("{{\"{key}\": {constant}, ...}}"));
+        }
+    }
+    out
 }
 
 fn article(noun: &str) -> String {

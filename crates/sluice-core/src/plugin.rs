@@ -331,7 +331,6 @@ pub struct StepContext<'r> {
     pub(crate) response: &'r mut Vec<Item>,
     pub(crate) form_actions: &'r mut Vec<Value>,
     pub(crate) step: &'r str,
-    pub(crate) has_consumers: bool,
 }
 
 impl StepContext<'_> {
@@ -353,10 +352,5 @@ impl StepContext<'_> {
     /// Records a command for the user interface (returned beside the response).
     pub fn form_action(&mut self, action: Value) {
         self.form_actions.push(action);
-    }
-
-    /// Whether any step or the trace reads what this step emits; a step may skip copies when not.
-    pub fn output_is_read(&self) -> bool {
-        self.has_consumers
     }
 }

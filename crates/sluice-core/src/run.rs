@@ -136,7 +136,6 @@ impl Plan {
                 response: &mut outcome.response,
                 form_actions: &mut outcome.form_actions,
                 step: &step.name,
-                has_consumers: read || options.trace_items,
             };
             let mut out = Vec::new();
             let (items_in, result) = match &step.built {

@@ -90,7 +90,6 @@ impl SingleStep {
             response: &mut result.response,
             form_actions: &mut result.form_actions,
             step: &self.name,
-            has_consumers: true,
         };
         let mut out = Vec::new();
         match &self.built {

@@ -1,8 +1,9 @@
 //! Source text of a component file and the mapping from JSON Pointers to line and column.
 
-use jsonc_parser::ast::{ObjectPropName, Value as Node};
-use jsonc_parser::common::Ranged;
-use jsonc_parser::{CollectOptions, ParseOptions};
+use std::collections::HashMap;
+
+use jsonc_parser::tokens::Token;
+use jsonc_parser::{Scanner, ScannerOptions};
 
 /// A 1-based line and column (columns count characters, not bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -38,57 +39,83 @@ impl<'a> Source<'a> {
         Location { line, column }
     }
 
-    /// Locates every pointer at once (the text is parsed a single time).
+    /// Locates every pointer in one streaming pass over the text (no tree is built, so a
+    /// 50 MB file costs no more memory than its nesting depth).
     ///
     /// A pointer that does not resolve is placed at its deepest existing ancestor, so every
-    /// diagnostic gets a place even when it speaks of a missing member.
+    /// diagnostic gets a place even when it speaks of a missing member. Where a key is
+    /// duplicated, the last one wins, as in serde_json.
     pub fn locate_all(&self, pointers: &[&str]) -> Vec<Location> {
-        let options = ParseOptions {
-            allow_comments: false,
-            allow_loose_object_property_names: false,
-            allow_trailing_commas: false,
-            allow_missing_commas: false,
-            allow_single_quoted_strings: false,
-            allow_hexadecimal_numbers: false,
-            ..ParseOptions::default()
-        };
-        let parsed = jsonc_parser::parse_to_ast(self.text, &CollectOptions::default(), &options);
-        let root = parsed.ok().and_then(|p| p.value);
-        pointers
-            .iter()
-            .map(|pointer| {
-                let offset = root.as_ref().map_or(0, |root| offset_of(root, pointer));
-                self.location_of_offset(offset)
-            })
-            .collect()
-    }
-}
-
-/// The byte offset of the value a pointer names, or of its deepest existing ancestor.
-fn offset_of(root: &Node<'_>, pointer: &str) -> usize {
-    let mut node = root;
-    let tokens = pointer.split('/').skip(1).map(unescape);
-    for token in tokens {
-        let next = match node {
-            // serde_json keeps the last of duplicate keys, so the pointer means the last one.
-            Node::Object(object) => {
-                object.properties.iter().rev().find(|p| prop_name(&p.name) == token).map(|p| &p.value)
+        let parsed: Vec<Vec<String>> = pointers.iter().map(|p| p.split('/').skip(1).map(unescape).collect()).collect();
+        let mut best = vec![(0usize, 0usize); parsed.len()];
+        let mut scanner = Scanner::new(self.text, &ScannerOptions::default());
+        let mut stack: Vec<Frame> = Vec::new();
+        let mut key: Option<String> = None;
+        let mut expect_key = false;
+        while let Ok(Some(token)) = scanner.scan() {
+            match &token {
+                Token::Colon | Token::CommentLine(_) | Token::CommentBlock(_) => continue,
+                Token::Comma => {
+                    match stack.last_mut() {
+                        Some(frame) if frame.is_array => frame.index += 1,
+                        _ => expect_key = true,
+                    }
+                    continue;
+                }
+                Token::CloseBrace | Token::CloseBracket => {
+                    stack.pop();
+                    expect_key = false;
+                    continue;
+                }
+                Token::String(text) if expect_key => {
+                    key = Some(text.to_string());
+                    expect_key = false;
+                    continue;
+                }
+                _ => {}
             }
-            Node::Array(array) => token.parse::<usize>().ok().and_then(|i| array.elements.get(i)),
-            _ => None,
-        };
-        match next {
-            Some(child) => node = child,
-            None => break,
+            // A value starts here: find the pointers that pass through it.
+            let depth = stack.len();
+            let matched: Vec<usize> = match stack.last() {
+                None => (0..parsed.len()).collect(),
+                Some(frame) if frame.children.is_empty() => Vec::new(),
+                Some(frame) => {
+                    let segment = if frame.is_array { frame.index.to_string() } else { key.take().unwrap_or_default() };
+                    frame.children.get(&segment).cloned().unwrap_or_default()
+                }
+            };
+            for &i in &matched {
+                if depth >= best[i].0 {
+                    best[i] = (depth, scanner.token_start());
+                }
+            }
+            let is_array = matches!(token, Token::OpenBracket);
+            if is_array || matches!(token, Token::OpenBrace) {
+                stack.push(Frame::new(is_array, &matched, depth, &parsed));
+                expect_key = !is_array;
+            }
         }
+        best.into_iter().map(|(_, offset)| self.location_of_offset(offset)).collect()
     }
-    node.start()
 }
 
-fn prop_name<'a>(name: &'a ObjectPropName<'_>) -> &'a str {
-    match name {
-        ObjectPropName::String(s) => &s.value,
-        ObjectPropName::Word(w) => w.value,
+/// An open object or array during [`Source::locate_all`].
+struct Frame {
+    is_array: bool,
+    index: usize,
+    /// The pointers that continue below this container, by their next segment.
+    children: HashMap<String, Vec<usize>>,
+}
+
+impl Frame {
+    fn new(is_array: bool, matched: &[usize], depth: usize, parsed: &[Vec<String>]) -> Frame {
+        let mut children: HashMap<String, Vec<usize>> = HashMap::new();
+        for &i in matched {
+            if let Some(next) = parsed[i].get(depth) {
+                children.entry(next.clone()).or_default().push(i);
+            }
+        }
+        Frame { is_array, index: 0, children }
     }
 }
 

@@ -49,10 +49,8 @@ sluice_core::inventory::submit! { StepDescriptor::of::<WriteResponse>() }
 
 impl Step for Respond {
     fn run(&self, item: Item, cx: &mut StepContext<'_>, out: &mut Vec<Item>) -> Result<(), StepError> {
-        if cx.output_is_read() {
-            out.push(item.clone());
-        }
-        cx.respond(item);
+        cx.respond(item.clone());
+        out.push(item);
         Ok(())
     }
 }

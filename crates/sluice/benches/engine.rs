@@ -1,0 +1,92 @@
+//! Benchmarks of the Sluice engine.
+//!
+//! Run with `cargo bench -p sluice`; figures are recorded in docs/performance.md.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use serde_json::{Value, json};
+use sluice::{Engine, Plan, RunContext, RunOptions};
+
+fn component(steps: Vec<Value>) -> Vec<u8> {
+    json!({"name": "Bench", "definitions": {"A": {"type": "integer"}, "B": {"type": "integer"}, "lines": {"type": "array"}},
+           "dataflows": [{"name": "F", "stages": [{"name": "S", "steps": steps}]}]})
+    .to_string()
+    .into_bytes()
+}
+
+/// An input step, then `extra`, then `n` pass-through steps (`transform_model` with no mapping).
+fn chain(extra: Option<Value>, n: usize) -> Vec<Value> {
+    let mut steps = vec![json!({"name": "s0", "type": "get_action_model"})];
+    steps.extend(extra);
+    for i in 0..n {
+        let source = steps.last().and_then(|s| s["name"].as_str()).unwrap_or_default().to_owned();
+        steps.push(json!({"name": format!("p{i}"), "type": "transform_model", "source": source}));
+    }
+    steps
+}
+
+fn load(engine: &Engine, steps: Vec<Value>) -> Plan {
+    engine.load("bench", &component(steps)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn bench(c: &mut Criterion) {
+    let engine = Engine::new().unwrap_or_else(|e| panic!("{e}"));
+    let cx = RunContext::default();
+    let opts = RunOptions::default();
+    let mut group = c.benchmark_group("engine");
+
+    let plan = load(&engine, chain(None, 10));
+    let input = json!({"data": {"A": 1, "B": 2}});
+    group.throughput(Throughput::Elements(11));
+    group.bench_function("chain_of_10_pass_through_steps/1_item", |b| {
+        b.iter(|| plan.run("F", black_box(&input), &cx, opts).map(|o| o.trace.len()))
+    });
+
+    let extract =
+        json!({"name": "x", "type": "extract_collection", "source": "s0", "settings": {"path": "data.lines"}});
+    let plan = load(&engine, chain(Some(extract), 10));
+    let lines: Vec<Value> = (0..1000).map(|i| json!({"n": i})).collect();
+    let input = json!({"data": {"lines": lines}});
+    group.throughput(Throughput::Elements(1 + 1 + 10 * 1000));
+    group.bench_function("fan_out_1000_items_through_10_steps", |b| {
+        b.iter(|| plan.run("F", black_box(&input), &cx, opts).map(|o| o.trace.len()))
+    });
+
+    let script = json!({"name": "script", "type": "execute_script", "source": "s0",
+        "settings": {"script": "let a = item.data.A;\nitem.data.B = a * 2 + 1;\nitem[\"total@integer\"] = item.data.B + a;"}});
+    let plan = load(&engine, chain(Some(script), 0));
+    let input = json!({"data": {"A": 20, "B": 0}});
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("execute_script_3_lines/1_item", |b| {
+        b.iter(|| plan.run("F", black_box(&input), &cx, opts).map(|o| o.trace.len()))
+    });
+    group.finish();
+
+    let mut steps = vec![json!({"name": "s0", "type": "get_action_model"})];
+    for i in 1..1000 {
+        let source = format!("s{}", i - 1);
+        steps.push(match i % 10 {
+            0 => json!({"name": format!("s{i}"), "type": "execute_script", "source": source,
+                        "settings": {"script": "item.data.A = item.data.B + 1;"}}),
+            5 => json!({"name": format!("s{i}"), "type": "filter_source", "source": source,
+                        "settings": {"field": "data.A", "operator": "greater", "value": 0}}),
+            _ => json!({"name": format!("s{i}"), "type": "transform_model", "source": source,
+                        "settings": {"fields": [{"action": "copy", "from": "data.A", "to": "data.B"}]}}),
+        });
+    }
+    let bytes = component(steps);
+    let mut group = c.benchmark_group("load");
+    group.bench_function("validate_and_compile_1000_steps", |b| {
+        b.iter(|| engine.load("bench", black_box(&bytes)).is_ok())
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
+    targets = bench
+}
+criterion_main!(benches);

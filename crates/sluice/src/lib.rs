@@ -1,0 +1,40 @@
+//! Sluice: load low-code component files, validate them with located errors, and run their
+//! dataflows. This crate is the engine ([`sluice_core`]) with every built-in step plugin linked.
+//!
+//! ```
+//! use serde_json::json;
+//!
+//! let engine = sluice::Engine::new()?;
+//! let plan = engine.load("inline", br#"{
+//!   "name": "Hello",
+//!   "dataflows": [{ "name": "Greet", "stages": [{ "name": "Main", "steps": [
+//!     { "name": "model", "type": "get_action_model" },
+//!     { "name": "script", "type": "execute_script", "source": "model",
+//!       "settings": { "script": "item.greeting = `Hello, ${item.data.Name}!`;" } },
+//!     { "name": "response", "type": "write_response", "source": "script" } ] }] }]
+//! }"#)?;
+//! let input = json!({"data": {"Name": "Ada"}});
+//! let outcome = plan.run("Greet", &input, &Default::default(), Default::default())?;
+//! assert_eq!(outcome.response[0]["greeting"], "Hello, Ada!");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+// Name every step crate so the linker keeps their `inventory` registrations.
+use sluice_steps_input as _;
+use sluice_steps_output as _;
+use sluice_steps_transform as _;
+
+pub use sluice_core::*;
+
+/// The ids of the built-in step types, sorted.
+pub const BUILT_IN_STEPS: [&str; 9] = [
+    "execute_script",
+    "extract_collection",
+    "filter_source",
+    "form_action",
+    "get_action_model",
+    "get_empty_model",
+    "get_raw_model",
+    "transform_model",
+    "write_response",
+];

@@ -1,0 +1,173 @@
+//! The engine through its library API: loading, running, branches, traces and failures.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // test helpers may fail loudly
+
+use serde_json::{Value, json};
+use sluice::{Engine, Lang, Outcome, RunContext, RunError, RunOptions, StepStatus};
+
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/for-test-code-demo/component.json");
+
+fn run(component: Value, dataflow: &str, input: Value) -> Result<Outcome, RunError> {
+    let engine = Engine::new().unwrap();
+    let plan = engine.load("test", component.to_string().as_bytes()).unwrap();
+    plan.run(dataflow, &input, &RunContext::default(), RunOptions { trace_items: true })
+}
+
+fn flow(steps: Value) -> Value {
+    json!({"name": "T", "definitions": {"n": {"type": "integer"}, "lines": {"type": "array"}},
+           "dataflows": [{"name": "F", "stages": [{"name": "S", "steps": steps}]}]})
+}
+
+#[test]
+fn the_example_runs_through_the_library() {
+    let engine = Engine::new().unwrap();
+    let plan = engine.load_file(EXAMPLE).unwrap();
+    assert_eq!(plan.name(), "ForTestCodeDemo");
+    assert_eq!(plan.dataflow_names(), ["GetCode"]);
+    let input = json!({"data": {"UserName": "ann"}});
+    let outcome = plan.run("GetCode", &input, &RunContext::default(), RunOptions::default()).unwrap();
+    assert_eq!(json!(outcome.response), json!([{"data": {"UserName": "ann", "ForTestCode": "42"}, "new_code": "42"}]));
+    let steps: Vec<_> = outcome.trace.iter().map(|t| (t.step.as_str(), t.status, t.items_out)).collect();
+    assert_eq!(steps, [("model", StepStatus::Ok, 1), ("script", StepStatus::Ok, 1), ("response", StepStatus::Ok, 1)]);
+    assert!(outcome.trace.iter().all(|t| t.items.is_none()), "items are kept only when asked");
+}
+
+#[test]
+fn branches_see_the_same_items_independently() {
+    let outcome = run(
+        flow(json!([
+            {"name": "model", "type": "get_action_model"},
+            {"name": "a", "type": "execute_script", "source": "model", "settings": {"script": "item.data.n += 1;"}},
+            {"name": "b", "type": "execute_script", "source": "model", "settings": {"script": "item.data.n *= 10;"}},
+            {"name": "ra", "type": "write_response", "source": "a"},
+            {"name": "rb", "type": "write_response", "source": "b"}
+        ])),
+        "F",
+        json!({"data": {"n": 2}}),
+    )
+    .unwrap();
+    assert_eq!(json!(outcome.response), json!([{"data": {"n": 3}}, {"data": {"n": 20}}]));
+    assert_eq!(json!(outcome.trace[0].items), json!([{"data": {"n": 2}}]));
+}
+
+#[test]
+fn fan_out_filter_and_form_actions_flow_through() {
+    let outcome = run(
+        flow(json!([
+            {"name": "model", "type": "get_action_model"},
+            {"name": "lines", "type": "extract_collection", "source": "model", "settings": {"path": "data.lines"}},
+            {"name": "big", "type": "filter_source", "source": "lines", "settings": {"field": "q", "operator": "greater", "value": 1}},
+            {"name": "modal", "type": "form_action", "source": "big", "settings": {"actionType": "OpenModal", "fields": ["q"]}},
+            {"name": "response", "type": "write_response", "source": "modal"}
+        ])),
+        "F",
+        json!({"data": {"lines": [{"q": 1}, {"q": 2}, {"q": 3}]}}),
+    )
+    .unwrap();
+    assert_eq!(json!(outcome.response), json!([{"q": 2}, {"q": 3}]));
+    assert_eq!(outcome.form_actions.len(), 2);
+    assert_eq!(outcome.form_actions[1]["parameters"], json!({"q": 3}));
+    let counts: Vec<_> = outcome.trace.iter().map(|t| (t.items_in, t.items_out)).collect();
+    assert_eq!(counts, [(1, 1), (1, 3), (3, 2), (2, 2), (2, 2)]);
+}
+
+#[test]
+fn a_failing_step_stops_the_run_and_keeps_the_partial_trace() {
+    let err = run(
+        flow(json!([
+            {"name": "model", "type": "get_action_model"},
+            {"name": "boom", "type": "execute_script", "source": "model", "settings": {"script": "\nthrow \"no luck\";"}},
+            {"name": "response", "type": "write_response", "source": "boom"}
+        ])),
+        "F",
+        json!({}),
+    )
+    .unwrap_err();
+    let RunError::StepFailed(failure) = err else { panic!("{err}") };
+    assert_eq!(failure.step, "boom");
+    assert_eq!(failure.step_type, "execute_script");
+    assert_eq!(failure.pointer, "/dataflows/0/stages/0/steps/1/settings/script");
+    assert_eq!(failure.message, "script error: no luck (script line 2, column 1)");
+    assert_eq!(
+        failure.to_string(),
+        "step \"boom\" (execute_script) failed: script error: no luck (script line 2, column 1)"
+    );
+    let statuses: Vec<_> = failure.trace.iter().map(|t| t.status).collect();
+    assert_eq!(statuses, [StepStatus::Ok, StepStatus::Failed, StepStatus::NotRun]);
+}
+
+#[test]
+fn an_unknown_dataflow_is_named_with_the_known_ones() {
+    let err = run(flow(json!([{"name": "model", "type": "get_action_model"}])), "G", json!({})).unwrap_err();
+    assert_eq!(err.to_string(), "component \"T\" has no dataflow named \"G\" (it has: F)");
+}
+
+#[test]
+fn engines_and_plans_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Engine>();
+    assert_send_sync::<sluice::Plan>();
+    let engine = Engine::new().unwrap();
+    let plan = std::sync::Arc::new(engine.load_file(EXAMPLE).unwrap());
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let plan = plan.clone();
+            std::thread::spawn(move || {
+                let input = json!({"data": {"UserName": format!("u{i}")}});
+                plan.run("GetCode", &input, &RunContext::default(), RunOptions::default()).unwrap().response.len()
+            })
+        })
+        .collect();
+    assert!(handles.into_iter().all(|h| h.join().unwrap() == 1));
+}
+
+#[test]
+fn every_built_in_step_is_registered_with_labels_for_every_setting() {
+    let engine = Engine::new().unwrap();
+    let ids: Vec<_> = engine.steps().map(|s| s.descriptor.meta.id).collect();
+    assert_eq!(ids, sluice::BUILT_IN_STEPS);
+    for step in engine.steps() {
+        let meta = &step.descriptor.meta;
+        let mut properties: Vec<&str> =
+            step.schema["properties"].as_object().map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
+        let mut labelled: Vec<&str> = meta.settings.iter().map(|s| s.name).collect();
+        properties.sort_unstable();
+        labelled.sort_unstable();
+        assert_eq!(properties, labelled, "{}: every setting needs a label, and every label a setting", meta.id);
+        for lang in Lang::ALL {
+            assert!(!meta.title.get(lang).is_empty() && !meta.description.get(lang).is_empty(), "{}", meta.id);
+            assert!(meta.settings.iter().all(|s| !s.label.get(lang).is_empty()), "{}", meta.id);
+        }
+        for (name, property) in step.schema["properties"].as_object().into_iter().flatten() {
+            assert!(property.get("description").is_some(), "{}.{name} has no description", meta.id);
+        }
+    }
+}
+
+#[test]
+fn the_french_catalog_uses_french_labels() {
+    let catalog = Engine::new().unwrap().catalog(Lang::Fr);
+    let script = catalog.iter().find(|e| e.id == "execute_script").unwrap();
+    assert_eq!(script.title, "Exécuter le script");
+    let filter = catalog.iter().find(|e| e.id == "filter_source").unwrap();
+    assert_eq!(filter.schema["properties"]["compareWithNull"]["title"], "Comparer avec null");
+    assert_eq!(catalog[0].group, sluice::Group::Input);
+}
+
+#[test]
+fn checked_in_schemas_are_up_to_date() {
+    let engine = Engine::new().unwrap();
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas");
+    let mut stale = Vec::new();
+    for (name, text) in sluice::schema::schema_files(&engine) {
+        let path = std::path::Path::new(root).join(&name);
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            stale.push(name);
+        }
+    }
+    let on_disk = std::fs::read_dir(format!("{root}/steps")).map(|d| d.count()).unwrap_or(0);
+    assert!(
+        stale.is_empty() && on_disk == sluice::BUILT_IN_STEPS.len(),
+        "stale schemas {stale:?}; run `cargo run -p sluice-cli -- schemas --out schemas`"
+    );
+}
