@@ -2,6 +2,8 @@
 //!
 //! Run with `cargo bench -p sluice`; figures are recorded in docs/performance.md.
 
+#![allow(clippy::panic)] // a benchmark with a broken fixture must stop loudly
+
 use std::hint::black_box;
 use std::time::Duration;
 
