@@ -155,10 +155,11 @@ impl ScriptHost {
 
     /// Runs a compiled script on an item and returns the item as the script left it.
     pub fn run(&self, script: &CompiledScript, item: Item) -> Result<Item, ScriptError> {
-        let map = rhai::serde::to_dynamic(&item)
-            .ok()
-            .and_then(|d| d.try_cast::<RhaiMap>())
-            .ok_or_else(|| ScriptError::at("the item cannot be handed to the script", Position::NONE))?;
+        let mut map: RhaiMap = item.into_iter().map(|(k, v)| (k.into(), to_rhai(v))).collect();
+        // Shared, `item.data` is handed out by reference (as in Aqtra's Python) instead of copied.
+        if let Some(data) = map.get_mut("data") {
+            *data = std::mem::take(data).into_shared();
+        }
         let mut scope = Scope::new();
         scope.push("item", ScriptItem(map));
         DEADLINE.with(|d| d.set(Some(Instant::now() + self.limits.timeout)));
@@ -172,8 +173,7 @@ impl ScriptHost {
                 .try_cast::<RhaiMap>()
                 .ok_or_else(|| ScriptError::at("`item` must stay an object map", Position::NONE))?
         };
-        let mut value = rhai::serde::from_dynamic::<Value>(&map.into())
-            .map_err(|e| ScriptError::at(format!("the script left a value that is not JSON: {e}"), Position::NONE))?;
+        let mut value = from_rhai(map.into()).map_err(|e| ScriptError::at(e, Position::NONE))?;
         apply_nested_suffixes(&self.types, &mut value).map_err(|e| ScriptError::at(e, Position::NONE))?;
         match value {
             Value::Object(item) => Ok(item),
@@ -230,6 +230,14 @@ fn register_item(rhai: &mut rhai::Engine, types: Arc<TypeCheckers>, max_keys: us
             Ok(())
         },
     );
+    // `item.data` is the hot path: a direct property avoids Rhai's failed-getter-then-indexer fallback.
+    rhai.register_get_set(
+        "data",
+        |item: &mut ScriptItem| item.0.get("data").cloned().unwrap_or(Dynamic::UNIT),
+        |item: &mut ScriptItem, value: Dynamic| {
+            item.0.insert("data".into(), value);
+        },
+    );
     rhai.register_fn("keys", |item: &mut ScriptItem| -> rhai::Array {
         item.0.keys().map(|k| k.to_string().into()).collect()
     });
@@ -252,9 +260,62 @@ fn convert_dynamic(
     key: &str,
 ) -> Result<Dynamic, Box<EvalAltResult>> {
     let fail = |why: String| -> Box<EvalAltResult> { format!("cannot store \"{key}\": {why}").into() };
-    let json: Value = rhai::serde::from_dynamic(&value).map_err(|e| fail(e.to_string()))?;
-    let converted = types.coerce(ty, json).map_err(fail)?;
-    rhai::serde::to_dynamic(&converted).map_err(|e| fail(e.to_string()))
+    let json = from_rhai(value).map_err(fail)?;
+    types.coerce(ty, json).map(to_rhai).map_err(fail)
+}
+
+/// Moves a JSON value into Rhai.
+fn to_rhai(value: Value) -> Dynamic {
+    match value {
+        Value::Null => Dynamic::UNIT,
+        Value::Bool(b) => b.into(),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => i.into(),
+            None => n.as_f64().unwrap_or(f64::NAN).into(),
+        },
+        Value::String(s) => s.into(),
+        Value::Array(items) => Dynamic::from_array(items.into_iter().map(to_rhai).collect()),
+        Value::Object(map) => Dynamic::from_map(map.into_iter().map(|(k, v)| (k.into(), to_rhai(v))).collect()),
+    }
+}
+
+/// Moves a Rhai value back into JSON; values JSON cannot hold (functions, timestamps, NaN) fail.
+fn from_rhai(value: Dynamic) -> Result<Value, String> {
+    let value = value.flatten();
+    if value.is_unit() {
+        return Ok(Value::Null);
+    }
+    if let Ok(b) = value.as_bool() {
+        return Ok(Value::Bool(b));
+    }
+    if let Ok(i) = value.as_int() {
+        return Ok(Value::from(i));
+    }
+    if let Ok(f) = value.as_float() {
+        return serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .ok_or_else(|| format!("{f} cannot be stored in an item (JSON has no NaN or infinity)"));
+    }
+    if let Ok(c) = value.as_char() {
+        return Ok(Value::String(c.to_string()));
+    }
+    let type_name = value.type_name();
+    if value.is_string() {
+        return value.into_string().map(Value::String).map_err(|_| "a string cannot be read".to_owned());
+    }
+    if value.is_array() {
+        let items = value.into_array().map_err(|_| "an array cannot be read".to_owned())?;
+        return items.into_iter().map(from_rhai).collect::<Result<_, _>>().map(Value::Array);
+    }
+    let map = if value.is::<ScriptItem>() { Some(value.cast::<ScriptItem>().0) } else { value.try_cast::<RhaiMap>() };
+    match map {
+        Some(map) => map
+            .into_iter()
+            .map(|(k, v)| from_rhai(v).map(|v| (k.to_string(), v)))
+            .collect::<Result<_, _>>()
+            .map(Value::Object),
+        None => Err(format!("a value of type {type_name} cannot be stored in an item")),
+    }
 }
 
 /// Applies type suffixes written below the top level (`item.data["n@integer"] = "5"`).

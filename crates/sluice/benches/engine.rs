@@ -56,12 +56,16 @@ fn bench(c: &mut Criterion) {
         b.iter(|| plan.run("F", black_box(&input), &cx, opts).map(|o| o.trace.len()))
     });
 
-    let script = json!({"name": "script", "type": "execute_script", "source": "s0",
+    // The script runs on 100 items so that the figure is the step's cost per item.
+    let extract =
+        json!({"name": "x", "type": "extract_collection", "source": "s0", "settings": {"path": "data.lines"}});
+    let script = json!({"name": "script", "type": "execute_script", "source": "x",
         "settings": {"script": "let a = item.data.A;\nitem.data.B = a * 2 + 1;\nitem[\"total@integer\"] = item.data.B + a;"}});
-    let plan = load(&engine, chain(Some(script), 0));
-    let input = json!({"data": {"A": 20, "B": 0}});
-    group.throughput(Throughput::Elements(1));
-    group.bench_function("execute_script_3_lines/1_item", |b| {
+    let plan = load(&engine, vec![chain(None, 0).remove(0), extract, script]);
+    let lines: Vec<Value> = (0..100).map(|i| json!({"data": {"A": i, "B": 0}})).collect();
+    let input = json!({"data": {"lines": lines}});
+    group.throughput(Throughput::Elements(100));
+    group.bench_function("execute_script_3_lines/100_items", |b| {
         b.iter(|| plan.run("F", black_box(&input), &cx, opts).map(|o| o.trace.len()))
     });
     group.finish();

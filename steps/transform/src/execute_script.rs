@@ -189,6 +189,20 @@ mod tests {
     }
 
     #[test]
+    fn variables_hold_copies_and_item_data_changes_in_place() {
+        let got = run("let d = item.data; d.X = 1; item.data.Y = 2; item.seen = d;", json!({"data": {}}));
+        assert_eq!(got.unwrap(), json!({"data": {"Y": 2}, "seen": {"X": 1}}));
+    }
+
+    #[test]
+    fn values_json_cannot_hold_are_refused() {
+        let err = run("item.x = 0.0 / 0.0;", json!({})).unwrap_err();
+        assert!(err.contains("JSON has no NaN"), "{err}");
+        let err = run("item.f = |x| x;", json!({})).unwrap_err();
+        assert!(err.contains("cannot be stored in an item"), "{err}");
+    }
+
+    #[test]
     fn item_must_stay_a_map() {
         let err = run("item = 5;", json!({})).unwrap_err();
         assert!(err.contains("must stay an object"), "{err}");
