@@ -7,11 +7,11 @@ use serde_json::Value;
 use sluice_core::schemars::{self, JsonSchema};
 use sluice_core::types::schema_violations;
 use sluice_core::{
-    BuildContext, BuildError, BuiltStep, Group, Item, Localized, SettingLabel, StartStep, StepContext, StepDescriptor,
-    StepError, StepMeta, StepPlugin,
+    BuildContext, BuildError, BuiltStep, Group, Item, Localized, StartStep, StepContext, StepDescriptor, StepError,
+    StepMeta, StepPlugin,
 };
 
-use crate::input_items;
+use crate::{VALIDATE_INPUT_VALUES, input_items};
 
 /// Settings of `get_action_model`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -50,16 +50,7 @@ impl StepPlugin for GetActionModel {
             pt: "Inicia o fluxo de dados com os dados do componente tal como a interface os enviou.",
             de: "Startet den Datenfluss mit den Daten der Komponente, wie die Oberfläche sie gesendet hat.",
         },
-        settings: &[SettingLabel {
-            name: "validateInputValues",
-            label: Localized {
-                en: "Validate input values",
-                fr: "Valider les valeurs d'entrée",
-                es: "Validar valores de entrada",
-                pt: "Validar valores de entrada",
-                de: "Eingabewerte validieren",
-            },
-        }],
+        settings: &[VALIDATE_INPUT_VALUES],
     };
 
     fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {

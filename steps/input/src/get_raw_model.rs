@@ -10,7 +10,7 @@ use sluice_core::{
     StepError, StepMeta, StepPlugin,
 };
 
-use crate::input_items;
+use crate::{VALIDATE_INPUT_VALUES, input_items};
 
 /// Settings of `get_raw_model`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -57,16 +57,7 @@ impl StepPlugin for GetRawModel {
                 name: "model",
                 label: Localized { en: "Model", fr: "Modèle", es: "Modelo", pt: "Modelo", de: "Modell" },
             },
-            SettingLabel {
-                name: "validateInputValues",
-                label: Localized {
-                    en: "Validate input values",
-                    fr: "Valider les valeurs d'entrée",
-                    es: "Validar valores de entrada",
-                    pt: "Validar valores de entrada",
-                    de: "Eingabewerte validieren",
-                },
-            },
+            VALIDATE_INPUT_VALUES,
         ],
     };
 

@@ -5,7 +5,7 @@ mod get_empty_model;
 mod get_raw_model;
 
 use serde_json::Value;
-use sluice_core::{Item, StepError};
+use sluice_core::{Item, Localized, SettingLabel, StepError};
 
 /// The items an input value stands for: an object is one item, an array of objects is many.
 fn input_items(input: &Value) -> Result<Vec<Item>, StepError> {
@@ -23,3 +23,15 @@ fn input_items(input: &Value) -> Result<Vec<Item>, StepError> {
         _ => Err(StepError::new("the input must be a JSON object or an array of objects")),
     }
 }
+
+/// The "Validate input values" setting shared by the input steps that take a model.
+const VALIDATE_INPUT_VALUES: SettingLabel = SettingLabel {
+    name: "validateInputValues",
+    label: Localized {
+        en: "Validate input values",
+        fr: "Valider les valeurs d'entrée",
+        es: "Validar valores de entrada",
+        pt: "Validar valores de entrada",
+        de: "Eingabewerte validieren",
+    },
+};
