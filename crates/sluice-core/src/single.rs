@@ -5,10 +5,11 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::component::{Definitions, data_schema};
-use crate::diagnostics::{Diagnostic, Problem};
+use crate::diagnostics::{Diagnostic, Problem, locate};
 use crate::engine::Engine;
 use crate::plugin::{BuildContext, BuiltStep, Item, StepContext, StepError};
 use crate::run::RunContext;
+use crate::source::Source;
 use crate::types::compile_with_formats;
 
 /// A step built outside any dataflow.
@@ -66,17 +67,8 @@ impl Engine {
         };
         match registered.descriptor.build(settings, &mut cx) {
             Ok(built) => Ok(SingleStep { name: name.to_owned(), built }),
-            Err(_) => Err(problems
-                .into_iter()
-                .map(|p| Diagnostic {
-                    pointer: p.pointer,
-                    line: 1,
-                    column: 1,
-                    step: p.step,
-                    message: p.message,
-                    hint: p.hint,
-                })
-                .collect()),
+            // Outside a file there is no text to place problems in: they all stand at 1:1.
+            Err(_) => Err(locate(&Source::new(""), problems)),
         }
     }
 }
