@@ -35,7 +35,7 @@ pub use plugin::{
     StepDescriptor, StepError, StepMeta, StepPlugin,
 };
 pub use run::{Outcome, RunContext, RunError, RunOptions, StepFailure, StepStatus, StepTrace};
-pub use script::{CompiledScript, ScriptError, ScriptHost, ScriptLimits};
+pub use script::{CompiledScript, FieldUse, ScriptError, ScriptHost, ScriptLimits};
 pub use single::{SingleRun, SingleStep};
 
 /// Re-exported so step crates register with the same `inventory` version as the engine.

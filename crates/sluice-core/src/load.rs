@@ -44,7 +44,7 @@ impl Engine {
             Ok(root) => root,
             Err(e) => return Err(invalid(locate(&source, vec![syntax_problem(&e)]))),
         };
-        let mut loader = Loader { engine: self, problems: Vec::new() };
+        let mut loader = Loader { engine: self, problems: Vec::new(), definitions_complete: true };
         let plan = loader.check(&root);
         if loader.problems.is_empty()
             && let Some(plan) = plan
@@ -105,6 +105,9 @@ fn syntax_problem(e: &serde_json::Error) -> Problem {
 struct Loader<'e> {
     engine: &'e Engine,
     problems: Vec<Problem>,
+    /// False when a definition could not be read: `data.X` checks would then report fields
+    /// that are declared, only broken.
+    definitions_complete: bool,
 }
 
 /// A step as read leniently from the file, so one broken step does not hide the others.
@@ -163,7 +166,10 @@ impl Loader<'_> {
                         .hint("start with a letter or _, then use letters, digits and _ only"),
                 );
             }
-            let Ok(definition) = Definition::deserialize(value) else { continue };
+            let Ok(definition) = Definition::deserialize(value) else {
+                self.definitions_complete = false;
+                continue;
+            };
             let checker = compile_with_formats(&definition.kind.value_type().json_schema());
             for (j, allowed) in definition.allowed.iter().flatten().enumerate() {
                 if checker.as_ref().is_ok_and(|c| !c.is_valid(allowed)) {
@@ -290,6 +296,7 @@ impl Loader<'_> {
                 step: name,
                 settings_pointer,
                 definitions,
+                check_data_fields: self.definitions_complete,
                 data_schema,
                 scripts: &self.engine.scripts,
                 problems: &mut self.problems,

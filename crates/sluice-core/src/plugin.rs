@@ -245,6 +245,7 @@ pub struct BuildContext<'a> {
     pub(crate) step: &'a str,
     pub(crate) settings_pointer: String,
     pub(crate) definitions: &'a Definitions,
+    pub(crate) check_data_fields: bool,
     pub(crate) data_schema: &'a Arc<jsonschema::Validator>,
     pub(crate) scripts: &'a Arc<ScriptHost>,
     pub(crate) problems: &'a mut Vec<Problem>,
@@ -298,21 +299,27 @@ impl BuildContext<'_> {
         };
         if let [first, field, ..] = path.segments()
             && first == "data"
-            && !self.definitions.is_empty()
-            && !self.definitions.contains_key(field)
-            && !SYSTEM_FIELDS.contains(&field.as_str())
         {
-            let hint = suggestion(field, self.definitions.keys().map(String::as_str)).map_or_else(
-                || "add it to \"definitions\", or fix the path".to_owned(),
-                |s| format!("did you mean data.{s}?"),
-            );
-            return Err(self.invalid(
-                setting,
-                format!("\"{field}\" is not a definition of this component"),
-                Some(hint),
-            ));
+            self.data_field(setting, field, "")?;
         }
         Ok(path)
+    }
+
+    /// Checks that `data.<field>`, named by a setting, is one of the component's definitions
+    /// (or a system field); `place` is added to the message (such as a script line).
+    pub fn data_field(&mut self, setting: &str, field: &str, place: &str) -> Result<(), BuildError> {
+        if !self.check_data_fields
+            || self.definitions.is_empty()
+            || self.definitions.contains_key(field)
+            || SYSTEM_FIELDS.contains(&field)
+        {
+            return Ok(());
+        }
+        let hint = suggestion(field, self.definitions.keys().map(String::as_str)).map_or_else(
+            || "add it to \"definitions\", or fix the path".to_owned(),
+            |s| format!("did you mean data.{s}?"),
+        );
+        Err(self.invalid(setting, format!("\"{field}\" is not a definition of this component{place}"), Some(hint)))
     }
 }
 

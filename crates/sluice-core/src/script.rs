@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rhai::packages::{Package, StandardPackage};
-use rhai::{AST, Dynamic, EvalAltResult, Map as RhaiMap, Position, Scope};
+use rhai::{AST, ASTNode, Dynamic, EvalAltResult, Expr, Map as RhaiMap, Position, Scope};
 use serde_json::Value;
 
 use crate::plugin::Item;
@@ -181,6 +181,24 @@ impl ScriptHost {
         }
     }
 
+    /// The `data` fields a script names literally (`item.data.X`, `item["data"]["X"]`), with
+    /// where; fields reached through variables or computed keys cannot be known and are skipped.
+    pub fn data_fields(&self, script: &CompiledScript) -> Vec<FieldUse> {
+        let mut uses = Vec::new();
+        script.ast.walk(&mut |path| {
+            if let Some(ASTNode::Expr(Expr::Dot(chain, ..) | Expr::Index(chain, ..))) = path.last()
+                && matches!(&chain.lhs, Expr::Variable(var, ..) if var.1 == "item")
+                && let Some((Some("data"), _, Some(rest))) = Some(chain_link(&chain.rhs))
+                && let (Some(name), pos, _) = chain_link(rest)
+            {
+                let name = split_suffix(name).map_or(name, |(bare, _)| bare);
+                uses.push(FieldUse { name: name.to_owned(), line: pos.line(), column: pos.position() });
+            }
+            true
+        });
+        uses
+    }
+
     fn explain(&self, error: EvalAltResult) -> ScriptError {
         let pos = error.position();
         let l = &self.limits;
@@ -206,6 +224,40 @@ impl ScriptHost {
             }
         };
         ScriptError::at(message, pos)
+    }
+}
+
+/// A `data` field named in a script, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldUse {
+    /// The field, without a type suffix.
+    pub name: String,
+    /// 1-based line in the script.
+    pub line: Option<usize>,
+    /// 1-based column in the script.
+    pub column: Option<usize>,
+}
+
+impl FieldUse {
+    /// Where the field is named, as text to append to a message.
+    pub fn place(&self) -> String {
+        place(self.line, self.column)
+    }
+}
+
+/// Splits one link of a property chain: the literal key it names (if any), its position, and
+/// the rest of the chain.
+fn chain_link(expr: &Expr) -> (Option<&str>, Position, Option<&Expr>) {
+    fn key(expr: &Expr) -> Option<&str> {
+        match expr {
+            Expr::Property(prop, _) => Some(prop.2.as_str()),
+            Expr::StringConstant(s, _) => Some(s.as_str()),
+            _ => None,
+        }
+    }
+    match expr {
+        Expr::Dot(link, ..) | Expr::Index(link, ..) => (key(&link.lhs), link.lhs.position(), Some(&link.rhs)),
+        other => (key(other), other.position(), None),
     }
 }
 

@@ -61,6 +61,7 @@ impl Engine {
             step: name,
             settings_pointer: "/settings".into(),
             definitions,
+            check_data_fields: true,
             data_schema: &data_schema,
             scripts: &self.scripts,
             problems: &mut problems,

@@ -56,13 +56,20 @@ impl StepPlugin for ExecuteScript {
 
     fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
         let host = cx.scripts().clone();
-        match host.compile(&settings.script) {
-            Ok(script) => Ok(BuiltStep::each(Script { host, script })),
-            Err(e) => Err(cx.invalid(
+        let script = host.compile(&settings.script).map_err(|e| {
+            cx.invalid(
                 "script",
                 format!("the script does not compile: {e}"),
                 Some("fix the script; the item is the variable `item`".into()),
-            )),
+            )
+        })?;
+        let mut unknown = None;
+        for field in host.data_fields(&script) {
+            unknown = unknown.or(cx.data_field("script", &field.name, &field.place()).err());
+        }
+        match unknown {
+            Some(error) => Err(error),
+            None => Ok(BuiltStep::each(Script { host, script })),
         }
     }
 }
@@ -121,6 +128,28 @@ mod tests {
         assert!(err.contains("line 2"), "{err}");
         let err = run(r#"item.data["d@date"] = "2026-02-30";"#, json!({"data": {}})).unwrap_err();
         assert!(err.contains("is not a valid date"), "{err}");
+    }
+
+    #[test]
+    fn data_fields_named_literally_are_checked_against_the_definitions() {
+        let engine = Engine::new().unwrap();
+        let definitions = serde_json::from_value(json!({"ForTestCode": {"type": "string"}})).unwrap();
+        let build = |script: &str| {
+            engine.single_step("s", "execute_script", json!({ "script": script }), &definitions).err().unwrap_or_default()
+        };
+        let fine = "item.data.ForTestCode = item[\"data\"][\"ForTestCode\"]; item.data[\"Id\"] = 1; \
+                    let d = item.data; d.Computed = 1; item.other.Free = 2; item.data.keys();";
+        assert!(build(fine).is_empty(), "{:?}", build(fine));
+        let errors = build("let x = 1;\nitem.data.ForTestCod = x;\nitem[\"data\"][\"N@integer\"] = x;");
+        let messages: Vec<&str> = errors.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "\"ForTestCod\" is not a definition of this component (script line 2, column 11)",
+                "\"N\" is not a definition of this component (script line 3, column 14)"
+            ]
+        );
+        assert_eq!(errors[0].hint.as_deref(), Some("did you mean data.ForTestCode?"));
     }
 
     #[test]
