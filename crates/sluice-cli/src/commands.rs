@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 use sluice::source::Source;
-use sluice::{Diagnostic, Engine, Lang, LoadError, RunContext, RunError, RunOptions};
+use sluice::clock::rfc3339;
+use sluice::replay::ReplayOptions;
+use sluice::setup::Secrets;
+use sluice::{Diagnostic, Engine, Lang, LoadError, RunContext, RunError, RunOptions, Services};
 
 use crate::{Failure, Format};
 
@@ -116,7 +119,17 @@ impl RunInput {
     }
 }
 
+/// Opens the store named on the command line.
+fn services(url: &str, secrets: &Secrets) -> Result<Services, Failure> {
+    sluice::setup::open(url, secrets).map_err(|e| Failure::Environment(e.to_string()))
+}
+
+fn store_failure(e: sluice::store::StoreError) -> Failure {
+    Failure::Environment(e.to_string())
+}
+
 /// `sluice run`.
+#[allow(clippy::too_many_arguments)] // one per command-line option
 pub fn run(
     file: &Path,
     dataflow: &str,
@@ -124,8 +137,13 @@ pub fn run(
     cx: RunContext,
     trace: bool,
     format: Format,
+    store: &str,
+    secrets: &Secrets,
 ) -> Result<(), Failure> {
-    let engine = engine()?;
+    let engine = Engine::builder()
+        .services(services(store, secrets)?)
+        .build()
+        .map_err(|e| Failure::Environment(e.to_string()))?;
     let bytes = read(file)?;
     let input = input.read()?;
     let plan = match engine.load(&file.display().to_string(), &bytes) {
@@ -136,7 +154,7 @@ pub fn run(
         }
         Err(e @ LoadError::Io { .. }) => return Err(Failure::Environment(e.to_string())),
     };
-    match plan.run(dataflow, &input, &cx, RunOptions { trace_items: trace }) {
+    match plan.run_recorded(dataflow, &input, &cx, RunOptions { trace_items: trace }) {
         Ok(outcome) => {
             if format == Format::Json {
                 let mut out = json!({"response": outcome.response, "formActions": outcome.form_actions});
@@ -193,6 +211,9 @@ fn print_trace(trace: &[sluice::StepTrace]) {
             t.items_out,
             t.duration_ns as f64 / 1000.0
         );
+        for note in &t.notes {
+            eprintln!("    note: {note}");
+        }
         for item in t.items.iter().flatten() {
             eprintln!("    {}", Value::Object(item.clone()));
         }
@@ -207,6 +228,94 @@ pub fn schemas(out: &Path) -> Result<(), Failure> {
         let write = path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&path, text));
         write.map_err(|e| Failure::Environment(format!("cannot write {}: {e}", path.display())))?;
         println!("{}", path.display());
+    }
+    Ok(())
+}
+
+/// `sluice replay`.
+pub fn replay(dir: &Path, options: &ReplayOptions, format: Format) -> Result<(), Failure> {
+    let checks = sluice::replay::replay(dir, options).map_err(|e| match e {
+        sluice::replay::ReplayError::Invalid(text) => {
+            eprintln!("{text}");
+            Failure::Invalid
+        }
+        other => Failure::Environment(other.to_string()),
+    })?;
+    let passed = checks.iter().all(|c| c.passed);
+    if format == Format::Json {
+        print_json(&json!({"passed": passed, "checks": checks}));
+    } else {
+        for check in &checks {
+            println!("{} {} — {}", if check.passed { "ok  " } else { "FAIL" }, check.name, check.detail);
+        }
+        println!("{}", if passed { "replay passed" } else { "replay FAILED" });
+    }
+    if passed { Ok(()) } else { Err(Failure::Invalid) }
+}
+
+/// `sluice users import`.
+pub fn users_import(file: &Path, store: &str, secrets: &Secrets) -> Result<(), Failure> {
+    let bytes = read(file)?;
+    let text = String::from_utf8(bytes).map_err(|_| Failure::Environment(format!("{} is not UTF-8 text", file.display())))?;
+    let users = sluice::users::parse_users(&text).map_err(|problems| {
+        print_diagnostics(file, &problems);
+        Failure::Invalid
+    })?;
+    let services = services(store, secrets)?;
+    let written = services.store.import_users(&users).map_err(|e| match e {
+        sluice::store::StoreError::Duplicate(message) => {
+            eprintln!("{}: {message}", file.display());
+            Failure::Invalid
+        }
+        other => store_failure(other),
+    })?;
+    println!("{written} users imported into {}", services.store.location());
+    Ok(())
+}
+
+/// `sluice users list`.
+pub fn users_list(format: Format, store: &str, secrets: &Secrets) -> Result<(), Failure> {
+    let users = services(store, secrets)?.store.list_users().map_err(store_failure)?;
+    if format == Format::Json {
+        print_json(&json!(users));
+        return Ok(());
+    }
+    println!("{:<36}  {:<16} {:<28} {:<6} {}", "id", "user name", "email", "locale", "active");
+    for u in users {
+        let email = u.email.as_deref().unwrap_or("-");
+        let locale = u.locale.as_deref().unwrap_or("-");
+        println!("{:<36}  {:<16} {email:<28} {locale:<6} {}", u.id, u.user_name, if u.active { "yes" } else { "no" });
+    }
+    Ok(())
+}
+
+/// `sluice entries list`.
+pub fn entries_list(component: &str, format: Format, store: &str, secrets: &Secrets) -> Result<(), Failure> {
+    let entries = services(store, secrets)?.store.list_entries(component).map_err(store_failure)?;
+    if format == Format::Json {
+        print_json(&json!(entries));
+        return Ok(());
+    }
+    if entries.is_empty() {
+        eprintln!("{component} has no entries");
+    }
+    for e in entries {
+        let deleted = if e.deleted { " (marked for deletion)" } else { "" };
+        println!("{}  {}  {}{deleted}", e.id, rfc3339(e.update_date), Value::Object(e.data));
+    }
+    Ok(())
+}
+
+/// `sluice runs list`.
+pub fn runs_list(limit: usize, format: Format, store: &str, secrets: &Secrets) -> Result<(), Failure> {
+    let runs = services(store, secrets)?.store.list_runs(limit).map_err(store_failure)?;
+    if format == Format::Json {
+        print_json(&json!(runs));
+        return Ok(());
+    }
+    for r in runs {
+        let why = r.message.map(|m| format!("  {m}")).unwrap_or_default();
+        println!("{}  {}/{}  {}  {} µs{why}", rfc3339(r.started_at), r.component, r.dataflow, r.status, r.duration_us);
     }
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! `sluice`: validate component files, list the step catalog, run dataflows.
+//! `sluice`: validate component files, list the step catalog, run dataflows, manage the
+//! store's users and entries, and replay the ForTestCode scenario.
 //!
 //! Exit codes: 0 success, 1 the component, its dataflow or its input is wrong,
 //! 2 usage or environment (bad flags, unreadable files).
@@ -15,6 +16,30 @@ use clap::{Parser, Subcommand, ValueEnum};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// Where state lives; used by the commands that need a store.
+#[derive(Debug, clap::Args)]
+struct StoreArgs {
+    /// The store: memory: or sqlite:PATH.
+    #[arg(long, env = "SLUICE_STORE", default_value = sluice::setup::DEFAULT_STORE)]
+    store: String,
+    /// The server secret that keys one-time code hashes (at least 32 characters). Without it
+    /// a key file beside the SQLite file is used, made on first use.
+    #[arg(long = "secret-from-env", env = "SLUICE_SECRET", hide = true, hide_env_values = true)]
+    secret: Option<String>,
+    /// Earlier secrets, comma-separated, whose codes still confirm after a rotation.
+    #[arg(long = "previous-secrets-from-env", env = "SLUICE_SECRET_PREVIOUS", hide = true, hide_env_values = true)]
+    previous: Option<String>,
+}
+
+impl StoreArgs {
+    fn secrets(&self) -> sluice::setup::Secrets {
+        sluice::setup::Secrets {
+            current: self.secret.clone(),
+            previous: self.previous.iter().flat_map(|p| p.split(',')).map(str::to_owned).collect(),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -67,12 +92,98 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Replay the ForTestCode scenario of an example folder against a fresh store.
+    ///
+    /// The folder holds component.json (dataflows GetCode and ConfirmCode) and users.json.
+    /// Checks that the modal shows the code stored in the entry, that the code confirms once,
+    /// fails the second time, fails when wrong and fails after its lifetime. Exits 1 when a
+    /// check fails.
+    Replay {
+        /// The example folder, such as examples/for-test-code.
+        dir: std::path::PathBuf,
+        /// Replay against this store instead of a fresh SQLite file (memory: or sqlite:PATH).
+        #[arg(long)]
+        store: Option<String>,
+        /// The calling user (default: the first user of users.json).
+        #[arg(long)]
+        user: Option<String>,
+        /// The client the codes are issued for.
+        #[arg(long, default_value = "workplace")]
+        client: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Import or list the store's users.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List the entries a component's dataflows stored.
+    Entries {
+        #[command(subcommand)]
+        command: EntriesCommand,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List the records of past runs.
+    Runs {
+        #[command(subcommand)]
+        command: RunsCommand,
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Write the JSON Schemas of component files and step settings into a folder.
     Schemas {
         /// The folder (created when missing); `schemas/` in the repository.
         #[arg(long, default_value = "schemas")]
         out: std::path::PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Create or update users from a JSON array (userName, email, phone, firstName, lastName,
+    /// locale, active, password, id). Passwords are hashed with Argon2id; all or none are written.
+    Import {
+        /// The users file.
+        file: std::path::PathBuf,
+    },
+    /// List the users (never their password hashes).
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum EntriesCommand {
+    /// List a component's entries, oldest first.
+    List {
+        /// The component's name (its "name" in the file).
+        component: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RunsCommand {
+    /// List the newest runs.
+    List {
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
 }
 
@@ -124,9 +235,24 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate { files, format } => commands::validate(&files, format),
         Command::Steps { lang, format } => commands::steps(lang.into(), format),
-        Command::Run { file, dataflow, input, input_file, user, client, trace, format } => {
+        Command::Run { file, dataflow, input, input_file, user, client, trace, format, store } => {
             let input = commands::RunInput { inline: input, file: input_file };
-            commands::run(&file, &dataflow, input, sluice::RunContext { user, client }, trace, format)
+            let cx = sluice::RunContext { user, client };
+            commands::run(&file, &dataflow, input, cx, trace, format, &store.store, &store.secrets())
+        }
+        Command::Replay { dir, store, user, client, format } => {
+            let options = sluice::replay::ReplayOptions { store, user, client, ..Default::default() };
+            commands::replay(&dir, &options, format)
+        }
+        Command::Users { command, store } => match command {
+            UsersCommand::Import { file } => commands::users_import(&file, &store.store, &store.secrets()),
+            UsersCommand::List { format } => commands::users_list(format, &store.store, &store.secrets()),
+        },
+        Command::Entries { command: EntriesCommand::List { component, format }, store } => {
+            commands::entries_list(&component, format, &store.store, &store.secrets())
+        }
+        Command::Runs { command: RunsCommand::List { limit, format }, store } => {
+            commands::runs_list(limit, format, &store.store, &store.secrets())
         }
         Command::Schemas { out } => commands::schemas(&out),
     };

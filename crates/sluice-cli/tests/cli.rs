@@ -62,7 +62,7 @@ fn steps_lists_the_catalog_in_french() {
     let out = sluice().args(["steps", "--lang", "fr", "--format", "json"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let catalog = stdout_json(&out);
-    assert_eq!(catalog.as_array().unwrap().len(), 9);
+    assert_eq!(catalog.as_array().unwrap().len(), sluice::BUILT_IN_STEPS.len());
     let model = &catalog[0];
     assert_eq!(model["id"], "get_action_model");
     assert_eq!(model["title"], "Obtenir le modèle d'action");
@@ -70,6 +70,10 @@ fn steps_lists_the_catalog_in_french() {
     assert_eq!(model["schema"]["properties"]["validateInputValues"]["title"], "Valider les valeurs d'entrée");
     let text = sluice().args(["steps", "--lang", "de"]).output().unwrap();
     assert!(String::from_utf8_lossy(&text.stdout).contains("Skript ausführen"));
+    let code = catalog.as_array().unwrap().iter().find(|s| s["id"] == "get_one_time_code_for_user").unwrap();
+    assert_eq!(code["title"], "Obtenir un code à usage unique pour l'utilisateur");
+    let labels: Vec<&str> = code["settings"].as_array().unwrap().iter().filter_map(|s| s["label"].as_str()).collect();
+    assert_eq!(labels[..3], ["Nom d'utilisateur", "Client pour la demande", "Durée de vie du code"]);
 }
 
 #[test]

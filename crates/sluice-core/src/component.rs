@@ -49,7 +49,8 @@ pub struct Definition {
     /// The field must have a value.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub required: bool,
-    /// The field's value is unique among the component's entries.
+    /// The field is part of the primary key: the primary-key fields' values together are unique
+    /// among the component's entries that are not marked for deletion.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub primary_key: bool,
     /// The only values the field may take.

@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::plugin::StepDescriptor;
 use crate::schema;
 use crate::script::{ScriptHost, ScriptLimits};
+use crate::services::Services;
 use crate::types::{TypeCheckers, compile_with_formats};
 
 /// Largest component file the engine reads unless told otherwise (64 MiB).
@@ -28,6 +29,9 @@ pub enum EngineError {
     /// Two plugins claim the same type id.
     #[error("two step plugins are registered as \"{0}\"")]
     DuplicateStep(String),
+    /// The default services could not be made.
+    #[error("cannot set up the engine's services: {0}")]
+    Services(String),
     /// A generated schema does not compile.
     #[error("the schema of {what} does not compile: {message}")]
     BadSchema {
@@ -44,6 +48,7 @@ pub struct EngineBuilder {
     limits: ScriptLimits,
     extra: Vec<StepDescriptor>,
     max_file_size: Option<usize>,
+    services: Option<Services>,
 }
 
 impl EngineBuilder {
@@ -66,6 +71,12 @@ impl EngineBuilder {
         self
     }
 
+    /// Sets the store, clock and code keys that steps use (default: a fresh in-memory store).
+    pub fn services(mut self, services: Services) -> Self {
+        self.services = Some(services);
+        self
+    }
+
     /// Compiles every schema and builds the engine.
     pub fn build(self) -> Result<Engine, EngineError> {
         let mut steps = BTreeMap::new();
@@ -84,7 +95,12 @@ impl EngineBuilder {
         let types = Arc::new(
             TypeCheckers::new().map_err(|message| EngineError::BadSchema { what: "value types".into(), message })?,
         );
+        let services = match self.services {
+            Some(services) => services,
+            None => Services::in_memory().map_err(|e| EngineError::Services(e.to_string()))?,
+        };
         Ok(Engine {
+            services,
             steps,
             component_schema,
             component_validator,
@@ -102,6 +118,7 @@ pub struct Engine {
     pub(crate) component_validator: jsonschema::Validator,
     pub(crate) scripts: Arc<ScriptHost>,
     pub(crate) max_file_size: usize,
+    pub(crate) services: Services,
 }
 
 impl std::fmt::Debug for Engine {
@@ -129,6 +146,11 @@ impl Engine {
     /// The registered step type with this id.
     pub fn step(&self, id: &str) -> Option<&RegisteredStep> {
         self.steps.get(id)
+    }
+
+    /// The store, clock and keys that steps use.
+    pub fn services(&self) -> &Services {
+        &self.services
     }
 
     /// The script sandbox shared by all runs.

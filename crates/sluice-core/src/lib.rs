@@ -11,24 +11,30 @@
 //! ```
 
 pub mod catalog;
+pub mod clock;
 pub mod component;
 pub mod diagnostics;
 pub mod engine;
+pub mod labels;
 mod load;
+pub mod otp;
 pub mod path;
 pub mod plan;
 pub mod plugin;
 pub mod run;
 pub mod schema;
 pub mod script;
+pub mod services;
 pub mod single;
 pub mod source;
+pub mod store;
 pub mod types;
 
 pub use catalog::{CatalogEntry, CatalogSetting};
 pub use diagnostics::{Diagnostic, LoadError};
+pub use clock::{Clock, ManualClock, Millis, SystemClock};
 pub use engine::{Engine, EngineBuilder, EngineError};
-pub use path::FieldPath;
+pub use path::{FieldOrValue, FieldPath, Literal, ValueSource};
 pub use plan::Plan;
 pub use plugin::{
     BuildContext, BuildError, BuiltStep, Group, Item, Lang, Localized, SettingLabel, StartStep, Step, StepContext,
@@ -36,6 +42,7 @@ pub use plugin::{
 };
 pub use run::{Outcome, RunContext, RunError, RunOptions, StepFailure, StepStatus, StepTrace};
 pub use script::{CompiledScript, FieldUse, ScriptError, ScriptHost, ScriptLimits};
+pub use services::Services;
 pub use single::{SingleRun, SingleStep};
 
 /// Re-exported so step crates register with the same `inventory` version as the engine.
@@ -44,3 +51,8 @@ pub use inventory;
 pub use jsonschema;
 /// Re-exported so step crates derive settings schemas with the engine's `schemars`.
 pub use schemars;
+
+/// A new random (version 4) UUID, as text: the ids of users, entries, codes and runs.
+pub fn new_uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

@@ -125,6 +125,7 @@ impl Loader<'_> {
             self.problems.push(schema_problem("", &error, &self.engine.component_schema));
         }
         let root = root.as_object()?;
+        let component = root.get("name").and_then(Value::as_str).unwrap_or_default();
         let definitions = self.definitions(root);
         let data_schema = Arc::new(self.data_schema(&definitions)?);
         let mut dataflows = Vec::new();
@@ -144,14 +145,14 @@ impl Loader<'_> {
                 );
             }
             let steps = self.read_steps(dataflow, &pointer);
-            let compiled = self.compile_dataflow(&steps, &definitions, &data_schema);
+            let compiled = self.compile_dataflow(component, &steps, &definitions, &data_schema);
             if let (Some(name), Some(steps)) = (name, compiled) {
                 dataflows.push(CompiledDataflow { name: name.to_owned(), steps });
             }
         }
         let name = root.get("name").and_then(Value::as_str)?.to_owned();
         let title = root.get("title").and_then(Value::as_str).map(str::to_owned);
-        Some(Plan { name, title, definitions, dataflows })
+        Some(Plan { name, title, definitions, dataflows, services: self.engine.services.clone() })
     }
 
     fn definitions(&mut self, root: &Map<String, Value>) -> Definitions {
@@ -235,6 +236,7 @@ impl Loader<'_> {
     /// Checks names and sources, then builds every step. `None` when any step failed.
     fn compile_dataflow(
         &mut self,
+        component: &str,
         steps: &[StepAt<'_>],
         definitions: &Definitions,
         data_schema: &Arc<jsonschema::Validator>,
@@ -293,6 +295,7 @@ impl Loader<'_> {
             }
             let name = step.name.unwrap_or_default();
             let mut cx = BuildContext {
+                component,
                 step: name,
                 settings_pointer,
                 definitions,

@@ -145,3 +145,57 @@ mod tests {
         assert_eq!(Value::Object(it), json!({"data": {"b": 2}}));
     }
 }
+
+/// A setting that reads a model field (a path string such as `data.UserName`) or gives a
+/// literal (`{"value": "workplace"}`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum FieldOrValue {
+    /// A model path, such as `data.UserName` or `_user`.
+    Field(String),
+    /// A fixed value.
+    Value(Literal),
+}
+
+/// A fixed value given in the settings.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Literal {
+    /// The value itself.
+    pub value: String,
+}
+
+/// A checked [`FieldOrValue`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValueSource {
+    /// Read from the item.
+    Field(FieldPath),
+    /// Fixed.
+    Value(String),
+}
+
+impl ValueSource {
+    /// The text this source gives for `item`: a string, a number's digits, or the `id` of an
+    /// object (so `_user` names the user found by Get user info). `None` when empty.
+    pub fn resolve(&self, item: &Map<String, Value>) -> Option<String> {
+        let value = match self {
+            ValueSource::Value(text) => return Some(text.clone()).filter(|t| !t.is_empty()),
+            ValueSource::Field(path) => path.get(item)?,
+        };
+        match value {
+            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Object(map) => map.get("id").and_then(Value::as_str).map(str::to_owned),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ValueSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ValueSource::Field(path) => write!(f, "the field {path}"),
+            ValueSource::Value(text) => write!(f, "\"{text}\""),
+        }
+    }
+}

@@ -2,6 +2,7 @@
 
 use crate::component::Definitions;
 use crate::plugin::BuiltStep;
+use crate::services::Services;
 
 /// A component checked and compiled once; run its dataflows as often as needed.
 /// `Send + Sync`: share it behind an `Arc`.
@@ -10,6 +11,7 @@ pub struct Plan {
     pub(crate) title: Option<String>,
     pub(crate) definitions: Definitions,
     pub(crate) dataflows: Vec<CompiledDataflow>,
+    pub(crate) services: Services,
 }
 
 impl std::fmt::Debug for Plan {
@@ -57,6 +59,11 @@ impl Plan {
     /// The names of the dataflows, in file order.
     pub fn dataflow_names(&self) -> Vec<&str> {
         self.dataflows.iter().map(|d| d.name.as_str()).collect()
+    }
+
+    /// The services its runs use (those of the engine that loaded it).
+    pub fn services(&self) -> &Services {
+        &self.services
     }
 
     pub(crate) fn dataflow(&self, name: &str) -> Option<&CompiledDataflow> {

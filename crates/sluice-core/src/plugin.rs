@@ -13,9 +13,10 @@ use serde_json::{Map, Value};
 
 use crate::component::Definitions;
 use crate::diagnostics::Problem;
-use crate::path::FieldPath;
+use crate::path::{FieldOrValue, FieldPath, ValueSource};
 use crate::run::RunContext;
 use crate::script::ScriptHost;
+use crate::services::Services;
 
 /// One unit of data flowing between steps: a JSON object shaped like Aqtra's model
 /// (component fields under `data`, variables at the top level).
@@ -242,6 +243,7 @@ pub struct BuildError(());
 
 /// What the engine hands a step type while it builds a step.
 pub struct BuildContext<'a> {
+    pub(crate) component: &'a str,
     pub(crate) step: &'a str,
     pub(crate) settings_pointer: String,
     pub(crate) definitions: &'a Definitions,
@@ -255,6 +257,11 @@ pub struct BuildContext<'a> {
 pub const SYSTEM_FIELDS: [&str; 6] = ["Id", "name", "creatorSubject", "updateSubject", "createdDate", "updateDate"];
 
 impl BuildContext<'_> {
+    /// The name of the component being built.
+    pub fn component(&self) -> &str {
+        self.component
+    }
+
     /// The name of the step being built.
     pub fn step_name(&self) -> &str {
         self.step
@@ -305,6 +312,14 @@ impl BuildContext<'_> {
         Ok(path)
     }
 
+    /// Checks a field-or-value setting (its path, when it is one).
+    pub fn value_source(&mut self, setting: &str, given: &FieldOrValue) -> Result<ValueSource, BuildError> {
+        match given {
+            FieldOrValue::Field(text) => self.path(setting, text).map(ValueSource::Field),
+            FieldOrValue::Value(literal) => Ok(ValueSource::Value(literal.value.clone())),
+        }
+    }
+
     /// Checks that `data.<field>`, named by a setting, is one of the component's definitions
     /// (or a system field); `place` is added to the message (such as a script line).
     pub fn data_field(&mut self, setting: &str, field: &str, place: &str) -> Result<(), BuildError> {
@@ -338,6 +353,9 @@ pub struct StepContext<'r> {
     pub(crate) response: &'r mut Vec<Item>,
     pub(crate) form_actions: &'r mut Vec<Value>,
     pub(crate) step: &'r str,
+    pub(crate) services: &'r Services,
+    pub(crate) secrets: &'r mut Vec<FieldPath>,
+    pub(crate) notes: &'r mut Vec<String>,
 }
 
 impl StepContext<'_> {
@@ -349,6 +367,26 @@ impl StepContext<'_> {
     /// The name of the running step.
     pub fn step_name(&self) -> &str {
         self.step
+    }
+
+    /// The store, clock and keys of the engine.
+    pub fn services(&self) -> &Services {
+        self.services
+    }
+
+    /// Marks the field at `path` as secret for the rest of the run: traces show it as
+    /// `"[redacted]"` and responses leave it out. A copy into another field is deliberate and
+    /// stays visible.
+    pub fn mark_secret(&mut self, path: &FieldPath) {
+        if !self.secrets.contains(path) {
+            self.secrets.push(path.clone());
+        }
+    }
+
+    /// Adds a line to this step's trace entry: what the builder should know about the run
+    /// (such as why a code was refused) that the run's caller must not see.
+    pub fn note(&mut self, text: impl Into<String>) {
+        self.notes.push(text.into());
     }
 
     /// Adds an item to the run's response.

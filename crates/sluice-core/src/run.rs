@@ -5,8 +5,10 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::path::FieldPath;
 use crate::plan::{CompiledStep, Plan};
 use crate::plugin::{BuiltStep, Item, StepContext, StepError};
+use crate::store::RunRecord;
 
 /// Who runs a dataflow and for which client (Aqtra's "calling user" and "Client for request").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -54,6 +56,9 @@ pub struct StepTrace {
     pub items_in: usize,
     /// Items it emitted.
     pub items_out: usize,
+    /// What the step noted (such as why a code was refused).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// The items it emitted, when the run kept them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<Item>>,
@@ -128,14 +133,19 @@ impl Plan {
         let mut unread: Vec<usize> = steps.iter().map(|s| s.consumers).collect();
         let mut outcome =
             Outcome { response: Vec::new(), form_actions: Vec::new(), trace: Vec::with_capacity(steps.len()) };
+        let mut secrets = Vec::new();
         for (i, step) in steps.iter().enumerate() {
             let started = Instant::now();
             let read = step.consumers > 0;
+            let mut notes = Vec::new();
             let mut cx = StepContext {
                 run: cx,
                 response: &mut outcome.response,
                 form_actions: &mut outcome.form_actions,
                 step: &step.name,
+                services: &self.services,
+                secrets: &mut secrets,
+                notes: &mut notes,
             };
             let mut out = Vec::new();
             let (items_in, result) = match &step.built {
@@ -154,7 +164,8 @@ impl Plan {
                 duration_ns: u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX),
                 items_in,
                 items_out: out.len(),
-                items: options.trace_items.then(|| out.clone()),
+                notes,
+                items: options.trace_items.then(|| redacted(&out, &secrets)),
             });
             if let Err(error) = result {
                 return Err(failure(step, error, &steps[i + 1..], outcome.trace));
@@ -163,8 +174,63 @@ impl Plan {
                 outputs[i] = out;
             }
         }
+        for item in &mut outcome.response {
+            secrets.iter().for_each(|path| drop(path.remove(item)));
+        }
         Ok(outcome)
     }
+}
+
+impl Plan {
+    /// Runs a dataflow like [`Plan::run`] and keeps a [`RunRecord`] of it in the store (who,
+    /// when, how long, which step failed and why; never the items). A record that cannot be
+    /// written is logged, and does not fail the run.
+    pub fn run_recorded(
+        &self,
+        dataflow: &str,
+        input: &Value,
+        cx: &RunContext,
+        options: RunOptions,
+    ) -> Result<Outcome, RunError> {
+        let started_at = self.services.clock.now();
+        let timer = Instant::now();
+        let result = self.run(dataflow, input, cx, options);
+        let (failed_step, message) = match &result {
+            Ok(_) => (None, None),
+            Err(RunError::StepFailed(f)) => (Some(f.step.clone()), Some(f.message.clone())),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        let record = RunRecord {
+            id: crate::new_uuid(),
+            component: self.name.clone(),
+            dataflow: dataflow.to_owned(),
+            user: cx.user.clone(),
+            client: cx.client.clone(),
+            started_at,
+            duration_us: i64::try_from(timer.elapsed().as_micros()).unwrap_or(i64::MAX),
+            status: if result.is_ok() { "ok" } else { "failed" }.to_owned(),
+            failed_step,
+            message,
+        };
+        if let Err(e) = self.services.store.record_run(&record) {
+            tracing::warn!(error = %e, "the run could not be recorded");
+        }
+        result
+    }
+}
+
+/// Copies of `items` with every secret field shown as `"[redacted]"`.
+pub(crate) fn redacted(items: &[Item], secrets: &[FieldPath]) -> Vec<Item> {
+    let mut items = items.to_vec();
+    for item in &mut items {
+        for path in secrets {
+            if path.get(item).is_some() {
+                // The path exists, so setting it cannot fail.
+                let _ = path.set(item, Value::String("[redacted]".into()));
+            }
+        }
+    }
+    items
 }
 
 /// The items of step `src` for one consumer: moved to the last reader, copied for the others.
@@ -182,6 +248,7 @@ fn failure(step: &CompiledStep, error: StepError, rest: &[CompiledStep], mut tra
         duration_ns: 0,
         items_in: 0,
         items_out: 0,
+        notes: Vec::new(),
         items: None,
     }));
     let pointer = match &error.setting {

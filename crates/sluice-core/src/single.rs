@@ -7,15 +7,21 @@ use serde_json::Value;
 use crate::component::{Definitions, data_schema};
 use crate::diagnostics::{Diagnostic, Problem, locate};
 use crate::engine::Engine;
+use crate::path::FieldPath;
+use crate::services::Services;
 use crate::plugin::{BuildContext, BuiltStep, Item, StepContext, StepError};
 use crate::run::RunContext;
 use crate::source::Source;
 use crate::types::compile_with_formats;
 
+/// The component name single steps are built for (entries they write go under it).
+pub const SINGLE_COMPONENT: &str = "Single";
+
 /// A step built outside any dataflow.
 pub struct SingleStep {
     name: String,
     built: BuiltStep,
+    services: Services,
 }
 
 /// What a single step produced.
@@ -27,6 +33,10 @@ pub struct SingleRun {
     pub response: Vec<Item>,
     /// The UI commands it recorded.
     pub form_actions: Vec<Value>,
+    /// What it noted for the trace.
+    pub notes: Vec<String>,
+    /// The fields it marked secret (shown in clear here, redacted in a dataflow's trace).
+    pub secrets: Vec<FieldPath>,
 }
 
 impl Engine {
@@ -58,6 +68,7 @@ impl Engine {
         let data_schema = Arc::new(compile_with_formats(&data_schema(definitions)).map_err(fail)?);
         let mut problems: Vec<Problem> = Vec::new();
         let mut cx = BuildContext {
+            component: SINGLE_COMPONENT,
             step: name,
             settings_pointer: "/settings".into(),
             definitions,
@@ -67,7 +78,7 @@ impl Engine {
             problems: &mut problems,
         };
         match registered.descriptor.build(settings, &mut cx) {
-            Ok(built) => Ok(SingleStep { name: name.to_owned(), built }),
+            Ok(built) => Ok(SingleStep { name: name.to_owned(), built, services: self.services.clone() }),
             // Outside a file there is no text to place problems in: they all stand at 1:1.
             Err(_) => Err(locate(&Source::new(""), problems)),
         }
@@ -78,11 +89,15 @@ impl SingleStep {
     /// Runs the step: an input step on `input`, any other step on each item of `items`.
     pub fn run(&self, input: &Value, items: Vec<Item>, run: &RunContext) -> Result<SingleRun, StepError> {
         let mut result = SingleRun::default();
+        let mut secrets = Vec::new();
         let mut cx = StepContext {
             run,
             response: &mut result.response,
             form_actions: &mut result.form_actions,
             step: &self.name,
+            services: &self.services,
+            secrets: &mut secrets,
+            notes: &mut result.notes,
         };
         let mut out = Vec::new();
         match &self.built {
@@ -90,6 +105,7 @@ impl SingleStep {
             BuiltStep::Each(step) => items.into_iter().try_for_each(|item| step.run(item, &mut cx, &mut out))?,
         }
         result.items = out;
+        result.secrets = secrets;
         Ok(result)
     }
 

@@ -23,18 +23,27 @@
 use sluice_steps_input as _;
 use sluice_steps_output as _;
 use sluice_steps_transform as _;
+use sluice_steps_users as _;
+
+pub mod replay;
+pub mod setup;
+pub mod users;
 
 pub use sluice_core::*;
 
 /// The ids of the built-in step types, sorted.
-pub const BUILT_IN_STEPS: [&str; 9] = [
+pub const BUILT_IN_STEPS: [&str; 13] = [
+    "confirm_one_time_code_for_user",
     "execute_script",
     "extract_collection",
     "filter_source",
     "form_action",
     "get_action_model",
     "get_empty_model",
+    "get_one_time_code_for_user",
     "get_raw_model",
+    "get_user_info",
     "transform_model",
+    "update_entry",
     "write_response",
 ];

@@ -1,0 +1,39 @@
+//! Setting labels that several step types share, so each is translated once.
+
+use crate::plugin::{Localized, SettingLabel};
+
+/// "Result store field": where a step writes what it found or made.
+pub const RESULT_FIELD: SettingLabel = SettingLabel {
+    name: "resultField",
+    label: Localized {
+        en: "Result store field",
+        fr: "Champ de stockage du résultat",
+        es: "Campo de almacenamiento del resultado",
+        pt: "Campo de armazenamento do resultado",
+        de: "Ergebnisspeicherfeld",
+    },
+};
+
+/// "User name": the name or id of a user (a model path or a fixed value).
+pub const USER_NAME: SettingLabel = SettingLabel {
+    name: "userName",
+    label: Localized {
+        en: "User name",
+        fr: "Nom d'utilisateur",
+        es: "Nombre de usuario",
+        pt: "Nome do usuário",
+        de: "Benutzername",
+    },
+};
+
+/// "Client for request": the client or application that initiates the request.
+pub const CLIENT: SettingLabel = SettingLabel {
+    name: "client",
+    label: Localized {
+        en: "Client for request",
+        fr: "Client pour la demande",
+        es: "Cliente para la solicitud",
+        pt: "Cliente para solicitação",
+        de: "Client für Anfrage",
+    },
+};

@@ -1,0 +1,391 @@
+//! One-time codes: generation, keyed hashing, issuing and confirming.
+//!
+//! Codes come from the OS CSPRNG, uniform over all `10^length` values. Only an HMAC-SHA256 of
+//! (challenge id, user id, client, code) under a server key that is not in the store is kept.
+//! Confirming counts the attempt first (one atomic write), compares hashes in constant time and
+//! spends the code with one guarded write, so a code succeeds at most once under any
+//! concurrency. The plain code never reaches a log, an error or a trace.
+
+use std::fmt;
+use std::path::Path;
+
+use hmac::{Hmac, KeyInit, Mac};
+use rand::{SeedableRng, TryRng};
+use rand::distr::{Distribution, Uniform};
+use rand::rngs::{StdRng, SysRng};
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::clock::Millis;
+use crate::store::{CodeStatus, IssueLimits, Issued, NewCode, StoreError, StoredCode, User};
+use crate::Services;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Shortest and longest codes, in digits.
+pub const CODE_LENGTHS: std::ops::RangeInclusive<u32> = 6..=10;
+/// Longest lifetime: NIST SP 800-63B's ceiling for out-of-band codes.
+pub const MAX_LIFETIME_MS: Millis = 600_000;
+
+/// A code in clear: shown to no one but the step that hands it on.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Code(String);
+
+impl Code {
+    /// The digits (for the step that writes them into the item).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Code([redacted])")
+    }
+}
+
+/// Draws a code of `length` digits (6 to 10) from the OS CSPRNG, uniform, zero-padded.
+pub fn generate_code(length: u32) -> Result<Code, OtpError> {
+    let length = length.clamp(*CODE_LENGTHS.start(), *CODE_LENGTHS.end());
+    // A generator seeded from the OS for this one draw: failures of the OS source surface as
+    // errors instead of panics, and `Uniform` samples without modulo bias.
+    let mut rng = StdRng::try_from_rng(&mut SysRng).map_err(|e| OtpError::Random(e.to_string()))?;
+    let space = Uniform::new(0u64, 10u64.pow(length)).map_err(|e| OtpError::Random(e.to_string()))?;
+    let n = space.sample(&mut rng);
+    Ok(Code(format!("{n:0width$}", width = length as usize)))
+}
+
+/// A server key for code hashes.
+#[derive(Clone)]
+struct Key {
+    id: String,
+    bytes: [u8; 32],
+}
+
+impl Key {
+    fn from_secret(secret: &[u8]) -> Key {
+        let bytes: [u8; 32] = Sha256::new().chain_update(b"sluice-otp-key-v1").chain_update(secret).finalize().into();
+        let fingerprint = Sha256::new().chain_update(b"sluice-otp-key-id").chain_update(bytes).finalize();
+        let id = fingerprint.iter().take(4).map(|b| format!("{b:02x}")).collect();
+        Key { id, bytes }
+    }
+}
+
+/// The server keys (pepper) that hash codes: the current one, and earlier ones still accepted
+/// so that rotating the key does not void codes already sent.
+#[derive(Clone)]
+pub struct CodeKeys {
+    current: Key,
+    previous: Vec<Key>,
+}
+
+impl fmt::Debug for CodeKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let previous: Vec<&str> = self.previous.iter().map(|k| k.id.as_str()).collect();
+        f.debug_struct("CodeKeys").field("current", &self.current.id).field("previous", &previous).finish()
+    }
+}
+
+/// Why the server key could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The secret is too short to be a key.
+    #[error("the secret must be at least 32 characters long (it has {0}); generate one with `openssl rand -hex 32`")]
+    TooShort(usize),
+    /// The key file could not be read or made.
+    #[error("cannot use the key file {path}: {message}")]
+    File {
+        /// The file.
+        path: String,
+        /// Why.
+        message: String,
+    },
+}
+
+impl CodeKeys {
+    /// Keys from a secret of at least 32 characters (such as `SLUICE_SECRET`).
+    pub fn from_secret(secret: &str) -> Result<CodeKeys, KeyError> {
+        let secret = secret.trim();
+        if secret.len() < 32 {
+            return Err(KeyError::TooShort(secret.len()));
+        }
+        Ok(CodeKeys { current: Key::from_secret(secret.as_bytes()), previous: Vec::new() })
+    }
+
+    /// A fresh random key, for stores that live only as long as the process.
+    pub fn random() -> Result<CodeKeys, OtpError> {
+        let mut bytes = [0u8; 32];
+        rand::rngs::SysRng.try_fill_bytes(&mut bytes).map_err(|e| OtpError::Random(e.to_string()))?;
+        Ok(CodeKeys { current: Key::from_secret(&bytes), previous: Vec::new() })
+    }
+
+    /// Reads the key file at `path`, creating it (mode 0600, 32 random bytes in hex) when it
+    /// does not exist.
+    pub fn from_file(path: &Path) -> Result<CodeKeys, KeyError> {
+        let fail = |message: String| KeyError::File { path: path.display().to_string(), message };
+        if !path.exists() {
+            let mut bytes = [0u8; 32];
+            rand::rngs::SysRng.try_fill_bytes(&mut bytes).map_err(|e| fail(e.to_string()))?;
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            write_private(path, &hex).map_err(|e| fail(e.to_string()))?;
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+        CodeKeys::from_secret(&text).map_err(|e| fail(e.to_string()))
+    }
+
+    /// Also accepts codes hashed under these earlier secrets.
+    pub fn with_previous(mut self, secrets: &[&str]) -> Result<CodeKeys, KeyError> {
+        for secret in secrets {
+            self.previous.push(CodeKeys::from_secret(secret)?.current);
+        }
+        Ok(self)
+    }
+
+    /// The id of the key new codes are hashed with.
+    pub fn current_id(&self) -> &str {
+        &self.current.id
+    }
+
+    fn mac(key: &Key, challenge: &str, user_id: &str, client: &str, code: &str) -> HmacSha256 {
+        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&key.bytes).unwrap_or_else(|_| unreachable!());
+        mac.update(b"sluice-otp-v1");
+        for part in [challenge, user_id, client, code] {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part.as_bytes());
+        }
+        mac
+    }
+
+    /// The hash stored for a new code.
+    pub fn hash(&self, challenge: &str, user_id: &str, client: &str, code: &Code) -> Vec<u8> {
+        Self::mac(&self.current, challenge, user_id, client, &code.0).finalize().into_bytes().to_vec()
+    }
+
+    /// Whether `typed` is the code behind `stored` (constant-time comparison).
+    fn verify(&self, stored: &StoredCode, user_id: &str, typed: &str) -> bool {
+        let key = std::iter::once(&self.current).chain(&self.previous).find(|k| k.id == stored.key_id);
+        key.is_some_and(|key| Self::mac(key, &stored.id, user_id, &stored.client, typed).verify_slice(&stored.mac).is_ok())
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(text.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, text)
+}
+
+/// Rules shared by every code: how failures lock confirmation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OtpPolicy {
+    /// Failures of one user and client allowed within `failure_window`; one more locks.
+    pub max_failures: u32,
+    /// The window failures are counted in.
+    pub failure_window: Millis,
+    /// How long a lock lasts.
+    pub lock_duration: Millis,
+}
+
+impl Default for OtpPolicy {
+    fn default() -> Self {
+        OtpPolicy { max_failures: 10, failure_window: 3_600_000, lock_duration: 900_000 }
+    }
+}
+
+/// How to issue one code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IssueRules {
+    /// Digits.
+    pub length: u32,
+    /// Lifetime in milliseconds.
+    pub lifetime: Millis,
+    /// Confirmations allowed, the right one included.
+    pub max_attempts: u32,
+    /// Resend cooldown and hourly cap.
+    pub limits: IssueLimits,
+}
+
+/// Why a code could not be issued or checked.
+#[derive(Debug, thiserror::Error)]
+pub enum OtpError {
+    /// The OS random source failed.
+    #[error("the system random source failed: {0}")]
+    Random(String),
+    /// Too many codes asked for.
+    #[error("too many codes were requested for this user and client; try again in {} s", (.retry_after + 999) / 1000)]
+    RateLimited {
+        /// Milliseconds until the next code may be issued.
+        retry_after: Millis,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Issues a new code for `user` and `client`, voiding every earlier one of that pair.
+pub fn issue(services: &Services, user: &User, client: &str, rules: &IssueRules) -> Result<Code, OtpError> {
+    let code = generate_code(rules.length)?;
+    let id = crate::new_uuid();
+    let now = services.clock.now();
+    let new = NewCode {
+        mac: services.keys.hash(&id, &user.id, client, &code),
+        id,
+        user_id: user.id.clone(),
+        client: client.to_owned(),
+        key_id: services.keys.current_id().to_owned(),
+        length: code.0.len() as u32,
+        issued_at: now,
+        expires_at: now + rules.lifetime,
+        max_attempts: rules.max_attempts,
+    };
+    match services.store.issue_code(&new, &rules.limits)? {
+        Issued::Stored => {
+            tracing::info!(user = %user.id, client, challenge = %new.id, "one-time code issued");
+            Ok(code)
+        }
+        Issued::Limited { retry_after } => {
+            tracing::info!(user = %user.id, client, retry_after, "one-time code refused: rate limit");
+            Err(OtpError::RateLimited { retry_after })
+        }
+    }
+}
+
+/// Why a confirmation failed. Never shown to the person who typed the code (they all see
+/// "invalid or expired code"); kept in traces and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Rejection {
+    /// Not digits of the code's length (after trimming spaces and quotes).
+    Malformed,
+    /// Digits, but not the code.
+    Wrong,
+    /// Past its lifetime.
+    Expired,
+    /// Already confirmed.
+    Used,
+    /// Replaced by a newer code.
+    Replaced,
+    /// Its attempts are spent.
+    TooManyAttempts,
+    /// Issued for another client.
+    WrongClient,
+    /// The user has no code.
+    NoCode,
+    /// Too many failures for this user and client lately.
+    Locked,
+}
+
+impl Rejection {
+    /// The reason in words, for traces and logs.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Rejection::Malformed => "the input is not a code of the right length",
+            Rejection::Wrong => "wrong code",
+            Rejection::Expired => "the code expired",
+            Rejection::Used => "the code was already used",
+            Rejection::Replaced => "a newer code replaced it",
+            Rejection::TooManyAttempts => "too many attempts on this code",
+            Rejection::WrongClient => "the code was issued for another client",
+            Rejection::NoCode => "no code was issued for this user",
+            Rejection::Locked => "confirmation is locked after too many failures",
+        }
+    }
+}
+
+/// The one message every failed confirmation shows.
+pub const REJECTED: &str = "invalid or expired code";
+
+/// Trims surrounding whitespace and quotes; returns the digits when they are `length` ASCII
+/// digits, else `None`.
+pub fn normalize(typed: &Value, length: u32) -> Option<String> {
+    let text = typed.as_str()?;
+    if text.len() > 64 {
+        return None;
+    }
+    let text = text.trim_matches(|c: char| c.is_whitespace() || c == '"' || c == '\'');
+    (text.len() == length as usize && text.bytes().all(|b| b.is_ascii_digit())).then(|| text.to_owned())
+}
+
+/// Confirms the code `typed` for `user` and `client`.
+pub fn confirm(services: &Services, user: &User, client: &str, typed: &Value) -> Result<(), ConfirmError> {
+    let store = &services.store;
+    let now = services.clock.now();
+    let verdict = if store.locked_until(&user.id, client, now)?.is_some() {
+        Err(Rejection::Locked)
+    } else {
+        check(services, user, client, typed, now)?
+    };
+    match verdict {
+        Ok(()) => {
+            store.clear_failures(&user.id, client)?;
+            tracing::info!(user = %user.id, client, "one-time code confirmed");
+            Ok(())
+        }
+        Err(rejection) => {
+            if rejection != Rejection::Locked {
+                let policy = &services.otp;
+                let failures = store.record_failure(&user.id, client, now, now - policy.failure_window)?;
+                if failures > policy.max_failures {
+                    store.lock(&user.id, client, now + policy.lock_duration)?;
+                    tracing::warn!(user = %user.id, client, failures, "one-time code confirmation locked");
+                }
+            }
+            tracing::info!(user = %user.id, client, reason = rejection.reason(), "one-time code rejected");
+            Err(ConfirmError::Rejected(rejection))
+        }
+    }
+}
+
+/// The verdict on one attempt; the outer error is the store's.
+fn check(
+    services: &Services,
+    user: &User,
+    client: &str,
+    typed: &Value,
+    now: Millis,
+) -> Result<Result<(), Rejection>, StoreError> {
+    let store = &services.store;
+    let Some(code) = store.attempt_code(&user.id, client)? else {
+        return Ok(Err(match store.newest_code(&user.id)? {
+            Some(newest) if newest.client != client => Rejection::WrongClient,
+            Some(newest) if newest.status == CodeStatus::Used => Rejection::Used,
+            Some(newest) if newest.status == CodeStatus::Replaced => Rejection::Replaced,
+            _ => Rejection::NoCode,
+        }));
+    };
+    if now >= code.expires_at {
+        return Ok(Err(Rejection::Expired));
+    }
+    if code.attempts > code.max_attempts {
+        return Ok(Err(Rejection::TooManyAttempts));
+    }
+    let Some(typed) = normalize(typed, code.length) else { return Ok(Err(Rejection::Malformed)) };
+    if !services.keys.verify(&code, &user.id, &typed) {
+        return Ok(Err(Rejection::Wrong));
+    }
+    Ok(if store.consume_code(&code.id, now)? { Ok(()) } else { Err(Rejection::Used) })
+}
+
+/// Why [`confirm`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfirmError {
+    /// The code was refused; the reason is for traces only.
+    #[error("{REJECTED}")]
+    Rejected(Rejection),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

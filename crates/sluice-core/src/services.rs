@@ -1,0 +1,48 @@
+//! What the engine hands steps besides their items: the store, the clock and the code keys.
+
+use std::sync::Arc;
+
+use crate::clock::{Clock, SystemClock};
+use crate::otp::{CodeKeys, OtpError, OtpPolicy};
+use crate::store::{MemoryStore, Store};
+
+/// The engine's services, shared by every run.
+#[derive(Clone)]
+pub struct Services {
+    /// Users, codes, entries, run records.
+    pub store: Arc<dyn Store>,
+    /// Where time comes from.
+    pub clock: Arc<dyn Clock>,
+    /// The server keys that hash one-time codes.
+    pub keys: Arc<CodeKeys>,
+    /// How failed confirmations lock.
+    pub otp: OtpPolicy,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services")
+            .field("store", &self.store.location())
+            .field("keys", &self.keys)
+            .field("otp", &self.otp)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Services {
+    /// Services over `store` with the system clock and default rules.
+    pub fn new(store: Arc<dyn Store>, keys: CodeKeys) -> Self {
+        Services { store, clock: Arc::new(SystemClock), keys: Arc::new(keys), otp: OtpPolicy::default() }
+    }
+
+    /// A fresh in-memory store with a random key: state that lives as long as the process.
+    pub fn in_memory() -> Result<Self, OtpError> {
+        Ok(Services::new(Arc::new(MemoryStore::new()), CodeKeys::random()?))
+    }
+
+    /// The same services reading time from `clock`.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+}

@@ -1,0 +1,274 @@
+//! The state store: users, one-time codes, component entries and run records.
+//!
+//! Steps reach it only through [`Services`](crate::Services), so step crates never depend on a
+//! database. Every implementation runs the same conformance suite (`crates/sluice/tests/store.rs`).
+//! Operations that must not race are single atomic operations of the store: counting an attempt,
+//! consuming a code, issuing a code (limits, replacement and insertion together).
+
+mod memory;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::clock::Millis;
+pub use memory::MemoryStore;
+
+/// Why a store operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A unique value is taken (a user name, an entry's primary key).
+    #[error("{0}")]
+    Duplicate(String),
+    /// The thing to change does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The store cannot be reached or written (I/O, locked file, lost connection).
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A user of the platform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    /// UUID.
+    pub id: String,
+    /// Unique, compared without regard to case.
+    pub user_name: String,
+    /// E-mail address.
+    pub email: Option<String>,
+    /// Phone number.
+    pub phone: Option<String>,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// Preferred language tag (such as `fr`).
+    pub locale: Option<String>,
+    /// Inactive users cannot get codes (Aqtra "deletes" a user by clearing this).
+    pub active: bool,
+    /// Argon2 PHC string; never shown.
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+}
+
+impl User {
+    /// The user as steps see it (`_user`): everything but the password hash.
+    pub fn to_item_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+/// Users: imported in bulk, found by name or id.
+pub trait UserStore {
+    /// Creates or updates users, all or none. A user matches an existing one by id, else by
+    /// name (without regard to case). Returns how many were written.
+    fn import_users(&self, users: &[User]) -> Result<usize, StoreError>;
+    /// The user with this id, or else this name (without regard to case).
+    fn find_user(&self, name_or_id: &str) -> Result<Option<User>, StoreError>;
+    /// Every user, by name.
+    fn list_users(&self) -> Result<Vec<User>, StoreError>;
+}
+
+/// A one-time code to store: its keyed hash, never the code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCode {
+    /// Challenge id (UUID), covered by the hash.
+    pub id: String,
+    /// The user's id.
+    pub user_id: String,
+    /// The client the code was issued for.
+    pub client: String,
+    /// Which server key made the hash.
+    pub key_id: String,
+    /// HMAC-SHA256 over challenge, user, client and code.
+    pub mac: Vec<u8>,
+    /// Digits in the code.
+    pub length: u32,
+    /// When it was issued.
+    pub issued_at: Millis,
+    /// When it stops working (`now >= expires_at` is expired).
+    pub expires_at: Millis,
+    /// Confirmations it allows, the right one included.
+    pub max_attempts: u32,
+}
+
+/// Limits on issuing codes for one user and client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IssueLimits {
+    /// Time that must pass between two codes.
+    pub resend_cooldown: Millis,
+    /// Codes at most in any hour.
+    pub max_per_hour: u32,
+}
+
+/// The result of asking for a code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Issued {
+    /// Stored; every earlier code of the user and client is void.
+    Stored,
+    /// Refused by a limit; try again after this many milliseconds.
+    Limited {
+        /// Milliseconds until a code may be issued.
+        retry_after: Millis,
+    },
+}
+
+/// What a code's life came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CodeStatus {
+    /// Waiting for confirmation.
+    Live,
+    /// Confirmed (spent).
+    Used,
+    /// Replaced by a newer code.
+    Replaced,
+}
+
+/// A stored code, as a confirmation sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCode {
+    /// Challenge id.
+    pub id: String,
+    /// The client it was issued for.
+    pub client: String,
+    /// Which server key made the hash.
+    pub key_id: String,
+    /// The keyed hash.
+    pub mac: Vec<u8>,
+    /// Digits in the code.
+    pub length: u32,
+    /// When it stops working.
+    pub expires_at: Millis,
+    /// Attempts counted so far, this one included.
+    pub attempts: u32,
+    /// Attempts allowed.
+    pub max_attempts: u32,
+    /// Its status.
+    pub status: CodeStatus,
+}
+
+/// One-time codes and the failure counts that lock confirmation.
+pub trait CodeStore {
+    /// Atomically: refuses when `limits` forbid a new code for the user and client; otherwise
+    /// voids every earlier code of that pair and stores `code`.
+    fn issue_code(&self, code: &NewCode, limits: &IssueLimits) -> Result<Issued, StoreError>;
+    /// Atomically counts one attempt on the live code of the user and client, and returns it
+    /// with the new count; `None` when the pair has no live code.
+    fn attempt_code(&self, user_id: &str, client: &str) -> Result<Option<StoredCode>, StoreError>;
+    /// Spends a live, unexpired code: `true` for exactly one caller, `false` for every other.
+    fn consume_code(&self, id: &str, now: Millis) -> Result<bool, StoreError>;
+    /// The user's newest code (any client, any status), to tell why a confirmation failed.
+    fn newest_code(&self, user_id: &str) -> Result<Option<StoredCode>, StoreError>;
+    /// Records a failed confirmation and returns how many failures the pair has had since
+    /// `since`. Older failures are forgotten.
+    fn record_failure(&self, user_id: &str, client: &str, now: Millis, since: Millis) -> Result<u32, StoreError>;
+    /// Locks confirmation for the pair until `until`.
+    fn lock(&self, user_id: &str, client: &str, until: Millis) -> Result<(), StoreError>;
+    /// The end of the pair's lock, when one is in force at `now`.
+    fn locked_until(&self, user_id: &str, client: &str, now: Millis) -> Result<Option<Millis>, StoreError>;
+    /// Forgets the pair's failures (after a success).
+    fn clear_failures(&self, user_id: &str, client: &str) -> Result<(), StoreError>;
+}
+
+/// An entry of a component: its `data` and system fields.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    /// UUID.
+    #[serde(rename = "Id")]
+    pub id: String,
+    /// The display name (Aqtra's system `name`).
+    pub name: Option<String>,
+    /// The component's fields.
+    pub data: Map<String, Value>,
+    /// Marked for deletion.
+    pub deleted: bool,
+    /// Who created it.
+    pub creator_subject: Option<String>,
+    /// Who changed it last.
+    pub update_subject: Option<String>,
+    /// When it was created (ms since the epoch).
+    pub created_date: Millis,
+    /// When it was changed last (ms since the epoch).
+    pub update_date: Millis,
+}
+
+/// A write to an entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntryWrite {
+    /// The component.
+    pub component: String,
+    /// The fields to write (on update, written over the stored ones).
+    pub data: Map<String, Value>,
+    /// The display name, when set.
+    pub name: Option<String>,
+    /// The primary key's values as canonical JSON, unique among the component's entries that
+    /// are not marked for deletion; `None` when the component has no key or it is empty.
+    pub key: Option<String>,
+    /// Who writes.
+    pub subject: Option<String>,
+    /// When.
+    pub at: Millis,
+}
+
+/// Entries of components.
+pub trait EntryStore {
+    /// Creates an entry with id `id`.
+    fn create_entry(&self, id: &str, write: &EntryWrite) -> Result<(), StoreError>;
+    /// Writes `write.data` over the fields of entry `id`, atomically.
+    fn update_entry(&self, id: &str, write: &EntryWrite) -> Result<(), StoreError>;
+    /// Marks entry `id` for deletion.
+    fn mark_entry_deleted(&self, component: &str, id: &str, subject: Option<&str>, at: Millis)
+    -> Result<(), StoreError>;
+    /// Entry `id` of the component.
+    fn get_entry(&self, component: &str, id: &str) -> Result<Option<Entry>, StoreError>;
+    /// Every entry of the component, oldest first.
+    fn list_entries(&self, component: &str) -> Result<Vec<Entry>, StoreError>;
+}
+
+/// What a run came to, kept for the record (never the items, which may hold secrets).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunRecord {
+    /// UUID.
+    pub id: String,
+    /// The component.
+    pub component: String,
+    /// The dataflow.
+    pub dataflow: String,
+    /// The calling user.
+    pub user: Option<String>,
+    /// The client.
+    pub client: Option<String>,
+    /// When it started (ms since the epoch).
+    pub started_at: Millis,
+    /// How long it took, in microseconds.
+    pub duration_us: i64,
+    /// `ok` or `failed`.
+    pub status: String,
+    /// The step that failed.
+    pub failed_step: Option<String>,
+    /// Why it failed.
+    pub message: Option<String>,
+}
+
+/// Run records.
+pub trait RunStore {
+    /// Keeps a record.
+    fn record_run(&self, run: &RunRecord) -> Result<(), StoreError>;
+    /// The newest records, newest first.
+    fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError>;
+}
+
+/// A complete store.
+pub trait Store: UserStore + CodeStore + EntryStore + RunStore + Send + Sync {
+    /// Where it keeps its state, for messages (`memory:`, `sqlite:/path`).
+    fn location(&self) -> String;
+}
+
+/// The error for a taken primary key (the same text from every store).
+pub fn duplicate_key(component: &str, key: &str) -> StoreError {
+    StoreError::Duplicate(format!("{component} already has an entry with primary key {key}"))
+}

@@ -1,0 +1,568 @@
+//! Sluice's embedded store: one SQLite file (created on first use) in WAL mode with
+//! `synchronous=NORMAL`, migrated to the current schema when opened.
+//!
+//! Durability: with WAL and `synchronous=NORMAL` a committed write survives a crash of the
+//! process; a power loss or OS crash may lose the last transactions, never corrupt the file.
+//! Atomic steps (counting an attempt, consuming a code) are single guarded statements; issuing
+//! a code is one `BEGIN IMMEDIATE` transaction.
+
+mod migrations;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior, params};
+use serde_json::{Map, Value};
+use sluice_core::Millis;
+use sluice_core::store::{
+    CodeStatus, CodeStore, Entry, EntryStore, EntryWrite, IssueLimits, Issued, NewCode, RunRecord, RunStore, Store,
+    StoreError, StoredCode, User, UserStore, duplicate_key,
+};
+
+use migrations::MIGRATIONS;
+
+const HOUR: Millis = 3_600_000;
+/// Idle connections kept for reuse.
+const MAX_IDLE: usize = 8;
+
+/// A store in one SQLite file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating it and its folder when needed) the database at `path` and migrates it.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let store = SqliteStore { path, idle: Mutex::new(Vec::new()) };
+        store.with(migrate)?;
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn connect(&self) -> Result<Connection, StoreError> {
+        let fail = |e: rusqlite::Error| unavailable(&self.path, e);
+        let conn = Connection::open(&self.path).map_err(fail)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(fail)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(fail)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(fail)?;
+        Ok(conn)
+    }
+
+    /// Runs `f` on a pooled connection.
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let pooled = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        let mut conn = match pooled {
+            Some(conn) => conn,
+            None => self.connect()?,
+        };
+        let result = f(&mut conn);
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < MAX_IDLE && conn.is_autocommit() {
+            idle.push(conn);
+        }
+        result
+    }
+
+    fn sql(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        |e| unavailable(&self.path, e)
+    }
+}
+
+fn unavailable(path: &Path, e: rusqlite::Error) -> StoreError {
+    let hint = match e.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) => " (the file is not a Sluice database)",
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => " (another process holds the database)",
+        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied) => {
+            " (check the file's permissions)"
+        }
+        _ => "",
+    };
+    StoreError::Unavailable(format!("{}: {e}{hint}", path.display()))
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation)
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let fail = |e: rusqlite::Error| StoreError::Unavailable(format!("cannot migrate the database: {e}"));
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(fail)?;
+    let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(fail)?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(StoreError::Unavailable(format!(
+            "the database has schema version {version}, newer than this Sluice knows ({known}); upgrade Sluice"
+        )));
+    }
+    for (migration, to) in MIGRATIONS.iter().zip(1..).skip(usize::try_from(version).unwrap_or(0)) {
+        tx.execute_batch(migration).map_err(fail)?;
+        tx.pragma_update(None, "user_version", to).map_err(fail)?;
+    }
+    tx.commit().map_err(fail)
+}
+
+fn user_from(row: &Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: row.get("id")?,
+        user_name: row.get("user_name")?,
+        email: row.get("email")?,
+        phone: row.get("phone")?,
+        first_name: row.get("first_name")?,
+        last_name: row.get("last_name")?,
+        locale: row.get("locale")?,
+        active: row.get("active")?,
+        password_hash: row.get("password_hash")?,
+    })
+}
+
+impl UserStore for SqliteStore {
+    fn import_users(&self, users: &[User]) -> Result<usize, StoreError> {
+        self.with(|conn| {
+            let sql = self.sql();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&sql)?;
+            for user in users {
+                let existing: Option<String> = tx
+                    .query_row(
+                        "SELECT id FROM users WHERE id = ?1 OR user_name_key = ?2 ORDER BY id = ?1 DESC LIMIT 1",
+                        params![user.id, user.user_name.to_lowercase()],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(&sql)?;
+                let id = existing.unwrap_or_else(|| user.id.clone());
+                tx.execute(
+                    "INSERT INTO users (id, user_name, user_name_key, email, phone, first_name, last_name, locale,
+                                        active, password_hash)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                     ON CONFLICT (id) DO UPDATE SET user_name = ?2, user_name_key = ?3, email = ?4, phone = ?5,
+                        first_name = ?6, last_name = ?7, locale = ?8, active = ?9, password_hash = ?10",
+                    params![
+                        id,
+                        user.user_name,
+                        user.user_name.to_lowercase(),
+                        user.email,
+                        user.phone,
+                        user.first_name,
+                        user.last_name,
+                        user.locale,
+                        user.active,
+                        user.password_hash
+                    ],
+                )
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        StoreError::Duplicate(format!("a user named \"{}\" already exists", user.user_name))
+                    } else {
+                        sql(e)
+                    }
+                })?;
+            }
+            tx.commit().map_err(&sql)?;
+            Ok(users.len())
+        })
+    }
+
+    fn find_user(&self, name_or_id: &str) -> Result<Option<User>, StoreError> {
+        self.with(|conn| {
+            conn.query_row(
+                "SELECT * FROM users WHERE id = ?1 OR user_name_key = ?2 ORDER BY id = ?1 DESC LIMIT 1",
+                params![name_or_id, name_or_id.to_lowercase()],
+                user_from,
+            )
+            .optional()
+            .map_err(self.sql())
+        })
+    }
+
+    fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT * FROM users ORDER BY user_name_key").map_err(self.sql())?;
+            let rows = stmt.query_map([], user_from).map_err(self.sql())?;
+            rows.collect::<Result<_, _>>().map_err(self.sql())
+        })
+    }
+}
+
+const CODE_COLUMNS: &str = "id, client, key_id, mac, length, expires_at, attempts, max_attempts, status";
+
+fn code_from(row: &Row<'_>) -> rusqlite::Result<StoredCode> {
+    let status: String = row.get(8)?;
+    Ok(StoredCode {
+        id: row.get(0)?,
+        client: row.get(1)?,
+        key_id: row.get(2)?,
+        mac: row.get(3)?,
+        length: row.get(4)?,
+        expires_at: row.get(5)?,
+        attempts: row.get(6)?,
+        max_attempts: row.get(7)?,
+        status: match status.as_str() {
+            "live" => CodeStatus::Live,
+            "used" => CodeStatus::Used,
+            _ => CodeStatus::Replaced,
+        },
+    })
+}
+
+impl CodeStore for SqliteStore {
+    fn issue_code(&self, code: &NewCode, limits: &IssueLimits) -> Result<Issued, StoreError> {
+        self.with(|conn| {
+            let sql = self.sql();
+            let now = code.issued_at;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&sql)?;
+            tx.execute(
+                "DELETE FROM otp_codes WHERE user_id = ?1 AND client = ?2 AND issued_at <= ?3
+                   AND (status <> 'live' OR expires_at <= ?3)",
+                params![code.user_id, code.client, now - HOUR],
+            )
+            .map_err(&sql)?;
+            let (last, in_hour, oldest): (Option<Millis>, u32, Option<Millis>) = tx
+                .query_row(
+                    "SELECT max(issued_at), count(*) FILTER (WHERE issued_at > ?3),
+                            min(issued_at) FILTER (WHERE issued_at > ?3)
+                       FROM otp_codes WHERE user_id = ?1 AND client = ?2",
+                    params![code.user_id, code.client, now - HOUR],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .map_err(&sql)?;
+            if let Some(last) = last
+                && now - last < limits.resend_cooldown
+            {
+                return Ok(Issued::Limited { retry_after: last + limits.resend_cooldown - now });
+            }
+            if in_hour >= limits.max_per_hour {
+                return Ok(Issued::Limited { retry_after: oldest.unwrap_or(now) + HOUR - now });
+            }
+            tx.execute(
+                "UPDATE otp_codes SET status = 'replaced' WHERE user_id = ?1 AND client = ?2 AND status = 'live'",
+                params![code.user_id, code.client],
+            )
+            .map_err(&sql)?;
+            tx.execute(
+                "INSERT INTO otp_codes (id, user_id, client, key_id, mac, length, issued_at, expires_at, max_attempts,
+                                        status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'live')",
+                params![
+                    code.id,
+                    code.user_id,
+                    code.client,
+                    code.key_id,
+                    code.mac,
+                    code.length,
+                    code.issued_at,
+                    code.expires_at,
+                    code.max_attempts
+                ],
+            )
+            .map_err(&sql)?;
+            tx.commit().map_err(&sql)?;
+            Ok(Issued::Stored)
+        })
+    }
+
+    fn attempt_code(&self, user_id: &str, client: &str) -> Result<Option<StoredCode>, StoreError> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "UPDATE otp_codes SET attempts = attempts + 1
+                      WHERE user_id = ?1 AND client = ?2 AND status = 'live' RETURNING {CODE_COLUMNS}"
+                ))
+                .map_err(self.sql())?;
+            stmt.query_row(params![user_id, client], code_from).optional().map_err(self.sql())
+        })
+    }
+
+    fn consume_code(&self, id: &str, now: Millis) -> Result<bool, StoreError> {
+        self.with(|conn| {
+            let changed = conn
+                .prepare_cached(
+                    "UPDATE otp_codes SET status = 'used' WHERE id = ?1 AND status = 'live' AND expires_at > ?2",
+                )
+                .and_then(|mut stmt| stmt.execute(params![id, now]))
+                .map_err(self.sql())?;
+            Ok(changed == 1)
+        })
+    }
+
+    fn newest_code(&self, user_id: &str) -> Result<Option<StoredCode>, StoreError> {
+        self.with(|conn| {
+            conn.query_row(
+                &format!(
+                    "SELECT {CODE_COLUMNS} FROM otp_codes WHERE user_id = ?1 ORDER BY issued_at DESC, rowid DESC LIMIT 1"
+                ),
+                params![user_id],
+                code_from,
+            )
+            .optional()
+            .map_err(self.sql())
+        })
+    }
+
+    fn record_failure(&self, user_id: &str, client: &str, now: Millis, since: Millis) -> Result<u32, StoreError> {
+        self.with(|conn| {
+            let sql = self.sql();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&sql)?;
+            tx.execute(
+                "DELETE FROM otp_failures WHERE user_id = ?1 AND client = ?2 AND at <= ?3",
+                params![user_id, client, since],
+            )
+            .map_err(&sql)?;
+            tx.execute("INSERT INTO otp_failures (user_id, client, at) VALUES (?1, ?2, ?3)", params![user_id, client, now])
+                .map_err(&sql)?;
+            let count = tx
+                .query_row(
+                    "SELECT count(*) FROM otp_failures WHERE user_id = ?1 AND client = ?2",
+                    params![user_id, client],
+                    |r| r.get(0),
+                )
+                .map_err(&sql)?;
+            tx.commit().map_err(&sql)?;
+            Ok(count)
+        })
+    }
+
+    fn lock(&self, user_id: &str, client: &str, until: Millis) -> Result<(), StoreError> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO otp_locks (user_id, client, until) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (user_id, client) DO UPDATE SET until = max(until, ?3)",
+                params![user_id, client, until],
+            )
+            .map(drop)
+            .map_err(self.sql())
+        })
+    }
+
+    fn locked_until(&self, user_id: &str, client: &str, now: Millis) -> Result<Option<Millis>, StoreError> {
+        self.with(|conn| {
+            conn.prepare_cached("SELECT until FROM otp_locks WHERE user_id = ?1 AND client = ?2 AND until > ?3")
+                .and_then(|mut stmt| stmt.query_row(params![user_id, client, now], |r| r.get(0)).optional())
+                .map_err(self.sql())
+        })
+    }
+
+    fn clear_failures(&self, user_id: &str, client: &str) -> Result<(), StoreError> {
+        self.with(|conn| {
+            conn.prepare_cached("DELETE FROM otp_failures WHERE user_id = ?1 AND client = ?2")
+                .and_then(|mut stmt| stmt.execute(params![user_id, client]))
+                .map(drop)
+                .map_err(self.sql())
+        })
+    }
+}
+
+fn entry_from(row: &Row<'_>) -> rusqlite::Result<Entry> {
+    let data: String = row.get("data")?;
+    Ok(Entry {
+        id: row.get("id")?,
+        name: row.get("name")?,
+        data: serde_json::from_str(&data).unwrap_or_default(),
+        deleted: row.get("deleted")?,
+        creator_subject: row.get("creator_subject")?,
+        update_subject: row.get("update_subject")?,
+        created_date: row.get("created_date")?,
+        update_date: row.get("update_date")?,
+    })
+}
+
+fn entry_write_error(write: &EntryWrite, sql: impl Fn(rusqlite::Error) -> StoreError) -> impl Fn(rusqlite::Error) -> StoreError {
+    move |e| match (&write.key, is_unique_violation(&e)) {
+        (Some(key), true) => duplicate_key(&write.component, key),
+        _ => sql(e),
+    }
+}
+
+fn not_found(component: &str, id: &str) -> StoreError {
+    StoreError::NotFound(format!("{component} has no entry with Id \"{id}\""))
+}
+
+impl EntryStore for SqliteStore {
+    fn create_entry(&self, id: &str, write: &EntryWrite) -> Result<(), StoreError> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO entries (component, id, name, data, key, creator_subject, update_subject, created_date,
+                                      update_date)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?7)",
+                params![
+                    write.component,
+                    id,
+                    write.name,
+                    Value::Object(write.data.clone()).to_string(),
+                    write.key,
+                    write.subject,
+                    write.at
+                ],
+            )
+            .map(drop)
+            .map_err(entry_write_error(write, self.sql()))
+        })
+    }
+
+    fn update_entry(&self, id: &str, write: &EntryWrite) -> Result<(), StoreError> {
+        self.with(|conn| {
+            let sql = self.sql();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&sql)?;
+            let stored: Option<String> = tx
+                .query_row(
+                    "SELECT data FROM entries WHERE component = ?1 AND id = ?2",
+                    params![write.component, id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(&sql)?;
+            let Some(stored) = stored else { return Err(not_found(&write.component, id)) };
+            let mut data: Map<String, Value> = serde_json::from_str(&stored).unwrap_or_default();
+            data.extend(write.data.clone());
+            tx.execute(
+                "UPDATE entries SET data = ?3, key = ?4, name = coalesce(?5, name), update_subject = ?6,
+                        update_date = ?7
+                  WHERE component = ?1 AND id = ?2",
+                params![write.component, id, Value::Object(data).to_string(), write.key, write.name, write.subject, write.at],
+            )
+            .map_err(entry_write_error(write, &sql))?;
+            tx.commit().map_err(&sql)
+        })
+    }
+
+    fn mark_entry_deleted(
+        &self,
+        component: &str,
+        id: &str,
+        subject: Option<&str>,
+        at: Millis,
+    ) -> Result<(), StoreError> {
+        self.with(|conn| {
+            let changed = conn
+                .execute(
+                    "UPDATE entries SET deleted = 1, update_subject = ?3, update_date = ?4
+                      WHERE component = ?1 AND id = ?2",
+                    params![component, id, subject, at],
+                )
+                .map_err(self.sql())?;
+            if changed == 1 { Ok(()) } else { Err(not_found(component, id)) }
+        })
+    }
+
+    fn get_entry(&self, component: &str, id: &str) -> Result<Option<Entry>, StoreError> {
+        self.with(|conn| {
+            conn.query_row("SELECT * FROM entries WHERE component = ?1 AND id = ?2", params![component, id], entry_from)
+                .optional()
+                .map_err(self.sql())
+        })
+    }
+
+    fn list_entries(&self, component: &str) -> Result<Vec<Entry>, StoreError> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT * FROM entries WHERE component = ?1 ORDER BY created_date, rowid")
+                .map_err(self.sql())?;
+            let rows = stmt.query_map(params![component], entry_from).map_err(self.sql())?;
+            rows.collect::<Result<_, _>>().map_err(self.sql())
+        })
+    }
+}
+
+fn run_from(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
+    Ok(RunRecord {
+        id: row.get("id")?,
+        component: row.get("component")?,
+        dataflow: row.get("dataflow")?,
+        user: row.get("user")?,
+        client: row.get("client")?,
+        started_at: row.get("started_at")?,
+        duration_us: row.get("duration_us")?,
+        status: row.get("status")?,
+        failed_step: row.get("failed_step")?,
+        message: row.get("message")?,
+    })
+}
+
+impl RunStore for SqliteStore {
+    fn record_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO runs (id, component, dataflow, user, client, started_at, duration_us, status,
+                                   failed_step, message)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    run.id,
+                    run.component,
+                    run.dataflow,
+                    run.user,
+                    run.client,
+                    run.started_at,
+                    run.duration_us,
+                    run.status,
+                    run.failed_step,
+                    run.message
+                ],
+            )
+            .map(drop)
+            .map_err(self.sql())
+        })
+    }
+
+    fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?1")
+                .map_err(self.sql())?;
+            let rows = stmt.query_map(params![i64::try_from(limit).unwrap_or(i64::MAX)], run_from).map_err(self.sql())?;
+            rows.collect::<Result<_, _>>().map_err(self.sql())
+        })
+    }
+}
+
+impl Store for SqliteStore {
+    fn location(&self) -> String {
+        format!("sqlite:{}", self.path.display())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_file_is_created_in_wal_mode_and_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/sluice.db");
+        let store = SqliteStore::open(&path).unwrap();
+        assert!(path.exists());
+        store
+            .with(|conn| {
+                let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+                let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+                assert_eq!((mode.as_str(), version), ("wal", MIGRATIONS.len() as i64));
+                Ok(())
+            })
+            .unwrap();
+        drop(store);
+        SqliteStore::open(&path).unwrap();
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_or_is_too_new_is_refused_clearly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("junk.db");
+        std::fs::write(&path, vec![b'x'; 4096]).unwrap();
+        let err = SqliteStore::open(&path).unwrap_err().to_string();
+        assert!(err.contains("not a Sluice database"), "{err}");
+        let path = dir.path().join("future.db");
+        Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
+        let err = SqliteStore::open(&path).unwrap_err().to_string();
+        assert!(err.contains("schema version 99, newer than this Sluice knows"), "{err}");
+    }
+}

@@ -1,0 +1,63 @@
+//! The database schema, one migration per version; `PRAGMA user_version` records the last applied.
+
+/// Migrations in order; migration `i` brings the schema to version `i + 1`. Never edit one
+/// that has shipped: add another.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: users, one-time codes, failures and locks, entries, run records.
+    "CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL,
+        user_name_key TEXT NOT NULL UNIQUE,
+        email TEXT, phone TEXT, first_name TEXT, last_name TEXT, locale TEXT,
+        active INTEGER NOT NULL,
+        password_hash TEXT
+    );
+    CREATE TABLE otp_codes (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        client TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        mac BLOB NOT NULL,
+        length INTEGER NOT NULL,
+        issued_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        max_attempts INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('live', 'used', 'replaced'))
+    );
+    CREATE INDEX otp_codes_by_user ON otp_codes (user_id, issued_at);
+    CREATE UNIQUE INDEX otp_codes_one_live ON otp_codes (user_id, client) WHERE status = 'live';
+    CREATE TABLE otp_failures (user_id TEXT NOT NULL, client TEXT NOT NULL, at INTEGER NOT NULL);
+    CREATE INDEX otp_failures_by_pair ON otp_failures (user_id, client, at);
+    CREATE TABLE otp_locks (
+        user_id TEXT NOT NULL, client TEXT NOT NULL, until INTEGER NOT NULL,
+        PRIMARY KEY (user_id, client)
+    );
+    CREATE TABLE entries (
+        component TEXT NOT NULL,
+        id TEXT NOT NULL,
+        name TEXT,
+        data TEXT NOT NULL,
+        key TEXT,
+        deleted INTEGER NOT NULL DEFAULT 0,
+        creator_subject TEXT,
+        update_subject TEXT,
+        created_date INTEGER NOT NULL,
+        update_date INTEGER NOT NULL,
+        UNIQUE (component, id)
+    );
+    CREATE UNIQUE INDEX entries_primary_key ON entries (component, key) WHERE key IS NOT NULL AND deleted = 0;
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        component TEXT NOT NULL,
+        dataflow TEXT NOT NULL,
+        user TEXT,
+        client TEXT,
+        started_at INTEGER NOT NULL,
+        duration_us INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        failed_step TEXT,
+        message TEXT
+    );
+    CREATE INDEX runs_by_time ON runs (started_at);",
+];

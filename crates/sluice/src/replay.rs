@@ -1,0 +1,205 @@
+//! `sluice replay DIR`: runs the ForTestCode scenario of an example folder against a fresh
+//! store and checks what a person would check by hand.
+//!
+//! The folder holds `component.json` (dataflows `GetCode` and `ConfirmCode`) and `users.json`.
+//! Time runs on a [`ManualClock`] started at the wall-clock time, so "after the lifetime" is
+//! checked without waiting.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use sluice_core::store::Store;
+use sluice_core::{Engine, LoadError, ManualClock, Outcome, Plan, RunContext, RunError, RunOptions};
+
+use crate::setup::{self, Secrets};
+use crate::users::parse_users;
+
+/// How to replay.
+#[derive(Debug, Clone)]
+pub struct ReplayOptions {
+    /// The store URL; `None` makes a fresh SQLite file in a temporary folder.
+    pub store: Option<String>,
+    /// The calling user; default: the first user of `users.json`.
+    pub user: Option<String>,
+    /// The client the codes are for.
+    pub client: String,
+    /// Code lifetime the scenario's GetCode uses, in milliseconds (to step past it).
+    pub lifetime_ms: i64,
+}
+
+impl Default for ReplayOptions {
+    fn default() -> Self {
+        ReplayOptions { store: None, user: None, client: "workplace".into(), lifetime_ms: 300_000 }
+    }
+}
+
+/// One check of the replay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// What is checked.
+    pub name: String,
+    /// Whether it held.
+    pub passed: bool,
+    /// What was seen.
+    pub detail: String,
+}
+
+/// Why the replay could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// A file of the folder is missing or unreadable.
+    #[error("cannot read {path}: {message}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// A file of the folder is wrong (its problems, one per line).
+    #[error("{0}")]
+    Invalid(String),
+    /// The store or engine could not be set up.
+    #[error("{0}")]
+    Setup(String),
+}
+
+struct Scenario {
+    plan: Plan,
+    clock: Arc<ManualClock>,
+    store: Arc<dyn Store>,
+    cx: RunContext,
+}
+
+impl Scenario {
+    fn run(&self, dataflow: &str, input: Value) -> Result<Outcome, RunError> {
+        self.plan.run(dataflow, &input, &self.cx, RunOptions { trace_items: false })
+    }
+
+    /// Runs ConfirmCode on `typed` and says whether the code was accepted, with the trace's reason.
+    fn confirm(&self, typed: &str) -> (bool, String) {
+        match self.run("ConfirmCode", json!({"data": {"ForTestCode": typed}})) {
+            Ok(outcome) => {
+                let confirmed = outcome.response.first().and_then(|i| i.get("_confirmed")).cloned();
+                (confirmed == Some(json!(true)), format!("confirmed = {}", confirmed.unwrap_or(Value::Null)))
+            }
+            Err(RunError::StepFailed(f)) => {
+                let notes = f.trace.iter().flat_map(|t| t.notes.clone()).collect::<Vec<_>>().join("; ");
+                (false, format!("step \"{}\" said \"{}\" ({notes})", f.step, f.message))
+            }
+            Err(e) => (false, e.to_string()),
+        }
+    }
+
+    /// Runs GetCode and returns the code the modal shows, after checking it against the entry.
+    fn get_code(&self, checks: &mut Vec<Check>) -> Option<String> {
+        let outcome = match self.run("GetCode", json!({"data": {}})) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                checks.push(fail("GetCode runs", e.to_string()));
+                return None;
+            }
+        };
+        let modal = outcome.form_actions.iter().find(|a| a["type"] == "OpenModal");
+        let shown = modal.and_then(|m| m["parameters"]["ForTestCode"].as_str()).map(str::to_owned);
+        let Some(shown) = shown else {
+            checks.push(fail("the modal shows ForTestCode", format!("form actions: {}", json!(outcome.form_actions))));
+            return None;
+        };
+        let entry_id = outcome.response.first().and_then(|i| i.get("_entryId")).and_then(Value::as_str);
+        let entry = entry_id.and_then(|id| self.store.get_entry(self.plan.name(), id).ok().flatten());
+        let stored = entry.as_ref().and_then(|e| e.data.get("ForTestCode")).and_then(Value::as_str);
+        let leaked = outcome.response.iter().any(|i| i.contains_key("_oneTimeCode"));
+        checks.push(Check {
+            name: "the modal shows the code stored in the entry".into(),
+            passed: stored == Some(shown.as_str()) && shown.len() == 6 && !leaked,
+            detail: format!(
+                "entry {} holds a {}-digit ForTestCode equal to the modal's; the response {} the raw _oneTimeCode",
+                entry_id.unwrap_or("(none)"),
+                shown.len(),
+                if leaked { "leaks" } else { "leaves out" }
+            ),
+        });
+        Some(shown)
+    }
+}
+
+fn fail(name: &str, detail: String) -> Check {
+    Check { name: name.into(), passed: false, detail }
+}
+
+fn read(path: &Path) -> Result<String, ReplayError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| ReplayError::Read { path: path.display().to_string(), message: e.to_string() })
+}
+
+/// A code that differs from `code` in its last digit.
+fn wrong(code: &str) -> String {
+    let mut digits: Vec<u8> = code.bytes().collect();
+    if let Some(last) = digits.last_mut() {
+        *last = b'0' + (*last - b'0' + 1) % 10;
+    }
+    String::from_utf8(digits).unwrap_or_default()
+}
+
+/// Replays the scenario in `dir` and returns every check.
+pub fn replay(dir: &Path, options: &ReplayOptions) -> Result<Vec<Check>, ReplayError> {
+    let component = dir.join("component.json");
+    let users_file = dir.join("users.json");
+    let users = parse_users(&read(&users_file)?).map_err(|problems| {
+        ReplayError::Invalid(problems.iter().map(|d| format!("{}:{d}", users_file.display())).collect::<Vec<_>>().join("\n"))
+    })?;
+    let (url, fresh) = match &options.store {
+        Some(url) => (url.clone(), None),
+        None => {
+            let dir = std::env::temp_dir().join(format!("sluice-replay-{}", sluice_core::new_uuid()));
+            (format!("sqlite:{}", dir.join("sluice.db").display()), Some(dir))
+        }
+    };
+    let result = replay_in(&component, &url, users, options);
+    if let Some(dir) = fresh {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    result
+}
+
+fn replay_in(
+    component: &PathBuf,
+    url: &str,
+    users: Vec<sluice_core::store::User>,
+    options: &ReplayOptions,
+) -> Result<Vec<Check>, ReplayError> {
+    let setup_error = |e: &dyn std::fmt::Display| ReplayError::Setup(e.to_string());
+    let clock = Arc::new(ManualClock::at(chrono::Utc::now()));
+    let services = setup::open(url, &Secrets::default()).map_err(|e| setup_error(&e))?.with_clock(clock.clone());
+    let store = services.store.clone();
+    store.import_users(&users).map_err(|e| setup_error(&e))?;
+    let engine = Engine::builder().services(services).build().map_err(|e| setup_error(&e))?;
+    let bytes = read(component)?;
+    let plan = engine.load(&component.display().to_string(), bytes.as_bytes()).map_err(|e| match e {
+        LoadError::Invalid { diagnostics, .. } => ReplayError::Invalid(
+            diagnostics.iter().map(|d| format!("{}:{d}", component.display())).collect::<Vec<_>>().join("\n"),
+        ),
+        other => setup_error(&other),
+    })?;
+    let user = options.user.clone().or_else(|| users.first().map(|u| u.user_name.clone()));
+    let scenario = Scenario { plan, clock, store, cx: RunContext { user, client: Some(options.client.clone()) } };
+    let mut checks = Vec::new();
+    let Some(code) = scenario.get_code(&mut checks) else { return Ok(checks) };
+
+    // The modal shows the code as Aqtra would serialize it; the script strips the quotes.
+    let (ok, detail) = scenario.confirm(&format!(" \"{code}\" "));
+    checks.push(Check { name: "confirm works once".into(), passed: ok, detail });
+    let (ok, detail) = scenario.confirm(&code);
+    checks.push(Check { name: "the same code fails the second time".into(), passed: !ok, detail });
+
+    scenario.clock.advance(31_000); // past the resend cooldown
+    let Some(code) = scenario.get_code(&mut checks) else { return Ok(checks) };
+    let (ok, detail) = scenario.confirm(&wrong(&code));
+    checks.push(Check { name: "a wrong code fails".into(), passed: !ok, detail });
+    scenario.clock.advance(options.lifetime_ms + 1_000);
+    let (ok, detail) = scenario.confirm(&code);
+    checks.push(Check { name: "the right code fails after the lifetime".into(), passed: !ok, detail });
+    Ok(checks)
+}

@@ -1,0 +1,65 @@
+//! Opening a store from a URL, with the server key that hashes one-time codes.
+//!
+//! | URL | store | key |
+//! |---|---|---|
+//! | `memory:` | in memory, gone at exit | random per process |
+//! | `sqlite:PATH` | the SQLite file PATH (default `sqlite:.sluice/sluice.db`) | `PATH` with extension `.key`, made with mode 0600 |
+//!
+//! A secret given explicitly (the CLI's `SLUICE_SECRET`) replaces the key file; earlier
+//! secrets (`SLUICE_SECRET_PREVIOUS`, comma-separated) still confirm codes made under them.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use sluice_core::Services;
+use sluice_core::otp::{CodeKeys, KeyError};
+use sluice_core::store::{MemoryStore, Store, StoreError};
+use sluice_store_sqlite::SqliteStore;
+
+/// The store used when none is named.
+pub const DEFAULT_STORE: &str = "sqlite:.sluice/sluice.db";
+
+/// Why a store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The URL names no known kind of store.
+    #[error("unknown store \"{0}\": use memory: or sqlite:PATH")]
+    UnknownStore(String),
+    /// The store would not open.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The key would not load.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// The random source failed.
+    #[error("{0}")]
+    Random(String),
+}
+
+/// The secrets for code hashes, when given outside the store.
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    /// The current secret.
+    pub current: Option<String>,
+    /// Earlier secrets still accepted.
+    pub previous: Vec<String>,
+}
+
+/// Opens the store named by `url` and its key.
+pub fn open(url: &str, secrets: &Secrets) -> Result<Services, SetupError> {
+    let (store, key_file): (Arc<dyn Store>, Option<PathBuf>) = if url == "memory:" {
+        (Arc::new(MemoryStore::new()), None)
+    } else if let Some(path) = url.strip_prefix("sqlite:").filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(path);
+        (Arc::new(SqliteStore::open(&path)?), Some(path.with_extension("key")))
+    } else {
+        return Err(SetupError::UnknownStore(url.to_owned()));
+    };
+    let keys = match (&secrets.current, key_file) {
+        (Some(secret), _) => CodeKeys::from_secret(secret)?,
+        (None, Some(file)) => CodeKeys::from_file(&file)?,
+        (None, None) => CodeKeys::random().map_err(|e| SetupError::Random(e.to_string()))?,
+    };
+    let previous: Vec<&str> = secrets.previous.iter().map(String::as_str).filter(|s| !s.trim().is_empty()).collect();
+    Ok(Services::new(store, keys.with_previous(&previous)?))
+}

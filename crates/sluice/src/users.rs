@@ -1,0 +1,151 @@
+//! Reading a users file for `sluice users import`.
+//!
+//! The file is a JSON array of users: `userName` (required), `email`, `phone`, `firstName`,
+//! `lastName`, `locale`, `active` (default `true`), `password` (hashed with Argon2id on
+//! import, never stored in clear) and `id` (a UUID; made when absent).
+
+use argon2::password_hash::{PasswordHasher, SaltString};
+use serde::Deserialize;
+use serde_json::Value;
+use sluice_core::Diagnostic;
+use sluice_core::source::Source;
+use sluice_core::store::User;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct UserInput {
+    id: Option<String>,
+    user_name: String,
+    email: Option<String>,
+    phone: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    locale: Option<String>,
+    #[serde(default = "yes")]
+    active: bool,
+    password: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Parses a users file; every problem is reported, placed in the file.
+pub fn parse_users(text: &str) -> Result<Vec<User>, Vec<Diagnostic>> {
+    let source = Source::new(text);
+    let array: Vec<Value> = match serde_json::from_str(text) {
+        Ok(array) => array,
+        Err(e) => {
+            return Err(vec![Diagnostic {
+                pointer: String::new(),
+                line: e.line().max(1),
+                column: e.column().max(1),
+                step: None,
+                message: format!("the file is not a JSON array of users: {e}"),
+                hint: Some("write [{\"userName\": \"ann\", \"email\": \"ann@example.com\"}]".into()),
+            }]);
+        }
+    };
+    let mut problems: Vec<(String, String)> = Vec::new();
+    let mut users = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    for (i, value) in array.into_iter().enumerate() {
+        let input = match UserInput::deserialize(value) {
+            Ok(input) => input,
+            Err(e) => {
+                problems.push((format!("/{i}"), e.to_string()));
+                continue;
+            }
+        };
+        if input.user_name.trim().is_empty() {
+            problems.push((format!("/{i}/userName"), "the user name is empty".into()));
+        }
+        if names.contains(&input.user_name.to_lowercase()) {
+            problems.push((format!("/{i}/userName"), format!("\"{}\" appears twice (names ignore case)", input.user_name)));
+        }
+        names.push(input.user_name.to_lowercase());
+        let id = match input.id {
+            Some(id) => match uuid::Uuid::parse_str(&id) {
+                Ok(id) => id.to_string(),
+                Err(_) => {
+                    problems.push((format!("/{i}/id"), format!("\"{id}\" is not a UUID")));
+                    continue;
+                }
+            },
+            None => uuid::Uuid::new_v4().to_string(),
+        };
+        let password_hash = match input.password.as_deref().map(hash_password).transpose() {
+            Ok(hash) => hash,
+            Err(e) => {
+                problems.push((format!("/{i}/password"), e));
+                continue;
+            }
+        };
+        users.push(User {
+            id,
+            user_name: input.user_name.trim().to_owned(),
+            email: input.email,
+            phone: input.phone,
+            first_name: input.first_name,
+            last_name: input.last_name,
+            locale: input.locale,
+            active: input.active,
+            password_hash,
+        });
+    }
+    if problems.is_empty() {
+        return Ok(users);
+    }
+    let pointers: Vec<&str> = problems.iter().map(|(p, _)| p.as_str()).collect();
+    let places = source.locate_all(&pointers);
+    Err(problems
+        .iter()
+        .zip(places)
+        .map(|((pointer, message), at)| Diagnostic {
+            pointer: pointer.clone(),
+            line: at.line,
+            column: at.column,
+            step: None,
+            message: message.clone(),
+            hint: None,
+        })
+        .collect())
+}
+
+/// Hashes a password with Argon2id and a random salt (PHC string).
+fn hash_password(password: &str) -> Result<String, String> {
+    let mut salt = [0u8; 16];
+    rand::TryRng::try_fill_bytes(&mut rand::rngs::SysRng, &mut salt).map_err(|e| e.to_string())?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
+    argon2::Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_are_read_with_hashed_passwords_and_made_ids() {
+        let users = parse_users(r#"[{"userName": "ann", "email": "ann@example.com", "password": "s3cret!"},
+                                    {"userName": "bob", "active": false, "id": "0b5f3c2e-8d1a-4c8e-9f57-2b7f8f0b9a11"}]"#)
+        .unwrap();
+        assert_eq!(users.len(), 2);
+        assert!(users[0].active && !users[1].active);
+        assert_eq!(users[1].id, "0b5f3c2e-8d1a-4c8e-9f57-2b7f8f0b9a11");
+        let hash = users[0].password_hash.as_deref().unwrap();
+        assert!(hash.starts_with("$argon2id$") && !hash.contains("s3cret"), "{hash}");
+        assert!(uuid::Uuid::parse_str(&users[0].id).is_ok());
+    }
+
+    #[test]
+    fn every_bad_user_is_placed_in_the_file() {
+        let text = "[\n {\"userName\": \"ann\"},\n {\"userName\": \"ANN\"},\n {\"user\": \"x\"},\n {\"userName\": \"c\", \"id\": \"nope\"}\n]";
+        let problems = parse_users(text).unwrap_err();
+        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(lines.len(), 3, "{lines:#?}");
+        assert!(lines[0].starts_with("3:15: /1/userName: \"ANN\" appears twice"), "{}", lines[0]);
+        assert!(lines[1].starts_with("4:2: /2: unknown field `user`"), "{}", lines[1]);
+        assert!(lines[2].starts_with("5:26: /3/id: \"nope\" is not a UUID"), "{}", lines[2]);
+        assert!(parse_users("{}").unwrap_err()[0].message.contains("not a JSON array"));
+    }
+}

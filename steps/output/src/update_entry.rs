@@ -1,0 +1,260 @@
+//! `update_entry`: stores the item's `data` as an entry of the component: creates it when the
+//! key field is empty, updates it by Id, or marks it for deletion.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use sluice_core::schemars::{self, JsonSchema};
+use sluice_core::store::{EntryWrite, StoreError};
+use sluice_core::types::schema_violations;
+use sluice_core::{
+    BuildContext, BuildError, BuiltStep, FieldPath, Group, Item, Localized, SettingLabel, Step, StepContext,
+    StepDescriptor, StepError, StepMeta, StepPlugin, labels,
+};
+
+/// Settings of `update_entry`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpdateEntrySettings {
+    /// The field holding the Id of the entry to update; when it is empty a new entry is
+    /// created. Default `data.Id`.
+    #[serde(default = "default_key")]
+    pub key_field: String,
+    /// Mark the entry (named by the key field) for deletion instead of writing it.
+    #[serde(default)]
+    pub mark_for_deletion: bool,
+    /// A field whose value becomes the entry's display name (the system `name`).
+    #[serde(default)]
+    pub name_field: Option<String>,
+    /// Where the entry's Id goes. Default `_entryId`.
+    #[serde(default = "default_result")]
+    pub result_field: String,
+    /// Which fields to write: each maps a model path to a definition. When empty, every
+    /// definition present in the item's `data` is written.
+    #[serde(default)]
+    pub fields_mapping: Vec<FieldMapping>,
+}
+
+/// One field to write.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldMapping {
+    /// Model path of the value, such as `data.Total` or `new_code`.
+    pub from: String,
+    /// The definition it is written to.
+    pub to: String,
+}
+
+fn default_key() -> String {
+    "data.Id".into()
+}
+fn default_result() -> String {
+    "_entryId".into()
+}
+
+/// The step type.
+pub struct UpdateEntry;
+
+struct Writer {
+    component: String,
+    key: FieldPath,
+    delete: bool,
+    name: Option<FieldPath>,
+    result: FieldPath,
+    /// `(from, definition)`.
+    fields: Vec<(FieldPath, String)>,
+    primary_key: Vec<String>,
+    data_schema: std::sync::Arc<sluice_core::jsonschema::Validator>,
+}
+
+impl StepPlugin for UpdateEntry {
+    type Settings = UpdateEntrySettings;
+    const META: StepMeta = StepMeta {
+        id: "update_entry",
+        group: Group::Output,
+        starts_flow: false,
+        title: Localized {
+            en: "Update entry",
+            fr: "Mettre à jour l'entrée",
+            es: "Actualizar entrada",
+            pt: "Atualizar entrada",
+            de: "Eintrag aktualisieren",
+        },
+        description: Localized {
+            en: "Creates, updates or marks for deletion an entry of the component from the item's data.",
+            fr: "Crée, met à jour ou marque pour suppression une entrée du composant à partir des données de l'élément.",
+            es: "Crea, actualiza o marca para eliminación una entrada del componente a partir de los datos del elemento.",
+            pt: "Cria, atualiza ou marca para exclusão uma entrada do componente a partir dos dados do item.",
+            de: "Erstellt, aktualisiert oder markiert einen Eintrag der Komponente aus den Daten des Elements zum Löschen.",
+        },
+        settings: &[
+            SettingLabel {
+                name: "keyField",
+                label: Localized {
+                    en: "Field component key",
+                    fr: "Champ clé du composant",
+                    es: "Campo clave del componente",
+                    pt: "Campo chave do componente",
+                    de: "Schlüsselfeld der Komponente",
+                },
+            },
+            SettingLabel {
+                name: "markForDeletion",
+                label: Localized {
+                    en: "Mark entry for deletion",
+                    fr: "Marquer l'entrée pour suppression",
+                    es: "Marcar la entrada para eliminación",
+                    pt: "Marcar a entrada para exclusão",
+                    de: "Eintrag zum Löschen markieren",
+                },
+            },
+            SettingLabel {
+                name: "nameField",
+                label: Localized {
+                    en: "Name field",
+                    fr: "Champ du nom",
+                    es: "Campo del nombre",
+                    pt: "Campo do nome",
+                    de: "Namensfeld",
+                },
+            },
+            labels::RESULT_FIELD,
+            SettingLabel {
+                name: "fieldsMapping",
+                label: Localized {
+                    en: "Fields mapping",
+                    fr: "Correspondance des champs",
+                    es: "Asignación de campos",
+                    pt: "Mapeamento de campos",
+                    de: "Feldzuordnung",
+                },
+            },
+        ],
+    };
+
+    fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
+        let key = cx.path("keyField", &settings.key_field);
+        let name = settings.name_field.as_deref().map(|n| cx.path("nameField", n)).transpose();
+        let result = cx.path("resultField", &settings.result_field);
+        let mut fields = Vec::new();
+        let mut failed = None;
+        for (i, mapping) in settings.fields_mapping.iter().enumerate() {
+            let from = cx.path(&format!("fieldsMapping/{i}/from"), &mapping.from);
+            let to = cx.data_field(&format!("fieldsMapping/{i}/to"), &mapping.to, "");
+            match (from, to) {
+                (Ok(from), Ok(())) => fields.push((from, mapping.to.clone())),
+                (Err(e), _) | (_, Err(e)) => failed = Some(e),
+            }
+        }
+        if settings.fields_mapping.is_empty() {
+            // Definition names are plain identifiers, so `data.<name>` always parses.
+            fields.extend(
+                cx.definitions()
+                    .keys()
+                    .filter_map(|name| FieldPath::parse(&format!("data.{name}")).ok().map(|p| (p, name.clone()))),
+            );
+        }
+        let primary_key = cx.definitions().iter().filter(|(_, d)| d.primary_key).map(|(n, _)| n.clone()).collect();
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        Ok(BuiltStep::each(Writer {
+            component: cx.component().to_owned(),
+            key: key?,
+            delete: settings.mark_for_deletion,
+            name: name?,
+            result: result?,
+            fields,
+            primary_key,
+            data_schema: cx.data_schema().clone(),
+        }))
+    }
+}
+
+sluice_core::inventory::submit! { StepDescriptor::of::<UpdateEntry>() }
+
+fn store_error(e: StoreError) -> StepError {
+    StepError::new(e.to_string())
+}
+
+impl Writer {
+    /// The primary key's values as canonical JSON; `None` when every one is empty.
+    fn key_of(&self, data: &Map<String, Value>) -> Option<String> {
+        let values: Vec<Value> = self.primary_key.iter().map(|k| data.get(k).cloned().unwrap_or(Value::Null)).collect();
+        let empty = values.iter().all(|v| v.is_null() || v.as_str().is_some_and(str::is_empty));
+        (!self.primary_key.is_empty() && !empty).then(|| Value::Array(values).to_string())
+    }
+
+    fn check(&self, data: &Map<String, Value>) -> Result<(), StepError> {
+        let value = Value::Object(data.clone());
+        let problems = schema_violations(&self.data_schema, &value, 5);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(StepError::new(format!("the entry does not fit the component's definitions: {}", problems.join("; "))))
+        }
+    }
+}
+
+impl Step for Writer {
+    fn run(&self, mut item: Item, cx: &mut StepContext<'_>, out: &mut Vec<Item>) -> Result<(), StepError> {
+        let store = &cx.services().store;
+        let now = cx.services().clock.now();
+        let subject = cx.run().user.clone();
+        let id = match self.key.get(&item) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.trim().is_empty() => None,
+            Some(Value::String(s)) => Some(s.trim().to_owned()),
+            Some(other) => return Err(StepError::at_setting("keyField", format!("the entry Id must be text, not {other}"))),
+        };
+        if self.delete {
+            let id = id.ok_or_else(|| {
+                StepError::at_setting("keyField", format!("{} is empty: say which entry to mark for deletion", self.key))
+            })?;
+            store.mark_entry_deleted(&self.component, &id, subject.as_deref(), now).map_err(store_error)?;
+            self.result.set(&mut item, Value::String(id)).map_err(|e| StepError::at_setting("resultField", e))?;
+            out.push(item);
+            return Ok(());
+        }
+        let data: Map<String, Value> =
+            self.fields.iter().filter_map(|(from, to)| from.get(&item).map(|v| (to.clone(), v.clone()))).collect();
+        let name = match &self.name {
+            Some(path) => path.get(&item).and_then(|v| v.as_str().map(str::to_owned).or_else(|| Some(v.to_string()))),
+            None => None,
+        };
+        let mut whole = match &id {
+            Some(id) => store
+                .get_entry(&self.component, id)
+                .map_err(store_error)?
+                .ok_or_else(|| StepError::at_setting("keyField", format!("{} has no entry with Id \"{id}\"", self.component)))?
+                .data,
+            None => Map::new(),
+        };
+        whole.extend(data.clone());
+        self.check(&whole)?;
+        let write = EntryWrite {
+            component: self.component.clone(),
+            data,
+            name,
+            key: self.key_of(&whole),
+            subject,
+            at: now,
+        };
+        let id = match id {
+            Some(id) => {
+                store.update_entry(&id, &write).map_err(store_error)?;
+                id
+            }
+            None => {
+                let id = sluice_core::new_uuid();
+                store.create_entry(&id, &write).map_err(store_error)?;
+                if let Some(Value::Object(data)) = item.get_mut("data") {
+                    data.insert("Id".into(), Value::String(id.clone()));
+                }
+                id
+            }
+        };
+        self.result.set(&mut item, Value::String(id)).map_err(|e| StepError::at_setting("resultField", e))?;
+        out.push(item);
+        Ok(())
+    }
+}

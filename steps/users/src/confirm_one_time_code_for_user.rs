@@ -1,0 +1,157 @@
+//! `confirm_one_time_code_for_user`: checks a code the user typed against the one issued by
+//! Get one-time code for user. A code works once, for its user and client, within its
+//! lifetime and its attempts.
+
+use serde::Deserialize;
+use serde_json::Value;
+use sluice_core::otp::{self, ConfirmError, REJECTED, Rejection};
+use sluice_core::schemars::{self, JsonSchema};
+use sluice_core::{
+    BuildContext, BuildError, BuiltStep, FieldOrValue, FieldPath, Group, Item, Localized, SettingLabel, Step,
+    StepContext, StepDescriptor, StepError, StepMeta, StepPlugin, ValueSource, labels,
+};
+
+use crate::{client_of, client_setting, find_user};
+
+/// Settings of `confirm_one_time_code_for_user`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ConfirmOneTimeCodeSettings {
+    /// Path of the field holding the code the user typed, such as `_code`. Surrounding spaces
+    /// and quotes are ignored; anything else that is not the code's digits fails.
+    pub user_code_field: String,
+    /// Name or id of the user: a model path or `{"value": "ann"}`. Default: the calling user.
+    #[serde(default)]
+    pub user_name: Option<FieldOrValue>,
+    /// The client the code was issued for: a model path or `{"value": "workplace"}`.
+    /// Default: the run's client.
+    #[serde(default)]
+    pub client: Option<FieldOrValue>,
+    /// Where `true` (confirmed) or `false` goes. Default `_confirmed`.
+    #[serde(default = "default_result")]
+    pub result_field: String,
+    /// What a refused code does: `stop` the run with "invalid or expired code" (default), or
+    /// `continue` with `false` in the result field.
+    #[serde(default)]
+    pub on_failure: OnFailure,
+}
+
+fn default_result() -> String {
+    "_confirmed".into()
+}
+
+/// What a refused code does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum OnFailure {
+    /// Stop the run.
+    #[default]
+    Stop,
+    /// Write `false` and go on.
+    Continue,
+}
+
+/// The step type.
+pub struct ConfirmOneTimeCodeForUser;
+
+struct Confirm {
+    typed: FieldPath,
+    user: Option<ValueSource>,
+    client: Option<ValueSource>,
+    result: FieldPath,
+    on_failure: OnFailure,
+}
+
+impl StepPlugin for ConfirmOneTimeCodeForUser {
+    type Settings = ConfirmOneTimeCodeSettings;
+    const META: StepMeta = StepMeta {
+        id: "confirm_one_time_code_for_user",
+        group: Group::Users,
+        starts_flow: false,
+        title: Localized {
+            en: "Confirm one-time code for user",
+            fr: "Confirmer le code à usage unique pour l'utilisateur",
+            es: "Confirmar código de un solo uso para el usuario",
+            pt: "Confirmar código de uso único para o usuário",
+            de: "Einmalcode für Benutzer bestätigen",
+        },
+        description: Localized {
+            en: "Verifies a code produced by Get one-time code for user; a code works once, before it expires.",
+            fr: "Vérifie un code produit par Obtenir un code à usage unique pour l'utilisateur ; un code ne sert qu'une fois, avant son expiration.",
+            es: "Verifica un código generado por Obtener código de un solo uso para el usuario; un código sirve una sola vez, antes de caducar.",
+            pt: "Verifica um código gerado por Obter código de uso único para o usuário; um código serve uma única vez, antes de expirar.",
+            de: "Prüft einen mit „Einmalcode für Benutzer abrufen“ erzeugten Code; ein Code gilt einmal, bevor er abläuft.",
+        },
+        settings: &[
+            SettingLabel {
+                name: "userCodeField",
+                label: Localized {
+                    en: "User code field",
+                    fr: "Champ du code utilisateur",
+                    es: "Campo del código del usuario",
+                    pt: "Campo do código do usuário",
+                    de: "Feld des Benutzercodes",
+                },
+            },
+            labels::USER_NAME,
+            labels::CLIENT,
+            labels::RESULT_FIELD,
+            SettingLabel {
+                name: "onFailure",
+                label: Localized {
+                    en: "On failure",
+                    fr: "En cas d'échec",
+                    es: "En caso de fallo",
+                    pt: "Em caso de falha",
+                    de: "Bei Fehlschlag",
+                },
+            },
+        ],
+    };
+
+    fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
+        let typed = cx.path("userCodeField", &settings.user_code_field);
+        let user = settings.user_name.as_ref().map(|u| cx.value_source("userName", u)).transpose();
+        let client = client_setting(settings.client.as_ref(), cx);
+        let result = cx.path("resultField", &settings.result_field);
+        Ok(BuiltStep::each(Confirm {
+            typed: typed?,
+            user: user?,
+            client: client?,
+            result: result?,
+            on_failure: settings.on_failure,
+        }))
+    }
+}
+
+sluice_core::inventory::submit! { StepDescriptor::of::<ConfirmOneTimeCodeForUser>() }
+
+impl Step for Confirm {
+    fn run(&self, mut item: Item, cx: &mut StepContext<'_>, out: &mut Vec<Item>) -> Result<(), StepError> {
+        let caller = cx.run().user.clone().map(ValueSource::Value);
+        let user = match self.user.as_ref().or(caller.as_ref()) {
+            Some(source) => find_user(cx, source, &item)?,
+            None => None,
+        };
+        let client = client_of(self.client.as_ref(), &item, cx)?;
+        let typed = self.typed.get(&item).cloned().unwrap_or(Value::Null);
+        let verdict = match &user {
+            Some(user) => otp::confirm(cx.services(), user, &client, &typed),
+            None => Err(ConfirmError::Rejected(Rejection::NoCode)),
+        };
+        let confirmed = match verdict {
+            Ok(()) => true,
+            Err(ConfirmError::Rejected(why)) => {
+                cx.note(format!("code refused: {}", why.reason()));
+                false
+            }
+            Err(ConfirmError::Store(e)) => return Err(StepError::new(e.to_string())),
+        };
+        if !confirmed && self.on_failure == OnFailure::Stop {
+            return Err(StepError::new(REJECTED));
+        }
+        self.result.set(&mut item, Value::Bool(confirmed)).map_err(|e| StepError::at_setting("resultField", e))?;
+        out.push(item);
+        Ok(())
+    }
+}

@@ -1,0 +1,71 @@
+//! Steps of the Aqtra user-contexts group: Get user info, and the two-factor pair Get / Confirm
+//! one-time code for user.
+
+mod confirm_one_time_code_for_user;
+mod get_one_time_code_for_user;
+mod get_user_info;
+
+use serde::Deserialize;
+use sluice_core::schemars::{self, JsonSchema};
+use sluice_core::store::User;
+use sluice_core::{BuildContext, BuildError, FieldOrValue, Item, Millis, StepContext, StepError, ValueSource};
+
+/// A duration setting: whole seconds (`300`) or text such as `"5m"`, `"90s"` or `"1m 30s"`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum DurationSetting {
+    /// Seconds.
+    Seconds(u64),
+    /// A duration such as `5m` or `90s`.
+    Text(String),
+}
+
+impl DurationSetting {
+    /// Checks the duration lies in `min..=max` (milliseconds) and returns it.
+    fn check(&self, setting: &str, min: Millis, max: Millis, cx: &mut BuildContext<'_>) -> Result<Millis, BuildError> {
+        let millis = match self {
+            DurationSetting::Seconds(s) => i64::try_from(*s).ok().and_then(|s| s.checked_mul(1000)),
+            DurationSetting::Text(text) => humantime::parse_duration(text.trim())
+                .ok()
+                .and_then(|d| i64::try_from(d.as_millis()).ok()),
+        };
+        let hint = format!("write seconds (such as 300) or a duration (such as \"5m\") from {} to {}", show(min), show(max));
+        match millis {
+            Some(ms) if (min..=max).contains(&ms) => Ok(ms),
+            Some(ms) => Err(cx.invalid(setting, format!("{} is outside {} to {}", show(ms), show(min), show(max)), Some(hint))),
+            None => Err(cx.invalid(setting, "this is not a duration", Some(hint))),
+        }
+    }
+}
+
+fn show(ms: Millis) -> String {
+    match ms {
+        ms if ms % 60_000 == 0 && ms > 0 => format!("{} min", ms / 60_000),
+        ms if ms % 1000 == 0 => format!("{} s", ms / 1000),
+        ms => format!("{ms} ms"),
+    }
+}
+
+/// Resolves the user named by `source` in `item`: `Ok(None)` when the name is empty or no
+/// such user exists.
+fn find_user(cx: &StepContext<'_>, source: &ValueSource, item: &Item) -> Result<Option<User>, StepError> {
+    let Some(key) = source.resolve(item) else { return Ok(None) };
+    cx.services().store.find_user(&key).map_err(|e| StepError::new(e.to_string()))
+}
+
+/// The client of a request: the setting when given, else the run's client.
+fn client_of(source: Option<&ValueSource>, item: &Item, cx: &StepContext<'_>) -> Result<String, StepError> {
+    match source {
+        Some(source) => source
+            .resolve(item)
+            .ok_or_else(|| StepError::at_setting("client", format!("{source} holds no client"))),
+        None => cx.run().client.clone().ok_or_else(|| {
+            StepError::at_setting("client", "the run has no client: set \"client\", or run with a client (--client)")
+        }),
+    }
+}
+
+/// Checks an optional client setting.
+fn client_setting(given: Option<&FieldOrValue>, cx: &mut BuildContext<'_>) -> Result<Option<ValueSource>, BuildError> {
+    given.map(|c| cx.value_source("client", c)).transpose()
+}
