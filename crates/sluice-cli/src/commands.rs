@@ -4,10 +4,10 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use sluice::source::Source;
 use sluice::clock::rfc3339;
 use sluice::replay::ReplayOptions;
 use sluice::setup::Secrets;
+use sluice::source::Source;
 use sluice::{Diagnostic, Engine, Lang, LoadError, RunContext, RunError, RunOptions, Services};
 
 use crate::{Failure, Format};
@@ -256,7 +256,8 @@ pub fn replay(dir: &Path, options: &ReplayOptions, format: Format) -> Result<(),
 /// `sluice users import`.
 pub fn users_import(file: &Path, store: &str, secrets: &Secrets) -> Result<(), Failure> {
     let bytes = read(file)?;
-    let text = String::from_utf8(bytes).map_err(|_| Failure::Environment(format!("{} is not UTF-8 text", file.display())))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| Failure::Environment(format!("{} is not UTF-8 text", file.display())))?;
     let users = sluice::users::parse_users(&text).map_err(|problems| {
         print_diagnostics(file, &problems);
         Failure::Invalid
@@ -280,7 +281,7 @@ pub fn users_list(format: Format, store: &str, secrets: &Secrets) -> Result<(), 
         print_json(&json!(users));
         return Ok(());
     }
-    println!("{:<36}  {:<16} {:<28} {:<6} {}", "id", "user name", "email", "locale", "active");
+    println!("{:<36}  {:<16} {:<28} {:<6} active", "id", "user name", "email", "locale");
     for u in users {
         let email = u.email.as_deref().unwrap_or("-");
         let locale = u.locale.as_deref().unwrap_or("-");

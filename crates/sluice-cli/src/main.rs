@@ -22,14 +22,20 @@ struct Cli {
 #[derive(Debug, clap::Args)]
 struct StoreArgs {
     /// The store: memory: or sqlite:PATH.
-    #[arg(long, env = "SLUICE_STORE", default_value = sluice::setup::DEFAULT_STORE)]
+    #[arg(long, global = true, env = "SLUICE_STORE", default_value = sluice::setup::DEFAULT_STORE)]
     store: String,
     /// The server secret that keys one-time code hashes (at least 32 characters). Without it
     /// a key file beside the SQLite file is used, made on first use.
-    #[arg(long = "secret-from-env", env = "SLUICE_SECRET", hide = true, hide_env_values = true)]
+    #[arg(long = "secret-from-env", global = true, env = "SLUICE_SECRET", hide = true, hide_env_values = true)]
     secret: Option<String>,
     /// Earlier secrets, comma-separated, whose codes still confirm after a rotation.
-    #[arg(long = "previous-secrets-from-env", env = "SLUICE_SECRET_PREVIOUS", hide = true, hide_env_values = true)]
+    #[arg(
+        long = "previous-secrets-from-env",
+        global = true,
+        env = "SLUICE_SECRET_PREVIOUS",
+        hide = true,
+        hide_env_values = true
+    )]
     previous: Option<String>,
 }
 

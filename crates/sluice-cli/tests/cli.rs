@@ -8,8 +8,13 @@ use serde_json::Value;
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/for-test-code-demo/component.json");
 const BAD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../sluice/tests/bad-components/many-problems-at-once.json");
 
+const FOR_TEST_CODE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/for-test-code");
+
+/// The binary, on an in-memory store unless a test names another.
 fn sluice() -> Command {
-    Command::cargo_bin("sluice").unwrap()
+    let mut command = Command::cargo_bin("sluice").unwrap();
+    command.env("SLUICE_STORE", "memory:").env_remove("SLUICE_SECRET").env_remove("SLUICE_SECRET_PREVIOUS");
+    command
 }
 
 fn stdout_json(output: &std::process::Output) -> Value {
@@ -139,11 +144,109 @@ fn usage_and_environment_problems_exit_2() {
 
 #[test]
 fn every_command_has_help() {
-    let commands: [&[&str]; 5] =
-        [&["--help"], &["validate", "--help"], &["steps", "--help"], &["run", "--help"], &["schemas", "--help"]];
+    let commands: [&[&str]; 12] = [
+        &["--help"],
+        &["validate", "--help"],
+        &["steps", "--help"],
+        &["run", "--help"],
+        &["schemas", "--help"],
+        &["replay", "--help"],
+        &["users", "--help"],
+        &["users", "import", "--help"],
+        &["users", "list", "--help"],
+        &["entries", "list", "--help"],
+        &["runs", "list", "--help"],
+        &["help", "users"],
+    ];
     for command in commands {
         let out = sluice().args(command).output().unwrap();
         assert_eq!(out.status.code(), Some(0));
         assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: sluice"));
     }
+}
+
+#[test]
+fn replay_runs_the_for_test_code_scenario_on_a_fresh_sqlite_store() {
+    let out = sluice().env_remove("SLUICE_STORE").args(["replay", FOR_TEST_CODE]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    for check in [
+        "ok   the modal shows the code stored in the entry",
+        "ok   confirm works once",
+        "ok   the same code fails the second time",
+        "ok   a wrong code fails",
+        "ok   the right code fails after the lifetime",
+    ] {
+        assert!(stdout.contains(check), "{check} missing from:\n{stdout}");
+    }
+    let json = sluice().args(["replay", FOR_TEST_CODE, "--format", "json"]).output().unwrap();
+    let report = stdout_json(&json);
+    assert_eq!(report["passed"], true);
+    assert_eq!(report["checks"].as_array().unwrap().len(), 6);
+    let missing = sluice().args(["replay", "/no/such/folder"]).output().unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+#[test]
+fn users_import_list_and_entries_list_use_the_named_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("s.db").display());
+    let users = format!("{FOR_TEST_CODE}/users.json");
+    let import = sluice().args(["users", "import", &users, "--store", &store]).output().unwrap();
+    assert_eq!(import.status.code(), Some(0), "{}", String::from_utf8_lossy(&import.stderr));
+    assert!(String::from_utf8_lossy(&import.stdout).starts_with("2 users imported into sqlite:"));
+    let key = std::fs::metadata(dir.path().join("s.key")).unwrap();
+    #[cfg(unix)]
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&key.permissions()) & 0o777, 0o600);
+
+    let list = sluice().args(["users", "list", "--format", "json"]).env("SLUICE_STORE", &store).output().unwrap();
+    let listed = stdout_json(&list);
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert_eq!((listed[0]["userName"].as_str(), listed[1]["active"].as_bool()), (Some("ann"), Some(false)));
+    assert!(!String::from_utf8_lossy(&list.stdout).contains("argon2"), "password hashes are never shown");
+
+    let component = format!("{FOR_TEST_CODE}/component.json");
+    let run = sluice()
+        .args(["run", &component, "-d", "GetCode", "--user", "ann", "--client", "web", "--trace", "--format", "json"])
+        .env("SLUICE_STORE", &store)
+        .env("SLUICE_LOG", "trace")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    let outcome = stdout_json(&run);
+    let code = outcome["formActions"][0]["parameters"]["ForTestCode"].as_str().unwrap().to_owned();
+    let code_step = outcome["trace"].as_array().unwrap().iter().find(|t| t["step"] == "code").unwrap();
+    assert_eq!(code_step["items"][0]["_oneTimeCode"], "[redacted]");
+    assert!(outcome["response"][0].get("_oneTimeCode").is_none());
+    assert!(!String::from_utf8_lossy(&run.stderr).contains(&code), "the logs never show the code");
+
+    let entries = sluice().args(["entries", "list", "ForTestCodeDemo", "--store", &store, "--format", "json"]).output();
+    let entries = stdout_json(&entries.unwrap());
+    assert_eq!(entries[0]["data"]["ForTestCode"], code.as_str(), "the scenario stores the code on purpose");
+    let text = sluice().args(["entries", "list", "ForTestCodeDemo", "--store", &store]).output().unwrap();
+    assert!(String::from_utf8_lossy(&text.stdout).contains("\"ForTestCode\""));
+    let runs = sluice().args(["runs", "list", "--store", &store, "--format", "json"]).output().unwrap();
+    assert_eq!(stdout_json(&runs)[0]["dataflow"], "GetCode");
+}
+
+#[test]
+fn bad_users_files_exit_1_and_bad_stores_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("users.json");
+    std::fs::write(&file, "[{\"userName\": \"a\"}, {\"userName\": \"A\"}]").unwrap();
+    let out = sluice().args(["users", "import", file.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("users.json:1:34: /1/userName: \"A\" appears twice"));
+    let out = sluice().args(["users", "list", "--store", "mongodb://x"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown store \"mongodb://x\": use memory: or sqlite:PATH"));
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, vec![7u8; 8192]).unwrap();
+    let out = sluice().args(["users", "list", "--store", &format!("sqlite:{}", junk.display())]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a Sluice database"));
+    let out = sluice().args(["users", "list"]).env("SLUICE_SECRET", "short").env("SLUICE_STORE", "memory:").output();
+    let out = out.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 32 characters"));
 }

@@ -28,6 +28,11 @@ impl Clock for SystemClock {
 pub struct ManualClock(AtomicI64);
 
 impl ManualClock {
+    /// A clock stopped at `at` milliseconds since the epoch.
+    pub fn new(at: Millis) -> Self {
+        ManualClock(AtomicI64::new(at))
+    }
+
     /// A clock stopped at `at`.
     pub fn at(at: DateTime<Utc>) -> Self {
         ManualClock(AtomicI64::new(at.timestamp_millis()))

@@ -31,8 +31,8 @@ pub mod store;
 pub mod types;
 
 pub use catalog::{CatalogEntry, CatalogSetting};
-pub use diagnostics::{Diagnostic, LoadError};
 pub use clock::{Clock, ManualClock, Millis, SystemClock};
+pub use diagnostics::{Diagnostic, LoadError};
 pub use engine::{Engine, EngineBuilder, EngineError};
 pub use path::{FieldOrValue, FieldPath, Literal, ValueSource};
 pub use plan::Plan;

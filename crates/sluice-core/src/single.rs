@@ -8,9 +8,9 @@ use crate::component::{Definitions, data_schema};
 use crate::diagnostics::{Diagnostic, Problem, locate};
 use crate::engine::Engine;
 use crate::path::FieldPath;
-use crate::services::Services;
 use crate::plugin::{BuildContext, BuiltStep, Item, StepContext, StepError};
 use crate::run::RunContext;
+use crate::services::Services;
 use crate::source::Source;
 use crate::types::compile_with_formats;
 

@@ -319,8 +319,11 @@ impl CodeStore for SqliteStore {
                 params![user_id, client, since],
             )
             .map_err(&sql)?;
-            tx.execute("INSERT INTO otp_failures (user_id, client, at) VALUES (?1, ?2, ?3)", params![user_id, client, now])
-                .map_err(&sql)?;
+            tx.execute(
+                "INSERT INTO otp_failures (user_id, client, at) VALUES (?1, ?2, ?3)",
+                params![user_id, client, now],
+            )
+            .map_err(&sql)?;
             let count = tx
                 .query_row(
                     "SELECT count(*) FROM otp_failures WHERE user_id = ?1 AND client = ?2",
@@ -377,7 +380,10 @@ fn entry_from(row: &Row<'_>) -> rusqlite::Result<Entry> {
     })
 }
 
-fn entry_write_error(write: &EntryWrite, sql: impl Fn(rusqlite::Error) -> StoreError) -> impl Fn(rusqlite::Error) -> StoreError {
+fn entry_write_error(
+    write: &EntryWrite,
+    sql: impl Fn(rusqlite::Error) -> StoreError,
+) -> impl Fn(rusqlite::Error) -> StoreError {
     move |e| match (&write.key, is_unique_violation(&e)) {
         (Some(key), true) => duplicate_key(&write.component, key),
         _ => sql(e),
@@ -429,7 +435,15 @@ impl EntryStore for SqliteStore {
                 "UPDATE entries SET data = ?3, key = ?4, name = coalesce(?5, name), update_subject = ?6,
                         update_date = ?7
                   WHERE component = ?1 AND id = ?2",
-                params![write.component, id, Value::Object(data).to_string(), write.key, write.name, write.subject, write.at],
+                params![
+                    write.component,
+                    id,
+                    Value::Object(data).to_string(),
+                    write.key,
+                    write.name,
+                    write.subject,
+                    write.at
+                ],
             )
             .map_err(entry_write_error(write, &sql))?;
             tx.commit().map_err(&sql)
@@ -519,7 +533,8 @@ impl RunStore for SqliteStore {
             let mut stmt = conn
                 .prepare_cached("SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?1")
                 .map_err(self.sql())?;
-            let rows = stmt.query_map(params![i64::try_from(limit).unwrap_or(i64::MAX)], run_from).map_err(self.sql())?;
+            let rows =
+                stmt.query_map(params![i64::try_from(limit).unwrap_or(i64::MAX)], run_from).map_err(self.sql())?;
             rows.collect::<Result<_, _>>().map_err(self.sql())
         })
     }

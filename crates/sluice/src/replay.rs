@@ -5,7 +5,7 @@
 //! Time runs on a [`ManualClock`] started at the wall-clock time, so "after the lifetime" is
 //! checked without waiting.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -148,7 +148,9 @@ pub fn replay(dir: &Path, options: &ReplayOptions) -> Result<Vec<Check>, ReplayE
     let component = dir.join("component.json");
     let users_file = dir.join("users.json");
     let users = parse_users(&read(&users_file)?).map_err(|problems| {
-        ReplayError::Invalid(problems.iter().map(|d| format!("{}:{d}", users_file.display())).collect::<Vec<_>>().join("\n"))
+        ReplayError::Invalid(
+            problems.iter().map(|d| format!("{}:{d}", users_file.display())).collect::<Vec<_>>().join("\n"),
+        )
     })?;
     let (url, fresh) = match &options.store {
         Some(url) => (url.clone(), None),
@@ -165,7 +167,7 @@ pub fn replay(dir: &Path, options: &ReplayOptions) -> Result<Vec<Check>, ReplayE
 }
 
 fn replay_in(
-    component: &PathBuf,
+    component: &Path,
     url: &str,
     users: Vec<sluice_core::store::User>,
     options: &ReplayOptions,

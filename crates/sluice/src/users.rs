@@ -61,7 +61,8 @@ pub fn parse_users(text: &str) -> Result<Vec<User>, Vec<Diagnostic>> {
             problems.push((format!("/{i}/userName"), "the user name is empty".into()));
         }
         if names.contains(&input.user_name.to_lowercase()) {
-            problems.push((format!("/{i}/userName"), format!("\"{}\" appears twice (names ignore case)", input.user_name)));
+            problems
+                .push((format!("/{i}/userName"), format!("\"{}\" appears twice (names ignore case)", input.user_name)));
         }
         names.push(input.user_name.to_lowercase());
         let id = match input.id {
@@ -117,7 +118,10 @@ fn hash_password(password: &str) -> Result<String, String> {
     let mut salt = [0u8; 16];
     rand::TryRng::try_fill_bytes(&mut rand::rngs::SysRng, &mut salt).map_err(|e| e.to_string())?;
     let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
-    argon2::Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| e.to_string())
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -204,11 +204,16 @@ impl Step for Writer {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.trim().is_empty() => None,
             Some(Value::String(s)) => Some(s.trim().to_owned()),
-            Some(other) => return Err(StepError::at_setting("keyField", format!("the entry Id must be text, not {other}"))),
+            Some(other) => {
+                return Err(StepError::at_setting("keyField", format!("the entry Id must be text, not {other}")));
+            }
         };
         if self.delete {
             let id = id.ok_or_else(|| {
-                StepError::at_setting("keyField", format!("{} is empty: say which entry to mark for deletion", self.key))
+                StepError::at_setting(
+                    "keyField",
+                    format!("{} is empty: say which entry to mark for deletion", self.key),
+                )
             })?;
             store.mark_entry_deleted(&self.component, &id, subject.as_deref(), now).map_err(store_error)?;
             self.result.set(&mut item, Value::String(id)).map_err(|e| StepError::at_setting("resultField", e))?;
@@ -222,23 +227,21 @@ impl Step for Writer {
             None => None,
         };
         let mut whole = match &id {
-            Some(id) => store
-                .get_entry(&self.component, id)
-                .map_err(store_error)?
-                .ok_or_else(|| StepError::at_setting("keyField", format!("{} has no entry with Id \"{id}\"", self.component)))?
-                .data,
+            Some(id) => {
+                store
+                    .get_entry(&self.component, id)
+                    .map_err(store_error)?
+                    .ok_or_else(|| {
+                        StepError::at_setting("keyField", format!("{} has no entry with Id \"{id}\"", self.component))
+                    })?
+                    .data
+            }
             None => Map::new(),
         };
         whole.extend(data.clone());
         self.check(&whole)?;
-        let write = EntryWrite {
-            component: self.component.clone(),
-            data,
-            name,
-            key: self.key_of(&whole),
-            subject,
-            at: now,
-        };
+        let write =
+            EntryWrite { component: self.component.clone(), data, name, key: self.key_of(&whole), subject, at: now };
         let id = match id {
             Some(id) => {
                 store.update_entry(&id, &write).map_err(store_error)?;
@@ -256,5 +259,83 @@ impl Step for Writer {
         self.result.set(&mut item, Value::String(id)).map_err(|e| StepError::at_setting("resultField", e))?;
         out.push(item);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+    use sluice_core::single::SINGLE_COMPONENT;
+    use sluice_core::{Engine, SingleStep};
+
+    fn engine_and_step(settings: Value) -> (Engine, SingleStep) {
+        let engine = Engine::new().unwrap();
+        let definitions = serde_json::from_value(json!({
+            "No": {"type": "string", "primaryKey": true, "required": true},
+            "Total": {"type": "number"}
+        }))
+        .unwrap();
+        let step = engine.single_step("save", "update_entry", settings, &definitions).unwrap();
+        (engine, step)
+    }
+
+    #[test]
+    fn creates_then_updates_then_marks_for_deletion() {
+        let (engine, save) = engine_and_step(json!({"nameField": "data.No"}));
+        let store = &engine.services().store;
+        let created = save.run_one(json!({"data": {"No": "A-1", "Total": 5, "Junk": 1}})).unwrap();
+        let id = created.items[0]["_entryId"].as_str().unwrap().to_owned();
+        assert_eq!(created.items[0]["data"]["Id"], id.as_str());
+        let entry = store.get_entry(SINGLE_COMPONENT, &id).unwrap().unwrap();
+        assert_eq!(Value::Object(entry.data), json!({"No": "A-1", "Total": 5}), "only definitions are stored");
+        assert_eq!(entry.name.as_deref(), Some("A-1"));
+
+        save.run_one(json!({"data": {"Id": id, "Total": 7}})).unwrap();
+        let entry = store.get_entry(SINGLE_COMPONENT, &id).unwrap().unwrap();
+        assert_eq!(Value::Object(entry.data), json!({"No": "A-1", "Total": 7}));
+
+        let delete = engine.single_step("del", "update_entry", json!({"markForDeletion": true}), &Default::default());
+        delete.unwrap().run_one(json!({"data": {"Id": id}})).unwrap();
+        assert!(store.get_entry(SINGLE_COMPONENT, &id).unwrap().unwrap().deleted);
+    }
+
+    #[test]
+    fn duplicates_bad_values_and_missing_entries_are_clear_errors() {
+        let (_engine, save) = engine_and_step(json!({}));
+        save.run_one(json!({"data": {"No": "A-1"}})).unwrap();
+        let dup = save.run_one(json!({"data": {"No": "A-1"}})).unwrap_err();
+        assert_eq!(dup.message, "Single already has an entry with primary key [\"A-1\"]");
+        let bad = save.run_one(json!({"data": {"No": "A-2", "Total": "many"}})).unwrap_err();
+        assert!(
+            bad.message.starts_with("the entry does not fit the component's definitions: /Total:"),
+            "{}",
+            bad.message
+        );
+        let missing = save.run_one(json!({"data": {"Total": 1}})).unwrap_err();
+        assert!(missing.message.contains("\"No\" is a required property"), "{}", missing.message);
+        let unknown = save.run_one(json!({"data": {"Id": "nope", "No": "A-3"}})).unwrap_err();
+        assert_eq!(
+            (unknown.message.as_str(), unknown.setting.as_deref()),
+            ("Single has no entry with Id \"nope\"", Some("keyField"))
+        );
+        let (_engine, delete) = engine_and_step(json!({"markForDeletion": true}));
+        let err = delete.run_one(json!({"data": {}})).unwrap_err();
+        assert_eq!(err.message, "data.Id is empty: say which entry to mark for deletion");
+    }
+
+    #[test]
+    fn fields_mapping_names_definitions() {
+        let engine = Engine::new().unwrap();
+        let definitions = serde_json::from_value(json!({"No": {"type": "string"}})).unwrap();
+        let settings = json!({"fieldsMapping": [{"from": "code", "to": "No"}, {"from": "x", "to": "Nope"}]});
+        let err = engine.single_step("save", "update_entry", settings, &definitions).err().unwrap();
+        assert_eq!(err[0].pointer, "/settings/fieldsMapping/1/to");
+        assert!(err[0].message.contains("\"Nope\" is not a definition"), "{}", err[0].message);
+        let settings = json!({"fieldsMapping": [{"from": "code", "to": "No"}]});
+        let save = engine.single_step("save", "update_entry", settings, &definitions).unwrap();
+        let out = save.run_one(json!({"code": "42", "data": {}})).unwrap();
+        let id = out.items[0]["_entryId"].as_str().unwrap();
+        let entry = engine.services().store.get_entry(SINGLE_COMPONENT, id).unwrap().unwrap();
+        assert_eq!(entry.data["No"], "42");
     }
 }

@@ -135,7 +135,10 @@ mod tests {
         let engine = Engine::new().unwrap();
         let definitions = serde_json::from_value(json!({"ForTestCode": {"type": "string"}})).unwrap();
         let build = |script: &str| {
-            engine.single_step("s", "execute_script", json!({ "script": script }), &definitions).err().unwrap_or_default()
+            engine
+                .single_step("s", "execute_script", json!({ "script": script }), &definitions)
+                .err()
+                .unwrap_or_default()
         };
         let fine = "item.data.ForTestCode = item[\"data\"][\"ForTestCode\"]; item.data[\"Id\"] = 1; \
                     let d = item.data; d.Computed = 1; item.other.Free = 2; item.data.keys();";

@@ -155,3 +155,54 @@ impl Step for Confirm {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+    use sluice_core::{Engine, RunContext, SingleStep};
+
+    use crate::test_support::engine;
+
+    fn build(engine: &Engine, step_type: &str, settings: Value) -> SingleStep {
+        engine.single_step("s", step_type, settings, &Default::default()).unwrap()
+    }
+
+    fn item(value: Value) -> sluice_core::Item {
+        value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn confirms_for_the_calling_user_and_reports_failures_the_same_way() {
+        let (engine, clock) = engine();
+        let run = RunContext { user: Some("ann".into()), client: Some("web".into()) };
+        let get = build(&engine, "get_one_time_code_for_user", json!({"userName": {"value": "ann"}}));
+        let code = get.run(&Value::Null, vec![item(json!({}))], &run).unwrap().items[0]["_oneTimeCode"].clone();
+        let stop = build(&engine, "confirm_one_time_code_for_user", json!({"userCodeField": "typed"}));
+        let go_on = build(
+            &engine,
+            "confirm_one_time_code_for_user",
+            json!({"userCodeField": "typed", "onFailure": "continue", "resultField": "ok"}),
+        );
+
+        let wrong = stop.run(&Value::Null, vec![item(json!({"typed": "000000x"}))], &run).unwrap_err();
+        assert_eq!(wrong.message, "invalid or expired code");
+        let out = go_on.run(&Value::Null, vec![item(json!({"typed": "12"}))], &run).unwrap();
+        assert_eq!(
+            (out.items[0]["ok"].clone(), out.notes.clone()),
+            (json!(false), vec!["code refused: the input is not a code of the right length".to_owned()])
+        );
+        let out = stop.run(&Value::Null, vec![item(json!({"typed": code}))], &run).unwrap();
+        assert_eq!(out.items[0]["_confirmed"], true);
+        let out = go_on.run(&Value::Null, vec![item(json!({"typed": code}))], &run).unwrap();
+        assert_eq!(out.notes, ["code refused: the code was already used"]);
+
+        clock.advance(600_000);
+        let code = get.run(&Value::Null, vec![item(json!({}))], &run).unwrap().items[0]["_oneTimeCode"].clone();
+        let bob = RunContext { user: Some("nobody".into()), client: Some("web".into()) };
+        let out = go_on.run(&Value::Null, vec![item(json!({"typed": code}))], &bob).unwrap();
+        assert_eq!(out.notes, ["code refused: no code was issued for this user"]);
+        let other_client = RunContext { user: Some("ann".into()), client: Some("app".into()) };
+        let out = go_on.run(&Value::Null, vec![item(json!({"typed": code}))], &other_client).unwrap();
+        assert_eq!(out.notes, ["code refused: the code was issued for another client"]);
+    }
+}

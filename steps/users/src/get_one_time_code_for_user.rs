@@ -185,8 +185,9 @@ impl Step for Issue {
         let Some(name) = self.user.resolve(&item) else {
             return Err(StepError::at_setting("userName", format!("{} holds no user name or id", self.user)));
         };
-        let user = find_user(cx, &self.user, &item)?
-            .ok_or_else(|| StepError::at_setting("userName", format!("there is no user named or with id \"{name}\"")))?;
+        let user = find_user(cx, &self.user, &item)?.ok_or_else(|| {
+            StepError::at_setting("userName", format!("there is no user named or with id \"{name}\""))
+        })?;
         if !user.active {
             return Err(StepError::at_setting("userName", format!("user \"{}\" is inactive", user.user_name)));
         }
@@ -201,5 +202,88 @@ impl Step for Issue {
         cx.mark_secret(&self.result);
         out.push(item);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+    use sluice_core::{Engine, RunContext, SingleStep};
+
+    use crate::test_support::engine;
+
+    fn step(engine: &Engine, settings: Value) -> SingleStep {
+        engine.single_step("code", "get_one_time_code_for_user", settings, &Default::default()).unwrap()
+    }
+
+    fn problems(settings: Value) -> Vec<String> {
+        let (engine, _) = engine();
+        let built = engine.single_step("code", "get_one_time_code_for_user", settings, &Default::default());
+        built.err().unwrap_or_default().iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn writes_a_secret_code_of_the_configured_length() {
+        let (engine, _) = engine();
+        let get = step(&engine, json!({"userName": "data.UserName", "client": {"value": "web"}, "codeLength": 8}));
+        let out = get.run_one(json!({"data": {"UserName": "ann"}})).unwrap();
+        let code = out.items[0]["_oneTimeCode"].as_str().unwrap();
+        assert!(code.len() == 8 && code.bytes().all(|b| b.is_ascii_digit()), "{code}");
+        assert_eq!(out.secrets[0].to_string(), "_oneTimeCode");
+    }
+
+    #[test]
+    fn the_client_defaults_to_the_runs_client() {
+        let (engine, _) = engine();
+        let get = step(&engine, json!({"userName": {"value": "ann"}, "resultField": "data.Code"}));
+        let err = get.run_one(json!({"data": {}})).unwrap_err();
+        assert_eq!(err.message, "the run has no client: set \"client\", or run with a client (--client)");
+        let run = RunContext { user: None, client: Some("web".into()) };
+        let out = get.run(&Value::Null, vec![json!({"data": {}}).as_object().unwrap().clone()], &run).unwrap();
+        assert_eq!(out.items[0]["data"]["Code"].as_str().map(str::len), Some(6));
+    }
+
+    #[test]
+    fn unknown_inactive_and_rate_limited_users_fail_clearly() {
+        let (engine, clock) = engine();
+        let get = step(&engine, json!({"userName": "data.U", "client": {"value": "web"}}));
+        let fail = |user: &str| get.run_one(json!({"data": {"U": user}})).unwrap_err();
+        assert_eq!(fail("nobody").message, "there is no user named or with id \"nobody\"");
+        assert_eq!(fail("nobody").setting.as_deref(), Some("userName"));
+        assert_eq!(fail("zoe-x").message, "user \"zoe-x\" is inactive");
+        assert_eq!(get.run_one(json!({"data": {}})).unwrap_err().message, "the field data.U holds no user name or id");
+        get.run_one(json!({"data": {"U": "ann"}})).unwrap();
+        clock.advance(5_000);
+        let limited = fail("ann").message;
+        assert_eq!(limited, "too many codes were requested for this user and client; try again in 25 s");
+    }
+
+    #[test]
+    fn lifetime_length_and_limits_are_checked_at_load() {
+        let base = || json!({"userName": "_user"});
+        let with = |key: &str, value: Value| {
+            let mut s = base();
+            s[key] = value;
+            problems(s)
+        };
+        assert!(problems(base()).is_empty());
+        for ok in [json!(1), json!(600), json!("5m"), json!("90s"), json!("1m 30s")] {
+            assert!(with("codeLifetime", ok.clone()).is_empty(), "{ok}");
+        }
+        let too_long = with("codeLifetime", json!("11m"));
+        assert_eq!(
+            too_long,
+            [
+                "1:1: /settings/codeLifetime: step \"code\": 11 min is outside 1 s to 10 min (fix: write seconds (such as 300) or a duration (such as \"5m\") from 1 s to 10 min)"
+            ]
+        );
+        assert!(with("codeLifetime", json!(0))[0].contains("0 s is outside 1 s to 10 min"));
+        assert!(with("codeLifetime", json!("soon"))[0].contains("this is not a duration"));
+        for (key, bad) in [("codeLength", 5), ("codeLength", 11), ("maxAttempts", 0), ("maxAttempts", 11)] {
+            assert!(!with(key, json!(bad)).is_empty(), "{key} = {bad}");
+        }
+        assert!(with("resendCooldown", json!("2h"))[0].contains("outside 0 s to 60 min"));
+        assert!(!problems(json!({})).is_empty(), "userName is required");
+        assert!(!problems(json!({"userName": "_user", "clientt": "x"})).is_empty(), "unknown settings are refused");
     }
 }

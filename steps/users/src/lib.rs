@@ -25,14 +25,17 @@ impl DurationSetting {
     fn check(&self, setting: &str, min: Millis, max: Millis, cx: &mut BuildContext<'_>) -> Result<Millis, BuildError> {
         let millis = match self {
             DurationSetting::Seconds(s) => i64::try_from(*s).ok().and_then(|s| s.checked_mul(1000)),
-            DurationSetting::Text(text) => humantime::parse_duration(text.trim())
-                .ok()
-                .and_then(|d| i64::try_from(d.as_millis()).ok()),
+            DurationSetting::Text(text) => {
+                humantime::parse_duration(text.trim()).ok().and_then(|d| i64::try_from(d.as_millis()).ok())
+            }
         };
-        let hint = format!("write seconds (such as 300) or a duration (such as \"5m\") from {} to {}", show(min), show(max));
+        let hint =
+            format!("write seconds (such as 300) or a duration (such as \"5m\") from {} to {}", show(min), show(max));
         match millis {
             Some(ms) if (min..=max).contains(&ms) => Ok(ms),
-            Some(ms) => Err(cx.invalid(setting, format!("{} is outside {} to {}", show(ms), show(min), show(max)), Some(hint))),
+            Some(ms) => {
+                Err(cx.invalid(setting, format!("{} is outside {} to {}", show(ms), show(min), show(max)), Some(hint)))
+            }
             None => Err(cx.invalid(setting, "this is not a duration", Some(hint))),
         }
     }
@@ -56,9 +59,9 @@ fn find_user(cx: &StepContext<'_>, source: &ValueSource, item: &Item) -> Result<
 /// The client of a request: the setting when given, else the run's client.
 fn client_of(source: Option<&ValueSource>, item: &Item, cx: &StepContext<'_>) -> Result<String, StepError> {
     match source {
-        Some(source) => source
-            .resolve(item)
-            .ok_or_else(|| StepError::at_setting("client", format!("{source} holds no client"))),
+        Some(source) => {
+            source.resolve(item).ok_or_else(|| StepError::at_setting("client", format!("{source} holds no client")))
+        }
         None => cx.run().client.clone().ok_or_else(|| {
             StepError::at_setting("client", "the run has no client: set \"client\", or run with a client (--client)")
         }),
@@ -68,4 +71,34 @@ fn client_of(source: Option<&ValueSource>, item: &Item, cx: &StepContext<'_>) ->
 /// Checks an optional client setting.
 fn client_setting(given: Option<&FieldOrValue>, cx: &mut BuildContext<'_>) -> Result<Option<ValueSource>, BuildError> {
     given.map(|c| cx.value_source("client", c)).transpose()
+}
+
+#[cfg(test)]
+mod test_support {
+    use std::sync::Arc;
+
+    use sluice_core::otp::CodeKeys;
+    use sluice_core::store::{MemoryStore, User, UserStore};
+    use sluice_core::{Engine, ManualClock, Services};
+
+    /// An engine over a memory store holding `ann` (active) and `zoe` (inactive), on a manual clock.
+    pub fn engine() -> (Engine, Arc<ManualClock>) {
+        let store = MemoryStore::new();
+        let user = |name: &str, active| User {
+            id: format!("00000000-0000-4000-8000-00000000000{}", name.len()),
+            user_name: name.into(),
+            email: None,
+            phone: None,
+            first_name: None,
+            last_name: None,
+            locale: None,
+            active,
+            password_hash: None,
+        };
+        store.import_users(&[user("ann", true), user("zoe-x", false)]).unwrap();
+        let clock = Arc::new(ManualClock::new(1_795_000_000_000));
+        let keys = CodeKeys::from_secret("0123456789abcdef0123456789abcdef").unwrap();
+        let services = Services::new(Arc::new(store), keys).with_clock(clock.clone());
+        (Engine::builder().services(services).build().unwrap(), clock)
+    }
 }

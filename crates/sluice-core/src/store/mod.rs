@@ -220,8 +220,13 @@ pub trait EntryStore {
     /// Writes `write.data` over the fields of entry `id`, atomically.
     fn update_entry(&self, id: &str, write: &EntryWrite) -> Result<(), StoreError>;
     /// Marks entry `id` for deletion.
-    fn mark_entry_deleted(&self, component: &str, id: &str, subject: Option<&str>, at: Millis)
-    -> Result<(), StoreError>;
+    fn mark_entry_deleted(
+        &self,
+        component: &str,
+        id: &str,
+        subject: Option<&str>,
+        at: Millis,
+    ) -> Result<(), StoreError>;
     /// Entry `id` of the component.
     fn get_entry(&self, component: &str, id: &str) -> Result<Option<Entry>, StoreError>;
     /// Every entry of the component, oldest first.

@@ -1,0 +1,338 @@
+//! The store conformance suite: every rule of users, one-time codes, entries and run records,
+//! run on every store implementation (memory, SQLite; PostgreSQL joins in issue 5).
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Barrier};
+
+use serde_json::{Map, json};
+use sluice::otp::{self, CodeKeys, ConfirmError, IssueRules, OtpError, Rejection};
+use sluice::store::{EntryWrite, IssueLimits, MemoryStore, Store, StoreError, User};
+use sluice::{ManualClock, Services};
+use sluice_store_sqlite::SqliteStore;
+
+const SECRET: &str = "conformance-secret-0123456789abcdef";
+const T0: i64 = 1_795_000_000_000;
+const MIN: i64 = 60_000;
+
+/// A store under test, its services on a manual clock, and three users.
+struct Harness {
+    services: Services,
+    clock: Arc<ManualClock>,
+    ann: User,
+    bob: User,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn user(name: &str, active: bool) -> User {
+    User {
+        id: sluice::new_uuid(),
+        user_name: name.into(),
+        email: Some(format!("{}@example.com", name.to_lowercase())),
+        phone: None,
+        first_name: None,
+        last_name: None,
+        locale: None,
+        active,
+        password_hash: None,
+    }
+}
+
+impl Harness {
+    fn new(store: Arc<dyn Store>, dir: Option<tempfile::TempDir>) -> Harness {
+        let clock = Arc::new(ManualClock::new(T0));
+        let services = Services::new(store, CodeKeys::from_secret(SECRET).unwrap())
+            .with_clock(clock.clone() as Arc<dyn sluice::Clock>);
+        let (ann, bob) = (user("Ann", true), user("Bob", true));
+        services.store.import_users(&[ann.clone(), bob.clone(), user("Inactive", false)]).unwrap();
+        Harness { services, clock, ann, bob, _dir: dir }
+    }
+
+    fn memory() -> Harness {
+        Harness::new(Arc::new(MemoryStore::new()), None)
+    }
+
+    fn sqlite() -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("sluice.db")).unwrap();
+        Harness::new(Arc::new(store), Some(dir))
+    }
+
+    fn rules() -> IssueRules {
+        IssueRules {
+            length: 6,
+            lifetime: 5 * MIN,
+            max_attempts: 5,
+            limits: IssueLimits { resend_cooldown: 30_000, max_per_hour: 10 },
+        }
+    }
+
+    fn issue(&self, who: &User, client: &str) -> String {
+        otp::issue(&self.services, who, client, &Self::rules()).unwrap().expose().to_owned()
+    }
+
+    fn confirm(&self, who: &User, client: &str, typed: &str) -> Result<(), Rejection> {
+        match otp::confirm(&self.services, who, client, &json!(typed)) {
+            Ok(()) => Ok(()),
+            Err(ConfirmError::Rejected(why)) => Err(why),
+            Err(ConfirmError::Store(e)) => panic!("store failed: {e}"),
+        }
+    }
+
+    /// Waits out the resend cooldown.
+    fn later(&self) {
+        self.clock.advance(31_000);
+    }
+}
+
+fn wrong(code: &str) -> String {
+    code.chars().map(|c| if c == '9' { '0' } else { char::from(c as u8 + 1) }).collect()
+}
+
+// ---- the rules ----
+
+fn a_code_confirms_once(h: &Harness) {
+    let code = h.issue(&h.ann, "web");
+    assert_eq!(h.confirm(&h.ann, "web", &format!(" \"{code}\"\n")), Ok(()));
+    assert_eq!(h.confirm(&h.ann, "web", &code), Err(Rejection::Used));
+}
+
+fn only_digits_of_the_right_length_count(h: &Harness) {
+    let code = h.issue(&h.ann, "web");
+    for bad in
+        [&code[..5], &format!("{code}1"), &format!("{} {}", &code[..3], &code[3..]), &format!("+{}", &code[1..]), ""]
+    {
+        assert_eq!(h.confirm(&h.ann, "web", bad), Err(Rejection::Malformed), "{bad:?}");
+    }
+    let number = otp::confirm(&h.services, &h.ann, "web", &json!(code.parse::<u64>().unwrap()));
+    assert!(matches!(number, Err(ConfirmError::Rejected(Rejection::Malformed | Rejection::TooManyAttempts))));
+}
+
+fn a_new_code_voids_the_earlier_ones(h: &Harness) {
+    let first = h.issue(&h.ann, "web");
+    h.later();
+    let second = h.issue(&h.ann, "web");
+    if first != second {
+        assert_eq!(h.confirm(&h.ann, "web", &first), Err(Rejection::Wrong));
+    }
+    assert_eq!(h.confirm(&h.ann, "web", &second), Ok(()));
+}
+
+fn concurrent_confirms_succeed_exactly_once(h: &Harness) {
+    for round in 0..3 {
+        h.clock.advance(60 * MIN); // a fresh hour: no lock, no rate limit
+        h.services.store.clear_failures(&h.ann.id, "web").unwrap();
+        let code = h.issue(&h.ann, "web");
+        let barrier = Barrier::new(64);
+        let successes = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..64)
+                .map(|_| {
+                    s.spawn(|| {
+                        barrier.wait();
+                        h.confirm(&h.ann, "web", &code).is_ok()
+                    })
+                })
+                .collect();
+            workers.into_iter().filter_map(|w| w.join().ok()).filter(|won| *won).count()
+        });
+        assert_eq!(successes, 1, "round {round}");
+    }
+}
+
+fn a_code_expires_at_issue_plus_lifetime(h: &Harness) {
+    let code = h.issue(&h.ann, "web");
+    h.clock.advance(5 * MIN - 1);
+    assert_eq!(h.confirm(&h.ann, "web", &wrong(&code)), Err(Rejection::Wrong));
+    assert_eq!(h.confirm(&h.ann, "web", &code), Ok(()), "one millisecond before expiry");
+    h.later();
+    let code = h.issue(&h.ann, "web");
+    h.clock.advance(5 * MIN);
+    assert_eq!(h.confirm(&h.ann, "web", &code), Err(Rejection::Expired), "at expiry");
+}
+
+fn five_failed_attempts_kill_a_code(h: &Harness) {
+    let code = h.issue(&h.ann, "web");
+    for _ in 0..4 {
+        assert_eq!(h.confirm(&h.ann, "web", &wrong(&code)), Err(Rejection::Wrong));
+    }
+    assert_eq!(h.confirm(&h.ann, "web", &code), Ok(()), "the fifth attempt may be the right one");
+    h.later();
+    let code = h.issue(&h.ann, "web");
+    for _ in 0..5 {
+        assert_eq!(h.confirm(&h.ann, "web", &wrong(&code)), Err(Rejection::Wrong));
+    }
+    assert_eq!(h.confirm(&h.ann, "web", &code), Err(Rejection::TooManyAttempts));
+}
+
+fn failures_lock_the_user_and_client_and_resends_do_not_reset_them(h: &Harness) {
+    for _ in 0..2 {
+        let code = h.issue(&h.ann, "web");
+        for _ in 0..5 {
+            assert_eq!(h.confirm(&h.ann, "web", &wrong(&code)), Err(Rejection::Wrong));
+        }
+        h.later();
+    }
+    let code = h.issue(&h.ann, "web");
+    assert_eq!(h.confirm(&h.ann, "web", &wrong(&code)), Err(Rejection::Wrong), "the 11th failure");
+    assert_eq!(h.confirm(&h.ann, "web", &code), Err(Rejection::Locked));
+    let other_client = h.issue(&h.ann, "mobile");
+    assert_eq!(h.confirm(&h.ann, "mobile", &other_client), Ok(()), "the lock is per user and client");
+    h.clock.advance(14 * MIN);
+    let code = h.issue(&h.ann, "web");
+    assert_eq!(h.confirm(&h.ann, "web", &code), Err(Rejection::Locked), "still locked after 14.5 minutes");
+    h.clock.advance(MIN);
+    let code = h.issue(&h.ann, "web");
+    assert_eq!(h.confirm(&h.ann, "web", &code), Ok(()), "unlocked after 15 minutes");
+}
+
+fn a_code_works_only_for_its_user_and_client(h: &Harness) {
+    let code = h.issue(&h.ann, "web");
+    assert_eq!(h.confirm(&h.ann, "mobile", &code), Err(Rejection::WrongClient));
+    assert_eq!(h.confirm(&h.bob, "web", &code), Err(Rejection::NoCode));
+    let bobs = h.issue(&h.bob, "web");
+    if bobs != code {
+        assert_eq!(h.confirm(&h.bob, "web", &code), Err(Rejection::Wrong));
+    }
+    assert_eq!(h.confirm(&h.ann, "web", &code), Ok(()));
+}
+
+fn issuing_is_rate_limited(h: &Harness) {
+    h.issue(&h.ann, "web");
+    h.clock.advance(10_000);
+    let limited = otp::issue(&h.services, &h.ann, "web", &Harness::rules()).unwrap_err();
+    assert!(matches!(limited, OtpError::RateLimited { retry_after: 20_000 }), "{limited:?}");
+    assert_eq!(limited.to_string(), "too many codes were requested for this user and client; try again in 20 s");
+    h.issue(&h.bob, "web"); // other users are not held up
+    for _ in 1..10 {
+        h.later();
+        h.issue(&h.ann, "web");
+    }
+    h.later();
+    assert!(matches!(otp::issue(&h.services, &h.ann, "web", &Harness::rules()), Err(OtpError::RateLimited { .. })));
+    h.clock.advance(60 * MIN);
+    h.issue(&h.ann, "web");
+}
+
+fn a_rotated_key_still_confirms_earlier_codes(h: &Harness) {
+    let code = h.issue(&h.ann, "web");
+    let rotated = |previous: &[&str]| {
+        let keys =
+            CodeKeys::from_secret("the-next-secret-0123456789abcdefgh").unwrap().with_previous(previous).unwrap();
+        Services { keys: Arc::new(keys), ..h.services.clone() }
+    };
+    let without = otp::confirm(&rotated(&[]), &h.ann, "web", &json!(code));
+    assert!(matches!(without, Err(ConfirmError::Rejected(Rejection::Wrong))), "{without:?}");
+    assert!(otp::confirm(&rotated(&[SECRET]), &h.ann, "web", &json!(code)).is_ok());
+}
+
+fn users_are_unique_by_name_without_regard_to_case(h: &Harness) {
+    let store = &h.services.store;
+    assert_eq!(store.find_user("ann").unwrap().unwrap().id, h.ann.id);
+    assert_eq!(store.find_user(&h.ann.id).unwrap().unwrap().user_name, "Ann");
+    assert!(store.find_user("nobody").unwrap().is_none());
+    let renamed = User { email: Some("new@example.com".into()), ..user("ANN", true) };
+    store.import_users(&[renamed]).unwrap();
+    let ann = store.find_user("Ann").unwrap().unwrap();
+    assert_eq!((ann.id.as_str(), ann.email.as_deref()), (h.ann.id.as_str(), Some("new@example.com")));
+    let clash = User { user_name: "bob".into(), ..h.ann.clone() };
+    let before = store.list_users().unwrap();
+    assert!(matches!(store.import_users(&[user("Dora", true), clash]), Err(StoreError::Duplicate(_))));
+    assert_eq!(store.list_users().unwrap(), before, "a failed import writes nothing");
+    assert_eq!(before.iter().map(|u| u.user_name.as_str()).collect::<Vec<_>>(), ["ANN", "Bob", "Inactive"]);
+}
+
+fn entries_are_created_updated_and_marked_for_deletion(h: &Harness) {
+    let store = &h.services.store;
+    let write = |data: serde_json::Value, key: Option<&str>| EntryWrite {
+        component: "Invoices".into(),
+        data: data.as_object().cloned().unwrap_or_else(Map::new),
+        name: None,
+        key: key.map(str::to_owned),
+        subject: Some("ann".into()),
+        at: T0,
+    };
+    store.create_entry("e1", &write(json!({"No": "A-1", "Total": 5}), Some("[\"A-1\"]"))).unwrap();
+    let duplicate = store.create_entry("e2", &write(json!({"No": "A-1"}), Some("[\"A-1\"]"))).unwrap_err();
+    assert_eq!(duplicate.to_string(), "Invoices already has an entry with primary key [\"A-1\"]");
+    store.create_entry("e2", &write(json!({"No": "A-2"}), Some("[\"A-2\"]"))).unwrap();
+    store.update_entry("e1", &write(json!({"Total": 7}), Some("[\"A-1\"]"))).unwrap();
+    assert_eq!(
+        store.get_entry("Invoices", "e1").unwrap().unwrap().data,
+        *json!({"No": "A-1", "Total": 7}).as_object().unwrap()
+    );
+    assert!(matches!(
+        store.update_entry("e2", &write(json!({"No": "A-1"}), Some("[\"A-1\"]"))),
+        Err(StoreError::Duplicate(_))
+    ));
+    assert_eq!(
+        store.get_entry("Invoices", "e2").unwrap().unwrap().data["No"],
+        "A-2",
+        "a refused update writes nothing"
+    );
+    assert!(matches!(store.update_entry("nope", &write(json!({}), None)), Err(StoreError::NotFound(_))));
+    store.mark_entry_deleted("Invoices", "e1", Some("ann"), T0 + 1).unwrap();
+    store.create_entry("e3", &write(json!({"No": "A-1"}), Some("[\"A-1\"]"))).unwrap();
+    let listed = store.list_entries("Invoices").unwrap();
+    assert_eq!(
+        listed.iter().map(|e| (e.id.as_str(), e.deleted)).collect::<Vec<_>>(),
+        [("e1", true), ("e2", false), ("e3", false)]
+    );
+    assert!(store.list_entries("Other").unwrap().is_empty());
+    assert!(matches!(store.mark_entry_deleted("Invoices", "nope", None, T0), Err(StoreError::NotFound(_))));
+}
+
+fn runs_are_recorded_newest_first(h: &Harness) {
+    let store = &h.services.store;
+    for (i, status) in ["ok", "failed", "ok"].into_iter().enumerate() {
+        let record = sluice::store::RunRecord {
+            id: sluice::new_uuid(),
+            component: "C".into(),
+            dataflow: format!("F{i}"),
+            user: None,
+            client: None,
+            started_at: T0 + i as i64,
+            duration_us: 10,
+            status: status.into(),
+            failed_step: None,
+            message: None,
+        };
+        store.record_run(&record).unwrap();
+    }
+    let runs = store.list_runs(2).unwrap();
+    assert_eq!(runs.iter().map(|r| r.dataflow.as_str()).collect::<Vec<_>>(), ["F2", "F1"]);
+}
+
+macro_rules! conformance {
+    ($store:ident: $($rule:ident),* $(,)?) => {
+        mod $store {
+            $(
+                #[test]
+                fn $rule() {
+                    super::$rule(&super::Harness::$store());
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! every_store {
+    ($($store:ident),*) => {
+        $(conformance!($store:
+            a_code_confirms_once,
+            only_digits_of_the_right_length_count,
+            a_new_code_voids_the_earlier_ones,
+            concurrent_confirms_succeed_exactly_once,
+            a_code_expires_at_issue_plus_lifetime,
+            five_failed_attempts_kill_a_code,
+            failures_lock_the_user_and_client_and_resends_do_not_reset_them,
+            a_code_works_only_for_its_user_and_client,
+            issuing_is_rate_limited,
+            a_rotated_key_still_confirms_earlier_codes,
+            users_are_unique_by_name_without_regard_to_case,
+            entries_are_created_updated_and_marked_for_deletion,
+            runs_are_recorded_newest_first,
+        );)*
+    };
+}
+
+every_store!(memory, sqlite);
