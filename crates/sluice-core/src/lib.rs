@@ -52,7 +52,10 @@ pub use jsonschema;
 /// Re-exported so step crates derive settings schemas with the engine's `schemars`.
 pub use schemars;
 
-/// A new random (version 4) UUID, as text: the ids of users, entries, codes and runs.
+/// A new random (version 4) UUID, as text: the ids of users, entries, code challenges and runs.
+///
+/// The bytes come from `rand`'s thread-local CSPRNG (ChaCha12 seeded by the OS), which saves
+/// a system call per id; codes themselves are drawn from the OS directly.
 pub fn new_uuid() -> String {
-    uuid::Uuid::new_v4().to_string()
+    uuid::Builder::from_random_bytes(rand::random()).into_uuid().to_string()
 }

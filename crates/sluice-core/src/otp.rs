@@ -278,8 +278,6 @@ pub enum Rejection {
     Expired,
     /// Already confirmed.
     Used,
-    /// Replaced by a newer code.
-    Replaced,
     /// Its attempts are spent.
     TooManyAttempts,
     /// Issued for another client.
@@ -298,7 +296,6 @@ impl Rejection {
             Rejection::Wrong => "wrong code",
             Rejection::Expired => "the code expired",
             Rejection::Used => "the code was already used",
-            Rejection::Replaced => "a newer code replaced it",
             Rejection::TooManyAttempts => "too many attempts on this code",
             Rejection::WrongClient => "the code was issued for another client",
             Rejection::NoCode => "no code was issued for this user",
@@ -364,7 +361,6 @@ fn check(
         return Ok(Err(match store.newest_code(&user.id)? {
             Some(newest) if newest.client != client => Rejection::WrongClient,
             Some(newest) if newest.status == CodeStatus::Used => Rejection::Used,
-            Some(newest) if newest.status == CodeStatus::Replaced => Rejection::Replaced,
             _ => Rejection::NoCode,
         }));
     };
@@ -378,7 +374,7 @@ fn check(
     if !services.keys.verify(&code, &user.id, &typed) {
         return Ok(Err(Rejection::Wrong));
     }
-    Ok(if store.consume_code(&code.id, now)? { Ok(()) } else { Err(Rejection::Used) })
+    Ok(if store.consume_code(&user.id, client, &code.id, now)? { Ok(()) } else { Err(Rejection::Used) })
 }
 
 /// Why [`confirm`] failed.

@@ -17,12 +17,11 @@ use serde_json::{Map, Value};
 use sluice_core::Millis;
 use sluice_core::store::{
     CodeStatus, CodeStore, Entry, EntryStore, EntryWrite, IssueLimits, Issued, NewCode, RunRecord, RunStore, Store,
-    StoreError, StoredCode, User, UserStore, duplicate_key,
+    StoreError, StoredCode, User, UserStore, check_issue_limits, duplicate_key,
 };
 
 use migrations::MIGRATIONS;
 
-const HOUR: Millis = 3_600_000;
 /// Idle connections kept for reuse.
 const MAX_IDLE: usize = 8;
 
@@ -57,6 +56,7 @@ impl SqliteStore {
         conn.busy_timeout(Duration::from_secs(5)).map_err(fail)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(fail)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(fail)?;
+        conn.set_prepared_statement_cache_capacity(64);
         Ok(conn)
     }
 
@@ -90,6 +90,21 @@ fn unavailable(path: &Path, e: rusqlite::Error) -> StoreError {
         _ => "",
     };
     StoreError::Unavailable(format!("{}: {e}{hint}", path.display()))
+}
+
+/// Runs a statement through the connection's statement cache (the hot paths prepare nothing).
+fn exec(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
+/// Reads one row through the statement cache.
+fn row<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    read: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(params, read)
 }
 
 fn is_unique_violation(e: &rusqlite::Error) -> bool {
@@ -142,7 +157,8 @@ impl UserStore for SqliteStore {
                     .optional()
                     .map_err(&sql)?;
                 let id = existing.unwrap_or_else(|| user.id.clone());
-                tx.execute(
+                exec(
+                    &tx,
                     "INSERT INTO users (id, user_name, user_name_key, email, phone, first_name, last_name, locale,
                                         active, password_hash)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -176,13 +192,19 @@ impl UserStore for SqliteStore {
 
     fn find_user(&self, name_or_id: &str) -> Result<Option<User>, StoreError> {
         self.with(|conn| {
-            conn.query_row(
-                "SELECT * FROM users WHERE id = ?1 OR user_name_key = ?2 ORDER BY id = ?1 DESC LIMIT 1",
-                params![name_or_id, name_or_id.to_lowercase()],
-                user_from,
-            )
-            .optional()
-            .map_err(self.sql())
+            // Two indexed lookups: an OR over both columns would make SQLite sort.
+            let by_id = row(conn, "SELECT * FROM users WHERE id = ?1", params![name_or_id], user_from).optional();
+            match by_id.map_err(self.sql())? {
+                Some(user) => Ok(Some(user)),
+                None => row(
+                    conn,
+                    "SELECT * FROM users WHERE user_name_key = ?1",
+                    params![name_or_id.to_lowercase()],
+                    user_from,
+                )
+                .optional()
+                .map_err(self.sql()),
+            }
         })
     }
 
@@ -208,11 +230,7 @@ fn code_from(row: &Row<'_>) -> rusqlite::Result<StoredCode> {
         expires_at: row.get(5)?,
         attempts: row.get(6)?,
         max_attempts: row.get(7)?,
-        status: match status.as_str() {
-            "live" => CodeStatus::Live,
-            "used" => CodeStatus::Used,
-            _ => CodeStatus::Replaced,
-        },
+        status: if status == "live" { CodeStatus::Live } else { CodeStatus::Used },
     })
 }
 
@@ -220,50 +238,39 @@ impl CodeStore for SqliteStore {
     fn issue_code(&self, code: &NewCode, limits: &IssueLimits) -> Result<Issued, StoreError> {
         self.with(|conn| {
             let sql = self.sql();
-            let now = code.issued_at;
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&sql)?;
-            tx.execute(
-                "DELETE FROM otp_codes WHERE user_id = ?1 AND client = ?2 AND issued_at <= ?3
-                   AND (status <> 'live' OR expires_at <= ?3)",
-                params![code.user_id, code.client, now - HOUR],
-            )
-            .map_err(&sql)?;
-            let (last, in_hour, oldest): (Option<Millis>, u32, Option<Millis>) = tx
-                .query_row(
-                    "SELECT max(issued_at), count(*) FILTER (WHERE issued_at > ?3),
-                            min(issued_at) FILTER (WHERE issued_at > ?3)
-                       FROM otp_codes WHERE user_id = ?1 AND client = ?2",
-                    params![code.user_id, code.client, now - HOUR],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
-                .map_err(&sql)?;
-            if let Some(last) = last
-                && now - last < limits.resend_cooldown
-            {
-                return Ok(Issued::Limited { retry_after: last + limits.resend_cooldown - now });
-            }
-            if in_hour >= limits.max_per_hour {
-                return Ok(Issued::Limited { retry_after: oldest.unwrap_or(now) + HOUR - now });
-            }
-            tx.execute(
-                "UPDATE otp_codes SET status = 'replaced' WHERE user_id = ?1 AND client = ?2 AND status = 'live'",
+            let recent: Option<String> = row(
+                &tx,
+                "SELECT recent FROM otp_codes WHERE user_id = ?1 AND client = ?2",
                 params![code.user_id, code.client],
+                |r| r.get(0),
             )
+            .optional()
             .map_err(&sql)?;
-            tx.execute(
-                "INSERT INTO otp_codes (id, user_id, client, key_id, mac, length, issued_at, expires_at, max_attempts,
-                                        status)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'live')",
+            let recent: Vec<Millis> = recent.iter().flat_map(|r| r.split(',')).filter_map(|t| t.parse().ok()).collect();
+            let recent = match check_issue_limits(&recent, code.issued_at, limits) {
+                Ok(recent) => recent,
+                Err(retry_after) => return Ok(Issued::Limited { retry_after }),
+            };
+            let recent = recent.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+            exec(
+                &tx,
+                "INSERT INTO otp_codes (user_id, client, id, key_id, mac, length, issued_at, expires_at, attempts,
+                                        max_attempts, status, recent)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, 'live', ?10)
+                 ON CONFLICT (user_id, client) DO UPDATE SET id = ?3, key_id = ?4, mac = ?5, length = ?6,
+                    issued_at = ?7, expires_at = ?8, attempts = 0, max_attempts = ?9, status = 'live', recent = ?10",
                 params![
-                    code.id,
                     code.user_id,
                     code.client,
+                    code.id,
                     code.key_id,
                     code.mac,
                     code.length,
                     code.issued_at,
                     code.expires_at,
-                    code.max_attempts
+                    code.max_attempts,
+                    recent
                 ],
             )
             .map_err(&sql)?;
@@ -284,24 +291,24 @@ impl CodeStore for SqliteStore {
         })
     }
 
-    fn consume_code(&self, id: &str, now: Millis) -> Result<bool, StoreError> {
+    fn consume_code(&self, user_id: &str, client: &str, id: &str, now: Millis) -> Result<bool, StoreError> {
         self.with(|conn| {
-            let changed = conn
-                .prepare_cached(
-                    "UPDATE otp_codes SET status = 'used' WHERE id = ?1 AND status = 'live' AND expires_at > ?2",
-                )
-                .and_then(|mut stmt| stmt.execute(params![id, now]))
-                .map_err(self.sql())?;
+            let changed = exec(
+                conn,
+                "UPDATE otp_codes SET status = 'used'
+                  WHERE user_id = ?1 AND client = ?2 AND id = ?3 AND status = 'live' AND expires_at > ?4",
+                params![user_id, client, id, now],
+            )
+            .map_err(self.sql())?;
             Ok(changed == 1)
         })
     }
 
     fn newest_code(&self, user_id: &str) -> Result<Option<StoredCode>, StoreError> {
         self.with(|conn| {
-            conn.query_row(
-                &format!(
-                    "SELECT {CODE_COLUMNS} FROM otp_codes WHERE user_id = ?1 ORDER BY issued_at DESC, rowid DESC LIMIT 1"
-                ),
+            row(
+                conn,
+                &format!("SELECT {CODE_COLUMNS} FROM otp_codes WHERE user_id = ?1 ORDER BY issued_at DESC LIMIT 1"),
                 params![user_id],
                 code_from,
             )
@@ -314,12 +321,14 @@ impl CodeStore for SqliteStore {
         self.with(|conn| {
             let sql = self.sql();
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&sql)?;
-            tx.execute(
+            exec(
+                &tx,
                 "DELETE FROM otp_failures WHERE user_id = ?1 AND client = ?2 AND at <= ?3",
                 params![user_id, client, since],
             )
             .map_err(&sql)?;
-            tx.execute(
+            exec(
+                &tx,
                 "INSERT INTO otp_failures (user_id, client, at) VALUES (?1, ?2, ?3)",
                 params![user_id, client, now],
             )
@@ -338,7 +347,8 @@ impl CodeStore for SqliteStore {
 
     fn lock(&self, user_id: &str, client: &str, until: Millis) -> Result<(), StoreError> {
         self.with(|conn| {
-            conn.execute(
+            exec(
+                conn,
                 "INSERT INTO otp_locks (user_id, client, until) VALUES (?1, ?2, ?3)
                  ON CONFLICT (user_id, client) DO UPDATE SET until = max(until, ?3)",
                 params![user_id, client, until],
@@ -397,7 +407,8 @@ fn not_found(component: &str, id: &str) -> StoreError {
 impl EntryStore for SqliteStore {
     fn create_entry(&self, id: &str, write: &EntryWrite) -> Result<(), StoreError> {
         self.with(|conn| {
-            conn.execute(
+            exec(
+                conn,
                 "INSERT INTO entries (component, id, name, data, key, creator_subject, update_subject, created_date,
                                       update_date)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?7)",
@@ -431,7 +442,8 @@ impl EntryStore for SqliteStore {
             let Some(stored) = stored else { return Err(not_found(&write.component, id)) };
             let mut data: Map<String, Value> = serde_json::from_str(&stored).unwrap_or_default();
             data.extend(write.data.clone());
-            tx.execute(
+            exec(
+                &tx,
                 "UPDATE entries SET data = ?3, key = ?4, name = coalesce(?5, name), update_subject = ?6,
                         update_date = ?7
                   WHERE component = ?1 AND id = ?2",
@@ -471,7 +483,7 @@ impl EntryStore for SqliteStore {
 
     fn get_entry(&self, component: &str, id: &str) -> Result<Option<Entry>, StoreError> {
         self.with(|conn| {
-            conn.query_row("SELECT * FROM entries WHERE component = ?1 AND id = ?2", params![component, id], entry_from)
+            row(conn, "SELECT * FROM entries WHERE component = ?1 AND id = ?2", params![component, id], entry_from)
                 .optional()
                 .map_err(self.sql())
         })
@@ -480,7 +492,7 @@ impl EntryStore for SqliteStore {
     fn list_entries(&self, component: &str) -> Result<Vec<Entry>, StoreError> {
         self.with(|conn| {
             let mut stmt = conn
-                .prepare_cached("SELECT * FROM entries WHERE component = ?1 ORDER BY created_date, rowid")
+                .prepare_cached("SELECT * FROM entries WHERE component = ?1 ORDER BY created_date, id")
                 .map_err(self.sql())?;
             let rows = stmt.query_map(params![component], entry_from).map_err(self.sql())?;
             rows.collect::<Result<_, _>>().map_err(self.sql())
@@ -506,7 +518,8 @@ fn run_from(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
 impl RunStore for SqliteStore {
     fn record_run(&self, run: &RunRecord) -> Result<(), StoreError> {
         self.with(|conn| {
-            conn.execute(
+            exec(
+                conn,
                 "INSERT INTO runs (id, component, dataflow, user, client, started_at, duration_us, status,
                                    failed_step, message)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",

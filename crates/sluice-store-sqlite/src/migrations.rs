@@ -3,7 +3,8 @@
 /// Migrations in order; migration `i` brings the schema to version `i + 1`. Never edit one
 /// that has shipped: add another.
 pub const MIGRATIONS: &[&str] = &[
-    // 1: users, one-time codes, failures and locks, entries, run records.
+    // 1: users; one code per user and client (`recent`: the last hour's issue times, comma-
+    // separated, for the rate limits); failures and locks; entries; run records.
     "CREATE TABLE users (
         id TEXT PRIMARY KEY,
         user_name TEXT NOT NULL,
@@ -13,9 +14,9 @@ pub const MIGRATIONS: &[&str] = &[
         password_hash TEXT
     );
     CREATE TABLE otp_codes (
-        id TEXT PRIMARY KEY,
         user_id TEXT NOT NULL,
         client TEXT NOT NULL,
+        id TEXT NOT NULL,
         key_id TEXT NOT NULL,
         mac BLOB NOT NULL,
         length INTEGER NOT NULL,
@@ -23,10 +24,10 @@ pub const MIGRATIONS: &[&str] = &[
         expires_at INTEGER NOT NULL,
         attempts INTEGER NOT NULL DEFAULT 0,
         max_attempts INTEGER NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('live', 'used', 'replaced'))
-    );
-    CREATE INDEX otp_codes_by_user ON otp_codes (user_id, issued_at);
-    CREATE UNIQUE INDEX otp_codes_one_live ON otp_codes (user_id, client) WHERE status = 'live';
+        status TEXT NOT NULL CHECK (status IN ('live', 'used')),
+        recent TEXT NOT NULL,
+        PRIMARY KEY (user_id, client)
+    ) WITHOUT ROWID;
     CREATE TABLE otp_failures (user_id TEXT NOT NULL, client TEXT NOT NULL, at INTEGER NOT NULL);
     CREATE INDEX otp_failures_by_pair ON otp_failures (user_id, client, at);
     CREATE TABLE otp_locks (
@@ -44,8 +45,8 @@ pub const MIGRATIONS: &[&str] = &[
         update_subject TEXT,
         created_date INTEGER NOT NULL,
         update_date INTEGER NOT NULL,
-        UNIQUE (component, id)
-    );
+        PRIMARY KEY (component, id)
+    ) WITHOUT ROWID;
     CREATE UNIQUE INDEX entries_primary_key ON entries (component, key) WHERE key IS NOT NULL AND deleted = 0;
     CREATE TABLE runs (
         id TEXT PRIMARY KEY,

@@ -1,15 +1,15 @@
 //! The in-memory store: everything behind one lock, gone when the process ends.
 
 use std::collections::HashMap;
+
+use indexmap::IndexMap;
 use std::sync::{Mutex, MutexGuard};
 
 use super::{
     CodeStatus, CodeStore, Entry, EntryStore, EntryWrite, IssueLimits, Issued, NewCode, RunRecord, RunStore, Store,
-    StoreError, StoredCode, User, UserStore, duplicate_key,
+    StoreError, StoredCode, User, UserStore, check_issue_limits, duplicate_key,
 };
 use crate::clock::Millis;
-
-const HOUR: Millis = 3_600_000;
 
 /// A store in memory, for tests, benchmarks and throw-away runs.
 #[derive(Debug, Default)]
@@ -20,10 +20,14 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct State {
     users: Vec<User>,
-    codes: Vec<(NewCode, StoredCode)>,
+    /// The code of each (user, client).
+    codes: HashMap<(String, String), Slot>,
     failures: HashMap<(String, String), Vec<Millis>>,
     locks: HashMap<(String, String), Millis>,
-    entries: Vec<(String, Option<String>, Entry)>,
+    /// By (component, id), in creation order, with each entry's primary key.
+    entries: IndexMap<(String, String), (Option<String>, Entry)>,
+    /// (component, primary key) → id, for entries not marked for deletion.
+    keys: HashMap<(String, String), String>,
     runs: Vec<RunRecord>,
 }
 
@@ -38,6 +42,14 @@ impl MemoryStore {
         // is computed first and applied last.
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// A user and client's code, when it was issued, and the last hour's issue times.
+#[derive(Debug)]
+struct Slot {
+    code: StoredCode,
+    issued_at: Millis,
+    recent: Vec<Millis>,
 }
 
 fn pair(user_id: &str, client: &str) -> (String, String) {
@@ -82,29 +94,12 @@ impl UserStore for MemoryStore {
 impl CodeStore for MemoryStore {
     fn issue_code(&self, code: &NewCode, limits: &IssueLimits) -> Result<Issued, StoreError> {
         let mut state = self.state();
-        let now = code.issued_at;
-        state.codes.retain(|(c, s)| s.status == CodeStatus::Live || c.issued_at > now - HOUR);
-        let mine: Vec<Millis> = state
-            .codes
-            .iter()
-            .filter(|(c, _)| c.user_id == code.user_id && c.client == code.client)
-            .map(|(c, _)| c.issued_at)
-            .collect();
-        if let Some(last) = mine.iter().max()
-            && now - last < limits.resend_cooldown
-        {
-            return Ok(Issued::Limited { retry_after: last + limits.resend_cooldown - now });
-        }
-        let in_hour: Vec<Millis> = mine.into_iter().filter(|at| *at > now - HOUR).collect();
-        if in_hour.len() >= limits.max_per_hour as usize {
-            let oldest = in_hour.iter().min().copied().unwrap_or(now);
-            return Ok(Issued::Limited { retry_after: oldest + HOUR - now });
-        }
-        for (c, s) in &mut state.codes {
-            if c.user_id == code.user_id && c.client == code.client && s.status == CodeStatus::Live {
-                s.status = CodeStatus::Replaced;
-            }
-        }
+        let slot = pair(&code.user_id, &code.client);
+        let recent = state.codes.get(&slot).map(|c| c.recent.as_slice()).unwrap_or_default();
+        let recent = match check_issue_limits(recent, code.issued_at, limits) {
+            Ok(recent) => recent,
+            Err(retry_after) => return Ok(Issued::Limited { retry_after }),
+        };
         let stored = StoredCode {
             id: code.id.clone(),
             client: code.client.clone(),
@@ -116,28 +111,24 @@ impl CodeStore for MemoryStore {
             max_attempts: code.max_attempts,
             status: CodeStatus::Live,
         };
-        state.codes.push((code.clone(), stored));
+        state.codes.insert(slot, Slot { code: stored, issued_at: code.issued_at, recent });
         Ok(Issued::Stored)
     }
 
     fn attempt_code(&self, user_id: &str, client: &str) -> Result<Option<StoredCode>, StoreError> {
         let mut state = self.state();
-        let live = state
-            .codes
-            .iter_mut()
-            .find(|(c, s)| c.user_id == user_id && c.client == client && s.status == CodeStatus::Live);
-        Ok(live.map(|(_, s)| {
-            s.attempts = s.attempts.saturating_add(1);
-            s.clone()
+        let live = state.codes.get_mut(&pair(user_id, client)).filter(|s| s.code.status == CodeStatus::Live);
+        Ok(live.map(|s| {
+            s.code.attempts = s.code.attempts.saturating_add(1);
+            s.code.clone()
         }))
     }
 
-    fn consume_code(&self, id: &str, now: Millis) -> Result<bool, StoreError> {
+    fn consume_code(&self, user_id: &str, client: &str, id: &str, now: Millis) -> Result<bool, StoreError> {
         let mut state = self.state();
-        let live = state.codes.iter_mut().find(|(_, s)| s.id == id && s.status == CodeStatus::Live);
-        Ok(match live {
-            Some((_, s)) if now < s.expires_at => {
-                s.status = CodeStatus::Used;
+        Ok(match state.codes.get_mut(&pair(user_id, client)) {
+            Some(s) if s.code.id == id && s.code.status == CodeStatus::Live && now < s.code.expires_at => {
+                s.code.status = CodeStatus::Used;
                 true
             }
             _ => false,
@@ -146,8 +137,8 @@ impl CodeStore for MemoryStore {
 
     fn newest_code(&self, user_id: &str) -> Result<Option<StoredCode>, StoreError> {
         let state = self.state();
-        let newest = state.codes.iter().filter(|(c, _)| c.user_id == user_id).max_by_key(|(c, _)| c.issued_at);
-        Ok(newest.map(|(_, s)| s.clone()))
+        let newest = state.codes.iter().filter(|((u, _), _)| u == user_id).max_by_key(|(_, s)| s.issued_at);
+        Ok(newest.map(|(_, s)| s.code.clone()))
     }
 
     fn record_failure(&self, user_id: &str, client: &str, now: Millis, since: Millis) -> Result<u32, StoreError> {
@@ -176,7 +167,11 @@ impl CodeStore for MemoryStore {
 impl EntryStore for MemoryStore {
     fn create_entry(&self, id: &str, write: &EntryWrite) -> Result<(), StoreError> {
         let mut state = self.state();
-        check_key(&state, write, None)?;
+        let slot = (write.component.clone(), id.to_owned());
+        if state.entries.contains_key(&slot) {
+            return Err(StoreError::Duplicate(format!("{} already has an entry with Id \"{id}\"", write.component)));
+        }
+        claim_key(&mut state, write, id, None)?;
         let entry = Entry {
             id: id.to_owned(),
             name: write.name.clone(),
@@ -187,14 +182,17 @@ impl EntryStore for MemoryStore {
             created_date: write.at,
             update_date: write.at,
         };
-        state.entries.push((write.component.clone(), write.key.clone(), entry));
+        state.entries.insert(slot, (write.key.clone(), entry));
         Ok(())
     }
 
     fn update_entry(&self, id: &str, write: &EntryWrite) -> Result<(), StoreError> {
         let mut state = self.state();
-        check_key(&state, write, Some(id))?;
-        let (_, key, entry) = find_entry(&mut state, &write.component, id)?;
+        let slot = (write.component.clone(), id.to_owned());
+        let Some((old_key, stored)) = state.entries.get(&slot) else { return Err(not_found(&write.component, id)) };
+        let old_key = if stored.deleted { None } else { old_key.clone() };
+        claim_key(&mut state, write, id, old_key)?;
+        let Some((key, entry)) = state.entries.get_mut(&slot) else { return Err(not_found(&write.component, id)) };
         *key = write.key.clone();
         entry.data.extend(write.data.clone());
         if write.name.is_some() {
@@ -213,41 +211,47 @@ impl EntryStore for MemoryStore {
         at: Millis,
     ) -> Result<(), StoreError> {
         let mut state = self.state();
-        let (_, _, entry) = find_entry(&mut state, component, id)?;
+        let slot = (component.to_owned(), id.to_owned());
+        let Some((key, entry)) = state.entries.get_mut(&slot) else { return Err(not_found(component, id)) };
         entry.deleted = true;
         entry.update_subject = subject.map(str::to_owned);
         entry.update_date = at;
+        if let Some(key) = key.clone() {
+            state.keys.remove(&(component.to_owned(), key));
+        }
         Ok(())
     }
 
     fn get_entry(&self, component: &str, id: &str) -> Result<Option<Entry>, StoreError> {
         let state = self.state();
-        Ok(state.entries.iter().find(|(c, _, e)| c == component && e.id == id).map(|(_, _, e)| e.clone()))
+        Ok(state.entries.get(&(component.to_owned(), id.to_owned())).map(|(_, e)| e.clone()))
     }
 
     fn list_entries(&self, component: &str) -> Result<Vec<Entry>, StoreError> {
-        Ok(self.state().entries.iter().filter(|(c, _, _)| c == component).map(|(_, _, e)| e.clone()).collect())
+        let state = self.state();
+        Ok(state.entries.iter().filter(|((c, _), _)| c == component).map(|(_, (_, e))| e.clone()).collect())
     }
 }
 
-fn find_entry<'s>(
-    state: &'s mut State,
-    component: &str,
-    id: &str,
-) -> Result<&'s mut (String, Option<String>, Entry), StoreError> {
-    state
-        .entries
-        .iter_mut()
-        .find(|(c, _, e)| c == component && e.id == id)
-        .ok_or_else(|| StoreError::NotFound(format!("{component} has no entry with Id \"{id}\"")))
+fn not_found(component: &str, id: &str) -> StoreError {
+    StoreError::NotFound(format!("{component} has no entry with Id \"{id}\""))
 }
 
-fn check_key(state: &State, write: &EntryWrite, except: Option<&str>) -> Result<(), StoreError> {
-    let Some(key) = &write.key else { return Ok(()) };
-    let taken = state.entries.iter().any(|(c, k, e)| {
-        c == &write.component && k.as_ref() == Some(key) && !e.deleted && Some(e.id.as_str()) != except
-    });
-    if taken { Err(duplicate_key(&write.component, key)) } else { Ok(()) }
+/// Takes `write.key` for entry `id`, releasing `old` (the entry's previous key).
+fn claim_key(state: &mut State, write: &EntryWrite, id: &str, old: Option<String>) -> Result<(), StoreError> {
+    if let Some(key) = &write.key {
+        match state.keys.get(&(write.component.clone(), key.clone())) {
+            Some(holder) if holder != id => return Err(duplicate_key(&write.component, key)),
+            _ => {}
+        }
+    }
+    if let Some(old) = old {
+        state.keys.remove(&(write.component.clone(), old));
+    }
+    if let Some(key) = &write.key {
+        state.keys.insert((write.component.clone(), key.clone()), id.to_owned());
+    }
+    Ok(())
 }
 
 impl RunStore for MemoryStore {

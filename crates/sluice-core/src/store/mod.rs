@@ -93,6 +93,26 @@ pub struct NewCode {
     pub max_attempts: u32,
 }
 
+/// One hour, in milliseconds: the window of the issue and failure limits.
+pub const HOUR: Millis = 3_600_000;
+
+/// Checks `limits` for a code issued at `now` after codes issued at `recent` (any order);
+/// returns the issue times to keep (the last hour's, `now` included) or the wait.
+pub fn check_issue_limits(recent: &[Millis], now: Millis, limits: &IssueLimits) -> Result<Vec<Millis>, Millis> {
+    let mut kept: Vec<Millis> = recent.iter().copied().filter(|at| *at > now - HOUR).collect();
+    kept.sort_unstable();
+    if let Some(last) = kept.last()
+        && now - last < limits.resend_cooldown
+    {
+        return Err(last + limits.resend_cooldown - now);
+    }
+    if kept.len() >= limits.max_per_hour as usize {
+        return Err(kept.first().map_or(0, |oldest| oldest + HOUR - now));
+    }
+    kept.push(now);
+    Ok(kept)
+}
+
 /// Limits on issuing codes for one user and client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IssueLimits {
@@ -122,8 +142,6 @@ pub enum CodeStatus {
     Live,
     /// Confirmed (spent).
     Used,
-    /// Replaced by a newer code.
-    Replaced,
 }
 
 /// A stored code, as a confirmation sees it.
@@ -150,15 +168,20 @@ pub struct StoredCode {
 }
 
 /// One-time codes and the failure counts that lock confirmation.
+///
+/// A user and client hold at most one code: a new one takes the place of the last, so
+/// earlier codes are void. The times of the codes issued within the last hour are kept with
+/// it, for the rate limits.
 pub trait CodeStore {
     /// Atomically: refuses when `limits` forbid a new code for the user and client; otherwise
-    /// voids every earlier code of that pair and stores `code`.
+    /// stores `code` in the pair's place, voiding the earlier one.
     fn issue_code(&self, code: &NewCode, limits: &IssueLimits) -> Result<Issued, StoreError>;
     /// Atomically counts one attempt on the live code of the user and client, and returns it
     /// with the new count; `None` when the pair has no live code.
     fn attempt_code(&self, user_id: &str, client: &str) -> Result<Option<StoredCode>, StoreError>;
-    /// Spends a live, unexpired code: `true` for exactly one caller, `false` for every other.
-    fn consume_code(&self, id: &str, now: Millis) -> Result<bool, StoreError>;
+    /// Spends the pair's code `id` while it is live and unexpired: `true` for exactly one
+    /// caller, `false` for every other.
+    fn consume_code(&self, user_id: &str, client: &str, id: &str, now: Millis) -> Result<bool, StoreError>;
     /// The user's newest code (any client, any status), to tell why a confirmation failed.
     fn newest_code(&self, user_id: &str) -> Result<Option<StoredCode>, StoreError>;
     /// Records a failed confirmation and returns how many failures the pair has had since
