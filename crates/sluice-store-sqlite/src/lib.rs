@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use sluice_core::Millis;
 use sluice_core::store::{
     CodeStatus, CodeStore, Entry, EntryStore, EntryWrite, IssueLimits, Issued, NewCode, RunRecord, RunStore, Store,
-    StoreError, StoredCode, User, UserStore, check_issue_limits, duplicate_key,
+    StoreError, StoredCode, User, UserStore, check_issue_limits, duplicate_key, entry_not_found,
 };
 
 use migrations::MIGRATIONS;
@@ -400,10 +400,6 @@ fn entry_write_error(
     }
 }
 
-fn not_found(component: &str, id: &str) -> StoreError {
-    StoreError::NotFound(format!("{component} has no entry with Id \"{id}\""))
-}
-
 impl EntryStore for SqliteStore {
     fn create_entry(&self, id: &str, write: &EntryWrite) -> Result<(), StoreError> {
         self.with(|conn| {
@@ -439,7 +435,7 @@ impl EntryStore for SqliteStore {
                 )
                 .optional()
                 .map_err(&sql)?;
-            let Some(stored) = stored else { return Err(not_found(&write.component, id)) };
+            let Some(stored) = stored else { return Err(entry_not_found(&write.component, id)) };
             let mut data: Map<String, Value> = serde_json::from_str(&stored).unwrap_or_default();
             data.extend(write.data.clone());
             exec(
@@ -477,7 +473,7 @@ impl EntryStore for SqliteStore {
                     params![component, id, subject, at],
                 )
                 .map_err(self.sql())?;
-            if changed == 1 { Ok(()) } else { Err(not_found(component, id)) }
+            if changed == 1 { Ok(()) } else { Err(entry_not_found(component, id)) }
         })
     }
 

@@ -20,25 +20,11 @@ const COMPONENT: &str = include_str!("../../../examples/for-test-code/component.
 /// and the hourly cap, as a stream of different requests would.
 const STEP_MS: i64 = 7 * 60_000;
 
-fn ann() -> User {
-    User {
-        id: sluice::new_uuid(),
-        user_name: "ann".into(),
-        email: Some("ann@example.com".into()),
-        phone: None,
-        first_name: None,
-        last_name: None,
-        locale: None,
-        active: true,
-        password_hash: None,
-    }
-}
-
 fn services(store: Arc<dyn Store>) -> (Services, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(1_795_000_000_000));
     let keys = sluice::otp::CodeKeys::from_secret("bench-secret-0123456789abcdef0123").unwrap();
     let services = Services::new(store, keys).with_clock(clock.clone());
-    services.store.import_users(&[ann()]).unwrap();
+    services.store.import_users(&[User::new("ann")]).unwrap();
     (services, clock)
 }
 

@@ -101,18 +101,7 @@ fn codes_stay_out_of_store_logs_errors_traces_and_responses() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("sluice.db").display());
     let services = sluice::setup::open(&url, &Default::default()).unwrap();
-    let ann = User {
-        id: sluice::new_uuid(),
-        user_name: "ann".into(),
-        email: None,
-        phone: None,
-        first_name: None,
-        last_name: None,
-        locale: None,
-        active: true,
-        password_hash: None,
-    };
-    services.store.import_users(&[ann]).unwrap();
+    services.store.import_users(&[User::new("ann")]).unwrap();
     let engine = Engine::builder().services(services).register(StepDescriptor::of::<Spy>()).build().unwrap();
     let plan = engine.load("secrecy.json", &component()).unwrap();
     let cx = RunContext { user: Some("ann".into()), client: Some("web".into()) };

@@ -25,17 +25,7 @@ struct Harness {
 }
 
 fn user(name: &str, active: bool) -> User {
-    User {
-        id: sluice::new_uuid(),
-        user_name: name.into(),
-        email: Some(format!("{}@example.com", name.to_lowercase())),
-        phone: None,
-        first_name: None,
-        last_name: None,
-        locale: None,
-        active,
-        password_hash: None,
-    }
+    User { email: Some(format!("{}@example.com", name.to_lowercase())), active, ..User::new(name) }
 }
 
 impl Harness {

@@ -140,14 +140,10 @@ mod tests {
             &store,
             &[User {
                 id: "11111111-1111-4111-8111-111111111111".into(),
-                user_name: "Ann".into(),
                 email: Some("ann@example.com".into()),
-                phone: None,
-                first_name: Some("Ann".into()),
-                last_name: None,
                 locale: Some("fr".into()),
-                active: true,
                 password_hash: Some("$argon2id$secret".into()),
+                ..User::new("Ann")
             }],
         )
         .unwrap();

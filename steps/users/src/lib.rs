@@ -84,17 +84,7 @@ mod test_support {
     /// An engine over a memory store holding `ann` (active) and `zoe` (inactive), on a manual clock.
     pub fn engine() -> (Engine, Arc<ManualClock>) {
         let store = MemoryStore::new();
-        let user = |name: &str, active| User {
-            id: format!("00000000-0000-4000-8000-00000000000{}", name.len()),
-            user_name: name.into(),
-            email: None,
-            phone: None,
-            first_name: None,
-            last_name: None,
-            locale: None,
-            active,
-            password_hash: None,
-        };
+        let user = |name: &str, active| User { active, ..User::new(name) };
         store.import_users(&[user("ann", true), user("zoe-x", false)]).unwrap();
         let clock = Arc::new(ManualClock::new(1_795_000_000_000));
         let keys = CodeKeys::from_secret("0123456789abcdef0123456789abcdef").unwrap();

@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::{
     CodeStatus, CodeStore, Entry, EntryStore, EntryWrite, IssueLimits, Issued, NewCode, RunRecord, RunStore, Store,
-    StoreError, StoredCode, User, UserStore, check_issue_limits, duplicate_key,
+    StoreError, StoredCode, User, UserStore, check_issue_limits, duplicate_key, entry_not_found,
 };
 use crate::clock::Millis;
 
@@ -189,10 +189,14 @@ impl EntryStore for MemoryStore {
     fn update_entry(&self, id: &str, write: &EntryWrite) -> Result<(), StoreError> {
         let mut state = self.state();
         let slot = (write.component.clone(), id.to_owned());
-        let Some((old_key, stored)) = state.entries.get(&slot) else { return Err(not_found(&write.component, id)) };
+        let Some((old_key, stored)) = state.entries.get(&slot) else {
+            return Err(entry_not_found(&write.component, id));
+        };
         let old_key = if stored.deleted { None } else { old_key.clone() };
         claim_key(&mut state, write, id, old_key)?;
-        let Some((key, entry)) = state.entries.get_mut(&slot) else { return Err(not_found(&write.component, id)) };
+        let Some((key, entry)) = state.entries.get_mut(&slot) else {
+            return Err(entry_not_found(&write.component, id));
+        };
         *key = write.key.clone();
         entry.data.extend(write.data.clone());
         if write.name.is_some() {
@@ -212,7 +216,7 @@ impl EntryStore for MemoryStore {
     ) -> Result<(), StoreError> {
         let mut state = self.state();
         let slot = (component.to_owned(), id.to_owned());
-        let Some((key, entry)) = state.entries.get_mut(&slot) else { return Err(not_found(component, id)) };
+        let Some((key, entry)) = state.entries.get_mut(&slot) else { return Err(entry_not_found(component, id)) };
         entry.deleted = true;
         entry.update_subject = subject.map(str::to_owned);
         entry.update_date = at;
@@ -231,10 +235,6 @@ impl EntryStore for MemoryStore {
         let state = self.state();
         Ok(state.entries.iter().filter(|((c, _), _)| c == component).map(|(_, (_, e))| e.clone()).collect())
     }
-}
-
-fn not_found(component: &str, id: &str) -> StoreError {
-    StoreError::NotFound(format!("{component} has no entry with Id \"{id}\""))
 }
 
 /// Takes `write.key` for entry `id`, releasing `old` (the entry's previous key).

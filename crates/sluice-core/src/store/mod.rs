@@ -53,6 +53,21 @@ pub struct User {
 }
 
 impl User {
+    /// An active user with a new id and no other data.
+    pub fn new(user_name: &str) -> User {
+        User {
+            id: crate::new_uuid(),
+            user_name: user_name.to_owned(),
+            email: None,
+            phone: None,
+            first_name: None,
+            last_name: None,
+            locale: None,
+            active: true,
+            password_hash: None,
+        }
+    }
+
     /// The user as steps see it (`_user`): everything but the password hash.
     pub fn to_item_value(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
@@ -294,6 +309,11 @@ pub trait RunStore {
 pub trait Store: UserStore + CodeStore + EntryStore + RunStore + Send + Sync {
     /// Where it keeps its state, for messages (`memory:`, `sqlite:/path`).
     fn location(&self) -> String;
+}
+
+/// The error for an entry that does not exist (the same text from every store).
+pub fn entry_not_found(component: &str, id: &str) -> StoreError {
+    StoreError::NotFound(format!("{component} has no entry with Id \"{id}\""))
 }
 
 /// The error for a taken primary key (the same text from every store).
