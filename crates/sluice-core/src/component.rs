@@ -29,8 +29,60 @@ pub struct Component {
     /// The component's fields, by name; items carry their values under `data`.
     #[serde(default)]
     pub definitions: IndexMap<String, Definition>,
+    /// Notification templates, by name (used by `send_templated_notification`).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub templates: IndexMap<String, NotificationTemplate>,
     /// The dataflows of the component.
     pub dataflows: Vec<Dataflow>,
+}
+
+/// A notification template: a subject ("Message theme") and a body per language. English is
+/// required; a recipient whose locale has no variant gets the English one.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationTemplate {
+    /// English (required, and the fallback).
+    pub en: TemplateText,
+    /// French.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fr: Option<TemplateText>,
+    /// Spanish.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub es: Option<TemplateText>,
+    /// Portuguese.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pt: Option<TemplateText>,
+    /// German.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub de: Option<TemplateText>,
+}
+
+impl NotificationTemplate {
+    /// The variants present, by language code.
+    pub fn variants(&self) -> impl Iterator<Item = (&'static str, &TemplateText)> {
+        [
+            ("en", Some(&self.en)),
+            ("fr", self.fr.as_ref()),
+            ("es", self.es.as_ref()),
+            ("pt", self.pt.as_ref()),
+            ("de", self.de.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(lang, text)| text.map(|t| (lang, t)))
+    }
+}
+
+/// One language of a template, in minijinja (Jinja) syntax; the item is the context
+/// (`{{ _oneTimeCode }}`, `{{ _user.firstName }}`, `{{ data.ForTestCode }}`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateText {
+    /// The subject ("Message theme").
+    #[schemars(length(min = 1))]
+    pub subject: String,
+    /// The body; HTML-escaped when sent as `Html`.
+    #[schemars(length(min = 1))]
+    pub body: String,
 }
 
 /// One field of the component's model.

@@ -17,6 +17,7 @@ pub mod diagnostics;
 pub mod engine;
 pub mod labels;
 mod load;
+pub mod notify;
 pub mod otp;
 pub mod path;
 pub mod plan;
@@ -28,6 +29,7 @@ pub mod services;
 pub mod single;
 pub mod source;
 pub mod store;
+pub mod templates;
 pub mod types;
 
 pub use catalog::{CatalogEntry, CatalogSetting};

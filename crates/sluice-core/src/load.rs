@@ -8,12 +8,15 @@ use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::component::{Definition, Definitions, data_schema};
+use indexmap::IndexMap;
+
+use crate::component::{Definition, Definitions, NotificationTemplate, data_schema};
 use crate::diagnostics::{LoadError, Problem, locate};
 use crate::engine::Engine;
 use crate::plan::{CompiledDataflow, CompiledStep, Plan};
 use crate::plugin::{BuildContext, BuiltStep, suggestion};
 use crate::source::{Source, escape_token};
+use crate::templates::Templates;
 use crate::types::{compile_with_formats, describe};
 
 /// At most this many problems are reported for one file; the rest are counted.
@@ -128,6 +131,7 @@ impl Loader<'_> {
         let component = root.get("name").and_then(Value::as_str).unwrap_or_default();
         let definitions = self.definitions(root);
         let data_schema = Arc::new(self.data_schema(&definitions)?);
+        let templates = Arc::new(self.templates(root, &definitions));
         let mut dataflows = Vec::new();
         let mut seen: HashMap<&str, usize> = HashMap::new();
         for (i, dataflow) in root.get("dataflows").and_then(Value::as_array).into_iter().flatten().enumerate() {
@@ -145,7 +149,7 @@ impl Loader<'_> {
                 );
             }
             let steps = self.read_steps(dataflow, &pointer);
-            let compiled = self.compile_dataflow(component, &steps, &definitions, &data_schema);
+            let compiled = self.compile_dataflow(component, &steps, &definitions, &data_schema, &templates);
             if let (Some(name), Some(steps)) = (name, compiled) {
                 dataflows.push(CompiledDataflow { name: name.to_owned(), steps });
             }
@@ -194,6 +198,15 @@ impl Loader<'_> {
         out
     }
 
+    /// The notification templates, compiled once (each broken one reported).
+    fn templates(&mut self, root: &Map<String, Value>, definitions: &Definitions) -> Templates {
+        let parsed = root
+            .get("templates")
+            .and_then(|t| IndexMap::<String, NotificationTemplate>::deserialize(t).ok())
+            .unwrap_or_default();
+        Templates::compile(&parsed, definitions, &mut self.problems)
+    }
+
     /// The JSON Schema of `data`, compiled once for `validateInputValues` and friends.
     fn data_schema(&mut self, definitions: &Definitions) -> Option<jsonschema::Validator> {
         match compile_with_formats(&data_schema(definitions)) {
@@ -240,6 +253,7 @@ impl Loader<'_> {
         steps: &[StepAt<'_>],
         definitions: &Definitions,
         data_schema: &Arc<jsonschema::Validator>,
+        templates: &Arc<Templates>,
     ) -> Option<Vec<CompiledStep>> {
         let before = self.problems.len();
         let mut index: HashMap<&str, usize> = HashMap::new();
@@ -301,6 +315,7 @@ impl Loader<'_> {
                 definitions,
                 check_data_fields: self.definitions_complete,
                 data_schema,
+                templates,
                 scripts: &self.engine.scripts,
                 problems: &mut self.problems,
             };

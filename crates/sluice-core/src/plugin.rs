@@ -17,6 +17,7 @@ use crate::path::{FieldOrValue, FieldPath, ValueSource};
 use crate::run::RunContext;
 use crate::script::ScriptHost;
 use crate::services::Services;
+use crate::templates::Templates;
 
 /// One unit of data flowing between steps: a JSON object shaped like Aqtra's model
 /// (component fields under `data`, variables at the top level).
@@ -249,6 +250,7 @@ pub struct BuildContext<'a> {
     pub(crate) definitions: &'a Definitions,
     pub(crate) check_data_fields: bool,
     pub(crate) data_schema: &'a Arc<jsonschema::Validator>,
+    pub(crate) templates: &'a Arc<Templates>,
     pub(crate) scripts: &'a Arc<ScriptHost>,
     pub(crate) problems: &'a mut Vec<Problem>,
 }
@@ -275,6 +277,11 @@ impl BuildContext<'_> {
     /// The compiled JSON Schema of the component's `data` (types, formats, `required`, `enum`).
     pub fn data_schema(&self) -> &Arc<jsonschema::Validator> {
         self.data_schema
+    }
+
+    /// The component's notification templates, compiled.
+    pub fn templates(&self) -> &Arc<Templates> {
+        self.templates
     }
 
     /// The engine's sandboxed script host.

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::clock::{Clock, SystemClock};
+use crate::notify::{Courier, NoCourier};
 use crate::otp::{CodeKeys, OtpError, OtpPolicy};
 use crate::store::{MemoryStore, Store};
 
@@ -17,6 +18,8 @@ pub struct Services {
     pub keys: Arc<CodeKeys>,
     /// How failed confirmations lock.
     pub otp: OtpPolicy,
+    /// Delivers `Smtp` and `Webhook` notifications.
+    pub courier: Arc<dyn Courier>,
 }
 
 impl std::fmt::Debug for Services {
@@ -32,12 +35,24 @@ impl std::fmt::Debug for Services {
 impl Services {
     /// Services over `store` with the system clock and default rules.
     pub fn new(store: Arc<dyn Store>, keys: CodeKeys) -> Self {
-        Services { store, clock: Arc::new(SystemClock), keys: Arc::new(keys), otp: OtpPolicy::default() }
+        Services {
+            store,
+            clock: Arc::new(SystemClock),
+            keys: Arc::new(keys),
+            otp: OtpPolicy::default(),
+            courier: Arc::new(NoCourier),
+        }
     }
 
     /// A fresh in-memory store with a random key: state that lives as long as the process.
     pub fn in_memory() -> Result<Self, OtpError> {
         Ok(Services::new(Arc::new(MemoryStore::new()), CodeKeys::random()?))
+    }
+
+    /// The same services delivering notifications through `courier`.
+    pub fn with_courier(mut self, courier: Arc<dyn Courier>) -> Self {
+        self.courier = courier;
+        self
     }
 
     /// The same services reading time from `clock`.

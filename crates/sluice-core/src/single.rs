@@ -12,6 +12,7 @@ use crate::plugin::{BuildContext, BuiltStep, Item, StepContext, StepError};
 use crate::run::RunContext;
 use crate::services::Services;
 use crate::source::Source;
+use crate::templates::Templates;
 use crate::types::compile_with_formats;
 
 /// The component name single steps are built for (entries they write go under it).
@@ -74,6 +75,7 @@ impl Engine {
             definitions,
             check_data_fields: true,
             data_schema: &data_schema,
+            templates: &Arc::new(Templates::empty()),
             scripts: &self.scripts,
             problems: &mut problems,
         };

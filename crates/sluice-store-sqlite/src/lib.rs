@@ -16,8 +16,9 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavio
 use serde_json::{Map, Value};
 use sluice_core::Millis;
 use sluice_core::store::{
-    CodeStatus, CodeStore, Entry, EntryStore, EntryWrite, IssueLimits, Issued, NewCode, RunRecord, RunStore, Store,
-    StoreError, StoredCode, User, UserStore, check_issue_limits, duplicate_key, entry_not_found,
+    Channel, CodeStatus, CodeStore, Entry, EntryStore, EntryWrite, IssueLimits, Issued, Message, MessageStatus,
+    NewCode, OutboxStore, RunRecord, RunStore, Session, SessionStore, Store, StoreError, StoredCode, User, UserStore,
+    check_issue_limits, duplicate_key, entry_not_found,
 };
 
 use migrations::MIGRATIONS;
@@ -545,6 +546,156 @@ impl RunStore for SqliteStore {
             let rows =
                 stmt.query_map(params![i64::try_from(limit).unwrap_or(i64::MAX)], run_from).map_err(self.sql())?;
             rows.collect::<Result<_, _>>().map_err(self.sql())
+        })
+    }
+}
+
+fn message_from(row: &Row<'_>) -> rusqlite::Result<Message> {
+    let channel: String = row.get("channel")?;
+    let status: String = row.get("status")?;
+    Ok(Message {
+        id: row.get("id")?,
+        channel: match channel.as_str() {
+            "Smtp" => Channel::Smtp,
+            "Webhook" => Channel::Webhook,
+            _ => Channel::Mail,
+        },
+        user_id: row.get("user_id")?,
+        recipient: row.get("recipient")?,
+        subject: row.get("subject")?,
+        body: row.get("body")?,
+        html: row.get("html")?,
+        status: match status.as_str() {
+            "sent" => MessageStatus::Sent,
+            "failed" => MessageStatus::Failed,
+            _ => MessageStatus::Pending,
+        },
+        attempts: row.get("attempts")?,
+        last_error: row.get("last_error")?,
+        origin: row.get("origin")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
+    })
+}
+
+fn status_name(status: MessageStatus) -> &'static str {
+    match status {
+        MessageStatus::Pending => "pending",
+        MessageStatus::Sent => "sent",
+        MessageStatus::Failed => "failed",
+    }
+}
+
+impl OutboxStore for SqliteStore {
+    fn enqueue_message(&self, m: &Message) -> Result<(), StoreError> {
+        self.with(|conn| {
+            exec(
+                conn,
+                "INSERT INTO messages (id, channel, user_id, recipient, subject, body, html, status, attempts,
+                                       last_error, origin, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                params![
+                    m.id,
+                    m.channel.name(),
+                    m.user_id,
+                    m.recipient,
+                    m.subject,
+                    m.body,
+                    m.html,
+                    status_name(m.status),
+                    m.attempts,
+                    m.last_error,
+                    m.origin,
+                    m.created_at,
+                    m.updated_at
+                ],
+            )
+            .map(drop)
+            .map_err(self.sql())
+        })
+    }
+
+    fn record_delivery(&self, id: &str, outcome: Result<(), &str>, at: Millis) -> Result<(), StoreError> {
+        self.with(|conn| {
+            let changed = match outcome {
+                Ok(()) => exec(
+                    conn,
+                    "UPDATE messages SET status = 'sent', attempts = attempts + 1, last_error = NULL, updated_at = ?2,
+                            body = CASE WHEN channel = 'Mail' THEN body ELSE '' END
+                      WHERE id = ?1",
+                    params![id, at],
+                ),
+                Err(why) => exec(
+                    conn,
+                    "UPDATE messages SET status = 'failed', attempts = attempts + 1, last_error = ?3, updated_at = ?2
+                      WHERE id = ?1",
+                    params![id, at, why],
+                ),
+            }
+            .map_err(self.sql())?;
+            if changed == 1 { Ok(()) } else { Err(StoreError::NotFound(format!("the outbox has no message \"{id}\""))) }
+        })
+    }
+
+    fn get_message(&self, id: &str) -> Result<Option<Message>, StoreError> {
+        self.with(|conn| {
+            row(conn, "SELECT * FROM messages WHERE id = ?1", params![id], message_from).optional().map_err(self.sql())
+        })
+    }
+
+    fn list_messages(
+        &self,
+        user_id: Option<&str>,
+        status: Option<MessageStatus>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT * FROM messages WHERE (?1 IS NULL OR user_id = ?1) AND (?2 IS NULL OR status = ?2)
+                      ORDER BY created_at DESC, rowid DESC LIMIT ?3",
+                )
+                .map_err(self.sql())?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows =
+                stmt.query_map(params![user_id, status.map(status_name), limit], message_from).map_err(self.sql())?;
+            rows.collect::<Result<_, _>>().map_err(self.sql())
+        })
+    }
+}
+
+impl SessionStore for SqliteStore {
+    fn create_session(&self, s: &Session) -> Result<(), StoreError> {
+        self.with(|conn| {
+            exec(
+                conn,
+                "INSERT INTO sessions (token_hash, user_id, client, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![s.token_hash, s.user_id, s.client, s.created_at, s.expires_at],
+            )
+            .map(drop)
+            .map_err(self.sql())
+        })
+    }
+
+    fn find_session(&self, token_hash: &str, now: Millis) -> Result<Option<Session>, StoreError> {
+        self.with(|conn| {
+            row(
+                conn,
+                "SELECT token_hash, user_id, client, created_at, expires_at FROM sessions
+                  WHERE token_hash = ?1 AND expires_at > ?2",
+                params![token_hash, now],
+                |r| {
+                    Ok(Session {
+                        token_hash: r.get(0)?,
+                        user_id: r.get(1)?,
+                        client: r.get(2)?,
+                        created_at: r.get(3)?,
+                        expires_at: r.get(4)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(self.sql())
         })
     }
 }

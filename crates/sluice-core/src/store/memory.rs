@@ -6,8 +6,9 @@ use indexmap::IndexMap;
 use std::sync::{Mutex, MutexGuard};
 
 use super::{
-    CodeStatus, CodeStore, Entry, EntryStore, EntryWrite, IssueLimits, Issued, NewCode, RunRecord, RunStore, Store,
-    StoreError, StoredCode, User, UserStore, check_issue_limits, duplicate_key, entry_not_found,
+    Channel, CodeStatus, CodeStore, Entry, EntryStore, EntryWrite, IssueLimits, Issued, Message, MessageStatus,
+    NewCode, OutboxStore, RunRecord, RunStore, Session, SessionStore, Store, StoreError, StoredCode, User, UserStore,
+    check_issue_limits, duplicate_key, entry_not_found,
 };
 use crate::clock::Millis;
 
@@ -29,6 +30,8 @@ struct State {
     /// (component, primary key) → id, for entries not marked for deletion.
     keys: HashMap<(String, String), String>,
     runs: Vec<RunRecord>,
+    messages: Vec<Message>,
+    sessions: HashMap<String, Session>,
 }
 
 impl MemoryStore {
@@ -262,6 +265,66 @@ impl RunStore for MemoryStore {
 
     fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
         Ok(self.state().runs.iter().rev().take(limit).cloned().collect())
+    }
+}
+
+impl OutboxStore for MemoryStore {
+    fn enqueue_message(&self, message: &Message) -> Result<(), StoreError> {
+        self.state().messages.push(message.clone());
+        Ok(())
+    }
+
+    fn record_delivery(&self, id: &str, outcome: Result<(), &str>, at: Millis) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let message = state
+            .messages
+            .iter_mut()
+            .find(|m| m.id == id)
+            .ok_or_else(|| StoreError::NotFound(format!("the outbox has no message \"{id}\"")))?;
+        message.attempts += 1;
+        message.updated_at = at;
+        match outcome {
+            Ok(()) => {
+                message.status = MessageStatus::Sent;
+                message.last_error = None;
+                if message.channel != Channel::Mail {
+                    message.body.clear();
+                }
+            }
+            Err(why) => {
+                message.status = MessageStatus::Failed;
+                message.last_error = Some(why.to_owned());
+            }
+        }
+        Ok(())
+    }
+
+    fn get_message(&self, id: &str) -> Result<Option<Message>, StoreError> {
+        Ok(self.state().messages.iter().find(|m| m.id == id).cloned())
+    }
+
+    fn list_messages(
+        &self,
+        user_id: Option<&str>,
+        status: Option<MessageStatus>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        let state = self.state();
+        let wanted = |m: &&Message| {
+            user_id.is_none_or(|u| m.user_id.as_deref() == Some(u)) && status.is_none_or(|s| m.status == s)
+        };
+        Ok(state.messages.iter().rev().filter(wanted).take(limit).cloned().collect())
+    }
+}
+
+impl SessionStore for MemoryStore {
+    fn create_session(&self, session: &Session) -> Result<(), StoreError> {
+        self.state().sessions.insert(session.token_hash.clone(), session.clone());
+        Ok(())
+    }
+
+    fn find_session(&self, token_hash: &str, now: Millis) -> Result<Option<Session>, StoreError> {
+        Ok(self.state().sessions.get(token_hash).filter(|s| now < s.expires_at).cloned())
     }
 }
 

@@ -305,8 +305,117 @@ pub trait RunStore {
     fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError>;
 }
 
+/// A notification channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+pub enum Channel {
+    /// E-mail through the configured SMTP server.
+    Smtp,
+    /// The in-app inbox: the message stays in the store for the user to read.
+    Mail,
+    /// A JSON POST to the configured webhook URL.
+    Webhook,
+}
+
+impl Channel {
+    /// The channel's name, as in settings.
+    pub fn name(self) -> &'static str {
+        match self {
+            Channel::Smtp => "Smtp",
+            Channel::Mail => "Mail",
+            Channel::Webhook => "Webhook",
+        }
+    }
+}
+
+/// Where a message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MessageStatus {
+    /// Written, not yet handed over.
+    Pending,
+    /// Handed to its channel (for `Mail`: in the user's inbox).
+    Sent,
+    /// The last attempt failed; `sluice outbox retry` sends it again.
+    Failed,
+}
+
+/// A notification in the outbox. After an `Smtp` or `Webhook` message is handed over its
+/// body is cleared (it may hold a one-time code); a `Mail` message keeps it, being the inbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Message {
+    /// UUID.
+    pub id: String,
+    /// How it is delivered.
+    pub channel: Channel,
+    /// The recipient's user id.
+    pub user_id: Option<String>,
+    /// The address: an e-mail address for `Smtp`, the user name for `Mail` and `Webhook`.
+    pub recipient: String,
+    /// The subject ("Message theme").
+    pub subject: String,
+    /// The body.
+    pub body: String,
+    /// Whether the body is HTML.
+    pub html: bool,
+    /// Where it stands.
+    pub status: MessageStatus,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// The component and step that wrote it.
+    pub origin: String,
+    /// When it was written (ms since the epoch).
+    pub created_at: Millis,
+    /// When it last changed.
+    pub updated_at: Millis,
+}
+
+/// The outbox (and in-app inbox) of notifications.
+pub trait OutboxStore {
+    /// Writes a new message.
+    fn enqueue_message(&self, message: &Message) -> Result<(), StoreError>;
+    /// Records a delivery attempt: `Ok` marks it sent (clearing the body unless it is `Mail`),
+    /// `Err` marks it failed with the reason.
+    fn record_delivery(&self, id: &str, outcome: Result<(), &str>, at: Millis) -> Result<(), StoreError>;
+    /// One message.
+    fn get_message(&self, id: &str) -> Result<Option<Message>, StoreError>;
+    /// Messages, newest first, for one user and/or in one status.
+    fn list_messages(
+        &self,
+        user_id: Option<&str>,
+        status: Option<MessageStatus>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError>;
+}
+
+/// A signed-in session: what an end user presents after the second factor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    /// SHA-256 of the token, hex; the token itself is never stored.
+    pub token_hash: String,
+    /// The user.
+    pub user_id: String,
+    /// The client it was issued for.
+    pub client: String,
+    /// When it was made.
+    pub created_at: Millis,
+    /// When it stops working.
+    pub expires_at: Millis,
+}
+
+/// Sessions.
+pub trait SessionStore {
+    /// Stores a session.
+    fn create_session(&self, session: &Session) -> Result<(), StoreError>;
+    /// The session with this token hash, when it has not expired at `now`.
+    fn find_session(&self, token_hash: &str, now: Millis) -> Result<Option<Session>, StoreError>;
+}
+
 /// A complete store.
-pub trait Store: UserStore + CodeStore + EntryStore + RunStore + Send + Sync {
+pub trait Store: UserStore + CodeStore + EntryStore + RunStore + OutboxStore + SessionStore + Send + Sync {
     /// Where it keeps its state, for messages (`memory:`, `sqlite:/path`).
     fn location(&self) -> String;
 }
