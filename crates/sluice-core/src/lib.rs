@@ -26,6 +26,7 @@ pub mod run;
 pub mod schema;
 pub mod script;
 pub mod services;
+pub mod sessions;
 pub mod single;
 pub mod source;
 pub mod store;
@@ -39,7 +40,7 @@ pub use engine::{Engine, EngineBuilder, EngineError};
 pub use path::{FieldOrValue, FieldPath, Literal, ValueSource};
 pub use plan::Plan;
 pub use plugin::{
-    BuildContext, BuildError, BuiltStep, Group, Item, Lang, Localized, SettingLabel, StartStep, Step, StepContext,
+    BuildContext, BuildError, BuiltStep, Group, Item, Lang, Localized, Secret, SettingLabel, StartStep, Step, StepContext,
     StepDescriptor, StepError, StepMeta, StepPlugin,
 };
 pub use run::{Outcome, RunContext, RunError, RunOptions, StepFailure, StepStatus, StepTrace};

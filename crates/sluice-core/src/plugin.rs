@@ -354,6 +354,15 @@ pub(crate) fn suggestion<'a>(wanted: &str, known: impl Iterator<Item = &'a str>)
         .map(|(_, k)| k)
 }
 
+/// A field hidden from traces, and from responses unless it is its owner's credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Secret {
+    /// The field.
+    pub path: FieldPath,
+    /// Whether responses keep it.
+    pub in_response: bool,
+}
+
 /// What a running step may touch besides its item.
 pub struct StepContext<'r> {
     pub(crate) run: &'r RunContext,
@@ -361,7 +370,7 @@ pub struct StepContext<'r> {
     pub(crate) form_actions: &'r mut Vec<Value>,
     pub(crate) step: &'r str,
     pub(crate) services: &'r Services,
-    pub(crate) secrets: &'r mut Vec<FieldPath>,
+    pub(crate) secrets: &'r mut Vec<Secret>,
     pub(crate) notes: &'r mut Vec<String>,
 }
 
@@ -385,8 +394,18 @@ impl StepContext<'_> {
     /// `"[redacted]"` and responses leave it out. A copy into another field is deliberate and
     /// stays visible.
     pub fn mark_secret(&mut self, path: &FieldPath) {
-        if !self.secrets.contains(path) {
-            self.secrets.push(path.clone());
+        self.hide(path, false);
+    }
+
+    /// Marks the field at `path` as a credential for its owner: traces show it as
+    /// `"[redacted]"`, responses keep it (such as a session token).
+    pub fn mark_credential(&mut self, path: &FieldPath) {
+        self.hide(path, true);
+    }
+
+    fn hide(&mut self, path: &FieldPath, in_response: bool) {
+        if !self.secrets.iter().any(|s| s.path == *path) {
+            self.secrets.push(Secret { path: path.clone(), in_response });
         }
     }
 

@@ -5,9 +5,8 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::path::FieldPath;
 use crate::plan::{CompiledStep, Plan};
-use crate::plugin::{BuiltStep, Item, StepContext, StepError};
+use crate::plugin::{BuiltStep, Item, Secret, StepContext, StepError};
 use crate::store::RunRecord;
 
 /// Who runs a dataflow and for which client (Aqtra's "calling user" and "Client for request").
@@ -175,7 +174,7 @@ impl Plan {
             }
         }
         for item in &mut outcome.response {
-            secrets.iter().for_each(|path| drop(path.remove(item)));
+            secrets.iter().filter(|s| !s.in_response).for_each(|s| drop(s.path.remove(item)));
         }
         Ok(outcome)
     }
@@ -220,10 +219,10 @@ impl Plan {
 }
 
 /// Copies of `items` with every secret field shown as `"[redacted]"`.
-pub(crate) fn redacted(items: &[Item], secrets: &[FieldPath]) -> Vec<Item> {
+pub(crate) fn redacted(items: &[Item], secrets: &[Secret]) -> Vec<Item> {
     let mut items = items.to_vec();
     for item in &mut items {
-        for path in secrets {
+        for path in secrets.iter().map(|s| &s.path) {
             if path.get(item).is_some() {
                 // The path exists, so setting it cannot fail.
                 let _ = path.set(item, Value::String("[redacted]".into()));

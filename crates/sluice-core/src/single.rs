@@ -7,8 +7,7 @@ use serde_json::Value;
 use crate::component::{Definitions, data_schema};
 use crate::diagnostics::{Diagnostic, Problem, locate};
 use crate::engine::Engine;
-use crate::path::FieldPath;
-use crate::plugin::{BuildContext, BuiltStep, Item, StepContext, StepError};
+use crate::plugin::{BuildContext, BuiltStep, Item, Secret, StepContext, StepError};
 use crate::run::RunContext;
 use crate::services::Services;
 use crate::source::Source;
@@ -37,7 +36,7 @@ pub struct SingleRun {
     /// What it noted for the trace.
     pub notes: Vec<String>,
     /// The fields it marked secret (shown in clear here, redacted in a dataflow's trace).
-    pub secrets: Vec<FieldPath>,
+    pub secrets: Vec<Secret>,
 }
 
 impl Engine {

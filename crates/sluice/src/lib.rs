@@ -32,7 +32,7 @@ pub mod users;
 pub use sluice_core::*;
 
 /// The ids of the built-in step types, sorted.
-pub const BUILT_IN_STEPS: [&str; 13] = [
+pub const BUILT_IN_STEPS: [&str; 16] = [
     "confirm_one_time_code_for_user",
     "execute_script",
     "extract_collection",
@@ -43,6 +43,9 @@ pub const BUILT_IN_STEPS: [&str; 13] = [
     "get_one_time_code_for_user",
     "get_raw_model",
     "get_user_info",
+    "login_with_password",
+    "send_notification",
+    "send_templated_notification",
     "transform_model",
     "update_entry",
     "write_response",

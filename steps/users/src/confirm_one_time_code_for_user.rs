@@ -3,7 +3,7 @@
 //! lifetime and its attempts.
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 use sluice_core::otp::{self, ConfirmError, REJECTED, Rejection};
 use sluice_core::schemars::{self, JsonSchema};
 use sluice_core::{
@@ -11,7 +11,10 @@ use sluice_core::{
     StepContext, StepDescriptor, StepError, StepMeta, StepPlugin, ValueSource, labels,
 };
 
-use crate::{client_of, client_setting, find_user};
+use sluice_core::clock::rfc3339;
+use sluice_core::{Millis, sessions};
+
+use crate::{DurationSetting, client_of, client_setting, find_user};
 
 /// Settings of `confirm_one_time_code_for_user`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -34,6 +37,14 @@ pub struct ConfirmOneTimeCodeSettings {
     /// `continue` with `false` in the result field.
     #[serde(default)]
     pub on_failure: OnFailure,
+    /// On success, open a session and write `{"token", "expiresAt"}` into `_session`: the
+    /// credential the end user presents from then on (only its hash is stored).
+    #[serde(default)]
+    pub issue_session: bool,
+    /// How long a session lasts: seconds or a duration (`"12h"`), 1 minute to 30 days.
+    /// Default 12 hours.
+    #[serde(default)]
+    pub session_lifetime: Option<DurationSetting>,
 }
 
 fn default_result() -> String {
@@ -60,6 +71,8 @@ struct Confirm {
     client: Option<ValueSource>,
     result: FieldPath,
     on_failure: OnFailure,
+    /// The session lifetime, when a session is issued.
+    session: Option<Millis>,
 }
 
 impl StepPlugin for ConfirmOneTimeCodeForUser {
@@ -97,6 +110,26 @@ impl StepPlugin for ConfirmOneTimeCodeForUser {
             labels::CLIENT,
             labels::RESULT_FIELD,
             SettingLabel {
+                name: "issueSession",
+                label: Localized {
+                    en: "Issue session",
+                    fr: "Ouvrir une session",
+                    es: "Abrir una sesión",
+                    pt: "Abrir uma sessão",
+                    de: "Sitzung eröffnen",
+                },
+            },
+            SettingLabel {
+                name: "sessionLifetime",
+                label: Localized {
+                    en: "Session lifetime",
+                    fr: "Durée de la session",
+                    es: "Duración de la sesión",
+                    pt: "Duração da sessão",
+                    de: "Sitzungsdauer",
+                },
+            },
+            SettingLabel {
                 name: "onFailure",
                 label: Localized {
                     en: "On failure",
@@ -114,7 +147,14 @@ impl StepPlugin for ConfirmOneTimeCodeForUser {
         let user = settings.user_name.as_ref().map(|u| cx.value_source("userName", u)).transpose();
         let client = client_setting(settings.client.as_ref(), cx);
         let result = cx.path("resultField", &settings.result_field);
+        let session = match (&settings.session_lifetime, settings.issue_session) {
+            (Some(d), true) => Some(d.check("sessionLifetime", 60_000, 30 * 86_400_000, cx)).transpose(),
+            (None, true) => Ok(Some(12 * 3_600_000)),
+            (Some(_), false) => Err(cx.invalid("sessionLifetime", "sessionLifetime needs \"issueSession\": true", None)),
+            (None, false) => Ok(None),
+        };
         Ok(BuiltStep::each(Confirm {
+            session: session?,
             typed: typed?,
             user: user?,
             client: client?,
@@ -151,6 +191,14 @@ impl Step for Confirm {
             return Err(StepError::new(REJECTED));
         }
         self.result.set(&mut item, Value::Bool(confirmed)).map_err(|e| StepError::at_setting("resultField", e))?;
+        if let (true, Some(lifetime), Some(user)) = (confirmed, self.session, &user) {
+            let (token, session) = sessions::open_session(cx.services(), &user.id, &client, lifetime)
+                .map_err(|e| StepError::new(e.to_string()))?;
+            item.insert("_session".into(), json!({"token": token, "expiresAt": rfc3339(session.expires_at)}));
+            if let Ok(path) = FieldPath::parse("_session.token") {
+                cx.mark_credential(&path);
+            }
+        }
         out.push(item);
         Ok(())
     }

@@ -229,7 +229,7 @@ mod tests {
         let out = get.run_one(json!({"data": {"UserName": "ann"}})).unwrap();
         let code = out.items[0]["_oneTimeCode"].as_str().unwrap();
         assert!(code.len() == 8 && code.bytes().all(|b| b.is_ascii_digit()), "{code}");
-        assert_eq!(out.secrets[0].to_string(), "_oneTimeCode");
+        assert_eq!(out.secrets[0].path.to_string(), "_oneTimeCode");
     }
 
     #[test]

@@ -1,9 +1,13 @@
-//! Steps of the Aqtra user-contexts group: Get user info, and the two-factor pair Get / Confirm
-//! one-time code for user.
+//! Steps of the Aqtra user-contexts group: Get user info, Login with password, the two-factor
+//! pair Get / Confirm one-time code for user, and the notification steps.
 
 mod confirm_one_time_code_for_user;
 mod get_one_time_code_for_user;
 mod get_user_info;
+mod login_with_password;
+mod notification;
+mod send_notification;
+mod send_templated_notification;
 
 use serde::Deserialize;
 use sluice_core::schemars::{self, JsonSchema};

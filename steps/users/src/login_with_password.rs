@@ -1,0 +1,167 @@
+//! `login_with_password`: checks a user name and password (Argon2id, constant time). The
+//! same error, after the same work, for an unknown user, an inactive one and a wrong password;
+//! failures are throttled per user and client. On success the user goes into the item for the
+//! second factor; no session is granted here.
+
+use std::sync::OnceLock;
+
+use argon2::password_hash::{PasswordHash, PasswordVerifier};
+use serde::Deserialize;
+use serde_json::Value;
+use sluice_core::schemars::{self, JsonSchema};
+use sluice_core::{
+    BuildContext, BuildError, BuiltStep, FieldOrValue, FieldPath, Group, Item, Localized, SettingLabel, Step,
+    StepContext, StepDescriptor, StepError, StepMeta, StepPlugin, ValueSource, labels,
+};
+
+use crate::{client_of, client_setting, find_user};
+
+/// The one message every failed login shows.
+pub const LOGIN_REFUSED: &str = "invalid user name or password";
+
+/// Settings of `login_with_password`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LoginWithPasswordSettings {
+    /// The user name (or id): a model path such as `data.UserName`, or `{"value": "ann"}`.
+    pub user_name: FieldOrValue,
+    /// Path of the field holding the password, such as `data.Password`. The field is secret:
+    /// traces show it as "[redacted]" and responses leave it out.
+    pub user_password: String,
+    /// The client the user logs in to: a model path or `{"value": "workplace"}`. Default: the
+    /// run's client.
+    #[serde(default)]
+    pub client: Option<FieldOrValue>,
+    /// Where the user's data goes on success. Default `_user`.
+    #[serde(default = "default_result")]
+    pub result_field: String,
+}
+
+fn default_result() -> String {
+    "_user".into()
+}
+
+/// The step type.
+pub struct LoginWithPassword;
+
+struct Login {
+    user: ValueSource,
+    password: FieldPath,
+    client: Option<ValueSource>,
+    result: FieldPath,
+}
+
+impl StepPlugin for LoginWithPassword {
+    type Settings = LoginWithPasswordSettings;
+    const META: StepMeta = StepMeta {
+        id: "login_with_password",
+        group: Group::Users,
+        starts_flow: false,
+        title: Localized {
+            en: "Login with password",
+            fr: "Connexion avec mot de passe",
+            es: "Iniciar sesión con contraseña",
+            pt: "Entrar com senha",
+            de: "Mit Passwort anmelden",
+        },
+        description: Localized {
+            en: "Checks a user name and password; on success the user goes into the item for the second factor.",
+            fr: "Vérifie un nom d'utilisateur et un mot de passe ; en cas de succès, l'utilisateur est placé dans l'élément pour le second facteur.",
+            es: "Comprueba un nombre de usuario y una contraseña; si son correctos, el usuario pasa al elemento para el segundo factor.",
+            pt: "Verifica um nome de usuário e uma senha; se corretos, o usuário vai para o item para o segundo fator.",
+            de: "Prüft Benutzername und Passwort; bei Erfolg kommt der Benutzer für den zweiten Faktor ins Element.",
+        },
+        settings: &[
+            labels::USER_NAME,
+            SettingLabel {
+                name: "userPassword",
+                label: Localized {
+                    en: "User password",
+                    fr: "Mot de passe de l'utilisateur",
+                    es: "Contraseña del usuario",
+                    pt: "Senha do usuário",
+                    de: "Benutzerpasswort",
+                },
+            },
+            labels::CLIENT,
+            labels::RESULT_FIELD,
+        ],
+    };
+
+    fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
+        let user = cx.value_source("userName", &settings.user_name);
+        let password = cx.path("userPassword", &settings.user_password);
+        let client = client_setting(settings.client.as_ref(), cx);
+        let result = cx.path("resultField", &settings.result_field);
+        Ok(BuiltStep::each(Login { user: user?, password: password?, client: client?, result: result? }))
+    }
+}
+
+sluice_core::inventory::submit! { StepDescriptor::of::<LoginWithPassword>() }
+
+/// A hash checked when the user does not exist, so that the answer costs the same work.
+fn stand_in_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| {
+        use argon2::password_hash::{PasswordHasher, SaltString};
+        SaltString::encode_b64(b"sluice-stand-in!")
+            .ok()
+            .and_then(|salt| {
+                argon2::Argon2::default().hash_password(b"no user has this password", &salt).ok().map(|h| h.to_string())
+            })
+            .unwrap_or_default()
+    })
+}
+
+fn password_matches(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+}
+
+impl Step for Login {
+    fn run(&self, mut item: Item, cx: &mut StepContext<'_>, out: &mut Vec<Item>) -> Result<(), StepError> {
+        cx.mark_secret(&self.password);
+        let client = client_of(self.client.as_ref(), &item, cx)?;
+        let name = self.user.resolve(&item).unwrap_or_default();
+        let password = match self.password.get(&item) {
+            Some(Value::String(p)) => p.clone(),
+            _ => String::new(),
+        };
+        let user = find_user(cx, &self.user, &item)?;
+        // Throttling is per user (or per name, for names that match no user) and client.
+        let subject = user.as_ref().map_or_else(|| format!("name:{}", name.to_lowercase()), |u| u.id.clone());
+        let scope = format!("login:{client}");
+        let services = cx.services().clone();
+        let store = &services.store;
+        let now = services.clock.now();
+        let fail = |e: sluice_core::store::StoreError| StepError::new(e.to_string());
+        let locked = store.locked_until(&subject, &scope, now).map_err(fail)?.is_some();
+        let hash = user.as_ref().and_then(|u| u.password_hash.as_deref()).unwrap_or(stand_in_hash());
+        // The hash is always checked, so every refusal costs the same work.
+        let matches = password_matches(hash, &password);
+        let refusal = match &user {
+            _ if locked => Some("too many failed logins lately"),
+            None => Some("no such user"),
+            Some(u) if u.password_hash.is_none() => Some("the user has no password"),
+            Some(_) if !matches => Some("wrong password"),
+            Some(u) if !u.active => Some("the user is inactive"),
+            Some(_) => None,
+        };
+        if let Some(reason) = refusal {
+            if !locked {
+                let policy = services.otp;
+                let failures = store.record_failure(&subject, &scope, now, now - policy.failure_window).map_err(fail)?;
+                if failures > policy.max_failures {
+                    store.lock(&subject, &scope, now + policy.lock_duration).map_err(fail)?;
+                }
+            }
+            tracing::info!(subject = %subject, client = %client, reason, "login refused");
+            cx.note(format!("login refused: {reason}"));
+            return Err(StepError::new(LOGIN_REFUSED));
+        }
+        store.clear_failures(&subject, &scope).map_err(fail)?;
+        let value = user.map_or(Value::Null, |u| u.to_item_value());
+        self.result.set(&mut item, value).map_err(|e| StepError::at_setting("resultField", e))?;
+        out.push(item);
+        Ok(())
+    }
+}

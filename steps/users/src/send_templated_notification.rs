@@ -1,0 +1,166 @@
+//! `send_templated_notification`: renders one of the component's templates for a user, in the
+//! user's language, and sends it (e-mail, in-app inbox or webhook).
+
+use serde::Deserialize;
+use sluice_core::schemars::{self, JsonSchema};
+use sluice_core::store::Channel;
+use sluice_core::templates::Templates;
+use sluice_core::{
+    BuildContext, BuildError, BuiltStep, FieldOrValue, Group, Item, Localized, SettingLabel, Step, StepContext, StepDescriptor,
+    StepError, StepMeta, StepPlugin, labels,
+};
+
+use crate::notification::{Recipient, RenderType, send};
+
+/// Settings of `send_templated_notification`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SendTemplatedNotificationSettings {
+    /// The channel: `Smtp` (e-mail), `Mail` (the in-app inbox, kept in the store) or `Webhook`.
+    #[serde(default = "default_channel")]
+    pub notification_type: Channel,
+    /// The recipient's name or id: a model path or `{"value": "ann"}`. Default: the `_user` of
+    /// the item (from Get user info or Login with password).
+    #[serde(default)]
+    pub user_name: Option<FieldOrValue>,
+    /// A field holding the recipient's id, such as `data.creatorSubject`.
+    #[serde(default)]
+    pub user_info_field: Option<String>,
+    /// The name of a template of the component (its `templates` section).
+    #[schemars(length(min = 1))]
+    pub template: String,
+    /// `Text` or `Html` (item values are escaped). Default `Text`.
+    #[serde(default)]
+    pub render_type: RenderType,
+    /// A subject ("Message theme") that replaces the template's.
+    #[serde(default)]
+    pub message_theme: Option<String>,
+}
+
+pub(crate) fn default_channel() -> Channel {
+    Channel::Mail
+}
+
+/// The step type.
+pub struct SendTemplatedNotification;
+
+struct Templated {
+    channel: Channel,
+    recipient: Recipient,
+    templates: std::sync::Arc<Templates>,
+    template: String,
+    render: RenderType,
+    theme: Option<String>,
+}
+
+/// The labels both notification steps share.
+pub(crate) const NOTIFICATION_TYPE: SettingLabel = SettingLabel {
+    name: "notificationType",
+    label: Localized {
+        en: "Notification type",
+        fr: "Type de notification",
+        es: "Tipo de notificación",
+        pt: "Tipo de notificação",
+        de: "Benachrichtigungstyp",
+    },
+};
+pub(crate) const USER_INFO_FIELD: SettingLabel = SettingLabel {
+    name: "userInfoField",
+    label: Localized {
+        en: "User info field",
+        fr: "Champ d'informations utilisateur",
+        es: "Campo de información del usuario",
+        pt: "Campo de informações do usuário",
+        de: "Benutzerinformationsfeld",
+    },
+};
+pub(crate) const RENDER_TYPE: SettingLabel = SettingLabel {
+    name: "renderType",
+    label: Localized {
+        en: "Render type",
+        fr: "Type de rendu",
+        es: "Tipo de renderizado",
+        pt: "Tipo de renderização",
+        de: "Darstellungsart",
+    },
+};
+pub(crate) const MESSAGE_THEME: SettingLabel = SettingLabel {
+    name: "messageTheme",
+    label: Localized {
+        en: "Message theme",
+        fr: "Objet du message",
+        es: "Asunto del mensaje",
+        pt: "Assunto da mensagem",
+        de: "Betreff der Nachricht",
+    },
+};
+
+impl StepPlugin for SendTemplatedNotification {
+    type Settings = SendTemplatedNotificationSettings;
+    const META: StepMeta = StepMeta {
+        id: "send_templated_notification",
+        group: Group::Users,
+        starts_flow: false,
+        title: Localized {
+            en: "Send templated notification",
+            fr: "Envoyer une notification modélisée",
+            es: "Enviar notificación plantillada",
+            pt: "Enviar notificação modelada",
+            de: "Vorlagenbenachrichtigung senden",
+        },
+        description: Localized {
+            en: "Notifies a user with one of the component's templates, in the user's language.",
+            fr: "Notifie un utilisateur avec l'un des modèles du composant, dans la langue de l'utilisateur.",
+            es: "Notifica a un usuario con una de las plantillas del componente, en el idioma del usuario.",
+            pt: "Notifica um usuário com um dos modelos do componente, no idioma do usuário.",
+            de: "Benachrichtigt einen Benutzer mit einer Vorlage der Komponente in seiner Sprache.",
+        },
+        settings: &[
+            NOTIFICATION_TYPE,
+            labels::USER_NAME,
+            USER_INFO_FIELD,
+            SettingLabel {
+                name: "template",
+                label: Localized { en: "Template", fr: "Modèle", es: "Plantilla", pt: "Modelo", de: "Vorlage" },
+            },
+            RENDER_TYPE,
+            MESSAGE_THEME,
+        ],
+    };
+
+    fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
+        let recipient = Recipient::build(settings.user_name.as_ref(), settings.user_info_field.as_deref(), cx);
+        let templates = cx.templates().clone();
+        if !templates.contains(&settings.template) {
+            let hint = templates.closest(&settings.template).map_or_else(
+                || "add it to the component's \"templates\"".to_owned(),
+                |s| format!("did you mean \"{s}\"?"),
+            );
+            return Err(cx.invalid("template", format!("the component has no template \"{}\"", settings.template), Some(hint)));
+        }
+        Ok(BuiltStep::each(Templated {
+            channel: settings.notification_type,
+            recipient: recipient?,
+            templates,
+            template: settings.template,
+            render: settings.render_type,
+            theme: settings.message_theme,
+        }))
+    }
+}
+
+sluice_core::inventory::submit! { StepDescriptor::of::<SendTemplatedNotification>() }
+
+impl Step for Templated {
+    fn run(&self, item: Item, cx: &mut StepContext<'_>, out: &mut Vec<Item>) -> Result<(), StepError> {
+        let user = self.recipient.resolve(cx, &item)?;
+        let rendered = self
+            .templates
+            .render(&self.template, user.locale.as_deref(), self.render.into(), &item)
+            .map_err(|e| StepError::at_setting("template", e))?;
+        let subject = self.theme.clone().unwrap_or(rendered.subject);
+        send(cx, self.channel, &user, subject, rendered.body, self.render == RenderType::Html)?;
+        out.push(item);
+        Ok(())
+    }
+}
