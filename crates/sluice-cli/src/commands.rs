@@ -6,11 +6,10 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 use sluice::clock::rfc3339;
 use sluice::replay::ReplayOptions;
-use sluice::setup::Secrets;
 use sluice::source::Source;
 use sluice::{Diagnostic, Engine, Lang, LoadError, RunContext, RunError, RunOptions, Services};
 
-use crate::{Failure, Format};
+use crate::{Failure, Format, StoreArgs};
 
 fn engine() -> Result<Engine, Failure> {
     Engine::new().map_err(|e| Failure::Environment(e.to_string()))
@@ -119,9 +118,10 @@ impl RunInput {
     }
 }
 
-/// Opens the store named on the command line.
-fn services(url: &str, secrets: &Secrets) -> Result<Services, Failure> {
-    sluice::setup::open(url, secrets).map_err(|e| Failure::Environment(e.to_string()))
+/// Opens the store and channels named on the command line.
+fn services(store: &StoreArgs) -> Result<Services, Failure> {
+    sluice::setup::open_with(&store.store, &store.secrets(), &store.channels())
+        .map_err(|e| Failure::Environment(e.to_string()))
 }
 
 fn store_failure(e: sluice::store::StoreError) -> Failure {
@@ -129,7 +129,6 @@ fn store_failure(e: sluice::store::StoreError) -> Failure {
 }
 
 /// `sluice run`.
-#[allow(clippy::too_many_arguments)] // one per command-line option
 pub fn run(
     file: &Path,
     dataflow: &str,
@@ -137,13 +136,10 @@ pub fn run(
     cx: RunContext,
     trace: bool,
     format: Format,
-    store: &str,
-    secrets: &Secrets,
+    store: &StoreArgs,
 ) -> Result<(), Failure> {
-    let engine = Engine::builder()
-        .services(services(store, secrets)?)
-        .build()
-        .map_err(|e| Failure::Environment(e.to_string()))?;
+    let engine =
+        Engine::builder().services(services(store)?).build().map_err(|e| Failure::Environment(e.to_string()))?;
     let bytes = read(file)?;
     let input = input.read()?;
     let plan = match engine.load(&file.display().to_string(), &bytes) {
@@ -254,7 +250,7 @@ pub fn replay(dir: &Path, options: &ReplayOptions, format: Format) -> Result<(),
 }
 
 /// `sluice users import`.
-pub fn users_import(file: &Path, store: &str, secrets: &Secrets) -> Result<(), Failure> {
+pub fn users_import(file: &Path, store: &StoreArgs) -> Result<(), Failure> {
     let bytes = read(file)?;
     let text =
         String::from_utf8(bytes).map_err(|_| Failure::Environment(format!("{} is not UTF-8 text", file.display())))?;
@@ -262,7 +258,7 @@ pub fn users_import(file: &Path, store: &str, secrets: &Secrets) -> Result<(), F
         print_diagnostics(file, &problems);
         Failure::Invalid
     })?;
-    let services = services(store, secrets)?;
+    let services = services(store)?;
     let written = services.store.import_users(&users).map_err(|e| match e {
         sluice::store::StoreError::Duplicate(message) => {
             eprintln!("{}: {message}", file.display());
@@ -275,8 +271,8 @@ pub fn users_import(file: &Path, store: &str, secrets: &Secrets) -> Result<(), F
 }
 
 /// `sluice users list`.
-pub fn users_list(format: Format, store: &str, secrets: &Secrets) -> Result<(), Failure> {
-    let users = services(store, secrets)?.store.list_users().map_err(store_failure)?;
+pub fn users_list(format: Format, store: &StoreArgs) -> Result<(), Failure> {
+    let users = services(store)?.store.list_users().map_err(store_failure)?;
     if format == Format::Json {
         print_json(&json!(users));
         return Ok(());
@@ -291,8 +287,8 @@ pub fn users_list(format: Format, store: &str, secrets: &Secrets) -> Result<(), 
 }
 
 /// `sluice entries list`.
-pub fn entries_list(component: &str, format: Format, store: &str, secrets: &Secrets) -> Result<(), Failure> {
-    let entries = services(store, secrets)?.store.list_entries(component).map_err(store_failure)?;
+pub fn entries_list(component: &str, format: Format, store: &StoreArgs) -> Result<(), Failure> {
+    let entries = services(store)?.store.list_entries(component).map_err(store_failure)?;
     if format == Format::Json {
         print_json(&json!(entries));
         return Ok(());
@@ -308,8 +304,8 @@ pub fn entries_list(component: &str, format: Format, store: &str, secrets: &Secr
 }
 
 /// `sluice runs list`.
-pub fn runs_list(limit: usize, format: Format, store: &str, secrets: &Secrets) -> Result<(), Failure> {
-    let runs = services(store, secrets)?.store.list_runs(limit).map_err(store_failure)?;
+pub fn runs_list(limit: usize, format: Format, store: &StoreArgs) -> Result<(), Failure> {
+    let runs = services(store)?.store.list_runs(limit).map_err(store_failure)?;
     if format == Format::Json {
         print_json(&json!(runs));
         return Ok(());
@@ -319,4 +315,56 @@ pub fn runs_list(limit: usize, format: Format, store: &str, secrets: &Secrets) -
         println!("{}  {}/{}  {}  {} µs{why}", rfc3339(r.started_at), r.component, r.dataflow, r.status, r.duration_us);
     }
     Ok(())
+}
+
+/// `sluice outbox list`.
+pub fn outbox_list(
+    user: Option<&str>,
+    failed: bool,
+    limit: usize,
+    format: Format,
+    store: &StoreArgs,
+) -> Result<(), Failure> {
+    let services = services(store)?;
+    let user_id = match user {
+        Some(name) => match services.store.find_user(name).map_err(store_failure)? {
+            Some(u) => Some(u.id),
+            None => return Err(Failure::Environment(format!("there is no user named or with id \"{name}\""))),
+        },
+        None => None,
+    };
+    let status = failed.then_some(sluice::store::MessageStatus::Failed);
+    let messages = services.store.list_messages(user_id.as_deref(), status, limit).map_err(store_failure)?;
+    if format == Format::Json {
+        print_json(&json!(messages));
+        return Ok(());
+    }
+    for m in messages {
+        let status = json!(m.status);
+        let error = m.last_error.map(|e| format!("  ({e})")).unwrap_or_default();
+        println!(
+            "{}  {:<7} {:<7} {} attempt(s)  to {}  \"{}\"{error}",
+            rfc3339(m.created_at),
+            m.channel.name(),
+            status.as_str().unwrap_or_default(),
+            m.attempts,
+            m.recipient,
+            m.subject
+        );
+        if !m.body.is_empty() {
+            println!("    {}", m.body.replace('\n', "\n    "));
+        }
+    }
+    Ok(())
+}
+
+/// `sluice outbox retry`.
+pub fn outbox_retry(store: &StoreArgs) -> Result<(), Failure> {
+    let services = services(store)?;
+    let (delivered, errors) = sluice::notify::retry_failed(&services).map_err(store_failure)?;
+    println!("{delivered} message(s) delivered, {} still failing", errors.len());
+    for e in &errors {
+        eprintln!("{e}");
+    }
+    if errors.is_empty() { Ok(()) } else { Err(Failure::Invalid) }
 }

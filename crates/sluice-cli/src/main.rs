@@ -20,10 +20,10 @@ struct Cli {
 
 /// Where state lives; used by the commands that need a store.
 #[derive(Debug, clap::Args)]
-struct StoreArgs {
+pub(crate) struct StoreArgs {
     /// The store: memory: or sqlite:PATH.
     #[arg(long, global = true, env = "SLUICE_STORE", default_value = sluice::setup::DEFAULT_STORE)]
-    store: String,
+    pub(crate) store: String,
     /// The server secret that keys one-time code hashes (at least 32 characters). Without it
     /// a key file beside the SQLite file is used, made on first use.
     #[arg(long = "secret-from-env", global = true, env = "SLUICE_SECRET", hide = true, hide_env_values = true)]
@@ -37,10 +37,28 @@ struct StoreArgs {
         hide_env_values = true
     )]
     previous: Option<String>,
+    /// The SMTP server for `Smtp` notifications: smtp://user:pass@host:port (?tls=required for
+    /// STARTTLS) or smtps://…
+    #[arg(long = "smtp-url-from-env", env = "SLUICE_SMTP_URL", global = true, hide = true, hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// The sender address of e-mails.
+    #[arg(long = "smtp-from", env = "SLUICE_SMTP_FROM", global = true, hide = true)]
+    smtp_from: Option<String>,
+    /// Where `Webhook` notifications are POSTed.
+    #[arg(long = "webhook-url", env = "SLUICE_WEBHOOK_URL", global = true, hide = true)]
+    webhook_url: Option<String>,
 }
 
 impl StoreArgs {
-    fn secrets(&self) -> sluice::setup::Secrets {
+    pub(crate) fn channels(&self) -> sluice::setup::Channels {
+        sluice::setup::Channels {
+            smtp_url: self.smtp_url.clone(),
+            smtp_from: self.smtp_from.clone(),
+            webhook_url: self.webhook_url.clone(),
+        }
+    }
+
+    pub(crate) fn secrets(&self) -> sluice::setup::Secrets {
         sluice::setup::Secrets {
             current: self.secret.clone(),
             previous: self.previous.iter().flat_map(|p| p.split(',')).map(str::to_owned).collect(),
@@ -137,6 +155,13 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// List the outbox (and in-app inbox) of notifications, or send the failed ones again.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// List the records of past runs.
     Runs {
         #[command(subcommand)]
@@ -178,6 +203,27 @@ enum EntriesCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum OutboxCommand {
+    /// List messages, newest first.
+    List {
+        /// Only the messages of this user (name or id).
+        #[arg(long)]
+        user: Option<String>,
+        /// Only the failed messages.
+        #[arg(long)]
+        failed: bool,
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Send every failed message again. Exits 1 when some still fail.
+    Retry,
 }
 
 #[derive(Debug, Subcommand)]
@@ -244,21 +290,25 @@ fn main() -> ExitCode {
         Command::Run { file, dataflow, input, input_file, user, client, trace, format, store } => {
             let input = commands::RunInput { inline: input, file: input_file };
             let cx = sluice::RunContext { user, client };
-            commands::run(&file, &dataflow, input, cx, trace, format, &store.store, &store.secrets())
+            commands::run(&file, &dataflow, input, cx, trace, format, &store)
         }
         Command::Replay { dir, store, user, client, format } => {
             let options = sluice::replay::ReplayOptions { store, user, client, ..Default::default() };
             commands::replay(&dir, &options, format)
         }
         Command::Users { command, store } => match command {
-            UsersCommand::Import { file } => commands::users_import(&file, &store.store, &store.secrets()),
-            UsersCommand::List { format } => commands::users_list(format, &store.store, &store.secrets()),
+            UsersCommand::Import { file } => commands::users_import(&file, &store),
+            UsersCommand::List { format } => commands::users_list(format, &store),
         },
         Command::Entries { command: EntriesCommand::List { component, format }, store } => {
-            commands::entries_list(&component, format, &store.store, &store.secrets())
+            commands::entries_list(&component, format, &store)
         }
+        Command::Outbox { command: OutboxCommand::List { user, failed, limit, format }, store } => {
+            commands::outbox_list(user.as_deref(), failed, limit, format, &store)
+        }
+        Command::Outbox { command: OutboxCommand::Retry, store } => commands::outbox_retry(&store),
         Command::Runs { command: RunsCommand::List { limit, format }, store } => {
-            commands::runs_list(limit, format, &store.store, &store.secrets())
+            commands::runs_list(limit, format, &store)
         }
         Command::Schemas { out } => commands::schemas(&out),
     };

@@ -40,8 +40,8 @@ pub use engine::{Engine, EngineBuilder, EngineError};
 pub use path::{FieldOrValue, FieldPath, Literal, ValueSource};
 pub use plan::Plan;
 pub use plugin::{
-    BuildContext, BuildError, BuiltStep, Group, Item, Lang, Localized, Secret, SettingLabel, StartStep, Step, StepContext,
-    StepDescriptor, StepError, StepMeta, StepPlugin,
+    BuildContext, BuildError, BuiltStep, Group, Item, Lang, Localized, Secret, SettingLabel, StartStep, Step,
+    StepContext, StepDescriptor, StepError, StepMeta, StepPlugin,
 };
 pub use run::{Outcome, RunContext, RunError, RunOptions, StepFailure, StepStatus, StepTrace};
 pub use script::{CompiledScript, FieldUse, ScriptError, ScriptHost, ScriptLimits};

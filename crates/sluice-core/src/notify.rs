@@ -29,7 +29,9 @@ impl Courier for NoCourier {
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
     /// The channel refused it or could not be reached.
-    #[error("{channel} delivery failed: {reason} (message {id} is kept in the outbox; `sluice outbox retry` sends it again)")]
+    #[error(
+        "{channel} delivery failed: {reason} (message {id} is kept in the outbox; `sluice outbox retry` sends it again)"
+    )]
     Delivery {
         /// The channel.
         channel: &'static str,

@@ -18,9 +18,16 @@ pub fn token_hash(token: &str) -> String {
 }
 
 /// A new session: the token (to hand to the user) and the stored record.
-pub fn open_session(services: &Services, user_id: &str, client: &str, lifetime: Millis) -> Result<(String, Session), StoreError> {
+pub fn open_session(
+    services: &Services,
+    user_id: &str,
+    client: &str,
+    lifetime: Millis,
+) -> Result<(String, Session), StoreError> {
     let mut bytes = [0u8; 32];
-    rand::rngs::SysRng.try_fill_bytes(&mut bytes).map_err(|e| StoreError::Unavailable(format!("the system random source failed: {e}")))?;
+    rand::rngs::SysRng
+        .try_fill_bytes(&mut bytes)
+        .map_err(|e| StoreError::Unavailable(format!("the system random source failed: {e}")))?;
     let token = hex(&bytes);
     let now = services.clock.now();
     let session = Session {

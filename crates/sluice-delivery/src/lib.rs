@@ -59,14 +59,16 @@ impl Couriers {
                     .timeout(Some(TIMEOUT))
                     .build();
                 let from = from.unwrap_or("sluice@localhost");
-                let from: Mailbox = from.parse().map_err(|e: lettre::address::AddressError| ConfigError::From(e.to_string()))?;
+                let from: Mailbox =
+                    from.parse().map_err(|e: lettre::address::AddressError| ConfigError::From(e.to_string()))?;
                 Some((transport, from))
             }
             None => None,
         };
         let webhook = match webhook_url.filter(|u| !u.trim().is_empty()) {
             Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
-                let config = ureq::Agent::config_builder().timeout_global(Some(TIMEOUT)).http_status_as_error(true).build();
+                let config =
+                    ureq::Agent::config_builder().timeout_global(Some(TIMEOUT)).http_status_as_error(true).build();
                 Some((ureq::Agent::new_with_config(config), url.trim().to_owned()))
             }
             Some(url) => return Err(ConfigError::Webhook(url.to_owned())),
@@ -79,8 +81,10 @@ impl Couriers {
         let Some((transport, from)) = &self.smtp else {
             return Err("no SMTP server is configured (set SLUICE_SMTP_URL)".into());
         };
-        let to: Mailbox =
-            message.recipient.parse().map_err(|e| format!("\"{}\" is not an e-mail address: {e}", message.recipient))?;
+        let to: Mailbox = message
+            .recipient
+            .parse()
+            .map_err(|e| format!("\"{}\" is not an e-mail address: {e}", message.recipient))?;
         let kind = if message.html { ContentType::TEXT_HTML } else { ContentType::TEXT_PLAIN };
         let email = lettre::Message::builder()
             .from(from.clone())

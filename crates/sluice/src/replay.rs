@@ -1,17 +1,22 @@
-//! `sluice replay DIR`: runs the ForTestCode scenario of an example folder against a fresh
-//! store and checks what a person would check by hand.
+//! `sluice replay DIR`: runs the scenario of an example folder against a fresh store and
+//! checks what a person would check by hand.
 //!
-//! The folder holds `component.json` (dataflows `GetCode` and `ConfirmCode`) and `users.json`.
-//! Time runs on a [`ManualClock`] started at the wall-clock time, so "after the lifetime" is
-//! checked without waiting.
+//! The folder holds `component.json` and `users.json`. The scenario follows from the
+//! dataflows: `GetCode` and `ConfirmCode` (the ForTestCode scenario), or `Login` and `Verify`
+//! (the e-mail two-factor login, with the code read from the outbox). Time runs on a
+//! [`ManualClock`] started at the wall-clock time, so "after the lifetime" is checked without
+//! waiting.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::{Value, json};
 use sluice_core::store::Store;
-use sluice_core::{Engine, LoadError, ManualClock, Outcome, Plan, RunContext, RunError, RunOptions};
+use sluice_core::{
+    Engine, LoadError, ManualClock, Outcome, Plan, RunContext, RunError, RunOptions, Services, sessions,
+};
 
 use crate::setup::{self, Secrets};
 use crate::users::parse_users;
@@ -67,6 +72,8 @@ pub enum ReplayError {
 
 struct Scenario {
     plan: Plan,
+    /// Passwords of users.json, by lower-case user name (the store keeps only hashes).
+    passwords: HashMap<String, String>,
     clock: Arc<ManualClock>,
     store: Arc<dyn Store>,
     cx: RunContext,
@@ -147,7 +154,8 @@ fn wrong(code: &str) -> String {
 pub fn replay(dir: &Path, options: &ReplayOptions) -> Result<Vec<Check>, ReplayError> {
     let component = dir.join("component.json");
     let users_file = dir.join("users.json");
-    let users = parse_users(&read(&users_file)?).map_err(|problems| {
+    let users_text = read(&users_file)?;
+    let users = parse_users(&users_text).map_err(|problems| {
         ReplayError::Invalid(
             problems.iter().map(|d| format!("{}:{d}", users_file.display())).collect::<Vec<_>>().join("\n"),
         )
@@ -159,7 +167,12 @@ pub fn replay(dir: &Path, options: &ReplayOptions) -> Result<Vec<Check>, ReplayE
             (format!("sqlite:{}", dir.join("sluice.db").display()), Some(dir))
         }
     };
-    let result = replay_in(&component, &url, users, options);
+    let passwords = serde_json::from_str::<Vec<Value>>(&users_text)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|u| Some((u["userName"].as_str()?.to_lowercase(), u["password"].as_str()?.to_owned())))
+        .collect();
+    let result = replay_in(&component, &url, users, passwords, options);
     if let Some(dir) = fresh {
         let _ = std::fs::remove_dir_all(dir);
     }
@@ -170,6 +183,7 @@ fn replay_in(
     component: &Path,
     url: &str,
     users: Vec<sluice_core::store::User>,
+    passwords: HashMap<String, String>,
     options: &ReplayOptions,
 ) -> Result<Vec<Check>, ReplayError> {
     let setup_error = |e: &dyn std::fmt::Display| ReplayError::Setup(e.to_string());
@@ -186,7 +200,18 @@ fn replay_in(
         other => setup_error(&other),
     })?;
     let user = options.user.clone().or_else(|| users.first().map(|u| u.user_name.clone()));
-    let scenario = Scenario { plan, clock, store, cx: RunContext { user, client: Some(options.client.clone()) } };
+    let cx = RunContext { user, client: Some(options.client.clone()) };
+    let scenario = Scenario { plan, passwords, clock, store, cx };
+    let names = scenario.plan.dataflow_names();
+    if names.contains(&"Login") && names.contains(&"Verify") {
+        return Ok(email_two_factor(&scenario, engine.services()));
+    }
+    if !(names.contains(&"GetCode") && names.contains(&"ConfirmCode")) {
+        return Err(ReplayError::Invalid(format!(
+            "{}: no scenario to replay: the dataflows must be GetCode and ConfirmCode, or Login and Verify",
+            component.display()
+        )));
+    }
     let mut checks = Vec::new();
     let Some(code) = scenario.get_code(&mut checks) else { return Ok(checks) };
 
@@ -204,4 +229,84 @@ fn replay_in(
     let (ok, detail) = scenario.confirm(&code);
     checks.push(Check { name: "the right code fails after the lifetime".into(), passed: !ok, detail });
     Ok(checks)
+}
+
+/// The e-mail two-factor login: password, code by in-app mail, confirmation with a session.
+fn email_two_factor(scenario: &Scenario, services: &Services) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let user = scenario.cx.user.clone().unwrap_or_default();
+    let login =
+        |name: &str, password: &str| scenario.run("Login", json!({"data": {"UserName": name, "Password": password}}));
+    let refused = |r: &Result<Outcome, RunError>| match r {
+        Err(RunError::StepFailed(f)) => f.message.clone(),
+        Ok(_) => "accepted".into(),
+        Err(e) => e.to_string(),
+    };
+    let wrong = refused(&login(&user, "not the password"));
+    let unknown = refused(&login("nobody-at-all", "not the password"));
+    checks.push(Check {
+        name: "a wrong password and an unknown user get the same answer".into(),
+        passed: wrong == unknown && wrong == "invalid user name or password",
+        detail: format!("wrong password: \"{wrong}\"; unknown user: \"{unknown}\""),
+    });
+    scenario.clock.advance(60_000);
+    let password = scenario.passwords.get(&user.to_lowercase()).cloned().unwrap_or_default();
+    let outcome = match login(&user, &password) {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            checks.push(fail("Login runs with the right password", e.to_string()));
+            return checks;
+        }
+    };
+    let Some(user_id) = scenario.store.find_user(&user).ok().flatten().map(|u| u.id) else {
+        checks.push(fail("the user exists", user));
+        return checks;
+    };
+    let inbox = scenario.store.list_messages(Some(&user_id), None, 1).unwrap_or_default();
+    let Some(message) = inbox.first() else {
+        checks.push(fail("the code reaches the user's inbox", "the outbox is empty".into()));
+        return checks;
+    };
+    let code: String = code_in(&message.body).unwrap_or_default();
+    let response = serde_json::to_string(&outcome.response).unwrap_or_default();
+    checks.push(Check {
+        name: "the code reaches the user's inbox, in the user's language, and not the response".into(),
+        passed: code.len() == 6 && !response.contains(&code) && !response.contains("Password"),
+        detail: format!(
+            "\"{}\" ({} message, {} digits); the Login response holds neither the code nor the password",
+            message.subject,
+            if message.html { "HTML" } else { "text" },
+            code.len()
+        ),
+    });
+    let verify = |typed: &str| scenario.run("Verify", json!({"data": {"UserName": user, "Code": typed}}));
+    match verify(&code) {
+        Ok(outcome) => {
+            let item = outcome.response.first().cloned().unwrap_or_default();
+            let token = item.get("_session").and_then(|s| s.get("token")).and_then(Value::as_str).unwrap_or_default();
+            let session = sessions::check_token(services, token).ok().flatten();
+            checks.push(Check {
+                name: "the code confirms once and opens a session".into(),
+                passed: item.get("_confirmed") == Some(&json!(true)) && session.is_some_and(|s| s.user_id == user_id),
+                detail: format!(
+                    "_confirmed = {}, session until {}",
+                    item.get("_confirmed").cloned().unwrap_or_default(),
+                    item.get("_session").and_then(|s| s.get("expiresAt")).cloned().unwrap_or_default()
+                ),
+            });
+        }
+        Err(e) => checks.push(fail("the code confirms once and opens a session", e.to_string())),
+    }
+    let again = refused(&verify(&code));
+    checks.push(Check {
+        name: "the same code fails the second time".into(),
+        passed: again == "invalid or expired code",
+        detail: format!("\"{again}\""),
+    });
+    checks
+}
+
+/// The first run of 6 to 10 digits in a message body: the code.
+fn code_in(body: &str) -> Option<String> {
+    body.split(|c: char| !c.is_ascii_digit()).find(|run| (6..=10).contains(&run.len())).map(str::to_owned)
 }

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use sluice_core::Services;
 use sluice_core::otp::{CodeKeys, KeyError};
 use sluice_core::store::{MemoryStore, Store, StoreError};
+use sluice_delivery::Couriers;
 use sluice_store_sqlite::SqliteStore;
 
 /// The store used when none is named.
@@ -31,9 +32,31 @@ pub enum SetupError {
     /// The key would not load.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// A delivery channel is misconfigured.
+    #[error("{0}")]
+    Channel(String),
     /// The random source failed.
     #[error("{0}")]
     Random(String),
+}
+
+/// Where notifications go besides the in-app inbox (all optional).
+#[derive(Debug, Clone, Default)]
+pub struct Channels {
+    /// `SLUICE_SMTP_URL`: `smtp://user:pass@host:port[?tls=required]` or `smtps://…`.
+    pub smtp_url: Option<String>,
+    /// `SLUICE_SMTP_FROM`: the sender address.
+    pub smtp_from: Option<String>,
+    /// `SLUICE_WEBHOOK_URL`.
+    pub webhook_url: Option<String>,
+}
+
+/// Opens the store named by `url` with its key, delivering notifications through `channels`.
+pub fn open_with(url: &str, secrets: &Secrets, channels: &Channels) -> Result<Services, SetupError> {
+    let couriers =
+        Couriers::new(channels.smtp_url.as_deref(), channels.smtp_from.as_deref(), channels.webhook_url.as_deref())
+            .map_err(|e| SetupError::Channel(e.to_string()))?;
+    Ok(open(url, secrets)?.with_courier(Arc::new(couriers)))
 }
 
 /// The secrets for code hashes, when given outside the store.

@@ -150,7 +150,9 @@ impl StepPlugin for ConfirmOneTimeCodeForUser {
         let session = match (&settings.session_lifetime, settings.issue_session) {
             (Some(d), true) => Some(d.check("sessionLifetime", 60_000, 30 * 86_400_000, cx)).transpose(),
             (None, true) => Ok(Some(12 * 3_600_000)),
-            (Some(_), false) => Err(cx.invalid("sessionLifetime", "sessionLifetime needs \"issueSession\": true", None)),
+            (Some(_), false) => {
+                Err(cx.invalid("sessionLifetime", "sessionLifetime needs \"issueSession\": true", None))
+            }
             (None, false) => Ok(None),
         };
         Ok(BuiltStep::each(Confirm {

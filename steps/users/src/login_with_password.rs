@@ -114,7 +114,8 @@ fn stand_in_hash() -> &'static str {
 }
 
 fn password_matches(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    PasswordHash::new(hash)
+        .is_ok_and(|parsed| argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
 impl Step for Login {
@@ -149,7 +150,8 @@ impl Step for Login {
         if let Some(reason) = refusal {
             if !locked {
                 let policy = services.otp;
-                let failures = store.record_failure(&subject, &scope, now, now - policy.failure_window).map_err(fail)?;
+                let failures =
+                    store.record_failure(&subject, &scope, now, now - policy.failure_window).map_err(fail)?;
                 if failures > policy.max_failures {
                     store.lock(&subject, &scope, now + policy.lock_duration).map_err(fail)?;
                 }

@@ -40,21 +40,34 @@ impl Recipient {
             (Some(name), None) => cx.value_source("userName", name).map(Recipient),
             (None, Some(field)) => cx.path("userInfoField", field).map(|p| Recipient(ValueSource::Field(p))),
             (None, None) => cx.path("userName", "_user").map(|p| Recipient(ValueSource::Field(p))),
-            (Some(_), Some(_)) => Err(cx.invalid("", "name the recipient with userName or userInfoField, not both", None)),
+            (Some(_), Some(_)) => {
+                Err(cx.invalid("", "name the recipient with userName or userInfoField, not both", None))
+            }
         }
     }
 
     /// The user the message goes to.
     pub fn resolve(&self, cx: &StepContext<'_>, item: &Item) -> Result<User, StepError> {
         let Some(key) = self.0.resolve(item) else {
-            return Err(StepError::new(format!("{} names no recipient (run Get user info first, or set userName)", self.0)));
+            return Err(StepError::new(format!(
+                "{} names no recipient (run Get user info first, or set userName)",
+                self.0
+            )));
         };
-        find_user(cx, &self.0, item)?.ok_or_else(|| StepError::new(format!("there is no user named or with id \"{key}\"")))
+        find_user(cx, &self.0, item)?
+            .ok_or_else(|| StepError::new(format!("there is no user named or with id \"{key}\"")))
     }
 }
 
 /// Writes the message to the outbox and hands it to its channel.
-pub fn send(cx: &StepContext<'_>, channel: Channel, user: &User, subject: String, body: String, html: bool) -> Result<(), StepError> {
+pub fn send(
+    cx: &StepContext<'_>,
+    channel: Channel,
+    user: &User,
+    subject: String,
+    body: String,
+    html: bool,
+) -> Result<(), StepError> {
     let recipient = match channel {
         Channel::Smtp => user
             .email

@@ -5,12 +5,14 @@ use serde_json::Value;
 use sluice_core::schemars::{self, JsonSchema};
 use sluice_core::store::Channel;
 use sluice_core::{
-    BuildContext, BuildError, BuiltStep, FieldOrValue, FieldPath, Group, Item, Localized, SettingLabel, Step, StepContext,
-    StepDescriptor, StepError, StepMeta, StepPlugin, labels,
+    BuildContext, BuildError, BuiltStep, FieldOrValue, FieldPath, Group, Item, Localized, SettingLabel, Step,
+    StepContext, StepDescriptor, StepError, StepMeta, StepPlugin, labels,
 };
 
 use crate::notification::{Recipient, RenderType, send};
-use crate::send_templated_notification::{MESSAGE_THEME, NOTIFICATION_TYPE, RENDER_TYPE, USER_INFO_FIELD, default_channel};
+use crate::send_templated_notification::{
+    MESSAGE_THEME, NOTIFICATION_TYPE, RENDER_TYPE, USER_INFO_FIELD, default_channel,
+};
 
 /// Settings of `send_notification`. Give exactly one of `messageBody` and `messageBodyField`.
 #[derive(Debug, Deserialize, JsonSchema)]

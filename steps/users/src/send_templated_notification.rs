@@ -6,8 +6,8 @@ use sluice_core::schemars::{self, JsonSchema};
 use sluice_core::store::Channel;
 use sluice_core::templates::Templates;
 use sluice_core::{
-    BuildContext, BuildError, BuiltStep, FieldOrValue, Group, Item, Localized, SettingLabel, Step, StepContext, StepDescriptor,
-    StepError, StepMeta, StepPlugin, labels,
+    BuildContext, BuildError, BuiltStep, FieldOrValue, Group, Item, Localized, SettingLabel, Step, StepContext,
+    StepDescriptor, StepError, StepMeta, StepPlugin, labels,
 };
 
 use crate::notification::{Recipient, RenderType, send};
@@ -136,7 +136,11 @@ impl StepPlugin for SendTemplatedNotification {
                 || "add it to the component's \"templates\"".to_owned(),
                 |s| format!("did you mean \"{s}\"?"),
             );
-            return Err(cx.invalid("template", format!("the component has no template \"{}\"", settings.template), Some(hint)));
+            return Err(cx.invalid(
+                "template",
+                format!("the component has no template \"{}\"", settings.template),
+                Some(hint),
+            ));
         }
         Ok(BuiltStep::each(Templated {
             channel: settings.notification_type,
