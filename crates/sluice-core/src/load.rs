@@ -14,7 +14,7 @@ use crate::component::{Definition, Definitions, NotificationTemplate, data_schem
 use crate::diagnostics::{LoadError, Problem, locate};
 use crate::engine::Engine;
 use crate::plan::{CompiledDataflow, CompiledStep, Plan};
-use crate::plugin::{BuildContext, BuiltStep, suggestion};
+use crate::plugin::{BuildContext, BuiltStep, Secret, suggestion};
 use crate::source::{Source, escape_token};
 use crate::templates::Templates;
 use crate::types::{compile_with_formats, describe};
@@ -149,9 +149,11 @@ impl Loader<'_> {
                 );
             }
             let steps = self.read_steps(dataflow, &pointer);
-            let compiled = self.compile_dataflow(component, &steps, &definitions, &data_schema, &templates);
+            let mut secrets = Vec::new();
+            let compiled =
+                self.compile_dataflow(component, &steps, &definitions, &data_schema, &templates, &mut secrets);
             if let (Some(name), Some(steps)) = (name, compiled) {
-                dataflows.push(CompiledDataflow { name: name.to_owned(), steps });
+                dataflows.push(CompiledDataflow { name: name.to_owned(), steps, secrets });
             }
         }
         let name = root.get("name").and_then(Value::as_str)?.to_owned();
@@ -254,6 +256,7 @@ impl Loader<'_> {
         definitions: &Definitions,
         data_schema: &Arc<jsonschema::Validator>,
         templates: &Arc<Templates>,
+        secrets: &mut Vec<Secret>,
     ) -> Option<Vec<CompiledStep>> {
         let before = self.problems.len();
         let mut index: HashMap<&str, usize> = HashMap::new();
@@ -318,6 +321,7 @@ impl Loader<'_> {
                 templates,
                 scripts: &self.engine.scripts,
                 problems: &mut self.problems,
+                secrets: &mut *secrets,
             };
             let Ok(built) = registered.descriptor.build(settings, &mut cx) else { continue };
             let starts = matches!(built, BuiltStep::Start(_));

@@ -1,7 +1,7 @@
 //! A compiled component: every dataflow with its steps built and its sources resolved.
 
 use crate::component::Definitions;
-use crate::plugin::BuiltStep;
+use crate::plugin::{BuiltStep, Secret};
 use crate::services::Services;
 
 /// A component checked and compiled once; run its dataflows as often as needed.
@@ -26,6 +26,8 @@ impl std::fmt::Debug for Plan {
 pub(crate) struct CompiledDataflow {
     pub name: String,
     pub steps: Vec<CompiledStep>,
+    /// Fields its steps declared secret when they were built.
+    pub secrets: Vec<Secret>,
 }
 
 pub(crate) struct CompiledStep {

@@ -253,6 +253,7 @@ pub struct BuildContext<'a> {
     pub(crate) templates: &'a Arc<Templates>,
     pub(crate) scripts: &'a Arc<ScriptHost>,
     pub(crate) problems: &'a mut Vec<Problem>,
+    pub(crate) secrets: &'a mut Vec<Secret>,
 }
 
 /// System fields every Aqtra entry has besides its definitions.
@@ -287,6 +288,15 @@ impl BuildContext<'_> {
     /// The engine's sandboxed script host.
     pub fn scripts(&self) -> &Arc<ScriptHost> {
         self.scripts
+    }
+
+    /// Declares the field at `path` secret in every run of the dataflow, from its first step:
+    /// traces show it as `"[redacted]"` and responses leave it out (such as a password the
+    /// input carries, or a one-time code the step writes).
+    pub fn secret_field(&mut self, path: &FieldPath) {
+        if !self.secrets.iter().any(|s| s.path == *path) {
+            self.secrets.push(Secret { path: path.clone(), in_response: false });
+        }
     }
 
     /// Records a problem with a setting (`setting` is a JSON Pointer relative to `settings`,
@@ -390,22 +400,11 @@ impl StepContext<'_> {
         self.services
     }
 
-    /// Marks the field at `path` as secret for the rest of the run: traces show it as
-    /// `"[redacted]"` and responses leave it out. A copy into another field is deliberate and
-    /// stays visible.
-    pub fn mark_secret(&mut self, path: &FieldPath) {
-        self.hide(path, false);
-    }
-
     /// Marks the field at `path` as a credential for its owner: traces show it as
     /// `"[redacted]"`, responses keep it (such as a session token).
     pub fn mark_credential(&mut self, path: &FieldPath) {
-        self.hide(path, true);
-    }
-
-    fn hide(&mut self, path: &FieldPath, in_response: bool) {
         if !self.secrets.iter().any(|s| s.path == *path) {
-            self.secrets.push(Secret { path: path.clone(), in_response });
+            self.secrets.push(Secret { path: path.clone(), in_response: true });
         }
     }
 

@@ -132,7 +132,7 @@ impl Plan {
         let mut unread: Vec<usize> = steps.iter().map(|s| s.consumers).collect();
         let mut outcome =
             Outcome { response: Vec::new(), form_actions: Vec::new(), trace: Vec::with_capacity(steps.len()) };
-        let mut secrets = Vec::new();
+        let mut secrets = flow.secrets.clone();
         for (i, step) in steps.iter().enumerate() {
             let started = Instant::now();
             let read = step.consumers > 0;

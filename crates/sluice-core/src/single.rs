@@ -22,6 +22,7 @@ pub struct SingleStep {
     name: String,
     built: BuiltStep,
     services: Services,
+    secrets: Vec<Secret>,
 }
 
 /// What a single step produced.
@@ -67,7 +68,9 @@ impl Engine {
         }
         let data_schema = Arc::new(compile_with_formats(&data_schema(definitions)).map_err(fail)?);
         let mut problems: Vec<Problem> = Vec::new();
+        let mut secrets = Vec::new();
         let mut cx = BuildContext {
+            secrets: &mut secrets,
             component: SINGLE_COMPONENT,
             step: name,
             settings_pointer: "/settings".into(),
@@ -79,7 +82,7 @@ impl Engine {
             problems: &mut problems,
         };
         match registered.descriptor.build(settings, &mut cx) {
-            Ok(built) => Ok(SingleStep { name: name.to_owned(), built, services: self.services.clone() }),
+            Ok(built) => Ok(SingleStep { name: name.to_owned(), built, services: self.services.clone(), secrets }),
             // Outside a file there is no text to place problems in: they all stand at 1:1.
             Err(_) => Err(locate(&Source::new(""), problems)),
         }
@@ -90,7 +93,7 @@ impl SingleStep {
     /// Runs the step: an input step on `input`, any other step on each item of `items`.
     pub fn run(&self, input: &Value, items: Vec<Item>, run: &RunContext) -> Result<SingleRun, StepError> {
         let mut result = SingleRun::default();
-        let mut secrets = Vec::new();
+        let mut secrets = self.secrets.clone();
         let mut cx = StepContext {
             run,
             response: &mut result.response,

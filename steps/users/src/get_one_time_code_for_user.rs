@@ -163,6 +163,9 @@ impl StepPlugin for GetOneTimeCodeForUser {
             None => Ok(30_000),
         };
         let result = cx.path("resultField", &settings.result_field);
+        if let Ok(path) = &result {
+            cx.secret_field(path);
+        }
         debug_assert!(CODE_LENGTHS.contains(&settings.code_length), "the schema bounds codeLength");
         Ok(BuiltStep::each(Issue {
             user: user?,
@@ -199,7 +202,6 @@ impl Step for Issue {
         self.result
             .set(&mut item, Value::String(code.expose().to_owned()))
             .map_err(|e| StepError::at_setting("resultField", e))?;
-        cx.mark_secret(&self.result);
         out.push(item);
         Ok(())
     }

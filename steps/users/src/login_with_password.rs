@@ -91,6 +91,9 @@ impl StepPlugin for LoginWithPassword {
     fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
         let user = cx.value_source("userName", &settings.user_name);
         let password = cx.path("userPassword", &settings.user_password);
+        if let Ok(path) = &password {
+            cx.secret_field(path);
+        }
         let client = client_setting(settings.client.as_ref(), cx);
         let result = cx.path("resultField", &settings.result_field);
         Ok(BuiltStep::each(Login { user: user?, password: password?, client: client?, result: result? }))
@@ -120,7 +123,6 @@ fn password_matches(hash: &str, password: &str) -> bool {
 
 impl Step for Login {
     fn run(&self, mut item: Item, cx: &mut StepContext<'_>, out: &mut Vec<Item>) -> Result<(), StepError> {
-        cx.mark_secret(&self.password);
         let client = client_of(self.client.as_ref(), &item, cx)?;
         let name = self.user.resolve(&item).unwrap_or_default();
         let password = match self.password.get(&item) {
