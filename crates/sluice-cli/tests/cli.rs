@@ -144,7 +144,7 @@ fn usage_and_environment_problems_exit_2() {
 
 #[test]
 fn every_command_has_help() {
-    let commands: [&[&str]; 12] = [
+    let commands: [&[&str]; 14] = [
         &["--help"],
         &["validate", "--help"],
         &["steps", "--help"],
@@ -156,6 +156,8 @@ fn every_command_has_help() {
         &["users", "list", "--help"],
         &["entries", "list", "--help"],
         &["runs", "list", "--help"],
+        &["outbox", "list", "--help"],
+        &["outbox", "retry", "--help"],
         &["help", "users"],
     ];
     for command in commands {
@@ -249,4 +251,47 @@ fn bad_users_files_exit_1_and_bad_stores_exit_2() {
     let out = out.unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 32 characters"));
+}
+
+#[test]
+fn the_email_login_replays_and_its_outbox_lists_and_retries() {
+    let email = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/email-2fa");
+    let out = sluice().env_remove("SLUICE_STORE").args(["replay", email]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("ok   the code reaches the user's inbox, in the user's language, and not the response"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ok   the code confirms once and opens a session"), "{stdout}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("s.db").display());
+    let users = format!("{email}/users.json");
+    assert_eq!(sluice().args(["users", "import", &users, "--store", &store]).output().unwrap().status.code(), Some(0));
+    let component = format!("{email}/component.json");
+    let ok = sluice()
+        .args(["run", &component, "-d", "Login", "--client", "web", "--format", "json"])
+        .args(["--input", r#"{"data":{"UserName":"ann","Password":"correct horse battery staple"}}"#])
+        .env("SLUICE_STORE", &store)
+        .output()
+        .unwrap();
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    let list =
+        sluice().args(["outbox", "list", "--user", "ann", "--format", "json", "--store", &store]).output().unwrap();
+    let messages = stdout_json(&list);
+    assert_eq!(messages[0]["channel"], "Mail");
+    assert_eq!(messages[0]["subject"], "Votre code de connexion");
+    assert_eq!(messages[0]["status"], "sent");
+    let text = sluice().args(["outbox", "list", "--store", &store]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("Mail    sent"),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
+    let retry = sluice().args(["outbox", "retry", "--store", &store]).output().unwrap();
+    assert_eq!(retry.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&retry.stdout).starts_with("0 message(s) delivered, 0 still failing"));
+    let unknown = sluice().args(["outbox", "list", "--user", "nobody", "--store", &store]).output().unwrap();
+    assert_eq!(unknown.status.code(), Some(2));
 }

@@ -158,7 +158,7 @@ impl Loader<'_> {
         }
         let name = root.get("name").and_then(Value::as_str)?.to_owned();
         let title = root.get("title").and_then(Value::as_str).map(str::to_owned);
-        Some(Plan { name, title, definitions, dataflows, services: self.engine.services.clone() })
+        Some(Plan { name, title, definitions, dataflows, services: self.engine.services.clone(), templates })
     }
 
     fn definitions(&mut self, root: &Map<String, Value>) -> Definitions {

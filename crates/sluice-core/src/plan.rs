@@ -2,7 +2,10 @@
 
 use crate::component::Definitions;
 use crate::plugin::{BuiltStep, Secret};
+use std::sync::Arc;
+
 use crate::services::Services;
+use crate::templates::Templates;
 
 /// A component checked and compiled once; run its dataflows as often as needed.
 /// `Send + Sync`: share it behind an `Arc`.
@@ -12,6 +15,7 @@ pub struct Plan {
     pub(crate) definitions: Definitions,
     pub(crate) dataflows: Vec<CompiledDataflow>,
     pub(crate) services: Services,
+    pub(crate) templates: Arc<Templates>,
 }
 
 impl std::fmt::Debug for Plan {
@@ -61,6 +65,11 @@ impl Plan {
     /// The names of the dataflows, in file order.
     pub fn dataflow_names(&self) -> Vec<&str> {
         self.dataflows.iter().map(|d| d.name.as_str()).collect()
+    }
+
+    /// The component's notification templates, compiled.
+    pub fn templates(&self) -> &Arc<Templates> {
+        &self.templates
     }
 
     /// The services its runs use (those of the engine that loaded it).

@@ -169,3 +169,94 @@ impl Step for Login {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    use serde_json::{Value, json};
+    use sluice_core::store::User;
+    use sluice_core::{Engine, RunContext, SingleStep};
+
+    use super::LOGIN_REFUSED;
+    use crate::test_support::engine;
+
+    fn hashed(password: &str) -> String {
+        let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
+        argon2::Argon2::default().hash_password(password.as_bytes(), &salt).unwrap().to_string()
+    }
+
+    fn setup() -> (Engine, std::sync::Arc<sluice_core::ManualClock>, SingleStep) {
+        let (engine, clock) = engine();
+        let users = [
+            User { password_hash: Some(hashed("right-pw")), ..User::new("lea") },
+            User { password_hash: Some(hashed("right-pw")), active: false, ..User::new("old") },
+        ];
+        engine.services().store.import_users(&users).unwrap();
+        let settings = json!({"userName": "data.U", "userPassword": "data.P", "client": {"value": "web"}});
+        let step = engine.single_step("login", "login_with_password", settings, &Default::default()).unwrap();
+        (engine, clock, step)
+    }
+
+    fn login(step: &SingleStep, user: &str, password: &str) -> Result<Value, String> {
+        let item = json!({"data": {"U": user, "P": password}}).as_object().unwrap().clone();
+        let out = step.run(&Value::Null, vec![item], &RunContext::default()).map_err(|e| e.message)?;
+        Ok(Value::Object(out.items[0].clone()))
+    }
+
+    #[test]
+    fn the_right_password_puts_the_user_in_the_item_and_hides_the_password() {
+        let (_, _, step) = setup();
+        let item = login(&step, "LEA", "right-pw").unwrap();
+        assert_eq!(item["_user"]["userName"], "lea");
+        assert!(item["_user"].get("passwordHash").is_none());
+        let secrets: Vec<String> = step
+            .run(&Value::Null, vec![], &RunContext::default())
+            .unwrap()
+            .secrets
+            .iter()
+            .map(|s| s.path.to_string())
+            .collect();
+        assert_eq!(secrets, ["data.P"]);
+    }
+
+    #[test]
+    fn unknown_users_inactive_users_and_wrong_passwords_look_the_same() {
+        let (_, _, step) = setup();
+        let timed = |user: &str, password: &str| {
+            let started = Instant::now();
+            let refused = login(&step, user, password).unwrap_err();
+            (refused, started.elapsed())
+        };
+        let mut wrong = Vec::new();
+        let mut unknown = Vec::new();
+        for _ in 0..3 {
+            let (message, took) = timed("lea", "wrong-pw");
+            assert_eq!(message, LOGIN_REFUSED);
+            wrong.push(took);
+            let (message, took) = timed("nobody", "wrong-pw");
+            assert_eq!(message, LOGIN_REFUSED);
+            unknown.push(took);
+        }
+        assert_eq!(timed("old", "right-pw").0, LOGIN_REFUSED, "an inactive user");
+        // Both paths verify one Argon2 hash with the same parameters; allow for a busy machine.
+        let median = |mut v: Vec<Duration>| {
+            v.sort();
+            v[1]
+        };
+        let (wrong, unknown) = (median(wrong), median(unknown));
+        assert!(unknown * 2 > wrong && wrong * 2 > unknown, "wrong password {wrong:?}, unknown user {unknown:?}");
+    }
+
+    #[test]
+    fn failures_are_throttled_per_user_and_client() {
+        let (_, clock, step) = setup();
+        for _ in 0..11 {
+            assert_eq!(login(&step, "lea", "wrong-pw").unwrap_err(), LOGIN_REFUSED);
+        }
+        assert_eq!(login(&step, "lea", "right-pw").unwrap_err(), LOGIN_REFUSED, "locked after 11 failures");
+        clock.advance(15 * 60_000 + 1);
+        assert!(login(&step, "lea", "right-pw").is_ok(), "the lock lasts 15 minutes");
+    }
+}

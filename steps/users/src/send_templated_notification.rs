@@ -168,3 +168,103 @@ impl Step for Templated {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+    use sluice_core::store::MessageStatus;
+    use sluice_core::{Engine, LoadError, RunContext, RunError, RunOptions};
+
+    use crate::test_support::engine;
+    // The dataflows start with an input step.
+    use sluice_steps_input as _;
+
+    fn component(body_en: &str, render: &str) -> Vec<u8> {
+        json!({
+            "name": "Mailer",
+            "definitions": {"Note": {"type": "string"}, "To": {"type": "string"}},
+            "templates": {
+                "Hello": {
+                    "en": {"subject": "Hello {{ _user.userName }}", "body": body_en},
+                    "fr": {"subject": "Bonjour {{ _user.userName }}", "body": "Bonjour {{ data.Note }}"}
+                }
+            },
+            "dataflows": [{"name": "Send", "stages": [{"name": "S", "steps": [
+                {"name": "model", "type": "get_action_model"},
+                {"name": "user", "type": "get_user_info", "source": "model", "settings": {"userName": "data.To"}},
+                {"name": "mail", "type": "send_templated_notification", "source": "user",
+                 "settings": {"template": "Hello", "renderType": render}}]}]}]
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    fn send(engine: &Engine, bytes: &[u8], to: &str, note: &str) -> Result<(), RunError> {
+        let plan = engine.load("mailer.json", bytes).unwrap();
+        let input = json!({"data": {"To": to, "Note": note}});
+        plan.run("Send", &input, &RunContext::default(), RunOptions::default()).map(drop)
+    }
+
+    fn last_message(engine: &Engine) -> sluice_core::store::Message {
+        engine.services().store.list_messages(None, None, 1).unwrap().remove(0)
+    }
+
+    #[test]
+    fn the_recipients_language_is_used_with_english_as_the_fallback() {
+        let (engine, _) = engine();
+        let fr = sluice_core::store::User { locale: Some("fr-CA".into()), ..sluice_core::store::User::new("zoe") };
+        engine.services().store.import_users(&[fr]).unwrap();
+        let bytes = component("Hi {{ data.Note }}", "Text");
+        send(&engine, &bytes, "zoe", "merci").unwrap();
+        let message = last_message(&engine);
+        assert_eq!((message.subject.as_str(), message.body.as_str()), ("Bonjour zoe", "Bonjour merci"));
+        assert_eq!(message.status, MessageStatus::Sent, "Mail lands in the inbox at once");
+        send(&engine, &bytes, "ann", "thanks").unwrap();
+        let message = last_message(&engine);
+        assert_eq!((message.subject.as_str(), message.body.as_str()), ("Hello ann", "Hi thanks"));
+    }
+
+    #[test]
+    fn html_escapes_item_values_and_text_does_not() {
+        let (engine, _) = engine();
+        send(&engine, &component("<p>{{ data.Note }}</p>", "Html"), "ann", "<script>x</script> & co").unwrap();
+        assert_eq!(last_message(&engine).body, "<p>&lt;script&gt;x&lt;&#x2f;script&gt; &amp; co</p>");
+        assert!(last_message(&engine).html);
+        send(&engine, &component("<p>{{ data.Note }}</p>", "Text"), "ann", "<b>").unwrap();
+        assert_eq!(last_message(&engine).body, "<p><b></p>");
+    }
+
+    #[test]
+    fn template_mistakes_are_load_errors_where_they_can_be_known_else_clear_run_errors() {
+        let (engine, _) = engine();
+        let problems = |bytes: &[u8]| match engine.load("mailer.json", bytes) {
+            Err(LoadError::Invalid { diagnostics, .. }) => {
+                diagnostics.iter().map(ToString::to_string).collect::<Vec<_>>()
+            }
+            other => panic!("{other:?}"),
+        };
+        let syntax = problems(&component("Hi {{ data.Note }", "Text"));
+        assert_eq!(syntax.len(), 1, "{syntax:?}");
+        assert!(syntax[0].contains("/templates/Hello/en/body: the template does not compile: "), "{}", syntax[0]);
+        assert!(syntax[0].contains("(template line 1)"), "{}", syntax[0]);
+        let typo = problems(&component("Hi {{ data.Note }} {{ data.Notes }}", "Text"));
+        assert_eq!(typo.len(), 1, "{typo:?}");
+        assert!(typo[0].contains("/templates/Hello/en/body: \"Notes\" is not a definition of this component (fix: did you mean data.Note?)"), "{}", typo[0]);
+        let mut unknown: Value = serde_json::from_slice(&component("Hi", "Text")).unwrap();
+        unknown["dataflows"][0]["stages"][0]["steps"][2]["settings"]["template"] = json!("Helo");
+        let missing = problems(unknown.to_string().as_bytes());
+        assert!(missing[0].contains("settings/template: step \"mail\": the component has no template \"Helo\" (fix: did you mean \"Hello\"?)"), "{}", missing[0]);
+
+        let Err(RunError::StepFailed(failure)) =
+            send(&engine, &component("Hi {{ _user.nickname }}", "Text"), "ann", "")
+        else {
+            panic!("an undefined variable fails the run");
+        };
+        assert!(
+            failure.message.starts_with("template \"Hello\" (en body, line 1) cannot be rendered: "),
+            "{}",
+            failure.message
+        );
+        assert!(failure.pointer.ends_with("/settings/template"), "{}", failure.pointer);
+    }
+}
