@@ -220,15 +220,73 @@ fn webhooks_are_posted_as_json_with_retries() {
 }
 
 #[test]
-fn the_login_keeps_code_and_password_out_of_response_trace_and_inbox_of_others() {
+fn every_language_of_the_example_template_renders_and_others_fall_back_to_english() {
+    let (plan, _, _dir) = setup("Mail", &Channels::default());
+    let item = json!({"_user": {"userName": "ann", "firstName": "<Anne>"}, "_oneTimeCode": "012345"});
+    let item = item.as_object().unwrap().clone();
+    let expected = [
+        ("en", "Your sign-in code", "Hello &lt;Anne&gt;,"),
+        ("fr", "Votre code de connexion", "Bonjour &lt;Anne&gt;,"),
+        ("es", "Su código de inicio de sesión", "Hola &lt;Anne&gt;:"),
+        ("pt", "O seu código de acesso", "Olá &lt;Anne&gt;,"),
+        ("de-AT", "Ihr Anmeldecode", "Hallo &lt;Anne&gt;,"),
+        ("ja", "Your sign-in code", "Hello &lt;Anne&gt;,"),
+    ];
+    for (locale, subject, greeting) in expected {
+        let rendered =
+            plan.templates().render("OtpMail", Some(locale), sluice::templates::RenderType::Html, &item).unwrap();
+        assert_eq!(rendered.subject, subject, "{locale}");
+        assert!(rendered.body.starts_with(&format!("<p>{greeting}</p>")), "{locale}: {}", rendered.body);
+        assert!(rendered.body.contains("<b>012345</b>"), "{locale}: {}", rendered.body);
+    }
+}
+
+/// Everything the process logged.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The logs of this test binary: one global subscriber, because a thread-local one misses
+/// events whose call sites other test threads reached first.
+fn logs() -> &'static Logs {
+    static LOGS: std::sync::OnceLock<Logs> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        logs
+    })
+}
+
+#[test]
+fn the_login_keeps_code_and_password_out_of_response_trace_and_logs() {
+    let logs = logs();
     let (plan, services, _dir) = setup("Mail", &Channels::default());
+    assert!(login(&plan, "ann", "wrong-password").is_err());
     let outcome = login(&plan, "ann", "pw-ann-123").unwrap();
     let inbox = services.store.list_messages(None, None, 5).unwrap();
     assert_eq!(inbox.len(), 1);
     assert!(inbox[0].html && inbox[0].body.contains("<p>Bonjour Anne,</p>"), "{}", inbox[0].body);
     let code = code_in(&inbox[0].body);
-    let visible = serde_json::to_string(&outcome).unwrap();
-    assert!(!visible.contains(&code), "the code leaked: {visible}");
-    assert!(!visible.contains("pw-ann-123"), "the password leaked: {visible}");
-    assert!(visible.contains("[redacted]"));
+    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(logged.contains("login refused") && logged.contains("notification delivered"), "{logged}");
+    for visible in [serde_json::to_string(&outcome).unwrap(), logged] {
+        assert!(!visible.contains(&code), "the code leaked: {visible}");
+        assert!(!visible.contains("pw-ann-123") && !visible.contains("wrong-password"), "a password leaked: {visible}");
+    }
+    assert!(serde_json::to_string(&outcome.trace).unwrap().contains("[redacted]"));
 }
