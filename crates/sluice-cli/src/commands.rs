@@ -305,7 +305,7 @@ pub fn entries_list(component: &str, format: Format, store: &StoreArgs) -> Resul
 
 /// `sluice runs list`.
 pub fn runs_list(limit: usize, format: Format, store: &StoreArgs) -> Result<(), Failure> {
-    let runs = services(store)?.store.list_runs(limit).map_err(store_failure)?;
+    let runs = services(store)?.store.list_runs(None, limit).map_err(store_failure)?;
     if format == Format::Json {
         print_json(&json!(runs));
         return Ok(());

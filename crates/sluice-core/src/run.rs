@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::plan::{CompiledStep, Plan};
 use crate::plugin::{BuiltStep, Item, Secret, StepContext, StepError};
@@ -182,8 +182,9 @@ impl Plan {
 
 impl Plan {
     /// Runs a dataflow like [`Plan::run`] and keeps a [`RunRecord`] of it in the store (who,
-    /// when, how long, which step failed and why; never the items). A record that cannot be
-    /// written is logged, and does not fail the run.
+    /// when, how long, which step failed and why). With `trace_items` the record also keeps the
+    /// input, the trace and the outcome, secret fields redacted, so the run can be inspected and
+    /// replayed. A record that cannot be written is logged, and does not fail the run.
     pub fn run_recorded(
         &self,
         dataflow: &str,
@@ -210,11 +211,50 @@ impl Plan {
             status: if result.is_ok() { "ok" } else { "failed" }.to_owned(),
             failed_step,
             message,
+            input: Value::Null,
+            trace: Value::Null,
+            outcome: Value::Null,
         };
+        let record = if options.trace_items { self.with_details(record, dataflow, input, &result) } else { record };
         if let Err(e) = self.services.store.record_run(&record) {
             tracing::warn!(error = %e, "the run could not be recorded");
         }
         result
+    }
+}
+
+impl Plan {
+    fn with_details(
+        &self,
+        record: RunRecord,
+        dataflow: &str,
+        input: &Value,
+        result: &Result<Outcome, RunError>,
+    ) -> RunRecord {
+        let secrets = self.dataflow(dataflow).map(|f| f.secrets.as_slice()).unwrap_or_default();
+        let input = match input {
+            Value::Object(item) => {
+                redacted(std::slice::from_ref(item), secrets).pop().map_or(Value::Null, Value::Object)
+            }
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|v| match v {
+                        Value::Object(item) => {
+                            redacted(std::slice::from_ref(item), secrets).pop().map_or(Value::Null, Value::Object)
+                        }
+                        other => other.clone(),
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        };
+        let (trace, outcome) = match result {
+            Ok(o) => (json!(o.trace), json!({"response": o.response, "formActions": o.form_actions})),
+            Err(RunError::StepFailed(f)) => (json!(f.trace), Value::Null),
+            Err(_) => (Value::Null, Value::Null),
+        };
+        RunRecord { input, trace, outcome, ..record }
     }
 }
 

@@ -16,9 +16,9 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavio
 use serde_json::{Map, Value};
 use sluice_core::Millis;
 use sluice_core::store::{
-    Channel, CodeStatus, CodeStore, Entry, EntryStore, EntryWrite, IssueLimits, Issued, Message, MessageStatus,
-    NewCode, OutboxStore, RunRecord, RunStore, Session, SessionStore, Store, StoreError, StoredCode, User, UserStore,
-    check_issue_limits, duplicate_key, entry_not_found,
+    Channel, CodeStatus, CodeStore, ComponentStore, Entry, EntryStore, EntryWrite, IssueLimits, Issued, Message,
+    MessageStatus, NewCode, OutboxStore, RunRecord, RunStore, Session, SessionStore, Store, StoreError, StoredCode,
+    StoredComponent, User, UserStore, check_issue_limits, duplicate_key, entry_not_found,
 };
 
 use migrations::MIGRATIONS;
@@ -497,6 +497,15 @@ impl EntryStore for SqliteStore {
     }
 }
 
+fn json_column(row: &Row<'_>, name: &str) -> rusqlite::Result<Value> {
+    let text: Option<String> = row.get(name)?;
+    Ok(text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null))
+}
+
+fn json_text(value: &Value) -> Option<String> {
+    (!value.is_null()).then(|| value.to_string())
+}
+
 fn run_from(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
     Ok(RunRecord {
         id: row.get("id")?,
@@ -509,6 +518,9 @@ fn run_from(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
         status: row.get("status")?,
         failed_step: row.get("failed_step")?,
         message: row.get("message")?,
+        input: json_column(row, "input")?,
+        trace: json_column(row, "trace")?,
+        outcome: json_column(row, "outcome")?,
     })
 }
 
@@ -518,8 +530,8 @@ impl RunStore for SqliteStore {
             exec(
                 conn,
                 "INSERT INTO runs (id, component, dataflow, user, client, started_at, duration_us, status,
-                                   failed_step, message)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                   failed_step, message, input, trace, outcome)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 params![
                     run.id,
                     run.component,
@@ -530,7 +542,10 @@ impl RunStore for SqliteStore {
                     run.duration_us,
                     run.status,
                     run.failed_step,
-                    run.message
+                    run.message,
+                    json_text(&run.input),
+                    json_text(&run.trace),
+                    json_text(&run.outcome)
                 ],
             )
             .map(drop)
@@ -538,16 +553,84 @@ impl RunStore for SqliteStore {
         })
     }
 
-    fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+    fn list_runs(&self, component: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
         self.with(|conn| {
             let mut stmt = conn
-                .prepare_cached("SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?1")
+                .prepare_cached(
+                    "SELECT id, component, dataflow, user, client, started_at, duration_us, status, failed_step,
+                            message, NULL AS input, NULL AS trace, NULL AS outcome
+                       FROM runs WHERE ?1 IS NULL OR component = ?1 ORDER BY started_at DESC, rowid DESC LIMIT ?2",
+                )
                 .map_err(self.sql())?;
-            let rows =
-                stmt.query_map(params![i64::try_from(limit).unwrap_or(i64::MAX)], run_from).map_err(self.sql())?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = stmt.query_map(params![component, limit], run_from).map_err(self.sql())?;
             rows.collect::<Result<_, _>>().map_err(self.sql())
         })
     }
+
+    fn get_run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
+        self.with(|conn| {
+            row(conn, "SELECT * FROM runs WHERE id = ?1", params![id], run_from).optional().map_err(self.sql())
+        })
+    }
+}
+
+impl ComponentStore for SqliteStore {
+    fn save_component(&self, name: &str, source: &str, at: Millis) -> Result<i64, StoreError> {
+        self.with(|conn| {
+            let sql = self.sql();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&sql)?;
+            let version: i64 =
+                row(&tx, "SELECT coalesce(max(version), 0) + 1 FROM components WHERE name = ?1", params![name], |r| {
+                    r.get(0)
+                })
+                .map_err(&sql)?;
+            exec(
+                &tx,
+                "INSERT INTO components (name, version, source, saved_at) VALUES (?1, ?2, ?3, ?4)",
+                params![name, version, source, at],
+            )
+            .map_err(&sql)?;
+            tx.commit().map_err(&sql)?;
+            Ok(version)
+        })
+    }
+
+    fn get_component(&self, name: &str, version: Option<i64>) -> Result<Option<StoredComponent>, StoreError> {
+        self.with(|conn| {
+            row(
+                conn,
+                "SELECT name, version, source, saved_at FROM components
+                  WHERE name = ?1 AND (?2 IS NULL OR version = ?2) ORDER BY version DESC LIMIT 1",
+                params![name, version],
+                component_from,
+            )
+            .optional()
+            .map_err(self.sql())
+        })
+    }
+
+    fn list_components(&self) -> Result<Vec<StoredComponent>, StoreError> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT name, max(version) AS version, source, saved_at FROM components GROUP BY name ORDER BY name",
+                )
+                .map_err(self.sql())?;
+            let rows = stmt.query_map([], component_from).map_err(self.sql())?;
+            rows.collect::<Result<_, _>>().map_err(self.sql())
+        })
+    }
+
+    fn delete_component(&self, name: &str) -> Result<bool, StoreError> {
+        self.with(|conn| {
+            exec(conn, "DELETE FROM components WHERE name = ?1", params![name]).map(|n| n > 0).map_err(self.sql())
+        })
+    }
+}
+
+fn component_from(row: &Row<'_>) -> rusqlite::Result<StoredComponent> {
+    Ok(StoredComponent { name: row.get(0)?, version: row.get(1)?, source: row.get(2)?, saved_at: row.get(3)? })
 }
 
 fn message_from(row: &Row<'_>) -> rusqlite::Result<Message> {

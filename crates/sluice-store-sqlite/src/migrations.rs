@@ -86,4 +86,16 @@ pub const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL,
         expires_at INTEGER NOT NULL
     ) WITHOUT ROWID;",
+    // 3: components saved by the builder (every version); run details for inspection and replay.
+    "CREATE TABLE components (
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        saved_at INTEGER NOT NULL,
+        PRIMARY KEY (name, version)
+    ) WITHOUT ROWID;
+    ALTER TABLE runs ADD COLUMN input TEXT;
+    ALTER TABLE runs ADD COLUMN trace TEXT;
+    ALTER TABLE runs ADD COLUMN outcome TEXT;
+    CREATE INDEX runs_by_component ON runs (component, started_at);",
 ];

@@ -134,7 +134,7 @@ fn codes_stay_out_of_store_logs_errors_traces_and_responses() {
     visible.push(serde_json::to_string(&ok.trace).unwrap());
     visible.push(String::from_utf8(logs.0.lock().unwrap().clone()).unwrap());
     assert!(visible.last().unwrap().contains("one-time code rejected"), "the logs record the failures");
-    visible.push(serde_json::to_string(&engine.services().store.list_runs(100).unwrap()).unwrap());
+    visible.push(serde_json::to_string(&engine.services().store.list_runs(None, 100).unwrap()).unwrap());
 
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir.path()).unwrap() {

@@ -285,11 +285,35 @@ fn runs_are_recorded_newest_first(h: &Harness) {
             status: status.into(),
             failed_step: None,
             message: None,
+            input: json!({"data": {"i": i}}),
+            trace: json!([{"step": "s"}]),
+            outcome: json!({"response": []}),
         };
         store.record_run(&record).unwrap();
     }
-    let runs = store.list_runs(2).unwrap();
+    let runs = store.list_runs(None, 2).unwrap();
     assert_eq!(runs.iter().map(|r| r.dataflow.as_str()).collect::<Vec<_>>(), ["F2", "F1"]);
+    assert!(runs[0].input.is_null() && runs[0].trace.is_null(), "lists leave the details out");
+    assert!(store.list_runs(Some("Other"), 10).unwrap().is_empty());
+    let full = store.get_run(&runs[1].id).unwrap().unwrap();
+    assert_eq!((full.input.clone(), full.trace.clone()), (json!({"data": {"i": 1}}), json!([{"step": "s"}])));
+    assert!(store.get_run("nope").unwrap().is_none());
+}
+
+fn components_keep_every_version(h: &Harness) {
+    let store = &h.services.store;
+    assert_eq!(store.save_component("A", "{\"v\":1}", T0).unwrap(), 1);
+    assert_eq!(store.save_component("A", "{\"v\":2}", T0 + 1).unwrap(), 2);
+    assert_eq!(store.save_component("B", "{}", T0).unwrap(), 1);
+    assert_eq!(store.get_component("A", None).unwrap().unwrap().source, "{\"v\":2}");
+    assert_eq!(store.get_component("A", Some(1)).unwrap().unwrap().source, "{\"v\":1}");
+    assert!(store.get_component("A", Some(3)).unwrap().is_none());
+    let listed = store.list_components().unwrap();
+    assert_eq!(listed.iter().map(|c| (c.name.as_str(), c.version)).collect::<Vec<_>>(), [("A", 2), ("B", 1)]);
+    assert_eq!(listed[0].source, "{\"v\":2}");
+    assert!(store.delete_component("A").unwrap());
+    assert!(!store.delete_component("A").unwrap());
+    assert!(store.get_component("A", None).unwrap().is_none());
 }
 
 macro_rules! conformance {
@@ -321,6 +345,7 @@ macro_rules! every_store {
             users_are_unique_by_name_without_regard_to_case,
             entries_are_created_updated_and_marked_for_deletion,
             runs_are_recorded_newest_first,
+            components_keep_every_version,
         );)*
     };
 }

@@ -6,9 +6,9 @@ use indexmap::IndexMap;
 use std::sync::{Mutex, MutexGuard};
 
 use super::{
-    Channel, CodeStatus, CodeStore, Entry, EntryStore, EntryWrite, IssueLimits, Issued, Message, MessageStatus,
-    NewCode, OutboxStore, RunRecord, RunStore, Session, SessionStore, Store, StoreError, StoredCode, User, UserStore,
-    check_issue_limits, duplicate_key, entry_not_found,
+    Channel, CodeStatus, CodeStore, ComponentStore, Entry, EntryStore, EntryWrite, IssueLimits, Issued, Message,
+    MessageStatus, NewCode, OutboxStore, RunRecord, RunStore, Session, SessionStore, Store, StoreError, StoredCode,
+    StoredComponent, User, UserStore, check_issue_limits, duplicate_key, entry_not_found,
 };
 use crate::clock::Millis;
 
@@ -31,6 +31,7 @@ struct State {
     keys: HashMap<(String, String), String>,
     runs: Vec<RunRecord>,
     messages: Vec<Message>,
+    components: Vec<StoredComponent>,
     sessions: HashMap<String, Session>,
 }
 
@@ -263,8 +264,14 @@ impl RunStore for MemoryStore {
         Ok(())
     }
 
-    fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
-        Ok(self.state().runs.iter().rev().take(limit).cloned().collect())
+    fn list_runs(&self, component: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+        let state = self.state();
+        let wanted = |r: &&RunRecord| component.is_none_or(|c| r.component == c);
+        Ok(state.runs.iter().rev().filter(wanted).take(limit).map(RunRecord::summary).collect())
+    }
+
+    fn get_run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
+        Ok(self.state().runs.iter().find(|r| r.id == id).cloned())
     }
 }
 
@@ -325,6 +332,50 @@ impl SessionStore for MemoryStore {
 
     fn find_session(&self, token_hash: &str, now: Millis) -> Result<Option<Session>, StoreError> {
         Ok(self.state().sessions.get(token_hash).filter(|s| now < s.expires_at).cloned())
+    }
+}
+
+impl ComponentStore for MemoryStore {
+    fn save_component(&self, name: &str, source: &str, at: Millis) -> Result<i64, StoreError> {
+        let mut state = self.state();
+        let version = state.components.iter().filter(|c| c.name == name).map(|c| c.version).max().unwrap_or(0) + 1;
+        state.components.push(StoredComponent {
+            name: name.to_owned(),
+            version,
+            source: source.to_owned(),
+            saved_at: at,
+        });
+        Ok(version)
+    }
+
+    fn get_component(&self, name: &str, version: Option<i64>) -> Result<Option<StoredComponent>, StoreError> {
+        let state = self.state();
+        let versions = state.components.iter().filter(|c| c.name == name);
+        Ok(match version {
+            Some(v) => versions.into_iter().find(|c| c.version == v).cloned(),
+            None => versions.max_by_key(|c| c.version).cloned(),
+        })
+    }
+
+    fn list_components(&self) -> Result<Vec<StoredComponent>, StoreError> {
+        let state = self.state();
+        let mut latest: Vec<StoredComponent> = Vec::new();
+        for c in &state.components {
+            match latest.iter_mut().find(|l| l.name == c.name) {
+                Some(l) if l.version < c.version => *l = c.clone(),
+                Some(_) => {}
+                None => latest.push(c.clone()),
+            }
+        }
+        latest.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(latest)
+    }
+
+    fn delete_component(&self, name: &str) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let before = state.components.len();
+        state.components.retain(|c| c.name != name);
+        Ok(state.components.len() != before)
     }
 }
 

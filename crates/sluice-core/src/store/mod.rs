@@ -295,14 +295,58 @@ pub struct RunRecord {
     pub failed_step: Option<String>,
     /// Why it failed.
     pub message: Option<String>,
+    /// The input, secrets redacted (kept when the run was asked to keep details).
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub input: Value,
+    /// The per-step trace with emitted items, secrets redacted (when kept).
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub trace: Value,
+    /// `{"response", "formActions"}` as returned, secrets left out (when kept).
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub outcome: Value,
+}
+
+impl RunRecord {
+    /// The record without its details (input, trace, outcome), as lists show it.
+    pub fn summary(&self) -> RunRecord {
+        RunRecord { input: Value::Null, trace: Value::Null, outcome: Value::Null, ..self.clone() }
+    }
 }
 
 /// Run records.
 pub trait RunStore {
     /// Keeps a record.
     fn record_run(&self, run: &RunRecord) -> Result<(), StoreError>;
-    /// The newest records, newest first.
-    fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError>;
+    /// The newest records (of one component, when given), newest first, without details.
+    fn list_runs(&self, component: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError>;
+    /// One record with its details.
+    fn get_run(&self, id: &str) -> Result<Option<RunRecord>, StoreError>;
+}
+
+/// A saved version of a component file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredComponent {
+    /// The component's name.
+    pub name: String,
+    /// 1 for the first save, then one more per save.
+    pub version: i64,
+    /// The file's text, as saved.
+    pub source: String,
+    /// When it was saved (ms since the epoch).
+    pub saved_at: Millis,
+}
+
+/// Component files saved by the builder, with every version.
+pub trait ComponentStore {
+    /// Saves a new version and returns its number.
+    fn save_component(&self, name: &str, source: &str, at: Millis) -> Result<i64, StoreError>;
+    /// The latest version, or version `version`.
+    fn get_component(&self, name: &str, version: Option<i64>) -> Result<Option<StoredComponent>, StoreError>;
+    /// The latest version of every component, by name.
+    fn list_components(&self) -> Result<Vec<StoredComponent>, StoreError>;
+    /// Deletes every version; `false` when there was none.
+    fn delete_component(&self, name: &str) -> Result<bool, StoreError>;
 }
 
 /// A notification channel.
@@ -415,7 +459,9 @@ pub trait SessionStore {
 }
 
 /// A complete store.
-pub trait Store: UserStore + CodeStore + EntryStore + RunStore + OutboxStore + SessionStore + Send + Sync {
+pub trait Store:
+    UserStore + CodeStore + EntryStore + RunStore + OutboxStore + SessionStore + ComponentStore + Send + Sync
+{
     /// Where it keeps its state, for messages (`memory:`, `sqlite:/path`).
     fn location(&self) -> String;
 }
