@@ -150,7 +150,7 @@ pub fn run(
         }
         Err(e @ LoadError::Io { .. }) => return Err(Failure::Environment(e.to_string())),
     };
-    match plan.run_recorded(dataflow, &input, &cx, RunOptions { trace_items: trace }) {
+    match plan.run_recorded(dataflow, &input, &cx, RunOptions { trace_items: trace }).1 {
         Ok(outcome) => {
             if format == Format::Json {
                 let mut out = json!({"response": outcome.response, "formActions": outcome.form_actions});
@@ -367,4 +367,52 @@ pub fn outbox_retry(store: &StoreArgs) -> Result<(), Failure> {
         eprintln!("{e}");
     }
     if errors.is_empty() { Ok(()) } else { Err(Failure::Invalid) }
+}
+
+/// `sluice serve`.
+pub fn serve(
+    addr: std::net::SocketAddr,
+    body_limit: usize,
+    admin_tokens: Vec<String>,
+    store: &StoreArgs,
+) -> Result<(), Failure> {
+    let environment = |e: &dyn std::fmt::Display| Failure::Environment(e.to_string());
+    if admin_tokens.is_empty() {
+        eprintln!("warning: SLUICE_ADMIN_TOKENS is empty: builder endpoints will answer 401 to everyone");
+    }
+    let engine = Engine::builder().services(services(store)?).build().map_err(|e| environment(&e))?;
+    let config = sluice_server::ServerConfig { body_limit, admin_tokens, ..Default::default() };
+    let state = sluice_server::AppState::new(std::sync::Arc::new(engine), &config).map_err(|e| environment(&e))?;
+    let app = sluice_server::router(std::sync::Arc::new(state), &config);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| environment(&e))?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| Failure::Environment(format!("cannot listen on {addr}: {e}")))?;
+        eprintln!("sluice serving http://{} (store {})", listener.local_addr().map_or(addr, |a| a), store.store);
+        sluice_server::serve(listener, app, shutdown_signal()).await.map_err(|e| environment(&e))
+    })
+}
+
+/// Completes on ctrl-c or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    eprintln!("sluice: shutting down after the requests in flight");
 }

@@ -169,6 +169,24 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Serve the builder's HTTP API and the web page.
+    ///
+    /// Builder endpoints need `Authorization: Bearer <token>` with a token of
+    /// SLUICE_ADMIN_TOKENS (comma-separated); end users sign in with POST /api/session.
+    /// Stops on ctrl-c or SIGTERM after finishing the requests in flight.
+    Serve {
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// The largest request body, in bytes.
+        #[arg(long, default_value_t = 10 << 20)]
+        body_limit: usize,
+        /// Builder tokens, comma-separated.
+        #[arg(long = "admin-tokens-from-env", env = "SLUICE_ADMIN_TOKENS", hide = true, hide_env_values = true)]
+        admin_tokens: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Write the JSON Schemas of component files and step settings into a folder.
     Schemas {
         /// The folder (created when missing); `schemas/` in the repository.
@@ -311,6 +329,10 @@ fn main() -> ExitCode {
             commands::runs_list(limit, format, &store)
         }
         Command::Schemas { out } => commands::schemas(&out),
+        Command::Serve { addr, body_limit, admin_tokens, store } => {
+            let tokens = admin_tokens.iter().flat_map(|t| t.split(',')).map(str::trim).filter(|t| !t.is_empty());
+            commands::serve(addr, body_limit, tokens.map(str::to_owned).collect(), &store)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -184,14 +184,15 @@ impl Plan {
     /// Runs a dataflow like [`Plan::run`] and keeps a [`RunRecord`] of it in the store (who,
     /// when, how long, which step failed and why). With `trace_items` the record also keeps the
     /// input, the trace and the outcome, secret fields redacted, so the run can be inspected and
-    /// replayed. A record that cannot be written is logged, and does not fail the run.
+    /// replayed. Returns the record's id with the run's result. A record that cannot be written
+    /// is logged, and does not fail the run.
     pub fn run_recorded(
         &self,
         dataflow: &str,
         input: &Value,
         cx: &RunContext,
         options: RunOptions,
-    ) -> Result<Outcome, RunError> {
+    ) -> (String, Result<Outcome, RunError>) {
         let started_at = self.services.clock.now();
         let timer = Instant::now();
         let result = self.run(dataflow, input, cx, options);
@@ -219,7 +220,7 @@ impl Plan {
         if let Err(e) = self.services.store.record_run(&record) {
             tracing::warn!(error = %e, "the run could not be recorded");
         }
-        result
+        (record.id, result)
     }
 }
 

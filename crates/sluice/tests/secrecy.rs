@@ -109,7 +109,7 @@ fn codes_stay_out_of_store_logs_errors_traces_and_responses() {
 
     let mut visible = Vec::new();
     for _ in 0..3 {
-        let outcome = plan.run_recorded("Get", &json!({"data": {}}), &cx, traced).unwrap();
+        let outcome = plan.run_recorded("Get", &json!({"data": {}}), &cx, traced).1.unwrap();
         assert!(outcome.response[0].get("_oneTimeCode").is_none(), "the response leaves the code out");
         let code_step = outcome.trace.iter().find(|t| t.step == "code").unwrap();
         assert_eq!(code_step.items.as_ref().unwrap()[0]["_oneTimeCode"], "[redacted]");
@@ -121,7 +121,7 @@ fn codes_stay_out_of_store_logs_errors_traces_and_responses() {
 
     // Wrong guesses (made from the earlier, void codes), then the right code without a trace.
     for typed in &codes[..2] {
-        let failure = plan.run_recorded("Confirm", &json!({"data": {"Typed": typed}}), &cx, RunOptions::default());
+        let failure = plan.run_recorded("Confirm", &json!({"data": {"Typed": typed}}), &cx, RunOptions::default()).1;
         let failure = failure.unwrap_err();
         assert_eq!(
             failure.to_string(),
@@ -129,7 +129,7 @@ fn codes_stay_out_of_store_logs_errors_traces_and_responses() {
         );
         visible.push(failure.to_string());
     }
-    let ok = plan.run_recorded("Confirm", &json!({"data": {"Typed": last}}), &cx, RunOptions::default()).unwrap();
+    let ok = plan.run_recorded("Confirm", &json!({"data": {"Typed": last}}), &cx, RunOptions::default()).1.unwrap();
     assert_eq!(ok.response[0]["_confirmed"], true);
     visible.push(serde_json::to_string(&ok.trace).unwrap());
     visible.push(String::from_utf8(logs.0.lock().unwrap().clone()).unwrap());

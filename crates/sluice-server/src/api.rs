@@ -1,0 +1,311 @@
+//! The handlers of the HTTP API.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use sluice::{Diagnostic, Lang, LoadError, Plan, RunContext, RunError, RunOptions};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+
+type Shared = State<Arc<AppState>>;
+
+/// Parses a JSON body, or 400 saying where it breaks.
+fn parse(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!("the body is not valid JSON: {e} (line {}, column {})", e.line(), e.column()))
+    })
+}
+
+/// 422 with every problem; 400 when the body is not JSON at all.
+fn problems(diagnostics: &[Diagnostic]) -> ApiError {
+    let not_json = diagnostics.len() == 1
+        && diagnostics[0].pointer.is_empty()
+        && diagnostics[0].message.starts_with("the file is not valid JSON");
+    let status = if not_json { StatusCode::BAD_REQUEST } else { StatusCode::UNPROCESSABLE_ENTITY };
+    ApiError::with_body(status, json!({"valid": false, "errors": diagnostics}))
+}
+
+/// `GET /healthz`.
+pub async fn healthz(State(state): Shared) -> Response {
+    match state.engine.services().store.list_components() {
+        Ok(_) => Json(json!({"status": "ok"})).into_response(),
+        Err(e) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+    }
+}
+
+/// `GET /metrics`.
+pub async fn metrics(State(state): Shared) -> Response {
+    ([("content-type", "text/plain; version=0.0.4")], state.metrics.render()).into_response()
+}
+
+/// `GET /api/steps?lang=fr` (or `Accept-Language`).
+pub async fn steps(State(state): Shared, Query(query): Query<HashMap<String, String>>, headers: HeaderMap) -> Response {
+    let accept = headers.get("accept-language").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let wanted = query.get("lang").map(String::as_str).unwrap_or(accept);
+    let lang = wanted.split([',', ';', '-']).find_map(|tag| Lang::from_tag(tag.trim())).unwrap_or_default();
+    Json(json!(state.engine.catalog(lang))).into_response()
+}
+
+/// `POST /api/validate`.
+pub async fn validate(State(state): Shared, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    state.admin(&headers)?;
+    match state.engine.load("component.json", &body) {
+        Ok(_) => Ok(Json(json!({"valid": true})).into_response()),
+        Err(LoadError::Invalid { diagnostics, .. }) => Err(problems(&diagnostics)),
+        Err(e) => Err(ApiError::bad_request(e.to_string())),
+    }
+}
+
+/// `PUT /api/components/{name}`: validates, then saves a new version.
+pub async fn put_component(
+    State(state): Shared,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    state.admin(&headers)?;
+    let plan = match state.engine.load(&name, &body) {
+        Ok(plan) => plan,
+        Err(LoadError::Invalid { diagnostics, .. }) => return Err(problems(&diagnostics)),
+        Err(e) => return Err(ApiError::bad_request(e.to_string())),
+    };
+    if plan.name() != name {
+        let message = format!("the file's \"name\" is \"{}\", the address says \"{name}\"", plan.name());
+        let error = json!({"pointer": "/name", "line": 1, "column": 1, "message": message});
+        return Err(ApiError::with_body(StatusCode::UNPROCESSABLE_ENTITY, json!({"valid": false, "errors": [error]})));
+    }
+    let source = String::from_utf8_lossy(&body).into_owned();
+    let version = state.engine.services().store.save_component(&name, &source, state.engine.services().clock.now())?;
+    state.cache(&name, version, Arc::new(plan));
+    Ok((StatusCode::OK, Json(json!({"name": name, "version": version}))).into_response())
+}
+
+/// `GET /api/components`.
+pub async fn list_components(State(state): Shared, headers: HeaderMap) -> Result<Response, ApiError> {
+    state.caller(&headers)?;
+    let listed: Vec<Value> = state
+        .engine
+        .services()
+        .store
+        .list_components()?
+        .into_iter()
+        .map(|c| {
+            let title = serde_json::from_str::<Value>(&c.source).ok().and_then(|v| v.get("title").cloned());
+            json!({"name": c.name, "version": c.version, "title": title, "savedAt": sluice::clock::rfc3339(c.saved_at)})
+        })
+        .collect();
+    Ok(Json(json!(listed)).into_response())
+}
+
+/// `GET /api/components/{name}[?version=N]`: the saved file.
+pub async fn get_component(
+    State(state): Shared,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    state.caller(&headers)?;
+    let version = match query.get("version") {
+        Some(v) => {
+            Some(v.parse::<i64>().map_err(|_| ApiError::bad_request(format!("version \"{v}\" is not a number")))?)
+        }
+        None => None,
+    };
+    let stored =
+        state.engine.services().store.get_component(&name, version)?.ok_or_else(|| unknown_component(&name))?;
+    let component: Value = serde_json::from_str(&stored.source).unwrap_or(Value::Null);
+    Ok(Json(json!({"name": stored.name, "version": stored.version, "component": component})).into_response())
+}
+
+/// `DELETE /api/components/{name}`.
+pub async fn delete_component(
+    State(state): Shared,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    state.admin(&headers)?;
+    if !state.engine.services().store.delete_component(&name)? {
+        return Err(unknown_component(&name));
+    }
+    state.forget(&name);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn unknown_component(name: &str) -> ApiError {
+    ApiError::not_found(format!("there is no component named \"{name}\""))
+}
+
+/// The plan of a saved component, compiled once per version.
+fn plan_of(state: &AppState, name: &str) -> Result<Arc<Plan>, ApiError> {
+    let stored = state.engine.services().store.get_component(name, None)?.ok_or_else(|| unknown_component(name))?;
+    if let Some(plan) = state.cached(name, stored.version) {
+        return Ok(plan);
+    }
+    let plan = state
+        .engine
+        .load(name, stored.source.as_bytes())
+        .map_err(|e| ApiError::internal(format!("the saved component no longer loads: {e}")))?;
+    let plan = Arc::new(plan);
+    state.cache(name, stored.version, plan.clone());
+    Ok(plan)
+}
+
+/// Runs a dataflow off the async threads and counts it.
+async fn run(
+    state: &Arc<AppState>,
+    plan: Arc<Plan>,
+    dataflow: String,
+    input: Value,
+    cx: RunContext,
+) -> Result<(String, Result<sluice::Outcome, RunError>), ApiError> {
+    let options = RunOptions { trace_items: state.keep_run_details };
+    let (run_id, outcome) = {
+        let dataflow = dataflow.clone();
+        let plan = plan.clone();
+        tokio::task::spawn_blocking(move || plan.run_recorded(&dataflow, &input, &cx, options))
+            .await
+            .map_err(|e| ApiError::internal(format!("the run was lost: {e}")))?
+    };
+    let trace = match &outcome {
+        Ok(o) => o.trace.as_slice(),
+        Err(RunError::StepFailed(f)) => f.trace.as_slice(),
+        Err(_) => &[],
+    };
+    state.metrics.record(plan.name(), &dataflow, outcome.is_ok(), trace);
+    Ok((run_id, outcome))
+}
+
+/// `POST /api/components/{name}/dataflows/{dataflow}/execute`.
+pub async fn execute(
+    State(state): Shared,
+    Path((name, dataflow)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let caller = state.caller(&headers)?;
+    let input = if body.is_empty() { json!({"data": {}}) } else { parse(&body)? };
+    let plan = plan_of(&state, &name)?;
+    if !plan.dataflow_names().contains(&dataflow.as_str()) {
+        return Err(ApiError::not_found(format!("component \"{name}\" has no dataflow named \"{dataflow}\"")));
+    }
+    let header_client = headers.get("x-sluice-client").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let cx = match caller {
+        Caller::Admin => RunContext { user: None, client: header_client.or(Some("web".into())) },
+        Caller::User { user_id, client } => RunContext { user: Some(user_id), client: Some(client) },
+    };
+    let (run_id, outcome) = run(&state, plan, dataflow, input, cx).await?;
+    match outcome {
+        Ok(o) => {
+            Ok(Json(json!({"runId": run_id, "response": o.response, "formActions": o.form_actions})).into_response())
+        }
+        Err(RunError::StepFailed(f)) => Err(ApiError::with_body(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"runId": run_id, "error": {"step": f.step, "type": f.step_type, "pointer": f.pointer, "message": f.message}}),
+        )),
+        Err(e) => Err(ApiError::not_found(e.to_string())),
+    }
+}
+
+/// `GET /api/runs?component=&limit=`.
+pub async fn list_runs(
+    State(state): Shared,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    state.admin(&headers)?;
+    let limit = match query.get("limit") {
+        Some(l) => {
+            l.parse::<usize>().map_err(|_| ApiError::bad_request(format!("limit \"{l}\" is not a number")))?.min(1000)
+        }
+        None => 50,
+    };
+    let runs = state.engine.services().store.list_runs(query.get("component").map(String::as_str), limit)?;
+    Ok(Json(json!(runs)).into_response())
+}
+
+/// `GET /api/runs/{id}`: the record with its trace.
+pub async fn get_run(State(state): Shared, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+    state.admin(&headers)?;
+    let run = state
+        .engine
+        .services()
+        .store
+        .get_run(&id)?
+        .ok_or_else(|| ApiError::not_found(format!("there is no run \"{id}\"")))?;
+    Ok(Json(json!(run)).into_response())
+}
+
+/// `POST /api/runs/{id}/replay`: runs the dataflow again on the recorded input and compares.
+pub async fn replay_run(
+    State(state): Shared,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    state.admin(&headers)?;
+    let recorded = state
+        .engine
+        .services()
+        .store
+        .get_run(&id)?
+        .ok_or_else(|| ApiError::not_found(format!("there is no run \"{id}\"")))?;
+    if recorded.input.is_null() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "this run was recorded without its input; it cannot be replayed",
+        ));
+    }
+    let plan = plan_of(&state, &recorded.component)?;
+    let cx = RunContext { user: recorded.user.clone(), client: recorded.client.clone() };
+    let (_, outcome) = run(&state, plan, recorded.dataflow.clone(), recorded.input.clone(), cx).await?;
+    let (status, now) = match &outcome {
+        Ok(o) => ("ok", json!({"response": o.response, "formActions": o.form_actions})),
+        Err(RunError::StepFailed(f)) => ("failed", json!({"error": {"step": f.step, "message": f.message}})),
+        Err(e) => ("failed", json!({"error": {"message": e.to_string()}})),
+    };
+    let before = if recorded.status == "ok" {
+        recorded.outcome.clone()
+    } else {
+        json!({"error": {"step": recorded.failed_step, "message": recorded.message}})
+    };
+    Ok(Json(json!({"matches": status == recorded.status && now == before, "status": status, "recorded": before, "replayed": now})).into_response())
+}
+
+/// `POST /api/session`: signs an end user in with a password.
+pub async fn session(State(state): Shared, body: Bytes) -> Result<Response, ApiError> {
+    let body = parse(&body)?;
+    let refused = || ApiError::new(StatusCode::UNAUTHORIZED, "invalid user name or password");
+    let (Some(user), Some(password)) =
+        (body.get("userName").and_then(Value::as_str), body.get("password").and_then(Value::as_str))
+    else {
+        return Err(ApiError::bad_request("send {\"userName\": .., \"password\": ..}"));
+    };
+    let item = json!({"userName": user, "password": password});
+    let item = item.as_object().cloned().unwrap_or_default();
+    let login = state.login.clone();
+    let services = state.engine.services().clone();
+    let lifetime = state.session_lifetime;
+    tokio::task::spawn_blocking(move || {
+        let run = RunContext { user: None, client: Some("web".into()) };
+        let out = login.run(&Value::Null, vec![item], &run).map_err(|_| refused())?;
+        let user_id = out
+            .items
+            .first()
+            .and_then(|i| i.get("_user"))
+            .and_then(|u| u.get("id"))
+            .and_then(Value::as_str)
+            .ok_or_else(refused)?
+            .to_owned();
+        let (token, session) = sluice::sessions::open_session(&services, &user_id, "web", lifetime)?;
+        Ok(Json(json!({"token": token, "expiresAt": sluice::clock::rfc3339(session.expires_at)})).into_response())
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("the sign-in was lost: {e}")))?
+}

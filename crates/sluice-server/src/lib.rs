@@ -1,0 +1,364 @@
+//! `sluice serve`: the HTTP backend of a visual builder (axum on tokio) and a web page.
+//!
+//! Every route is declared once in [`routes`], which both builds the router and writes the
+//! OpenAPI document (`GET /api/openapi.json`), so the two cannot drift apart.
+
+mod api;
+mod auth;
+mod error;
+mod metrics;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::response::{Html, IntoResponse};
+use axum::routing::{MethodRouter, delete, get, post, put};
+use serde_json::{Value, json};
+use sluice::{Engine, Plan, SingleStep};
+
+pub use auth::{Caller, admin_hash};
+pub use metrics::Metrics;
+
+/// Settings of a server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest request body, in bytes (larger ones get 413).
+    pub body_limit: usize,
+    /// Longest a request may take (then 408).
+    pub timeout: Duration,
+    /// Builder (admin) tokens; only their SHA-256 is kept.
+    pub admin_tokens: Vec<String>,
+    /// How long sessions from `POST /api/session` last, in milliseconds.
+    pub session_lifetime: i64,
+    /// Keep each run's input, trace and outcome (secrets redacted) for `GET /api/runs/{id}`
+    /// and replays.
+    pub keep_run_details: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            body_limit: 10 << 20,
+            timeout: Duration::from_secs(30),
+            admin_tokens: Vec::new(),
+            session_lifetime: 12 * 3_600_000,
+            keep_run_details: true,
+        }
+    }
+}
+
+/// What every request shares.
+pub struct AppState {
+    engine: Arc<Engine>,
+    plans: RwLock<HashMap<String, (i64, Arc<Plan>)>>,
+    admin_tokens: Vec<[u8; 32]>,
+    metrics: Metrics,
+    login: Arc<SingleStep>,
+    session_lifetime: i64,
+    keep_run_details: bool,
+}
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The engine could not build the sign-in step.
+    #[error("cannot prepare the sign-in: {0}")]
+    Login(String),
+    /// The address could not be bound or served.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl AppState {
+    /// The state for `engine` (whose services hold the store) and `config`.
+    pub fn new(engine: Arc<Engine>, config: &ServerConfig) -> Result<AppState, ServeError> {
+        let settings = json!({"userName": "userName", "userPassword": "password", "client": {"value": "web"}});
+        let login = engine
+            .single_step("session", "login_with_password", settings, &Default::default())
+            .map_err(|d| ServeError::Login(d.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")))?;
+        Ok(AppState {
+            engine,
+            plans: RwLock::new(HashMap::new()),
+            admin_tokens: config.admin_tokens.iter().map(|t| admin_hash(t.trim())).collect(),
+            metrics: Metrics::default(),
+            login: Arc::new(login),
+            session_lifetime: config.session_lifetime,
+            keep_run_details: config.keep_run_details,
+        })
+    }
+
+    fn cached(&self, name: &str, version: i64) -> Option<Arc<Plan>> {
+        let plans = self.plans.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        plans.get(name).filter(|(v, _)| *v == version).map(|(_, p)| p.clone())
+    }
+
+    fn cache(&self, name: &str, version: i64, plan: Arc<Plan>) {
+        let mut plans = self.plans.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        plans.insert(name.to_owned(), (version, plan));
+    }
+
+    fn forget(&self, name: &str) {
+        self.plans.write().unwrap_or_else(std::sync::PoisonError::into_inner).remove(name);
+    }
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone.
+    Public,
+    /// A builder token or an end user's session.
+    Signed,
+    /// A builder token only.
+    Builder,
+}
+
+/// One route: its documentation and its handler.
+pub struct Route {
+    /// `GET`, `POST`, …
+    pub method: &'static str,
+    /// The path, with `{parameters}`.
+    pub path: &'static str,
+    /// What it does.
+    pub summary: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    /// The answers it gives, by status.
+    pub responses: &'static [(u16, &'static str)],
+    handler: MethodRouter<Arc<AppState>>,
+}
+
+const BAD: (u16, &str) = (400, "malformed JSON or parameters");
+const UNAUTHORIZED: (u16, &str) = (401, "no valid credential");
+const FORBIDDEN: (u16, &str) = (403, "an end user's credential where a builder token is needed");
+const NOT_FOUND: (u16, &str) = (404, "unknown component, dataflow or run");
+const TOO_LARGE: (u16, &str) = (413, "the body is larger than the limit");
+const INVALID: (u16, &str) = (422, "the component is invalid, or the run failed");
+
+/// Every route of the server.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route {
+            method: "GET",
+            path: "/",
+            summary: "The web page.",
+            access: Access::Public,
+            responses: &[(200, "HTML")],
+            handler: get(page),
+        },
+        Route {
+            method: "GET",
+            path: "/app.js",
+            summary: "The web page's script.",
+            access: Access::Public,
+            responses: &[(200, "JavaScript")],
+            handler: get(script),
+        },
+        Route {
+            method: "GET",
+            path: "/healthz",
+            summary: "Whether the server and its store work.",
+            access: Access::Public,
+            responses: &[(200, "ok"), (503, "the store is unavailable")],
+            handler: get(api::healthz),
+        },
+        Route {
+            method: "GET",
+            path: "/metrics",
+            summary: "Counters in Prometheus' text format: runs, step durations, failures by step type, one-time codes.",
+            access: Access::Public,
+            responses: &[(200, "Prometheus text")],
+            handler: get(api::metrics),
+        },
+        Route {
+            method: "GET",
+            path: "/api/openapi.json",
+            summary: "This document.",
+            access: Access::Public,
+            responses: &[(200, "OpenAPI 3")],
+            handler: get(openapi),
+        },
+        Route {
+            method: "GET",
+            path: "/api/steps",
+            summary: "The step catalog with settings schemas and labels (?lang=en|fr|es|pt|de or Accept-Language).",
+            access: Access::Public,
+            responses: &[(200, "the catalog")],
+            handler: get(api::steps),
+        },
+        Route {
+            method: "POST",
+            path: "/api/validate",
+            summary: "Validates a component file (the body).",
+            access: Access::Builder,
+            responses: &[
+                (200, "{\"valid\": true}"),
+                BAD,
+                UNAUTHORIZED,
+                FORBIDDEN,
+                TOO_LARGE,
+                (422, "{\"valid\": false, \"errors\": [..]}"),
+            ],
+            handler: post(api::validate),
+        },
+        Route {
+            method: "GET",
+            path: "/api/components",
+            summary: "The saved components (latest versions).",
+            access: Access::Signed,
+            responses: &[(200, "[{name, version, title, savedAt}]"), UNAUTHORIZED],
+            handler: get(api::list_components),
+        },
+        Route {
+            method: "PUT",
+            path: "/api/components/{name}",
+            summary: "Validates and saves a component file as a new version.",
+            access: Access::Builder,
+            responses: &[(200, "{name, version}"), BAD, UNAUTHORIZED, FORBIDDEN, TOO_LARGE, INVALID],
+            handler: put(api::put_component),
+        },
+        Route {
+            method: "GET",
+            path: "/api/components/{name}",
+            summary: "A saved component file (?version=N for an earlier one).",
+            access: Access::Signed,
+            responses: &[(200, "{name, version, component}"), BAD, UNAUTHORIZED, NOT_FOUND],
+            handler: get(api::get_component),
+        },
+        Route {
+            method: "DELETE",
+            path: "/api/components/{name}",
+            summary: "Deletes a component and its versions.",
+            access: Access::Builder,
+            responses: &[(204, "deleted"), UNAUTHORIZED, FORBIDDEN, NOT_FOUND],
+            handler: delete(api::delete_component),
+        },
+        Route {
+            method: "POST",
+            path: "/api/components/{name}/dataflows/{dataflow}/execute",
+            summary: "Runs a dataflow on the action model (the body); an end user runs as the calling user.",
+            access: Access::Signed,
+            responses: &[
+                (200, "{runId, response, formActions}"),
+                BAD,
+                UNAUTHORIZED,
+                NOT_FOUND,
+                TOO_LARGE,
+                (422, "{runId, error: {step, type, pointer, message}}"),
+            ],
+            handler: post(api::execute),
+        },
+        Route {
+            method: "GET",
+            path: "/api/runs",
+            summary: "Run records, newest first (?component=&limit=).",
+            access: Access::Builder,
+            responses: &[(200, "[run]"), BAD, UNAUTHORIZED, FORBIDDEN],
+            handler: get(api::list_runs),
+        },
+        Route {
+            method: "GET",
+            path: "/api/runs/{id}",
+            summary: "A run record with its input and per-step trace, secrets redacted.",
+            access: Access::Builder,
+            responses: &[(200, "run"), UNAUTHORIZED, FORBIDDEN, NOT_FOUND],
+            handler: get(api::get_run),
+        },
+        Route {
+            method: "POST",
+            path: "/api/runs/{id}/replay",
+            summary: "Runs a recorded run again on its input and says whether the outcome matches.",
+            access: Access::Builder,
+            responses: &[
+                (200, "{matches, status, recorded, replayed}"),
+                UNAUTHORIZED,
+                FORBIDDEN,
+                NOT_FOUND,
+                (409, "recorded without input"),
+            ],
+            handler: post(api::replay_run),
+        },
+        Route {
+            method: "POST",
+            path: "/api/session",
+            summary: "Signs an end user in: {userName, password} → {token, expiresAt}.",
+            access: Access::Public,
+            responses: &[(200, "{token, expiresAt}"), BAD, (401, "invalid user name or password")],
+            handler: post(api::session),
+        },
+    ]
+}
+
+/// The OpenAPI 3 document of [`routes`].
+pub fn openapi_document() -> Value {
+    let mut paths = serde_json::Map::new();
+    for route in routes() {
+        let responses: serde_json::Map<String, Value> =
+            route.responses.iter().map(|(status, what)| (status.to_string(), json!({"description": what}))).collect();
+        let parameters: Vec<Value> = route
+            .path
+            .split('/')
+            .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        let mut operation = json!({"summary": route.summary, "parameters": parameters, "responses": responses});
+        if route.access != Access::Public {
+            operation["security"] = json!([{"bearer": []}]);
+        }
+        if matches!(route.method, "POST" | "PUT") {
+            operation["requestBody"] = json!({"content": {"application/json": {"schema": {"type": "object"}}}});
+        }
+        let entry = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
+        entry[route.method.to_ascii_lowercase()] = operation;
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {"title": "Sluice", "version": env!("CARGO_PKG_VERSION")},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "paths": paths,
+    })
+}
+
+async fn openapi() -> impl IntoResponse {
+    axum::Json(openapi_document())
+}
+
+async fn page() -> Html<&'static str> {
+    Html(include_str!("../web/index.html"))
+}
+
+async fn script() -> impl IntoResponse {
+    ([("content-type", "text/javascript; charset=utf-8")], include_str!("../web/app.js"))
+}
+
+/// The router with every route, the body limit and the timeout.
+pub fn router(state: Arc<AppState>, config: &ServerConfig) -> Router {
+    let mut router = Router::new();
+    for route in routes() {
+        router = router.route(route.path, route.handler);
+    }
+    router
+        .fallback(|| async { error::ApiError::not_found("no such route; see /api/openapi.json") })
+        .layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            config.timeout,
+        ))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` completes, then finishes the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let addr: Option<SocketAddr> = listener.local_addr().ok();
+    tracing::info!(?addr, "serving");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    Ok(())
+}

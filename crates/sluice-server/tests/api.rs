@@ -1,0 +1,235 @@
+//! The HTTP API over a real socket: status codes, bodies, authentication, limits.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use sluice::Engine;
+use sluice_server::{AppState, ServerConfig, routes};
+
+const ADMIN: &str = "test-admin-token-0123456789";
+const FOR_TEST_CODE: &str = include_str!("../../../examples/for-test-code/component.json");
+const DEMO: &str = include_str!("../../../examples/for-test-code-demo/component.json");
+const USERS: &str = include_str!("../../../examples/for-test-code/users.json");
+
+/// A server on a free loopback port, with the example users.
+struct Server {
+    base: String,
+    agent: ureq::Agent,
+    _runtime: tokio::runtime::Runtime,
+}
+
+struct Answer {
+    status: u16,
+    body: Value,
+    text: String,
+}
+
+impl Server {
+    fn start() -> Server {
+        let services = sluice::Services::in_memory().unwrap();
+        services.store.import_users(&sluice::users::parse_users(USERS).unwrap()).unwrap();
+        let engine = Arc::new(Engine::builder().services(services).build().unwrap());
+        let config = ServerConfig { body_limit: 64 << 10, admin_tokens: vec![ADMIN.into()], ..Default::default() };
+        let state = Arc::new(AppState::new(engine, &config).unwrap());
+        let app = sluice_server::router(state, &config);
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        runtime.spawn(sluice_server::serve(listener, app, std::future::pending()));
+        let agent = ureq::Agent::new_with_config(ureq::Agent::config_builder().http_status_as_error(false).build());
+        Server { base, agent, _runtime: runtime }
+    }
+
+    fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&[u8]>) -> Answer {
+        let url = format!("{}{path}", self.base);
+        let request = ureq::http::Request::builder().method(method).uri(&url);
+        let request = match token {
+            Some(t) => request.header("authorization", format!("Bearer {t}")),
+            None => request,
+        };
+        let response = match body {
+            Some(bytes) => {
+                self.agent.run(request.header("content-type", "application/json").body(bytes.to_vec()).unwrap())
+            }
+            None => self.agent.run(request.body(()).unwrap()),
+        };
+        let mut response = response.unwrap();
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        Answer { status, body: serde_json::from_str(&text).unwrap_or(Value::Null), text }
+    }
+
+    fn admin(&self, method: &str, path: &str, body: Option<&str>) -> Answer {
+        self.call(method, path, Some(ADMIN), body.map(str::as_bytes))
+    }
+
+    fn sign_in(&self, user: &str, password: &str) -> Answer {
+        self.call(
+            "POST",
+            "/api/session",
+            None,
+            Some(json!({"userName": user, "password": password}).to_string().as_bytes()),
+        )
+    }
+}
+
+#[test]
+fn public_endpoints_answer_and_the_openapi_document_matches_the_routes() {
+    let server = Server::start();
+    assert_eq!(server.call("GET", "/healthz", None, None).body, json!({"status": "ok"}));
+    let steps = server.call("GET", "/api/steps?lang=fr", None, None);
+    let code = steps.body.as_array().unwrap().iter().find(|s| s["id"] == "get_one_time_code_for_user").unwrap();
+    assert_eq!(code["title"], "Obtenir un code à usage unique pour l'utilisateur");
+    let german = server.call("GET", "/api/steps", None, None);
+    assert_eq!(german.status, 200);
+    let page = server.call("GET", "/", None, None);
+    assert!(page.text.contains("<title>Sluice</title>"));
+    assert!(server.call("GET", "/app.js", None, None).text.contains("OpenModal"));
+    assert_eq!(server.call("GET", "/no/such/route", None, None).status, 404);
+
+    let document = server.call("GET", "/api/openapi.json", None, None).body;
+    assert_eq!(document["openapi"], "3.0.3");
+    let documented: Vec<(String, String)> = document["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, ops)| ops.as_object().unwrap().keys().map(move |m| (m.to_uppercase(), path.clone())))
+        .collect();
+    assert_eq!(documented.len(), routes().len());
+    for route in routes() {
+        assert!(
+            documented.contains(&(route.method.to_owned(), route.path.to_owned())),
+            "{} {}",
+            route.method,
+            route.path
+        );
+        // Every documented route is served: with a builder token, none is missing (404 with the
+        // fallback's message) or refuses the method (405).
+        let path = route.path.replace("{name}", "Missing").replace("{dataflow}", "F").replace("{id}", "missing");
+        let answer = server.admin(route.method, &path, matches!(route.method, "POST" | "PUT").then_some("{}"));
+        assert_ne!(answer.status, 405, "{} {path}", route.method);
+        assert!(!answer.text.contains("no such route"), "{} {path}: {}", route.method, answer.text);
+    }
+}
+
+#[test]
+fn builder_endpoints_need_a_builder_token() {
+    let server = Server::start();
+    for (method, path) in
+        [("POST", "/api/validate"), ("PUT", "/api/components/X"), ("GET", "/api/runs"), ("GET", "/api/components")]
+    {
+        let body = (method != "GET").then_some(b"{}".as_slice());
+        assert_eq!(server.call(method, path, None, body).status, 401, "{method} {path} without a credential");
+        assert_eq!(
+            server.call(method, path, Some("wrong-token"), body).status,
+            401,
+            "{method} {path} with a wrong one"
+        );
+    }
+    let session = server.sign_in("ann", "correct horse battery staple");
+    assert_eq!(session.status, 200, "{}", session.text);
+    let token = session.body["token"].as_str().unwrap().to_owned();
+    assert_eq!(server.call("PUT", "/api/components/X", Some(&token), Some(b"{}")).status, 403);
+    assert_eq!(server.call("GET", "/api/runs", Some(&token), None).status, 403);
+    assert_eq!(server.call("GET", "/api/components", Some(&token), None).status, 200, "end users may list components");
+}
+
+#[test]
+fn sign_in_answers_the_same_for_an_unknown_user_and_a_wrong_password() {
+    let server = Server::start();
+    let wrong = server.sign_in("ann", "nope");
+    let unknown = server.sign_in("nobody", "nope");
+    assert_eq!((wrong.status, unknown.status), (401, 401));
+    assert_eq!(wrong.body, unknown.body);
+    assert_eq!(wrong.body["error"]["message"], "invalid user name or password");
+    assert_eq!(server.call("POST", "/api/session", None, Some(b"{\"userName\": 1}")).status, 400);
+    assert_eq!(server.call("POST", "/api/session", None, Some(b"not json")).status, 400);
+}
+
+#[test]
+fn components_are_validated_versioned_read_and_deleted() {
+    let server = Server::start();
+    let invalid =
+        server.admin("POST", "/api/validate", Some(r#"{"name": "X", "dataflows": [{"name": "F", "stages": []}]}"#));
+    assert_eq!(invalid.status, 422);
+    assert_eq!(invalid.body["valid"], false);
+    assert!(invalid.body["errors"][0]["pointer"].is_string() && invalid.body["errors"][0]["line"].is_number());
+    assert_eq!(server.admin("POST", "/api/validate", Some("{nope")).status, 400);
+    assert_eq!(server.admin("POST", "/api/validate", Some(FOR_TEST_CODE)).body, json!({"valid": true}));
+
+    assert_eq!(server.admin("PUT", "/api/components/Other", Some(FOR_TEST_CODE)).status, 422, "name mismatch");
+    assert_eq!(server.admin("PUT", "/api/components/ForTestCodeDemo", Some(FOR_TEST_CODE)).body["version"], 1);
+    assert_eq!(server.admin("PUT", "/api/components/ForTestCodeDemo", Some(FOR_TEST_CODE)).body["version"], 2);
+    let listed = server.admin("GET", "/api/components", None).body;
+    assert_eq!(listed[0]["name"], "ForTestCodeDemo");
+    assert_eq!(listed[0]["version"], 2);
+    let first = server.admin("GET", "/api/components/ForTestCodeDemo?version=1", None);
+    assert_eq!((first.status, first.body["version"].as_i64()), (200, Some(1)));
+    assert_eq!(first.body["component"]["definitions"]["ForTestCode"]["type"], "string");
+    assert_eq!(server.admin("GET", "/api/components/ForTestCodeDemo?version=x", None).status, 400);
+    assert_eq!(server.admin("GET", "/api/components/Nope", None).status, 404);
+    assert_eq!(server.admin("DELETE", "/api/components/ForTestCodeDemo", None).status, 204);
+    assert_eq!(server.admin("DELETE", "/api/components/ForTestCodeDemo", None).status, 404);
+    let big = format!("{{\"name\": \"{}\"}}", "x".repeat(70 << 10));
+    assert_eq!(server.admin("PUT", "/api/components/Big", Some(&big)).status, 413);
+}
+
+#[test]
+fn execute_runs_as_the_signed_in_user_and_runs_are_recorded_and_replayed() {
+    let server = Server::start();
+    server.admin("PUT", "/api/components/ForTestCodeDemo", Some(FOR_TEST_CODE));
+    let token = server.sign_in("ann", "correct horse battery staple").body["token"].as_str().unwrap().to_owned();
+    let execute = |dataflow: &str, body: &str, token: Option<&str>| {
+        server.call(
+            "POST",
+            &format!("/api/components/ForTestCodeDemo/dataflows/{dataflow}/execute"),
+            token,
+            Some(body.as_bytes()),
+        )
+    };
+    let got = execute("GetCode", r#"{"data": {}}"#, Some(&token));
+    assert_eq!(got.status, 200, "{}", got.text);
+    let code = got.body["formActions"][0]["parameters"]["ForTestCode"].as_str().unwrap().to_owned();
+    assert_eq!(code.len(), 6);
+    assert!(got.body["response"][0].get("_oneTimeCode").is_none());
+    let run_id = got.body["runId"].as_str().unwrap().to_owned();
+
+    let confirm = execute("ConfirmCode", &json!({"data": {"ForTestCode": code}}).to_string(), Some(&token));
+    assert_eq!((confirm.status, confirm.body["response"][0]["_confirmed"].clone()), (200, json!(true)));
+    let again = execute("ConfirmCode", &json!({"data": {"ForTestCode": code}}).to_string(), Some(&token));
+    assert_eq!(again.status, 422);
+    assert_eq!(again.body["error"]["message"], "invalid or expired code");
+    assert_eq!(again.body["error"]["step"], "confirm");
+
+    assert_eq!(execute("GetCode", "{nope", Some(&token)).status, 400);
+    assert_eq!(execute("NoSuchFlow", "{}", Some(&token)).status, 404);
+    assert_eq!(execute("GetCode", "{}", None).status, 401);
+    let unknown = server.call("POST", "/api/components/Nope/dataflows/F/execute", Some(&token), Some(b"{}"));
+    assert_eq!(unknown.status, 404);
+
+    let runs = server.admin("GET", "/api/runs?component=ForTestCodeDemo&limit=10", None).body;
+    assert_eq!(runs.as_array().unwrap().len(), 3);
+    let run = server.admin("GET", &format!("/api/runs/{run_id}"), None).body;
+    let code_step = run["trace"].as_array().unwrap().iter().find(|s| s["step"] == "code").unwrap();
+    assert_eq!(code_step["items"][0]["_oneTimeCode"], "[redacted]");
+    assert_eq!(server.admin("GET", "/api/runs/nope", None).status, 404);
+    assert_eq!(server.admin("GET", "/api/runs?limit=x", None).status, 400);
+
+    server.admin("PUT", "/api/components/ForTestCodeDemo", Some(DEMO));
+    let demo = execute("GetCode", r#"{"data": {"UserName": "ann"}}"#, None);
+    assert_eq!(demo.status, 401);
+    let demo = server.admin(
+        "POST",
+        "/api/components/ForTestCodeDemo/dataflows/GetCode/execute",
+        Some(r#"{"data": {"UserName": "ann"}}"#),
+    );
+    let replay = server.admin("POST", &format!("/api/runs/{}/replay", demo.body["runId"].as_str().unwrap()), None);
+    assert_eq!(replay.body["matches"], true, "{}", replay.text);
+
+    let metrics = server.call("GET", "/metrics", None, None).text;
+    assert!(metrics.contains("sluice_one_time_codes_total{outcome=\"issued\"} 1"), "{metrics}");
+    assert!(metrics.contains("sluice_one_time_codes_total{outcome=\"confirmed\"} 1"), "{metrics}");
+    assert!(metrics.contains("sluice_step_failures_total{type=\"confirm_one_time_code_for_user\"} 1"), "{metrics}");
+}

@@ -1,0 +1,120 @@
+// The Sluice web page: sign in, pick a component, fill its form, run its dataflows, and show
+// what they return (an OpenModal form action opens the modal).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+let token = sessionStorage.getItem("sluiceToken");
+let current = null;
+
+async function api(method, path, body) {
+  const headers = { "content-type": "application/json" };
+  if (token) headers.authorization = "Bearer " + token;
+  const answer = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await answer.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch (_) { json = { error: { message: text } }; }
+  return { status: answer.status, json };
+}
+
+function signedIn(newToken, who) {
+  token = newToken;
+  sessionStorage.setItem("sluiceToken", token);
+  $("who").textContent = who;
+  $("signin").hidden = true;
+  $("app").hidden = false;
+  loadComponents();
+}
+
+$("signIn").onclick = async () => {
+  const answer = await api("POST", "/api/session", { userName: $("userName").value, password: $("password").value });
+  if (answer.status === 200) signedIn(answer.json.token, $("userName").value);
+  else $("signinError").textContent = answer.json?.error?.message || "sign-in failed";
+};
+$("useToken").onclick = () => signedIn($("adminToken").value, "builder");
+$("modalClose").onclick = () => $("modal").classList.remove("open");
+
+async function loadComponents() {
+  const answer = await api("GET", "/api/components");
+  if (answer.status === 401) { sessionStorage.removeItem("sluiceToken"); location.reload(); return; }
+  const list = $("components");
+  list.replaceChildren();
+  for (const c of answer.json || []) {
+    const button = document.createElement("button");
+    button.className = "secondary";
+    button.dataset.component = c.name;
+    button.textContent = c.title || c.name;
+    button.onclick = () => openComponent(c.name);
+    list.append(button);
+  }
+}
+
+const inputType = { number: "number", integer: "number", boolean: "checkbox", date: "date", datetime: "datetime-local", time: "time" };
+
+async function openComponent(name) {
+  const answer = await api("GET", "/api/components/" + encodeURIComponent(name));
+  if (answer.status !== 200) { $("runError").textContent = answer.json?.error?.message; return; }
+  current = answer.json.component;
+  $("componentTitle").textContent = current.title || current.name;
+  const form = $("form");
+  form.replaceChildren();
+  for (const [field, definition] of Object.entries(current.definitions || {})) {
+    const label = document.createElement("label");
+    label.htmlFor = "field-" + field;
+    label.textContent = definition.title || field;
+    const input = document.createElement("input");
+    input.id = "field-" + field;
+    input.name = field;
+    input.type = inputType[definition.type] || "text";
+    form.append(label, input);
+  }
+  const buttons = $("buttons");
+  buttons.replaceChildren();
+  for (const dataflow of current.dataflows) {
+    const button = document.createElement("button");
+    button.dataset.dataflow = dataflow.name;
+    button.textContent = dataflow.name;
+    button.onclick = () => execute(dataflow.name);
+    buttons.append(button);
+  }
+}
+
+function formData() {
+  const data = {};
+  for (const input of $("form").elements) {
+    if (input.type === "checkbox") data[input.name] = input.checked;
+    else if (input.type === "number") data[input.name] = input.value === "" ? null : Number(input.value);
+    else data[input.name] = input.value === "" ? null : input.value;
+  }
+  return data;
+}
+
+async function execute(dataflow) {
+  $("runError").textContent = "";
+  const path = "/api/components/" + encodeURIComponent(current.name) + "/dataflows/" + encodeURIComponent(dataflow) + "/execute";
+  const answer = await api("POST", path, { data: formData() });
+  $("response").textContent = JSON.stringify(answer.json, null, 2);
+  if (answer.status !== 200) {
+    $("runError").textContent = answer.json?.error?.message || "the run failed";
+    return;
+  }
+  for (const action of answer.json.formActions || []) {
+    if (action.type === "OpenModal") openModal(action);
+  }
+}
+
+function openModal(action) {
+  $("modalTitle").textContent = action.title || "";
+  const fields = $("modalFields");
+  fields.replaceChildren();
+  for (const [name, value] of Object.entries(action.parameters || {})) {
+    const dt = document.createElement("dt");
+    dt.textContent = (current.definitions?.[name]?.title) || name;
+    const dd = document.createElement("dd");
+    dd.dataset.field = name;
+    dd.textContent = value === null ? "" : String(value);
+    fields.append(dt, dd);
+  }
+  $("modal").classList.add("open");
+}
+
+if (token) signedIn(token, "");
