@@ -1,0 +1,107 @@
+//! End to end in a real headless Chromium (Debian's `chromium` and `chromedriver`, installed by
+//! `.ci/run`): sign in on the web page, open ForTestCodeDemo, click "GetCode", read the modal,
+//! and check the code it shows is the one stored in the entry. Saves `target/modal.png`.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sluice::Engine;
+use sluice_server::{AppState, ServerConfig};
+use thirtyfour::prelude::*;
+
+const FOR_TEST_CODE: &str = include_str!("../../../examples/for-test-code/component.json");
+const USERS: &str = include_str!("../../../examples/for-test-code/users.json");
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn chromedriver() -> Option<(Driver, u16)> {
+    let found = Command::new("chromedriver").arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromedriver is missing: .ci/run installs chromium and chromium-driver"
+        );
+        eprintln!(
+            "\n*** SKIPPED: the browser test needs chromium and chromedriver (apt-get install chromium chromium-driver) ***\n"
+        );
+        return None;
+    }
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some((Driver(child), port))
+}
+
+#[test]
+fn the_modal_shows_the_code_stored_in_the_entry() {
+    let Some((_driver, port)) = chromedriver() else { return };
+    let services = sluice::Services::in_memory().unwrap();
+    services.store.import_users(&sluice::users::parse_users(USERS).unwrap()).unwrap();
+    services.store.save_component("ForTestCodeDemo", FOR_TEST_CODE, 0).unwrap();
+    let store = services.store.clone();
+    let engine = Arc::new(Engine::builder().services(services).build().unwrap());
+    let config = ServerConfig::default();
+    let app = sluice_server::router(Arc::new(AppState::new(engine, &config).unwrap()), &config);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(sluice_server::serve(listener, app, std::future::pending()));
+
+        let mut caps = DesiredCapabilities::chrome();
+        caps.set_headless().unwrap();
+        caps.set_no_sandbox().unwrap();
+        caps.set_disable_dev_shm_usage().unwrap();
+        caps.add_arg("--window-size=1200,800").unwrap();
+        if std::path::Path::new("/usr/bin/chromium").exists() {
+            caps.set_binary("/usr/bin/chromium").unwrap();
+        }
+        let driver = WebDriver::new(format!("http://127.0.0.1:{port}"), caps).await.unwrap();
+        let result = async {
+            driver.goto(&base).await?;
+            driver.find(By::Id("userName")).await?.send_keys("ann").await?;
+            driver.find(By::Id("password")).await?.send_keys("correct horse battery staple").await?;
+            driver.find(By::Id("signIn")).await?.click().await?;
+            driver.query(By::Css("button[data-component='ForTestCodeDemo']")).first().await?.click().await?;
+            driver.query(By::Css("button[data-dataflow='GetCode']")).first().await?.click().await?;
+            let shown = driver.query(By::Css("#modal.open dd[data-field='ForTestCode']")).first().await?;
+            let code = shown.text().await?;
+            let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target");
+            std::fs::create_dir_all(&target)?;
+            driver.screenshot(&target.join("modal.png")).await?;
+            Ok::<String, Box<dyn std::error::Error>>(code)
+        }
+        .await;
+        driver.quit().await.unwrap();
+        let code = result.unwrap();
+        let entries = store.list_entries("ForTestCodeDemo").unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].data["ForTestCode"], code.as_str(), "the modal shows the stored code");
+        assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()), "{code:?}");
+    });
+}
