@@ -251,6 +251,10 @@ pub fn replay(dir: &Path, options: &ReplayOptions, format: Format) -> Result<(),
 
 /// `sluice users import`.
 pub fn users_import(file: &Path, store: &StoreArgs) -> Result<(), Failure> {
+    import_users_into(file, &services(store)?)
+}
+
+fn import_users_into(file: &Path, services: &Services) -> Result<(), Failure> {
     let bytes = read(file)?;
     let text =
         String::from_utf8(bytes).map_err(|_| Failure::Environment(format!("{} is not UTF-8 text", file.display())))?;
@@ -258,7 +262,6 @@ pub fn users_import(file: &Path, store: &StoreArgs) -> Result<(), Failure> {
         print_diagnostics(file, &problems);
         Failure::Invalid
     })?;
-    let services = services(store)?;
     let written = services.store.import_users(&users).map_err(|e| match e {
         sluice::store::StoreError::Duplicate(message) => {
             eprintln!("{}: {message}", file.display());
@@ -369,19 +372,34 @@ pub fn outbox_retry(store: &StoreArgs) -> Result<(), Failure> {
     if errors.is_empty() { Ok(()) } else { Err(Failure::Invalid) }
 }
 
+/// The options of `sluice serve`.
+pub struct ServeOptions {
+    /// Where to listen.
+    pub addr: std::net::SocketAddr,
+    /// The body limit.
+    pub body_limit: usize,
+    /// Builder tokens.
+    pub admin_tokens: Vec<String>,
+    /// Users to import first.
+    pub users: Option<PathBuf>,
+    /// Keep each run's input and trace.
+    pub run_details: bool,
+}
+
 /// `sluice serve`.
-pub fn serve(
-    addr: std::net::SocketAddr,
-    body_limit: usize,
-    admin_tokens: Vec<String>,
-    store: &StoreArgs,
-) -> Result<(), Failure> {
+pub fn serve(options: ServeOptions, store: &StoreArgs) -> Result<(), Failure> {
     let environment = |e: &dyn std::fmt::Display| Failure::Environment(e.to_string());
+    let ServeOptions { addr, body_limit, admin_tokens, users, run_details } = options;
     if admin_tokens.is_empty() {
         eprintln!("warning: SLUICE_ADMIN_TOKENS is empty: builder endpoints will answer 401 to everyone");
     }
-    let engine = Engine::builder().services(services(store)?).build().map_err(|e| environment(&e))?;
-    let config = sluice_server::ServerConfig { body_limit, admin_tokens, ..Default::default() };
+    let services = services(store)?;
+    if let Some(file) = users {
+        import_users_into(&file, &services)?;
+    }
+    let engine = Engine::builder().services(services).build().map_err(|e| environment(&e))?;
+    let config =
+        sluice_server::ServerConfig { body_limit, admin_tokens, keep_run_details: run_details, ..Default::default() };
     let state = sluice_server::AppState::new(std::sync::Arc::new(engine), &config).map_err(|e| environment(&e))?;
     let app = sluice_server::router(std::sync::Arc::new(state), &config);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| environment(&e))?;

@@ -6,6 +6,11 @@
 
 mod commands;
 
+/// mimalloc: the server's many small, short-lived allocations across threads contend in
+/// glibc's allocator (see docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -184,6 +189,12 @@ enum Command {
         /// Builder tokens, comma-separated.
         #[arg(long = "admin-tokens-from-env", env = "SLUICE_ADMIN_TOKENS", hide = true, hide_env_values = true)]
         admin_tokens: Option<String>,
+        /// Import these users (a users file) before serving, as `sluice users import` does.
+        #[arg(long)]
+        users: Option<std::path::PathBuf>,
+        /// Keep only run summaries, not each run's input and trace (faster; no replays).
+        #[arg(long)]
+        no_run_details: bool,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -329,9 +340,12 @@ fn main() -> ExitCode {
             commands::runs_list(limit, format, &store)
         }
         Command::Schemas { out } => commands::schemas(&out),
-        Command::Serve { addr, body_limit, admin_tokens, store } => {
+        Command::Serve { addr, body_limit, admin_tokens, users, no_run_details, store } => {
             let tokens = admin_tokens.iter().flat_map(|t| t.split(',')).map(str::trim).filter(|t| !t.is_empty());
-            commands::serve(addr, body_limit, tokens.map(str::to_owned).collect(), &store)
+            let admin_tokens = tokens.map(str::to_owned).collect();
+            let options =
+                commands::ServeOptions { addr, body_limit, admin_tokens, users, run_details: !no_run_details };
+            commands::serve(options, &store)
         }
     };
     match result {

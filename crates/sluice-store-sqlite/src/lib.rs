@@ -23,14 +23,14 @@ use sluice_core::store::{
 
 use migrations::MIGRATIONS;
 
-/// Idle connections kept for reuse.
-const MAX_IDLE: usize = 8;
-
 /// A store in one SQLite file.
 #[derive(Debug)]
 pub struct SqliteStore {
     path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    /// One connection per store: SQLite has one writer at a time anyway, and waiting on an
+    /// in-process lock is fair and prompt, where SQLite's busy handler sleeps with back-off
+    /// (long tails under load). Other processes on the same file still wait via `busy_timeout`.
+    conn: Mutex<Connection>,
 }
 
 impl SqliteStore {
@@ -41,7 +41,8 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let store = SqliteStore { path, idle: Mutex::new(Vec::new()) };
+        let conn = connect(&path)?;
+        let store = SqliteStore { path, conn: Mutex::new(conn) };
         store.with(migrate)?;
         Ok(store)
     }
@@ -51,34 +52,25 @@ impl SqliteStore {
         &self.path
     }
 
-    fn connect(&self) -> Result<Connection, StoreError> {
-        let fail = |e: rusqlite::Error| unavailable(&self.path, e);
-        let conn = Connection::open(&self.path).map_err(fail)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(fail)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(fail)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(fail)?;
-        conn.set_prepared_statement_cache_capacity(64);
-        Ok(conn)
-    }
-
-    /// Runs `f` on a pooled connection.
+    /// Runs `f` on the store's connection.
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        let pooled = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
-        let mut conn = match pooled {
-            Some(conn) => conn,
-            None => self.connect()?,
-        };
-        let result = f(&mut conn);
-        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        if idle.len() < MAX_IDLE && conn.is_autocommit() {
-            idle.push(conn);
-        }
-        result
+        let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut conn)
     }
 
     fn sql(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
         |e| unavailable(&self.path, e)
     }
+}
+
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let fail = |e: rusqlite::Error| unavailable(path, e);
+    let conn = Connection::open(path).map_err(fail)?;
+    conn.busy_timeout(Duration::from_secs(5)).map_err(fail)?;
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(fail)?;
+    conn.pragma_update(None, "synchronous", "NORMAL").map_err(fail)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
 }
 
 fn unavailable(path: &Path, e: rusqlite::Error) -> StoreError {

@@ -1,6 +1,6 @@
 //! The in-memory store: everything behind one lock, gone when the process ends.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use indexmap::IndexMap;
 use std::sync::{Mutex, MutexGuard};
@@ -12,6 +12,10 @@ use super::{
 };
 use crate::clock::Millis;
 
+/// Run records a memory store keeps; older ones are dropped (the store must not grow without
+/// bound in a long-running server).
+pub const MAX_RUNS: usize = 10_000;
+
 /// A store in memory, for tests, benchmarks and throw-away runs.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -20,7 +24,10 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct State {
-    users: Vec<User>,
+    /// By id.
+    users: HashMap<String, User>,
+    /// Lower-case user name → id.
+    user_names: HashMap<String, String>,
     /// The code of each (user, client).
     codes: HashMap<(String, String), Slot>,
     failures: HashMap<(String, String), Vec<Millis>>,
@@ -29,7 +36,7 @@ struct State {
     entries: IndexMap<(String, String), (Option<String>, Entry)>,
     /// (component, primary key) → id, for entries not marked for deletion.
     keys: HashMap<(String, String), String>,
-    runs: Vec<RunRecord>,
+    runs: VecDeque<RunRecord>,
     messages: Vec<Message>,
     components: Vec<StoredComponent>,
     sessions: HashMap<String, Session>,
@@ -63,35 +70,41 @@ fn pair(user_id: &str, client: &str) -> (String, String) {
 impl UserStore for MemoryStore {
     fn import_users(&self, users: &[User]) -> Result<usize, StoreError> {
         let mut state = self.state();
-        let mut next = state.users.clone();
+        // Work on copies, so a refused import changes nothing.
+        let mut all = state.users.clone();
+        let mut names = state.user_names.clone();
         for user in users {
-            let same = |u: &User| u.id == user.id || u.user_name.to_lowercase() == user.user_name.to_lowercase();
-            match next.iter().position(same) {
-                Some(i) => {
-                    let id = next[i].id.clone();
-                    next[i] = User { id, ..user.clone() };
-                }
-                None => next.push(user.clone()),
-            }
-            let names = next.iter().filter(|u| u.user_name.to_lowercase() == user.user_name.to_lowercase()).count();
-            if names > 1 {
+            let key = user.user_name.to_lowercase();
+            let id = if all.contains_key(&user.id) { Some(user.id.clone()) } else { names.get(&key).cloned() };
+            let id = id.unwrap_or_else(|| user.id.clone());
+            if names.get(&key).is_some_and(|holder| *holder != id) {
                 return Err(StoreError::Duplicate(format!("a user named \"{}\" already exists", user.user_name)));
             }
+            if let Some(old) = all.get(&id) {
+                names.remove(&old.user_name.to_lowercase());
+            }
+            names.insert(key, id.clone());
+            all.insert(id.clone(), User { id, ..user.clone() });
         }
-        next.sort_by_key(|u| u.user_name.to_lowercase());
-        state.users = next;
+        state.users = all;
+        state.user_names = names;
         Ok(users.len())
     }
 
     fn find_user(&self, name_or_id: &str) -> Result<Option<User>, StoreError> {
         let state = self.state();
-        let by_id = state.users.iter().find(|u| u.id == name_or_id);
-        let wanted = name_or_id.to_lowercase();
-        Ok(by_id.or_else(|| state.users.iter().find(|u| u.user_name.to_lowercase() == wanted)).cloned())
+        let id = if state.users.contains_key(name_or_id) {
+            Some(name_or_id.to_owned())
+        } else {
+            state.user_names.get(&name_or_id.to_lowercase()).cloned()
+        };
+        Ok(id.and_then(|id| state.users.get(&id).cloned()))
     }
 
     fn list_users(&self) -> Result<Vec<User>, StoreError> {
-        Ok(self.state().users.clone())
+        let mut users: Vec<User> = self.state().users.values().cloned().collect();
+        users.sort_by_key(|u| u.user_name.to_lowercase());
+        Ok(users)
     }
 }
 
@@ -260,7 +273,11 @@ fn claim_key(state: &mut State, write: &EntryWrite, id: &str, old: Option<String
 
 impl RunStore for MemoryStore {
     fn record_run(&self, run: &RunRecord) -> Result<(), StoreError> {
-        self.state().runs.push(run.clone());
+        let mut state = self.state();
+        while state.runs.len() >= MAX_RUNS {
+            state.runs.pop_front();
+        }
+        state.runs.push_back(run.clone());
         Ok(())
     }
 

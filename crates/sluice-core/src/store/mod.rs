@@ -117,6 +117,7 @@ pub fn check_issue_limits(recent: &[Millis], now: Millis, limits: &IssueLimits) 
     let mut kept: Vec<Millis> = recent.iter().copied().filter(|at| *at > now - HOUR).collect();
     kept.sort_unstable();
     if let Some(last) = kept.last()
+        && limits.resend_cooldown > 0
         && now - last < limits.resend_cooldown
     {
         return Err(last + limits.resend_cooldown - now);

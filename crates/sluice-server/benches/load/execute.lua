@@ -1,0 +1,11 @@
+-- wrk script: POST execute of GetCode for a random user among USERS (default 5000), as a builder.
+local users = tonumber(os.getenv("USERS") or "5000")
+local token = os.getenv("TOKEN") or "load-test-token"
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. token
+math.randomseed(os.time())
+request = function()
+  local body = string.format('{"data":{"UserName":"user%d"}}', math.random(1, users))
+  return wrk.format(nil, nil, nil, body)
+end
