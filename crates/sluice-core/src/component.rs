@@ -165,8 +165,29 @@ pub struct Dataflow {
     /// What the dataflow does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Who may run it through `sluice serve`: `signedIn` (default; a builder token or an end
+    /// user's session) or `public` (anyone, such as a sign-in dataflow).
+    #[serde(default, skip_serializing_if = "Access::is_signed_in")]
+    pub access: Access,
     /// The stages, in order.
     pub stages: Vec<Stage>,
+}
+
+/// Who may run a dataflow through the server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum Access {
+    /// A builder token or an end user's session.
+    #[default]
+    SignedIn,
+    /// Anyone, without a credential.
+    Public,
+}
+
+impl Access {
+    fn is_signed_in(&self) -> bool {
+        *self == Access::SignedIn
+    }
 }
 
 /// A column of steps in the visual editor.

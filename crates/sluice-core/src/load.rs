@@ -149,11 +149,12 @@ impl Loader<'_> {
                 );
             }
             let steps = self.read_steps(dataflow, &pointer);
+            let public = dataflow.get("access").and_then(Value::as_str) == Some("public");
             let mut secrets = Vec::new();
             let compiled =
                 self.compile_dataflow(component, &steps, &definitions, &data_schema, &templates, &mut secrets);
             if let (Some(name), Some(steps)) = (name, compiled) {
-                dataflows.push(CompiledDataflow { name: name.to_owned(), steps, secrets });
+                dataflows.push(CompiledDataflow { name: name.to_owned(), steps, secrets, public });
             }
         }
         let name = root.get("name").and_then(Value::as_str)?.to_owned();

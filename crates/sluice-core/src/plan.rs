@@ -32,6 +32,8 @@ pub(crate) struct CompiledDataflow {
     pub steps: Vec<CompiledStep>,
     /// Fields its steps declared secret when they were built.
     pub secrets: Vec<Secret>,
+    /// Anyone may run it through the server.
+    pub public: bool,
 }
 
 pub(crate) struct CompiledStep {
@@ -70,6 +72,11 @@ impl Plan {
     /// The component's notification templates, compiled.
     pub fn templates(&self) -> &Arc<Templates> {
         &self.templates
+    }
+
+    /// Whether anyone may run `dataflow` through the server (`"access": "public"`).
+    pub fn is_public(&self, dataflow: &str) -> bool {
+        self.dataflow(dataflow).is_some_and(|d| d.public)
     }
 
     /// The services its runs use (those of the engine that loaded it).

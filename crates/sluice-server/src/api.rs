@@ -190,15 +190,18 @@ pub async fn execute(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let caller = state.caller(&headers)?;
-    let input = if body.is_empty() { json!({"data": {}}) } else { parse(&body)? };
     let plan = plan_of(&state, &name)?;
     if !plan.dataflow_names().contains(&dataflow.as_str()) {
         return Err(ApiError::not_found(format!("component \"{name}\" has no dataflow named \"{dataflow}\"")));
     }
+    // A public dataflow (such as a sign-in) runs without a credential; a credential that is
+    // sent must still be valid.
+    let anonymous = plan.is_public(&dataflow) && !headers.contains_key(axum::http::header::AUTHORIZATION);
+    let caller = if anonymous { Caller::Anonymous } else { state.caller(&headers)? };
+    let input = if body.is_empty() { json!({"data": {}}) } else { parse(&body)? };
     let header_client = headers.get("x-sluice-client").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let cx = match caller {
-        Caller::Admin => RunContext { user: None, client: header_client.or(Some("web".into())) },
+        Caller::Admin | Caller::Anonymous => RunContext { user: None, client: header_client.or(Some("web".into())) },
         Caller::User { user_id, client } => RunContext { user: Some(user_id), client: Some(client) },
     };
     let (run_id, outcome) = run(&state, plan, dataflow, input, cx).await?;

@@ -13,6 +13,8 @@ use crate::error::ApiError;
 pub enum Caller {
     /// A builder: may do everything.
     Admin,
+    /// No credential, on a public dataflow.
+    Anonymous,
     /// An end user: may read components and execute dataflows as themselves.
     User {
         /// The user's id.
@@ -54,6 +56,7 @@ impl AppState {
         match self.caller(headers)? {
             Caller::Admin => Ok(()),
             Caller::User { .. } => Err(ApiError::forbidden()),
+            Caller::Anonymous => Err(ApiError::unauthorized()),
         }
     }
 }

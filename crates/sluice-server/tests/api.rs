@@ -16,6 +16,7 @@ const USERS: &str = include_str!("../../../examples/for-test-code/users.json");
 /// A server on a free loopback port, with the example users.
 struct Server {
     base: String,
+    services: sluice::Services,
     agent: ureq::Agent,
     _runtime: tokio::runtime::Runtime,
 }
@@ -30,7 +31,7 @@ impl Server {
     fn start() -> Server {
         let services = sluice::Services::in_memory().unwrap();
         services.store.import_users(&sluice::users::parse_users(USERS).unwrap()).unwrap();
-        let engine = Arc::new(Engine::builder().services(services).build().unwrap());
+        let engine = Arc::new(Engine::builder().services(services.clone()).build().unwrap());
         let config = ServerConfig { body_limit: 64 << 10, admin_tokens: vec![ADMIN.into()], ..Default::default() };
         let state = Arc::new(AppState::new(engine, &config).unwrap());
         let app = sluice_server::router(state, &config);
@@ -39,7 +40,7 @@ impl Server {
         let base = format!("http://{}", listener.local_addr().unwrap());
         runtime.spawn(sluice_server::serve(listener, app, std::future::pending()));
         let agent = ureq::Agent::new_with_config(ureq::Agent::config_builder().http_status_as_error(false).build());
-        Server { base, agent, _runtime: runtime }
+        Server { base, services, agent, _runtime: runtime }
     }
 
     fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&[u8]>) -> Answer {
@@ -232,4 +233,37 @@ fn execute_runs_as_the_signed_in_user_and_runs_are_recorded_and_replayed() {
     assert!(metrics.contains("sluice_one_time_codes_total{outcome=\"issued\"} 1"), "{metrics}");
     assert!(metrics.contains("sluice_one_time_codes_total{outcome=\"confirmed\"} 1"), "{metrics}");
     assert!(metrics.contains("sluice_step_failures_total{type=\"confirm_one_time_code_for_user\"} 1"), "{metrics}");
+}
+
+#[test]
+fn public_dataflows_sign_an_end_user_in_with_a_code() {
+    const EMAIL: &str = include_str!("../../../examples/email-2fa/component.json");
+    const EMAIL_USERS: &str = include_str!("../../../examples/email-2fa/users.json");
+    let server = Server::start();
+    // The example's users (the server's store already holds the ForTestCode ones).
+    let answer = server.admin("PUT", "/api/components/EmailTwoFactor", Some(EMAIL));
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let services = &server.services;
+    services.store.import_users(&sluice::users::parse_users(EMAIL_USERS).unwrap()).unwrap();
+    let execute = |dataflow: &str, body: Value, token: Option<&str>| {
+        let path = format!("/api/components/EmailTwoFactor/dataflows/{dataflow}/execute");
+        server.call("POST", &path, token, Some(body.to_string().as_bytes()))
+    };
+    let login = execute("Login", json!({"data": {"UserName": "dieter", "Password": "Tr0ub4dor&3"}}), None);
+    assert_eq!(login.status, 200, "{}", login.text);
+    assert!(!login.text.contains("Tr0ub4dor"), "{}", login.text);
+    let dieter = services.store.find_user("dieter").unwrap().unwrap();
+    let mail = services.store.list_messages(Some(&dieter.id), None, 1).unwrap().remove(0);
+    assert_eq!(mail.subject, "Ihr Anmeldecode");
+    let code: String = mail.body.split(|c: char| !c.is_ascii_digit()).find(|run| run.len() == 6).unwrap().to_owned();
+    assert!(!login.text.contains(&code));
+    let verify = execute("Verify", json!({"data": {"UserName": "dieter", "Code": code}}), None);
+    assert_eq!(verify.status, 200, "{}", verify.text);
+    let token = verify.body["response"][0]["_session"]["token"].as_str().unwrap().to_owned();
+    assert_eq!(server.call("GET", "/api/components", Some(&token), None).status, 200, "the session is a credential");
+    assert_eq!(execute("Login", json!({}), Some("not-a-token")).status, 401, "a credential sent must be valid");
+    server.admin("PUT", "/api/components/ForTestCodeDemo", Some(FOR_TEST_CODE));
+    let signed_only =
+        server.call("POST", "/api/components/ForTestCodeDemo/dataflows/GetCode/execute", None, Some(b"{}"));
+    assert_eq!(signed_only.status, 401, "dataflows are not public unless they say so");
 }
