@@ -1,0 +1,86 @@
+//! Timeouts and graceful shutdown, over a real socket.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use sluice::{Engine, ScriptLimits};
+use sluice_server::{AppState, ServerConfig};
+
+const TOKEN: &str = "lifecycle-admin-token";
+
+/// A component whose dataflow `Busy` spins in a script for about `millis`.
+fn busy_component(millis: u64) -> String {
+    json!({"name": "Busy", "dataflows": [{"name": "Busy", "stages": [{"name": "S", "steps": [
+        {"name": "model", "type": "get_action_model"},
+        {"name": "spin", "type": "execute_script", "source": "model",
+         "settings": {"script": format!("let end = timestamp(); while end.elapsed < {} {{ }} item.done = true;", millis as f64 / 1000.0)}},
+        {"name": "response", "type": "write_response", "source": "spin"}]}]}]})
+    .to_string()
+}
+
+fn start(
+    config: ServerConfig,
+) -> (String, tokio::runtime::Runtime, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let limits = ScriptLimits { max_operations: 0, timeout: Duration::from_secs(5), ..ScriptLimits::default() };
+    let engine = Arc::new(Engine::builder().script_limits(limits).build().unwrap());
+    let app = sluice_server::router(Arc::new(AppState::new(engine, &config).unwrap()), &config);
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = runtime.spawn(async move {
+        sluice_server::serve(listener, app, async {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    (base, runtime, stop, server)
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::new_with_config(ureq::Agent::config_builder().http_status_as_error(false).build())
+}
+
+fn put_busy(base: &str, millis: u64) {
+    let answer = agent()
+        .put(format!("{base}/api/components/Busy"))
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .send(busy_component(millis));
+    assert_eq!(answer.unwrap().status().as_u16(), 200);
+}
+
+fn run_busy(base: &str) -> u16 {
+    let url = format!("{base}/api/components/Busy/dataflows/Busy/execute");
+    agent().post(url).header("authorization", format!("Bearer {TOKEN}")).send("{}").unwrap().status().as_u16()
+}
+
+#[test]
+fn a_request_over_the_time_limit_gets_408() {
+    let config =
+        ServerConfig { timeout: Duration::from_millis(200), admin_tokens: vec![TOKEN.into()], ..Default::default() };
+    let (base, _runtime, _stop, _server) = start(config);
+    put_busy(&base, 1_000);
+    let started = Instant::now();
+    assert_eq!(run_busy(&base), 408);
+    assert!(started.elapsed() < Duration::from_millis(900), "answered at the limit, not when the run ended");
+}
+
+#[test]
+fn shutdown_finishes_the_requests_in_flight() {
+    let config = ServerConfig { admin_tokens: vec![TOKEN.into()], ..Default::default() };
+    let (base, runtime, stop, server) = start(config);
+    put_busy(&base, 600);
+    let in_flight = std::thread::spawn({
+        let base = base.clone();
+        move || run_busy(&base)
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    stop.send(()).unwrap();
+    assert_eq!(in_flight.join().unwrap(), 200, "the request in flight completes");
+    runtime.block_on(server).unwrap();
+    assert!(agent().get(format!("{base}/healthz")).call().is_err(), "no new connections after shutdown");
+}
