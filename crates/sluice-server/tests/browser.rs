@@ -15,6 +15,8 @@ use thirtyfour::prelude::*;
 
 const FOR_TEST_CODE: &str = include_str!("../../../examples/for-test-code/component.json");
 const USERS: &str = include_str!("../../../examples/for-test-code/users.json");
+const EMAIL: &str = include_str!("../../../examples/email-2fa/component.json");
+const EMAIL_USERS: &str = include_str!("../../../examples/email-2fa/users.json");
 
 struct Driver(Child);
 
@@ -73,15 +75,7 @@ fn the_modal_shows_the_code_stored_in_the_entry() {
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(sluice_server::serve(listener, app, std::future::pending()));
 
-        let mut caps = DesiredCapabilities::chrome();
-        caps.set_headless().unwrap();
-        caps.set_no_sandbox().unwrap();
-        caps.set_disable_dev_shm_usage().unwrap();
-        caps.add_arg("--window-size=1200,800").unwrap();
-        if std::path::Path::new("/usr/bin/chromium").exists() {
-            caps.set_binary("/usr/bin/chromium").unwrap();
-        }
-        let driver = WebDriver::new(format!("http://127.0.0.1:{port}"), caps).await.unwrap();
+        let driver = WebDriver::new(format!("http://127.0.0.1:{port}"), capabilities()).await.unwrap();
         let result = async {
             driver.goto(&base).await?;
             driver.find(By::Id("userName")).await?.send_keys("ann").await?;
@@ -103,5 +97,57 @@ fn the_modal_shows_the_code_stored_in_the_entry() {
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0].data["ForTestCode"], code.as_str(), "the modal shows the stored code");
         assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()), "{code:?}");
+    });
+}
+
+fn capabilities() -> thirtyfour::ChromeCapabilities {
+    let mut caps = DesiredCapabilities::chrome();
+    caps.set_headless().unwrap();
+    caps.set_no_sandbox().unwrap();
+    caps.set_disable_dev_shm_usage().unwrap();
+    caps.add_arg("--window-size=1200,800").unwrap();
+    if std::path::Path::new("/usr/bin/chromium").exists() {
+        caps.set_binary("/usr/bin/chromium").unwrap();
+    }
+    caps
+}
+
+#[test]
+fn an_end_user_signs_in_with_a_password_and_an_emailed_code() {
+    let Some((_driver, port)) = chromedriver() else { return };
+    let services = sluice::Services::in_memory().unwrap();
+    services.store.import_users(&sluice::users::parse_users(EMAIL_USERS).unwrap()).unwrap();
+    services.store.save_component("EmailTwoFactor", EMAIL, 0).unwrap();
+    let store = services.store.clone();
+    let engine = Arc::new(Engine::builder().services(services).build().unwrap());
+    let config = ServerConfig::default();
+    let app = sluice_server::router(Arc::new(AppState::new(engine, &config).unwrap()), &config);
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(sluice_server::serve(listener, app, std::future::pending()));
+        let driver = WebDriver::new(format!("http://127.0.0.1:{port}"), capabilities()).await.unwrap();
+        let result = async {
+            driver.goto(&base).await?;
+            driver.find(By::Id("userName")).await?.send_keys("ann").await?;
+            driver.find(By::Id("password")).await?.send_keys("correct horse battery staple").await?;
+            driver.find(By::Id("sendCode")).await?.click().await?;
+            driver.query(By::Id("code")).and_displayed().first().await?;
+            // The "e-mail": the in-app inbox in the store.
+            let ann = store.find_user("ann").unwrap().unwrap();
+            let mail = store.list_messages(Some(&ann.id), None, 1).unwrap().remove(0);
+            let code: String =
+                mail.body.split(|c: char| !c.is_ascii_digit()).find(|r| r.len() == 6).unwrap().to_owned();
+            driver.find(By::Id("code")).await?.send_keys(&code).await?;
+            driver.find(By::Id("verifyCode")).await?.click().await?;
+            let listed = driver.query(By::Css("button[data-component='EmailTwoFactor']")).first().await?;
+            let who = driver.find(By::Id("who")).await?.text().await?;
+            Ok::<(String, String), Box<dyn std::error::Error>>((listed.text().await?, who))
+        }
+        .await;
+        driver.quit().await.unwrap();
+        let (listed, who) = result.unwrap();
+        assert_eq!((listed.as_str(), who.as_str()), ("E-mail two-factor login", "ann"));
     });
 }

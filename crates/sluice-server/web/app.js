@@ -31,6 +31,25 @@ $("signIn").onclick = async () => {
   else $("signinError").textContent = answer.json?.error?.message || "sign-in failed";
 };
 $("useToken").onclick = () => signedIn($("adminToken").value, "builder");
+
+// Two-factor sign-in through a component's public Login and Verify dataflows
+// (?signin=NAME picks the component; EmailTwoFactor by default).
+const signinComponent = new URLSearchParams(location.search).get("signin") || "EmailTwoFactor";
+const flow = (name) => "/api/components/" + encodeURIComponent(signinComponent) + "/dataflows/" + name + "/execute";
+
+$("sendCode").onclick = async () => {
+  $("signinError").textContent = "";
+  const answer = await api("POST", flow("Login"), { data: { UserName: $("userName").value, Password: $("password").value } });
+  if (answer.status === 200) $("codeStep").hidden = false;
+  else $("signinError").textContent = answer.json?.error?.message || "sign-in failed";
+};
+
+$("verifyCode").onclick = async () => {
+  const answer = await api("POST", flow("Verify"), { data: { UserName: $("userName").value, Code: $("code").value } });
+  const session = answer.json?.response?.[0]?._session;
+  if (answer.status === 200 && session) signedIn(session.token, $("userName").value);
+  else $("signinError").textContent = answer.json?.error?.message || "the code was refused";
+};
 $("modalClose").onclick = () => $("modal").classList.remove("open");
 
 async function loadComponents() {
