@@ -3,7 +3,8 @@
 use std::time::Instant;
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::plan::{CompiledStep, Plan};
 use crate::plugin::{BuiltStep, Item, Secret, StepContext, StepError};
@@ -212,9 +213,9 @@ impl Plan {
             status: if result.is_ok() { "ok" } else { "failed" }.to_owned(),
             failed_step,
             message,
-            input: Value::Null,
-            trace: Value::Null,
-            outcome: Value::Null,
+            input: None,
+            trace: None,
+            outcome: None,
         };
         let record = if options.trace_items { self.with_details(record, dataflow, input, &result) } else { record };
         if let Err(e) = self.services.store.record_run(&record) {
@@ -250,12 +251,22 @@ impl Plan {
             ),
             other => other.clone(),
         };
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Returned<'o> {
+            response: &'o [Item],
+            form_actions: &'o [Value],
+        }
+        let raw = |value: Result<String, serde_json::Error>| value.ok().and_then(|t| RawValue::from_string(t).ok());
         let (trace, outcome) = match result {
-            Ok(o) => (json!(o.trace), json!({"response": o.response, "formActions": o.form_actions})),
-            Err(RunError::StepFailed(f)) => (json!(f.trace), Value::Null),
-            Err(_) => (Value::Null, Value::Null),
+            Ok(o) => (
+                raw(serde_json::to_string(&o.trace)),
+                raw(serde_json::to_string(&Returned { response: &o.response, form_actions: &o.form_actions })),
+            ),
+            Err(RunError::StepFailed(f)) => (raw(serde_json::to_string(&f.trace)), None),
+            Err(_) => (None, None),
         };
-        RunRecord { input, trace, outcome, ..record }
+        RunRecord { input: raw(serde_json::to_string(&input)), trace, outcome, ..record }
     }
 }
 

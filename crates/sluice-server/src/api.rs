@@ -259,22 +259,23 @@ pub async fn replay_run(
         .store
         .get_run(&id)?
         .ok_or_else(|| ApiError::not_found(format!("there is no run \"{id}\"")))?;
-    if recorded.input.is_null() {
+    let parsed = |raw: Option<&sluice::store::RawJson>| raw.and_then(|r| serde_json::from_str::<Value>(r.get()).ok());
+    let Some(input) = parsed(recorded.input.as_ref()) else {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "this run was recorded without its input; it cannot be replayed",
         ));
-    }
+    };
     let plan = plan_of(&state, &recorded.component)?;
     let cx = RunContext { user: recorded.user.clone(), client: recorded.client.clone() };
-    let (_, outcome) = run(&state, plan, recorded.dataflow.clone(), recorded.input.clone(), cx).await?;
+    let (_, outcome) = run(&state, plan, recorded.dataflow.clone(), input, cx).await?;
     let (status, now) = match &outcome {
         Ok(o) => ("ok", json!({"response": o.response, "formActions": o.form_actions})),
         Err(RunError::StepFailed(f)) => ("failed", json!({"error": {"step": f.step, "message": f.message}})),
         Err(e) => ("failed", json!({"error": {"message": e.to_string()}})),
     };
     let before = if recorded.status == "ok" {
-        recorded.outcome.clone()
+        parsed(recorded.outcome.as_ref()).unwrap_or(Value::Null)
     } else {
         json!({"error": {"step": recorded.failed_step, "message": recorded.message}})
     };

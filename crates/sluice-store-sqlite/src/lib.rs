@@ -17,8 +17,8 @@ use serde_json::{Map, Value};
 use sluice_core::Millis;
 use sluice_core::store::{
     Channel, CodeStatus, CodeStore, ComponentStore, Entry, EntryStore, EntryWrite, IssueLimits, Issued, Message,
-    MessageStatus, NewCode, OutboxStore, RunRecord, RunStore, Session, SessionStore, Store, StoreError, StoredCode,
-    StoredComponent, User, UserStore, check_issue_limits, duplicate_key, entry_not_found,
+    MessageStatus, NewCode, OutboxStore, RawJson, RunRecord, RunStore, Session, SessionStore, Store, StoreError,
+    StoredCode, StoredComponent, User, UserStore, check_issue_limits, duplicate_key, entry_not_found,
 };
 
 use migrations::MIGRATIONS;
@@ -489,13 +489,13 @@ impl EntryStore for SqliteStore {
     }
 }
 
-fn json_column(row: &Row<'_>, name: &str) -> rusqlite::Result<Value> {
+fn json_column(row: &Row<'_>, name: &str) -> rusqlite::Result<Option<RawJson>> {
     let text: Option<String> = row.get(name)?;
-    Ok(text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null))
+    Ok(text.and_then(|t| serde_json::value::RawValue::from_string(t).ok()))
 }
 
-fn json_text(value: &Value) -> Option<String> {
-    (!value.is_null()).then(|| value.to_string())
+fn json_text(value: Option<&RawJson>) -> Option<&str> {
+    value.map(|raw| raw.get())
 }
 
 fn run_from(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
@@ -535,9 +535,9 @@ impl RunStore for SqliteStore {
                     run.status,
                     run.failed_step,
                     run.message,
-                    json_text(&run.input),
-                    json_text(&run.trace),
-                    json_text(&run.outcome)
+                    json_text(run.input.as_ref()),
+                    json_text(run.trace.as_ref()),
+                    json_text(run.outcome.as_ref())
                 ],
             )
             .map(drop)

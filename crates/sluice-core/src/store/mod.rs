@@ -273,7 +273,7 @@ pub trait EntryStore {
 }
 
 /// What a run came to, kept for the record (never the items, which may hold secrets).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RunRecord {
     /// UUID.
@@ -297,20 +297,24 @@ pub struct RunRecord {
     /// Why it failed.
     pub message: Option<String>,
     /// The input, secrets redacted (kept when the run was asked to keep details).
-    #[serde(default, skip_serializing_if = "Value::is_null")]
-    pub input: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<RawJson>,
     /// The per-step trace with emitted items, secrets redacted (when kept).
-    #[serde(default, skip_serializing_if = "Value::is_null")]
-    pub trace: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<RawJson>,
     /// `{"response", "formActions"}` as returned, secrets left out (when kept).
-    #[serde(default, skip_serializing_if = "Value::is_null")]
-    pub outcome: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<RawJson>,
 }
+
+/// JSON kept as text: run details are written once and read rarely, so they are not built
+/// into a tree of values.
+pub type RawJson = Box<serde_json::value::RawValue>;
 
 impl RunRecord {
     /// The record without its details (input, trace, outcome), as lists show it.
     pub fn summary(&self) -> RunRecord {
-        RunRecord { input: Value::Null, trace: Value::Null, outcome: Value::Null, ..self.clone() }
+        RunRecord { input: None, trace: None, outcome: None, ..self.clone() }
     }
 }
 
