@@ -37,3 +37,15 @@ pub const CLIENT: SettingLabel = SettingLabel {
         de: "Client für Anfrage",
     },
 };
+
+/// "User info field": a field holding a user's id (such as `data.creatorSubject`).
+pub const USER_INFO_FIELD: SettingLabel = SettingLabel {
+    name: "userInfoField",
+    label: Localized {
+        en: "User info field",
+        fr: "Champ d'informations utilisateur",
+        es: "Campo de información del usuario",
+        pt: "Campo de informações do usuário",
+        de: "Benutzerinformationsfeld",
+    },
+};

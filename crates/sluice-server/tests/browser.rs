@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sluice::Engine;
+use sluice::store::Store;
 use sluice_server::{AppState, ServerConfig};
 use thirtyfour::prelude::*;
 
@@ -58,46 +59,35 @@ fn chromedriver() -> Option<(Driver, u16)> {
     Some((Driver(child), port))
 }
 
-#[test]
-fn the_modal_shows_the_code_stored_in_the_entry() {
-    let Some((_driver, port)) = chromedriver() else { return };
+type Drive<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// Serves `component` (saved as `name`, with `users`) and drives a headless browser on it:
+/// `drive` gets the browser, the page's address and the store. `None` when chromedriver is
+/// missing outside CI.
+fn browse<T>(
+    name: &str,
+    component: &str,
+    users: &str,
+    drive: impl AsyncFnOnce(&WebDriver, &str, &Arc<dyn Store>) -> Drive<T>,
+) -> Option<T> {
+    let (_driver, port) = chromedriver()?;
     let services = sluice::Services::in_memory().unwrap();
-    services.store.import_users(&sluice::users::parse_users(USERS).unwrap()).unwrap();
-    services.store.save_component("ForTestCodeDemo", FOR_TEST_CODE, 0).unwrap();
+    services.store.import_users(&sluice::users::parse_users(users).unwrap()).unwrap();
+    services.store.save_component(name, component, 0).unwrap();
     let store = services.store.clone();
     let engine = Arc::new(Engine::builder().services(services).build().unwrap());
     let config = ServerConfig::default();
     let app = sluice_server::router(Arc::new(AppState::new(engine, &config).unwrap()), &config);
-
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(sluice_server::serve(listener, app, std::future::pending()));
-
-        let driver = WebDriver::new(format!("http://127.0.0.1:{port}"), capabilities()).await.unwrap();
-        let result = async {
-            driver.goto(&base).await?;
-            driver.find(By::Id("userName")).await?.send_keys("ann").await?;
-            driver.find(By::Id("password")).await?.send_keys("correct horse battery staple").await?;
-            driver.find(By::Id("signIn")).await?.click().await?;
-            driver.query(By::Css("button[data-component='ForTestCodeDemo']")).first().await?.click().await?;
-            driver.query(By::Css("button[data-dataflow='GetCode']")).first().await?.click().await?;
-            let shown = driver.query(By::Css("#modal.open dd[data-field='ForTestCode']")).first().await?;
-            let code = shown.text().await?;
-            let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target");
-            std::fs::create_dir_all(&target)?;
-            driver.screenshot(&target.join("modal.png")).await?;
-            Ok::<String, Box<dyn std::error::Error>>(code)
-        }
-        .await;
-        driver.quit().await.unwrap();
-        let code = result.unwrap();
-        let entries = store.list_entries("ForTestCodeDemo").unwrap();
-        assert_eq!(entries.len(), 1);
-        assert_eq!(entries[0].data["ForTestCode"], code.as_str(), "the modal shows the stored code");
-        assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()), "{code:?}");
-    });
+        let browser = WebDriver::new(format!("http://127.0.0.1:{port}"), capabilities()).await.unwrap();
+        let result = drive(&browser, &base, &store).await;
+        browser.quit().await.unwrap();
+        Some(result.unwrap())
+    })
 }
 
 fn capabilities() -> thirtyfour::ChromeCapabilities {
@@ -113,41 +103,43 @@ fn capabilities() -> thirtyfour::ChromeCapabilities {
 }
 
 #[test]
-fn an_end_user_signs_in_with_a_password_and_an_emailed_code() {
-    let Some((_driver, port)) = chromedriver() else { return };
-    let services = sluice::Services::in_memory().unwrap();
-    services.store.import_users(&sluice::users::parse_users(EMAIL_USERS).unwrap()).unwrap();
-    services.store.save_component("EmailTwoFactor", EMAIL, 0).unwrap();
-    let store = services.store.clone();
-    let engine = Arc::new(Engine::builder().services(services).build().unwrap());
-    let config = ServerConfig::default();
-    let app = sluice_server::router(Arc::new(AppState::new(engine, &config).unwrap()), &config);
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(sluice_server::serve(listener, app, std::future::pending()));
-        let driver = WebDriver::new(format!("http://127.0.0.1:{port}"), capabilities()).await.unwrap();
-        let result = async {
-            driver.goto(&base).await?;
-            driver.find(By::Id("userName")).await?.send_keys("ann").await?;
-            driver.find(By::Id("password")).await?.send_keys("correct horse battery staple").await?;
-            driver.find(By::Id("sendCode")).await?.click().await?;
-            driver.query(By::Id("code")).and_displayed().first().await?;
-            // The "e-mail": the in-app inbox in the store.
-            let ann = store.find_user("ann").unwrap().unwrap();
-            let mail = store.list_messages(Some(&ann.id), None, 1).unwrap().remove(0);
-            let code: String =
-                mail.body.split(|c: char| !c.is_ascii_digit()).find(|r| r.len() == 6).unwrap().to_owned();
-            driver.find(By::Id("code")).await?.send_keys(&code).await?;
-            driver.find(By::Id("verifyCode")).await?.click().await?;
-            let listed = driver.query(By::Css("button[data-component='EmailTwoFactor']")).first().await?;
-            let who = driver.find(By::Id("who")).await?.text().await?;
-            Ok::<(String, String), Box<dyn std::error::Error>>((listed.text().await?, who))
-        }
-        .await;
-        driver.quit().await.unwrap();
-        let (listed, who) = result.unwrap();
-        assert_eq!((listed.as_str(), who.as_str()), ("E-mail two-factor login", "ann"));
+fn the_modal_shows_the_code_stored_in_the_entry() {
+    let shown = browse("ForTestCodeDemo", FOR_TEST_CODE, USERS, async |driver, base, store| {
+        driver.goto(base).await?;
+        driver.find(By::Id("userName")).await?.send_keys("ann").await?;
+        driver.find(By::Id("password")).await?.send_keys("correct horse battery staple").await?;
+        driver.find(By::Id("signIn")).await?.click().await?;
+        driver.query(By::Css("button[data-component='ForTestCodeDemo']")).first().await?.click().await?;
+        driver.query(By::Css("button[data-dataflow='GetCode']")).first().await?.click().await?;
+        let code = driver.query(By::Css("#modal.open dd[data-field='ForTestCode']")).first().await?.text().await?;
+        let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target");
+        std::fs::create_dir_all(&target)?;
+        driver.screenshot(&target.join("modal.png")).await?;
+        Ok((code, store.list_entries("ForTestCodeDemo")?))
     });
+    let Some((code, entries)) = shown else { return };
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].data["ForTestCode"], code.as_str(), "the modal shows the stored code");
+    assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()), "{code:?}");
+}
+
+#[test]
+fn an_end_user_signs_in_with_a_password_and_an_emailed_code() {
+    let signed_in = browse("EmailTwoFactor", EMAIL, EMAIL_USERS, async |driver, base, store| {
+        driver.goto(base).await?;
+        driver.find(By::Id("userName")).await?.send_keys("ann").await?;
+        driver.find(By::Id("password")).await?.send_keys("correct horse battery staple").await?;
+        driver.find(By::Id("sendCode")).await?.click().await?;
+        driver.query(By::Id("code")).and_displayed().first().await?;
+        // The "e-mail": the in-app inbox in the store.
+        let ann = store.find_user("ann")?.ok_or("no user ann")?;
+        let mail = store.list_messages(Some(&ann.id), None, 1)?.pop().ok_or("no message")?;
+        let code = mail.body.split(|c: char| !c.is_ascii_digit()).find(|r| r.len() == 6).ok_or("no code")?.to_owned();
+        driver.find(By::Id("code")).await?.send_keys(&code).await?;
+        driver.find(By::Id("verifyCode")).await?.click().await?;
+        let listed = driver.query(By::Css("button[data-component='EmailTwoFactor']")).first().await?;
+        Ok((listed.text().await?, driver.find(By::Id("who")).await?.text().await?))
+    });
+    let Some((listed, who)) = signed_in else { return };
+    assert_eq!((listed.as_str(), who.as_str()), ("E-mail two-factor login", "ann"));
 }

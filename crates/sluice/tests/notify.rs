@@ -16,6 +16,9 @@ use sluice::setup::{Channels, Secrets};
 use sluice::store::{MessageStatus, User};
 use sluice::{Engine, Plan, RunContext, RunError, RunOptions, Services};
 
+mod common;
+use common::Logs;
+
 const EXAMPLE: &str = include_str!("../../../examples/email-2fa/component.json");
 
 fn free_port() -> u16 {
@@ -241,33 +244,13 @@ fn every_language_of_the_example_template_renders_and_others_fall_back_to_englis
     }
 }
 
-/// Everything the process logged.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// The logs of this test binary: one global subscriber, because a thread-local one misses
 /// events whose call sites other test threads reached first.
 fn logs() -> &'static Logs {
     static LOGS: std::sync::OnceLock<Logs> = std::sync::OnceLock::new();
     LOGS.get_or_init(|| {
         let logs = Logs::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).unwrap();
+        tracing::subscriber::set_global_default(logs.subscriber()).unwrap();
         logs
     })
 }
@@ -282,7 +265,7 @@ fn the_login_keeps_code_and_password_out_of_response_trace_and_logs() {
     assert_eq!(inbox.len(), 1);
     assert!(inbox[0].html && inbox[0].body.contains("<p>Bonjour Anne,</p>"), "{}", inbox[0].body);
     let code = code_in(&inbox[0].body);
-    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logged = logs.text();
     assert!(logged.contains("login refused") && logged.contains("notification delivered"), "{logged}");
     for visible in [serde_json::to_string(&outcome).unwrap(), logged] {
         assert!(!visible.contains(&code), "the code leaked: {visible}");

@@ -3,8 +3,7 @@
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -14,6 +13,9 @@ use sluice::{
     BuildContext, BuildError, BuiltStep, Engine, Group, Item, Localized, RunContext, RunOptions, Step, StepContext,
     StepDescriptor, StepError, StepMeta, StepPlugin,
 };
+
+mod common;
+use common::Logs;
 
 /// Codes seen by the spy step (the test's only way to learn them).
 static SEEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -51,20 +53,6 @@ impl Step for Spy {
     }
 }
 
-/// Everything the process logged.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn component() -> Vec<u8> {
     json!({
         "name": "Secrecy",
@@ -90,13 +78,7 @@ fn component() -> Vec<u8> {
 #[test]
 fn codes_stay_out_of_store_logs_errors_traces_and_responses() {
     let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = tracing::subscriber::set_default(logs.subscriber());
 
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("sluice.db").display());
@@ -132,7 +114,7 @@ fn codes_stay_out_of_store_logs_errors_traces_and_responses() {
     let ok = plan.run_recorded("Confirm", &json!({"data": {"Typed": last}}), &cx, RunOptions::default()).1.unwrap();
     assert_eq!(ok.response[0]["_confirmed"], true);
     visible.push(serde_json::to_string(&ok.trace).unwrap());
-    visible.push(String::from_utf8(logs.0.lock().unwrap().clone()).unwrap());
+    visible.push(logs.text());
     assert!(visible.last().unwrap().contains("one-time code rejected"), "the logs record the failures");
     visible.push(serde_json::to_string(&engine.services().store.list_runs(None, 100).unwrap()).unwrap());
 

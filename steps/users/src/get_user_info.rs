@@ -78,16 +78,7 @@ impl StepPlugin for GetUserInfo {
                 },
             },
             labels::USER_NAME,
-            SettingLabel {
-                name: "userInfoField",
-                label: Localized {
-                    en: "User info field",
-                    fr: "Champ d'informations utilisateur",
-                    es: "Campo de información del usuario",
-                    pt: "Campo de informações do usuário",
-                    de: "Benutzerinformationsfeld",
-                },
-            },
+            labels::USER_INFO_FIELD,
             labels::RESULT_FIELD,
         ],
     };

@@ -10,9 +10,7 @@ use sluice_core::{
 };
 
 use crate::notification::{Recipient, RenderType, send};
-use crate::send_templated_notification::{
-    MESSAGE_THEME, NOTIFICATION_TYPE, RENDER_TYPE, USER_INFO_FIELD, default_channel,
-};
+use crate::send_templated_notification::{MESSAGE_THEME, NOTIFICATION_TYPE, RENDER_TYPE, default_channel};
 
 /// Settings of `send_notification`. Give exactly one of `messageBody` and `messageBodyField`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -81,7 +79,7 @@ impl StepPlugin for SendNotification {
         settings: &[
             NOTIFICATION_TYPE,
             labels::USER_NAME,
-            USER_INFO_FIELD,
+            labels::USER_INFO_FIELD,
             SettingLabel {
                 name: "messageBody",
                 label: Localized {

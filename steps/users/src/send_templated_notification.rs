@@ -64,16 +64,6 @@ pub(crate) const NOTIFICATION_TYPE: SettingLabel = SettingLabel {
         de: "Benachrichtigungstyp",
     },
 };
-pub(crate) const USER_INFO_FIELD: SettingLabel = SettingLabel {
-    name: "userInfoField",
-    label: Localized {
-        en: "User info field",
-        fr: "Champ d'informations utilisateur",
-        es: "Campo de información del usuario",
-        pt: "Campo de informações do usuário",
-        de: "Benutzerinformationsfeld",
-    },
-};
 pub(crate) const RENDER_TYPE: SettingLabel = SettingLabel {
     name: "renderType",
     label: Localized {
@@ -118,7 +108,7 @@ impl StepPlugin for SendTemplatedNotification {
         settings: &[
             NOTIFICATION_TYPE,
             labels::USER_NAME,
-            USER_INFO_FIELD,
+            labels::USER_INFO_FIELD,
             SettingLabel {
                 name: "template",
                 label: Localized { en: "Template", fr: "Modèle", es: "Plantilla", pt: "Modelo", de: "Vorlage" },
