@@ -170,11 +170,11 @@ sluice_core::inventory::submit! { StepDescriptor::of::<ConfirmOneTimeCodeForUser
 
 impl Step for Confirm {
     fn run(&self, mut item: Item, cx: &mut StepContext<'_>, out: &mut Vec<Item>) -> Result<(), StepError> {
-        let caller = cx.run().user.clone().map(ValueSource::Value);
-        let user = match self.user.as_ref().or(caller.as_ref()) {
-            Some(source) => find_user(cx, source, &item)?,
-            None => None,
+        let key = match &self.user {
+            Some(source) => source.resolve(&item),
+            None => cx.run().user.clone(),
         };
+        let user = find_user(cx, key.as_deref())?;
         let client = client_of(self.client.as_ref(), &item, cx)?;
         let typed = self.typed.get(&item).cloned().unwrap_or(Value::Null);
         let verdict = match &user {

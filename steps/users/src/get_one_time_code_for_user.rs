@@ -188,7 +188,7 @@ impl Step for Issue {
         let Some(name) = self.user.resolve(&item) else {
             return Err(StepError::at_setting("userName", format!("{} holds no user name or id", self.user)));
         };
-        let user = find_user(cx, &self.user, &item)?.ok_or_else(|| {
+        let user = find_user(cx, Some(&name))?.ok_or_else(|| {
             StepError::at_setting("userName", format!("there is no user named or with id \"{name}\""))
         })?;
         if !user.active {

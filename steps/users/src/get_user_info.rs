@@ -103,13 +103,11 @@ sluice_core::inventory::submit! { StepDescriptor::of::<GetUserInfo>() }
 
 impl Step for Lookup {
     fn run(&self, mut item: Item, cx: &mut StepContext<'_>, out: &mut Vec<Item>) -> Result<(), StepError> {
-        let user = match &self.who {
-            Who::Caller => match cx.run().user.clone() {
-                Some(name) => find_user(cx, &ValueSource::Value(name), &item)?,
-                None => None,
-            },
-            Who::Named(source) => find_user(cx, source, &item)?,
+        let key = match &self.who {
+            Who::Caller => cx.run().user.clone(),
+            Who::Named(source) => source.resolve(&item),
         };
+        let user = find_user(cx, key.as_deref())?;
         let value = user.map_or(Value::Null, |u| u.to_item_value());
         self.result.set(&mut item, value).map_err(|e| StepError::at_setting("resultField", e))?;
         out.push(item);

@@ -53,11 +53,10 @@ fn show(ms: Millis) -> String {
     }
 }
 
-/// Resolves the user named by `source` in `item`: `Ok(None)` when the name is empty or no
-/// such user exists.
-fn find_user(cx: &StepContext<'_>, source: &ValueSource, item: &Item) -> Result<Option<User>, StepError> {
-    let Some(key) = source.resolve(item) else { return Ok(None) };
-    cx.services().store.find_user(&key).map_err(|e| StepError::new(e.to_string()))
+/// The user with this name or id: `Ok(None)` when there is no name or no such user.
+fn find_user(cx: &StepContext<'_>, name_or_id: Option<&str>) -> Result<Option<User>, StepError> {
+    let Some(key) = name_or_id else { return Ok(None) };
+    cx.services().store.find_user(key).map_err(|e| StepError::new(e.to_string()))
 }
 
 /// The client of a request: the setting when given, else the run's client.

@@ -124,14 +124,17 @@ fn password_matches(hash: &str, password: &str) -> bool {
 impl Step for Login {
     fn run(&self, mut item: Item, cx: &mut StepContext<'_>, out: &mut Vec<Item>) -> Result<(), StepError> {
         let client = client_of(self.client.as_ref(), &item, cx)?;
-        let name = self.user.resolve(&item).unwrap_or_default();
+        let name = self.user.resolve(&item);
         let password = match self.password.get(&item) {
             Some(Value::String(p)) => p.clone(),
             _ => String::new(),
         };
-        let user = find_user(cx, &self.user, &item)?;
+        let user = find_user(cx, name.as_deref())?;
         // Throttling is per user (or per name, for names that match no user) and client.
-        let subject = user.as_ref().map_or_else(|| format!("name:{}", name.to_lowercase()), |u| u.id.clone());
+        let subject = match &user {
+            Some(u) => u.id.clone(),
+            None => format!("name:{}", name.unwrap_or_default().to_lowercase()),
+        };
         let scope = format!("login:{client}");
         let services = cx.services().clone();
         let store = &services.store;

@@ -54,8 +54,7 @@ impl Recipient {
                 self.0
             )));
         };
-        find_user(cx, &self.0, item)?
-            .ok_or_else(|| StepError::new(format!("there is no user named or with id \"{key}\"")))
+        find_user(cx, Some(&key))?.ok_or_else(|| StepError::new(format!("there is no user named or with id \"{key}\"")))
     }
 }
 
