@@ -318,6 +318,19 @@ pub fn normalize(typed: &Value, length: u32) -> Option<String> {
     (text.len() == length as usize && text.bytes().all(|b| b.is_ascii_digit())).then(|| text.to_owned())
 }
 
+/// Counts a failure of `subject` in `scope` (a user and client) and, when the failures of the
+/// policy's window exceed its maximum, locks the pair for the policy's lock duration. Returns
+/// whether it locked. Shared by code confirmations and password logins.
+pub fn count_failure(services: &Services, subject: &str, scope: &str, now: Millis) -> Result<bool, StoreError> {
+    let policy = &services.otp;
+    let failures = services.store.record_failure(subject, scope, now, now - policy.failure_window)?;
+    let lock = failures > policy.max_failures;
+    if lock {
+        services.store.lock(subject, scope, now + policy.lock_duration)?;
+    }
+    Ok(lock)
+}
+
 /// Confirms the code `typed` for `user` and `client`.
 pub fn confirm(services: &Services, user: &User, client: &str, typed: &Value) -> Result<(), ConfirmError> {
     let store = &services.store;
@@ -334,13 +347,8 @@ pub fn confirm(services: &Services, user: &User, client: &str, typed: &Value) ->
             Ok(())
         }
         Err(rejection) => {
-            if rejection != Rejection::Locked {
-                let policy = &services.otp;
-                let failures = store.record_failure(&user.id, client, now, now - policy.failure_window)?;
-                if failures > policy.max_failures {
-                    store.lock(&user.id, client, now + policy.lock_duration)?;
-                    tracing::warn!(user = %user.id, client, failures, "one-time code confirmation locked");
-                }
+            if rejection != Rejection::Locked && count_failure(services, &user.id, client, now)? {
+                tracing::warn!(user = %user.id, client, "one-time code confirmation locked");
             }
             tracing::info!(user = %user.id, client, reason = rejection.reason(), "one-time code rejected");
             Err(ConfirmError::Rejected(rejection))

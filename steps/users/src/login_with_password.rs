@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use serde::Deserialize;
 use serde_json::Value;
+use sluice_core::otp;
 use sluice_core::schemars::{self, JsonSchema};
 use sluice_core::{
     BuildContext, BuildError, BuiltStep, FieldOrValue, FieldPath, Group, Item, Localized, SettingLabel, Step,
@@ -154,12 +155,7 @@ impl Step for Login {
         };
         if let Some(reason) = refusal {
             if !locked {
-                let policy = services.otp;
-                let failures =
-                    store.record_failure(&subject, &scope, now, now - policy.failure_window).map_err(fail)?;
-                if failures > policy.max_failures {
-                    store.lock(&subject, &scope, now + policy.lock_duration).map_err(fail)?;
-                }
+                otp::count_failure(&services, &subject, &scope, now).map_err(fail)?;
             }
             tracing::info!(subject = %subject, client = %client, reason, "login refused");
             cx.note(format!("login refused: {reason}"));
