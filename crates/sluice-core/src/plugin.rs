@@ -294,9 +294,7 @@ impl BuildContext<'_> {
     /// traces show it as `"[redacted]"` and responses leave it out (such as a password the
     /// input carries, or a one-time code the step writes).
     pub fn secret_field(&mut self, path: &FieldPath) {
-        if !self.secrets.iter().any(|s| s.path == *path) {
-            self.secrets.push(Secret { path: path.clone(), in_response: false });
-        }
+        Secret::add(self.secrets, path, false);
     }
 
     /// Records a problem with a setting (`setting` is a JSON Pointer relative to `settings`,
@@ -373,6 +371,15 @@ pub struct Secret {
     pub in_response: bool,
 }
 
+impl Secret {
+    /// Adds `path` to `secrets` unless it is there already.
+    fn add(secrets: &mut Vec<Secret>, path: &FieldPath, in_response: bool) {
+        if !secrets.iter().any(|s| s.path == *path) {
+            secrets.push(Secret { path: path.clone(), in_response });
+        }
+    }
+}
+
 /// What a running step may touch besides its item.
 pub struct StepContext<'r> {
     pub(crate) run: &'r RunContext,
@@ -403,9 +410,7 @@ impl StepContext<'_> {
     /// Marks the field at `path` as a credential for its owner: traces show it as
     /// `"[redacted]"`, responses keep it (such as a session token).
     pub fn mark_credential(&mut self, path: &FieldPath) {
-        if !self.secrets.iter().any(|s| s.path == *path) {
-            self.secrets.push(Secret { path: path.clone(), in_response: true });
-        }
+        Secret::add(self.secrets, path, true);
     }
 
     /// Adds a line to this step's trace entry: what the builder should know about the run

@@ -234,23 +234,12 @@ impl Plan {
         result: &Result<Outcome, RunError>,
     ) -> RunRecord {
         let secrets = self.dataflow(dataflow).map(|f| f.secrets.as_slice()).unwrap_or_default();
-        let input = match input {
-            Value::Object(item) => {
-                redacted(std::slice::from_ref(item), secrets).pop().map_or(Value::Null, Value::Object)
-            }
-            Value::Array(items) => Value::Array(
-                items
-                    .iter()
-                    .map(|v| match v {
-                        Value::Object(item) => {
-                            redacted(std::slice::from_ref(item), secrets).pop().map_or(Value::Null, Value::Object)
-                        }
-                        other => other.clone(),
-                    })
-                    .collect(),
-            ),
-            other => other.clone(),
-        };
+        let mut input = input.clone();
+        match &mut input {
+            Value::Object(item) => redact(item, secrets),
+            Value::Array(items) => items.iter_mut().filter_map(Value::as_object_mut).for_each(|i| redact(i, secrets)),
+            _ => {}
+        }
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Returned<'o> {
@@ -273,15 +262,18 @@ impl Plan {
 /// Copies of `items` with every secret field shown as `"[redacted]"`.
 pub(crate) fn redacted(items: &[Item], secrets: &[Secret]) -> Vec<Item> {
     let mut items = items.to_vec();
-    for item in &mut items {
-        for path in secrets.iter().map(|s| &s.path) {
-            if path.get(item).is_some() {
-                // The path exists, so setting it cannot fail.
-                let _ = path.set(item, Value::String("[redacted]".into()));
-            }
+    items.iter_mut().for_each(|item| redact(item, secrets));
+    items
+}
+
+/// Shows every secret field of `item` as `"[redacted]"`.
+fn redact(item: &mut Item, secrets: &[Secret]) {
+    for path in secrets.iter().map(|s| &s.path) {
+        if path.get(item).is_some() {
+            // The path exists, so setting it cannot fail.
+            let _ = path.set(item, Value::String("[redacted]".into()));
         }
     }
-    items
 }
 
 /// The items of step `src` for one consumer: moved to the last reader, copied for the others.
