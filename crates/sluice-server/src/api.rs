@@ -145,10 +145,13 @@ fn unknown_component(name: &str) -> ApiError {
 
 /// The plan of a saved component, compiled once per version.
 fn plan_of(state: &AppState, name: &str) -> Result<Arc<Plan>, ApiError> {
-    let stored = state.engine.services().store.get_component(name, None)?.ok_or_else(|| unknown_component(name))?;
-    if let Some(plan) = state.cached(name, stored.version) {
+    let store = &state.engine.services().store;
+    // Only the version is read per request; the file is read when a new version appears.
+    let version = store.component_version(name)?.ok_or_else(|| unknown_component(name))?;
+    if let Some(plan) = state.cached(name, version) {
         return Ok(plan);
     }
+    let stored = store.get_component(name, Some(version))?.ok_or_else(|| unknown_component(name))?;
     let plan = state
         .engine
         .load(name, stored.source.as_bytes())

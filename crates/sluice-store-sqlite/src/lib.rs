@@ -588,6 +588,13 @@ impl ComponentStore for SqliteStore {
         })
     }
 
+    fn component_version(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        self.with(|conn| {
+            row(conn, "SELECT max(version) FROM components WHERE name = ?1", params![name], |r| r.get(0))
+                .map_err(self.sql())
+        })
+    }
+
     fn get_component(&self, name: &str, version: Option<i64>) -> Result<Option<StoredComponent>, StoreError> {
         self.with(|conn| {
             row(

@@ -315,6 +315,8 @@ fn components_keep_every_version(h: &Harness) {
     assert_eq!(store.save_component("A", "{\"v\":2}", T0 + 1).unwrap(), 2);
     assert_eq!(store.save_component("B", "{}", T0).unwrap(), 1);
     assert_eq!(store.get_component("A", None).unwrap().unwrap().source, "{\"v\":2}");
+    assert_eq!(store.component_version("A").unwrap(), Some(2));
+    assert_eq!(store.component_version("C").unwrap(), None);
     assert_eq!(store.get_component("A", Some(1)).unwrap().unwrap().source, "{\"v\":1}");
     assert!(store.get_component("A", Some(3)).unwrap().is_none());
     let listed = store.list_components().unwrap();
@@ -323,6 +325,7 @@ fn components_keep_every_version(h: &Harness) {
     assert!(store.delete_component("A").unwrap());
     assert!(!store.delete_component("A").unwrap());
     assert!(store.get_component("A", None).unwrap().is_none());
+    assert_eq!(store.component_version("A").unwrap(), None);
 }
 
 macro_rules! conformance {

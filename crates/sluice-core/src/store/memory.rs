@@ -365,6 +365,10 @@ impl ComponentStore for MemoryStore {
         Ok(version)
     }
 
+    fn component_version(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self.state().components.iter().filter(|c| c.name == name).map(|c| c.version).max())
+    }
+
     fn get_component(&self, name: &str, version: Option<i64>) -> Result<Option<StoredComponent>, StoreError> {
         let state = self.state();
         let versions = state.components.iter().filter(|c| c.name == name);

@@ -346,6 +346,8 @@ pub struct StoredComponent {
 pub trait ComponentStore {
     /// Saves a new version and returns its number.
     fn save_component(&self, name: &str, source: &str, at: Millis) -> Result<i64, StoreError>;
+    /// The number of the latest version, without its text (what a server checks per request).
+    fn component_version(&self, name: &str) -> Result<Option<i64>, StoreError>;
     /// The latest version, or version `version`.
     fn get_component(&self, name: &str, version: Option<i64>) -> Result<Option<StoredComponent>, StoreError>;
     /// The latest version of every component, by name.
