@@ -49,3 +49,12 @@ pub const USER_INFO_FIELD: SettingLabel = SettingLabel {
         de: "Benutzerinformationsfeld",
     },
 };
+
+/// "Fields mapping", for the settings that map fields (named `fields` or `fieldsMapping`).
+pub const FIELDS_MAPPING: Localized = Localized {
+    en: "Fields mapping",
+    fr: "Correspondance des champs",
+    es: "Asignación de campos",
+    pt: "Mapeamento de campos",
+    de: "Feldzuordnung",
+};

@@ -118,16 +118,7 @@ impl StepPlugin for UpdateEntry {
                 },
             },
             labels::RESULT_FIELD,
-            SettingLabel {
-                name: "fieldsMapping",
-                label: Localized {
-                    en: "Fields mapping",
-                    fr: "Correspondance des champs",
-                    es: "Asignación de campos",
-                    pt: "Mapeamento de campos",
-                    de: "Feldzuordnung",
-                },
-            },
+            SettingLabel { name: "fieldsMapping", label: labels::FIELDS_MAPPING },
         ],
     };
 

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use sluice_core::schemars::{self, JsonSchema};
 use sluice_core::{
     BuildContext, BuildError, BuiltStep, FieldPath, Group, Item, Localized, SettingLabel, Step, StepContext,
-    StepDescriptor, StepError, StepMeta, StepPlugin,
+    StepDescriptor, StepError, StepMeta, StepPlugin, labels,
 };
 
 /// Settings of `transform_model`.
@@ -74,16 +74,7 @@ impl StepPlugin for TransformModel {
             pt: "Copia, renomeia ou remove campos de cada item.",
             de: "Kopiert, benennt um oder entfernt Felder jedes Elements.",
         },
-        settings: &[SettingLabel {
-            name: "fields",
-            label: Localized {
-                en: "Fields mapping",
-                fr: "Correspondance des champs",
-                es: "Asignación de campos",
-                pt: "Mapeamento de campos",
-                de: "Feldzuordnung",
-            },
-        }],
+        settings: &[SettingLabel { name: "fields", label: labels::FIELDS_MAPPING }],
     };
 
     fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
