@@ -16,8 +16,8 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavio
 use serde_json::{Map, Value};
 use sluice_core::Millis;
 use sluice_core::store::{
-    Channel, CodeStatus, CodeStore, ComponentStore, Entry, EntryStore, EntryWrite, IssueLimits, Issued, Message,
-    MessageStatus, NewCode, OutboxStore, RawJson, RunRecord, RunStore, Session, SessionStore, Store, StoreError,
+    Channel, CodeStatus, CodeStore, ComponentStore, Entry, EntryStore, EntryWrite, HOUR, IssueLimits, Issued, Message,
+    MessageStatus, NewCode, OutboxStore, Purge, RawJson, RunRecord, RunStore, Session, SessionStore, Store, StoreError,
     StoredCode, StoredComponent, User, UserStore, check_issue_limits, duplicate_key, entry_not_found,
 };
 
@@ -785,6 +785,40 @@ impl SessionStore for SqliteStore {
 impl Store for SqliteStore {
     fn location(&self) -> String {
         format!("sqlite:{}", self.path.display())
+    }
+
+    fn purge(&self, purge: &Purge) -> Result<usize, StoreError> {
+        let batch = i64::try_from(purge.batch).unwrap_or(i64::MAX);
+        let cutoff = purge.now - HOUR;
+        let deletes: [(&str, &[&dyn rusqlite::ToSql]); 5] = [
+            (
+                "DELETE FROM otp_codes WHERE (user_id, client) IN (SELECT user_id, client FROM otp_codes
+                  WHERE issued_at <= ?1 AND (status = 'used' OR expires_at <= ?2) LIMIT ?3)",
+                params![cutoff, purge.now, batch],
+            ),
+            (
+                "DELETE FROM otp_failures WHERE rowid IN (SELECT rowid FROM otp_failures WHERE at <= ?1 LIMIT ?2)",
+                params![purge.failures_before, batch],
+            ),
+            (
+                "DELETE FROM otp_locks WHERE rowid IN (SELECT rowid FROM otp_locks WHERE until <= ?1 LIMIT ?2)",
+                params![purge.now, batch],
+            ),
+            (
+                "DELETE FROM sessions WHERE token_hash IN (SELECT token_hash FROM sessions WHERE expires_at <= ?1 LIMIT ?2)",
+                params![purge.now, batch],
+            ),
+            (
+                "DELETE FROM runs WHERE rowid IN (SELECT rowid FROM runs WHERE started_at < ?1 LIMIT ?2)",
+                params![purge.runs_before, batch],
+            ),
+        ];
+        // Each delete is its own short transaction: writers wait for one batch, not for all.
+        let mut purged = 0;
+        for (sql, params) in deletes {
+            purged += self.with(|conn| exec(conn, sql, params).map_err(self.sql()))?;
+        }
+        Ok(purged)
     }
 }
 

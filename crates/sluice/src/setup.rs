@@ -4,9 +4,12 @@
 //! |---|---|---|
 //! | `memory:` | in memory, gone at exit | random per process |
 //! | `sqlite:PATH` | the SQLite file PATH (default `sqlite:.sluice/sluice.db`) | `PATH` with extension `.key`, made with mode 0600 |
+//! | `postgres://user@host:port/db[?schema=NAME]` | PostgreSQL, shared by replicas | the secret, which must be given |
 //!
 //! A secret given explicitly (the CLI's `SLUICE_SECRET`) replaces the key file; earlier
 //! secrets (`SLUICE_SECRET_PREVIOUS`, comma-separated) still confirm codes made under them.
+//! A PostgreSQL store has no key file: every replica must hash codes with the same secret,
+//! and it must not live in the database it protects.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,6 +18,7 @@ use sluice_core::Services;
 use sluice_core::otp::{CodeKeys, KeyError};
 use sluice_core::store::{MemoryStore, Store, StoreError};
 use sluice_delivery::Couriers;
+use sluice_store_postgres::PostgresStore;
 use sluice_store_sqlite::SqliteStore;
 
 /// The store used when none is named.
@@ -24,8 +28,11 @@ pub const DEFAULT_STORE: &str = "sqlite:.sluice/sluice.db";
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
     /// The URL names no known kind of store.
-    #[error("unknown store \"{0}\": use memory: or sqlite:PATH")]
+    #[error("unknown store \"{0}\": use memory:, sqlite:PATH or postgres://user@host:port/db")]
     UnknownStore(String),
+    /// A shared store was named without the secret its replicas share.
+    #[error("a PostgreSQL store needs the code secret (SLUICE_SECRET), the same on every replica")]
+    SecretRequired,
     /// The store would not open.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -75,6 +82,11 @@ pub fn open(url: &str, secrets: &Secrets) -> Result<Services, SetupError> {
     } else if let Some(path) = url.strip_prefix("sqlite:").filter(|p| !p.is_empty()) {
         let path = PathBuf::from(path);
         (Arc::new(SqliteStore::open(&path)?), Some(path.with_extension("key")))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        if secrets.current.is_none() {
+            return Err(SetupError::SecretRequired);
+        }
+        (Arc::new(PostgresStore::open(url)?), None)
     } else {
         return Err(SetupError::UnknownStore(url.to_owned()));
     };

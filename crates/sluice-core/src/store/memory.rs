@@ -7,8 +7,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::{
     Channel, CodeStatus, CodeStore, ComponentStore, Entry, EntryStore, EntryWrite, IssueLimits, Issued, Message,
-    MessageStatus, NewCode, OutboxStore, RunRecord, RunStore, Session, SessionStore, Store, StoreError, StoredCode,
-    StoredComponent, User, UserStore, check_issue_limits, duplicate_key, entry_not_found,
+    MessageStatus, NewCode, OutboxStore, Purge, RunRecord, RunStore, Session, SessionStore, Store, StoreError,
+    StoredCode, StoredComponent, User, UserStore, check_issue_limits, duplicate_key, entry_not_found,
 };
 use crate::clock::Millis;
 
@@ -404,4 +404,31 @@ impl Store for MemoryStore {
     fn location(&self) -> String {
         "memory:".into()
     }
+
+    fn purge(&self, purge: &Purge) -> Result<usize, StoreError> {
+        let mut state = self.state();
+        let State { codes, failures, locks, sessions, runs, .. } = &mut *state;
+        let mut purged = drop_some(codes, purge.batch, |slot| {
+            purge.drops_code(slot.issued_at, slot.code.expires_at, slot.code.status)
+        });
+        purged += drop_some(failures, purge.batch, |times| times.iter().all(|at| *at <= purge.failures_before));
+        purged += drop_some(locks, purge.batch, |until| *until <= purge.now);
+        purged += drop_some(sessions, purge.batch, |session| session.expires_at <= purge.now);
+        let old_runs = runs.iter().take(purge.batch).take_while(|run| run.started_at < purge.runs_before).count();
+        runs.drain(..old_runs);
+        Ok(purged + old_runs)
+    }
+}
+
+/// Removes at most `batch` values of `map` that `drop` picks; returns how many.
+fn drop_some<K: Clone + Eq + std::hash::Hash, V>(
+    map: &mut HashMap<K, V>,
+    batch: usize,
+    drop: impl Fn(&V) -> bool,
+) -> usize {
+    let doomed: Vec<K> = map.iter().filter(|(_, v)| drop(v)).map(|(k, _)| k.clone()).take(batch).collect();
+    for key in &doomed {
+        map.remove(key);
+    }
+    doomed.len()
 }

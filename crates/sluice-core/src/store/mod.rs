@@ -471,6 +471,33 @@ pub trait Store:
 {
     /// Where it keeps its state, for messages (`memory:`, `sqlite:/path`).
     fn location(&self) -> String;
+    /// Deletes at most `purge.batch` rows of each kind that `purge` lets go, and returns how
+    /// many it deleted in all. Servers call it in the background until it returns less than a
+    /// batch, so no request waits behind a long delete.
+    fn purge(&self, purge: &Purge) -> Result<usize, StoreError>;
+}
+
+/// What [`Store::purge`] may forget: codes that are spent or expired and out of the issue
+/// limits' hour, expired sessions and locks, failures older than the failure window, and runs
+/// older than the retention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Purge {
+    /// The time now.
+    pub now: Millis,
+    /// Failures at or before this time no longer count.
+    pub failures_before: Millis,
+    /// Runs started before this time are dropped.
+    pub runs_before: Millis,
+    /// Rows of each kind to delete at most.
+    pub batch: usize,
+}
+
+impl Purge {
+    /// Whether a code issued at `issued_at` that expires at `expires_at` may go: it is spent
+    /// or expired, and the rate limits no longer count it.
+    pub fn drops_code(&self, issued_at: Millis, expires_at: Millis, status: CodeStatus) -> bool {
+        issued_at <= self.now - HOUR && (status == CodeStatus::Used || expires_at <= self.now)
+    }
 }
 
 /// The error for an entry that does not exist (the same text from every store).

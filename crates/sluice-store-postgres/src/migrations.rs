@@ -1,0 +1,110 @@
+//! The database schema, one migration per version; the table `sluice_schema` records which
+//! were applied. Replicas starting together take an advisory lock, so one migrates and the
+//! others find the work done.
+
+/// Migrations in order; migration `i` brings the schema to version `i + 1`. Never edit one
+/// that has shipped: add another.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: everything the SQLite store holds at its version 3, in PostgreSQL's types: times in
+    // milliseconds since the epoch (bigint), entry data as jsonb, the issue times and failure
+    // times of a user and client as arrays in one row each, so that counting them is one
+    // guarded statement.
+    "CREATE TABLE users (
+        id text PRIMARY KEY,
+        user_name text NOT NULL,
+        user_name_key text NOT NULL UNIQUE,
+        email text, phone text, first_name text, last_name text, locale text,
+        active boolean NOT NULL,
+        password_hash text
+    );
+    CREATE TABLE otp_codes (
+        user_id text NOT NULL,
+        client text NOT NULL,
+        id text NOT NULL,
+        key_id text NOT NULL,
+        mac bytea NOT NULL,
+        length integer NOT NULL,
+        issued_at bigint NOT NULL,
+        expires_at bigint NOT NULL,
+        attempts integer NOT NULL DEFAULT 0,
+        max_attempts integer NOT NULL,
+        status text NOT NULL CHECK (status IN ('live', 'used')),
+        recent bigint[] NOT NULL,
+        PRIMARY KEY (user_id, client)
+    );
+    CREATE INDEX otp_codes_by_user ON otp_codes (user_id, issued_at);
+    CREATE INDEX otp_codes_by_age ON otp_codes (issued_at);
+    CREATE TABLE otp_failures (
+        user_id text NOT NULL, client text NOT NULL, times bigint[] NOT NULL,
+        PRIMARY KEY (user_id, client)
+    );
+    CREATE TABLE otp_locks (
+        user_id text NOT NULL, client text NOT NULL, until bigint NOT NULL,
+        PRIMARY KEY (user_id, client)
+    );
+    CREATE TABLE entries (
+        component text NOT NULL,
+        id text NOT NULL,
+        name text,
+        data jsonb NOT NULL,
+        key text,
+        deleted boolean NOT NULL DEFAULT false,
+        creator_subject text,
+        update_subject text,
+        created_date bigint NOT NULL,
+        update_date bigint NOT NULL,
+        PRIMARY KEY (component, id)
+    );
+    CREATE UNIQUE INDEX entries_primary_key ON entries (component, key) WHERE key IS NOT NULL AND NOT deleted;
+    CREATE TABLE runs (
+        seq bigserial NOT NULL,
+        id text PRIMARY KEY,
+        component text NOT NULL,
+        dataflow text NOT NULL,
+        user_name text,
+        client text,
+        started_at bigint NOT NULL,
+        duration_us bigint NOT NULL,
+        status text NOT NULL,
+        failed_step text,
+        message text,
+        input text,
+        trace text,
+        outcome text
+    );
+    CREATE INDEX runs_by_time ON runs (started_at, seq);
+    CREATE INDEX runs_by_component ON runs (component, started_at, seq);
+    CREATE TABLE messages (
+        seq bigserial NOT NULL,
+        id text PRIMARY KEY,
+        channel text NOT NULL,
+        user_id text,
+        recipient text NOT NULL,
+        subject text NOT NULL,
+        body text NOT NULL,
+        html boolean NOT NULL,
+        status text NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+        attempts integer NOT NULL DEFAULT 0,
+        last_error text,
+        origin text NOT NULL,
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL
+    );
+    CREATE INDEX messages_by_user ON messages (user_id, created_at);
+    CREATE INDEX messages_by_status ON messages (status, created_at);
+    CREATE TABLE sessions (
+        token_hash text PRIMARY KEY,
+        user_id text NOT NULL,
+        client text NOT NULL,
+        created_at bigint NOT NULL,
+        expires_at bigint NOT NULL
+    );
+    CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+    CREATE TABLE components (
+        name text NOT NULL,
+        version bigint NOT NULL,
+        source text NOT NULL,
+        saved_at bigint NOT NULL,
+        PRIMARY KEY (name, version)
+    );",
+];

@@ -1,0 +1,77 @@
+//! Test support (feature `testing`): a schema of its own per test, so tests run in parallel
+//! against one PostgreSQL database.
+
+#![allow(clippy::panic, clippy::expect_used)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The variable that names the test database.
+pub const TEST_DATABASE: &str = "SLUICE_TEST_POSTGRES";
+
+/// A fresh schema in the test database, dropped with everything in it when this is dropped.
+#[derive(Debug)]
+pub struct TestSchema {
+    base: String,
+    schema: String,
+}
+
+impl TestSchema {
+    /// A new schema in the database named by `SLUICE_TEST_POSTGRES`; `None` (after a loud
+    /// "skipped" on stderr) when the variable is unset. Under CI (`CI` set) a missing database
+    /// fails the test instead: CI must run the PostgreSQL tests.
+    pub fn new(test: &str) -> Option<TestSchema> {
+        let Ok(base) = std::env::var(TEST_DATABASE) else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{TEST_DATABASE} is unset under CI: the PostgreSQL tests must run there"
+            );
+            eprintln!("!!! SKIPPED {test}: set {TEST_DATABASE} to a PostgreSQL URL to run it");
+            return None;
+        };
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let schema = format!("sluice_test_{}_{}_{nanos}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        Some(TestSchema { base, schema })
+    }
+
+    /// The store URL: the test database, in this schema.
+    pub fn url(&self) -> String {
+        let joiner = if self.base.contains('?') { '&' } else { '?' };
+        format!("{}{joiner}schema={}", self.base, self.schema)
+    }
+
+    /// The schema's name.
+    pub fn name(&self) -> &str {
+        &self.schema
+    }
+
+    /// Runs SQL in the test database (outside the schema), for checks a test makes itself.
+    pub fn execute(&self, sql: &str) -> Result<(), String> {
+        let (base, sql) = (self.base.clone(), sql.to_owned());
+        // A thread of its own: the caller may be inside a runtime, where blocking is refused.
+        std::thread::spawn(move || {
+            let runtime =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+            runtime.block_on(async {
+                let (client, connection) =
+                    tokio_postgres::connect(&base, tokio_postgres::NoTls).await.map_err(|e| e.to_string())?;
+                let driver = tokio::spawn(connection);
+                let done = client.batch_execute(&sql).await.map_err(|e| format!("{e:?}"));
+                drop(client);
+                let _ = driver.await;
+                done
+            })
+        })
+        .join()
+        .unwrap_or_else(|_| Err("the SQL thread panicked".into()))
+    }
+}
+
+impl Drop for TestSchema {
+    fn drop(&mut self) {
+        if let Err(e) = self.execute(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.schema)) {
+            eprintln!("could not drop the test schema {}: {e}", self.schema);
+        }
+    }
+}
