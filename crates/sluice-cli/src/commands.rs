@@ -384,12 +384,14 @@ pub struct ServeOptions {
     pub users: Option<PathBuf>,
     /// Keep each run's input and trace.
     pub run_details: bool,
+    /// How long run records are kept.
+    pub keep_runs: std::time::Duration,
 }
 
 /// `sluice serve`.
 pub fn serve(options: ServeOptions, store: &StoreArgs) -> Result<(), Failure> {
     let environment = |e: &dyn std::fmt::Display| Failure::Environment(e.to_string());
-    let ServeOptions { addr, body_limit, admin_tokens, users, run_details } = options;
+    let ServeOptions { addr, body_limit, admin_tokens, users, run_details, keep_runs } = options;
     if admin_tokens.is_empty() {
         eprintln!("warning: SLUICE_ADMIN_TOKENS is empty: builder endpoints will answer 401 to everyone");
     }
@@ -398,9 +400,15 @@ pub fn serve(options: ServeOptions, store: &StoreArgs) -> Result<(), Failure> {
         import_users_into(&file, &services)?;
     }
     let engine = Engine::builder().services(services).build().map_err(|e| environment(&e))?;
-    let config =
-        sluice_server::ServerConfig { body_limit, admin_tokens, keep_run_details: run_details, ..Default::default() };
-    let state = sluice_server::AppState::new(std::sync::Arc::new(engine), &config).map_err(|e| environment(&e))?;
+    let config = sluice_server::ServerConfig {
+        body_limit,
+        admin_tokens,
+        keep_run_details: run_details,
+        run_retention: keep_runs,
+        ..Default::default()
+    };
+    let engine = std::sync::Arc::new(engine);
+    let state = sluice_server::AppState::new(engine.clone(), &config).map_err(|e| environment(&e))?;
     let app = sluice_server::router(std::sync::Arc::new(state), &config);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| environment(&e))?;
     runtime.block_on(async {
@@ -408,6 +416,8 @@ pub fn serve(options: ServeOptions, store: &StoreArgs) -> Result<(), Failure> {
             .await
             .map_err(|e| Failure::Environment(format!("cannot listen on {addr}: {e}")))?;
         eprintln!("sluice serving http://{} (store {})", listener.local_addr().map_or(addr, |a| a), store.store);
+        let config = config.clone();
+        tokio::spawn(async move { sluice_server::housekeeping(engine, &config).await });
         sluice_server::serve(listener, app, shutdown_signal()).await.map_err(|e| environment(&e))
     })
 }

@@ -195,6 +195,9 @@ enum Command {
         /// Keep only run summaries, not each run's input and trace (faster; no replays).
         #[arg(long)]
         no_run_details: bool,
+        /// How long run records are kept (a background purge deletes older ones), such as 7d or 12h.
+        #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
+        keep_runs: std::time::Duration,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -340,11 +343,17 @@ fn main() -> ExitCode {
             commands::runs_list(limit, format, &store)
         }
         Command::Schemas { out } => commands::schemas(&out),
-        Command::Serve { addr, body_limit, admin_tokens, users, no_run_details, store } => {
+        Command::Serve { addr, body_limit, admin_tokens, users, no_run_details, keep_runs, store } => {
             let tokens = admin_tokens.iter().flat_map(|t| t.split(',')).map(str::trim).filter(|t| !t.is_empty());
             let admin_tokens = tokens.map(str::to_owned).collect();
-            let options =
-                commands::ServeOptions { addr, body_limit, admin_tokens, users, run_details: !no_run_details };
+            let options = commands::ServeOptions {
+                addr,
+                body_limit,
+                admin_tokens,
+                users,
+                run_details: !no_run_details,
+                keep_runs,
+            };
             commands::serve(options, &store)
         }
     };

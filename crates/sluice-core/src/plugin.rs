@@ -224,17 +224,27 @@ pub struct StepError {
     pub message: String,
     /// The setting concerned (a JSON Pointer relative to `settings`), when there is one.
     pub setting: Option<String>,
+    /// The store could not be reached: the dataflow is not at fault, and trying again later
+    /// may work (a server answers 503).
+    pub unavailable: bool,
+}
+
+impl From<crate::store::StoreError> for StepError {
+    fn from(e: crate::store::StoreError) -> Self {
+        let unavailable = matches!(e, crate::store::StoreError::Unavailable(_));
+        StepError { message: e.to_string(), setting: None, unavailable }
+    }
 }
 
 impl StepError {
     /// A failure not tied to one setting.
     pub fn new(message: impl Into<String>) -> Self {
-        StepError { message: message.into(), setting: None }
+        StepError { message: message.into(), setting: None, unavailable: false }
     }
 
     /// A failure caused by the value of a setting, such as a path that holds the wrong thing.
     pub fn at_setting(setting: &str, message: impl Into<String>) -> Self {
-        StepError { message: message.into(), setting: Some(setting.to_owned()) }
+        StepError { message: message.into(), setting: Some(setting.to_owned()), unavailable: false }
     }
 }
 

@@ -110,6 +110,9 @@ pub struct StepFailure {
     pub message: String,
     /// The trace of the run up to and including the failed step.
     pub trace: Vec<StepTrace>,
+    /// The store could not be reached (see [`StepError::unavailable`](crate::StepError)).
+    #[serde(skip)]
+    pub unavailable: bool,
 }
 
 impl Plan {
@@ -304,5 +307,6 @@ fn failure(step: &CompiledStep, error: StepError, rest: &[CompiledStep], mut tra
         pointer,
         message: error.message,
         trace,
+        unavailable: error.unavailable,
     }))
 }

@@ -24,6 +24,14 @@ fn parse(body: &[u8]) -> Result<Value, ApiError> {
     })
 }
 
+/// Runs `work`, which may wait on the store, on a blocking thread: a slow or unreachable
+/// store must not stall the threads that serve every other request.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| ApiError::internal(format!("the request was lost: {e}")))?
+}
+
 /// 422 with every problem; 400 when the body is not JSON at all.
 fn problems(diagnostics: &[Diagnostic]) -> ApiError {
     let not_json = diagnostics.len() == 1
@@ -34,11 +42,13 @@ fn problems(diagnostics: &[Diagnostic]) -> ApiError {
 }
 
 /// `GET /healthz`.
-pub async fn healthz(State(state): Shared) -> Response {
-    match state.engine.services().store.list_components() {
-        Ok(_) => Json(json!({"status": "ok"})).into_response(),
-        Err(e) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
-    }
+pub async fn healthz(State(state): Shared) -> Result<Response, ApiError> {
+    // One indexed read: cheap enough for a load balancer to ask every second.
+    blocking(move || match state.engine.services().store.component_version("") {
+        Ok(_) => Ok(Json(json!({"status": "ok"})).into_response()),
+        Err(e) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
+    })
+    .await
 }
 
 /// `GET /metrics`.
@@ -56,12 +66,15 @@ pub async fn steps(State(state): Shared, Query(query): Query<HashMap<String, Str
 
 /// `POST /api/validate`.
 pub async fn validate(State(state): Shared, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
-    state.admin(&headers)?;
-    match state.engine.load("component.json", &body) {
-        Ok(_) => Ok(Json(json!({"valid": true})).into_response()),
-        Err(LoadError::Invalid { diagnostics, .. }) => Err(problems(&diagnostics)),
-        Err(e) => Err(ApiError::bad_request(e.to_string())),
-    }
+    blocking(move || {
+        state.admin(&headers)?;
+        match state.engine.load("component.json", &body) {
+            Ok(_) => Ok(Json(json!({"valid": true})).into_response()),
+            Err(LoadError::Invalid { diagnostics, .. }) => Err(problems(&diagnostics)),
+            Err(e) => Err(ApiError::bad_request(e.to_string())),
+        }
+    })
+    .await
 }
 
 /// `PUT /api/components/{name}`: validates, then saves a new version.
@@ -71,8 +84,12 @@ pub async fn put_component(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    state.admin(&headers)?;
-    let plan = match state.engine.load(&name, &body) {
+    blocking(move || save_component(&state, &name, &headers, &body)).await
+}
+
+fn save_component(state: &AppState, name: &str, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
+    state.admin(headers)?;
+    let plan = match state.engine.load(name, body) {
         Ok(plan) => plan,
         Err(LoadError::Invalid { diagnostics, .. }) => return Err(problems(&diagnostics)),
         Err(e) => return Err(ApiError::bad_request(e.to_string())),
@@ -82,15 +99,19 @@ pub async fn put_component(
         let error = json!({"pointer": "/name", "line": 1, "column": 1, "message": message});
         return Err(ApiError::with_body(StatusCode::UNPROCESSABLE_ENTITY, json!({"valid": false, "errors": [error]})));
     }
-    let source = String::from_utf8_lossy(&body).into_owned();
-    let version = state.engine.services().store.save_component(&name, &source, state.engine.services().clock.now())?;
-    state.cache(&name, version, Arc::new(plan));
+    let source = String::from_utf8_lossy(body).into_owned();
+    let version = state.engine.services().store.save_component(name, &source, state.engine.services().clock.now())?;
+    state.cache(name, version, Arc::new(plan));
     Ok((StatusCode::OK, Json(json!({"name": name, "version": version}))).into_response())
 }
 
 /// `GET /api/components`.
 pub async fn list_components(State(state): Shared, headers: HeaderMap) -> Result<Response, ApiError> {
-    state.caller(&headers)?;
+    blocking(move || list_saved(&state, &headers)).await
+}
+
+fn list_saved(state: &AppState, headers: &HeaderMap) -> Result<Response, ApiError> {
+    state.caller(headers)?;
     let listed: Vec<Value> = state
         .engine
         .services()
@@ -112,17 +133,20 @@ pub async fn get_component(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    state.caller(&headers)?;
-    let version = match query.get("version") {
-        Some(v) => {
-            Some(v.parse::<i64>().map_err(|_| ApiError::bad_request(format!("version \"{v}\" is not a number")))?)
-        }
-        None => None,
-    };
-    let stored =
-        state.engine.services().store.get_component(&name, version)?.ok_or_else(|| unknown_component(&name))?;
-    let component: Value = serde_json::from_str(&stored.source).unwrap_or(Value::Null);
-    Ok(Json(json!({"name": stored.name, "version": stored.version, "component": component})).into_response())
+    blocking(move || {
+        state.caller(&headers)?;
+        let version = match query.get("version") {
+            Some(v) => {
+                Some(v.parse::<i64>().map_err(|_| ApiError::bad_request(format!("version \"{v}\" is not a number")))?)
+            }
+            None => None,
+        };
+        let stored =
+            state.engine.services().store.get_component(&name, version)?.ok_or_else(|| unknown_component(&name))?;
+        let component: Value = serde_json::from_str(&stored.source).unwrap_or(Value::Null);
+        Ok(Json(json!({"name": stored.name, "version": stored.version, "component": component})).into_response())
+    })
+    .await
 }
 
 /// `DELETE /api/components/{name}`.
@@ -131,12 +155,15 @@ pub async fn delete_component(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    state.admin(&headers)?;
-    if !state.engine.services().store.delete_component(&name)? {
-        return Err(unknown_component(&name));
-    }
-    state.forget(&name);
-    Ok(StatusCode::NO_CONTENT.into_response())
+    blocking(move || {
+        state.admin(&headers)?;
+        if !state.engine.services().store.delete_component(&name)? {
+            return Err(unknown_component(&name));
+        }
+        state.forget(&name);
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })
+    .await
 }
 
 fn unknown_component(name: &str) -> ApiError {
@@ -161,29 +188,23 @@ fn plan_of(state: &AppState, name: &str) -> Result<Arc<Plan>, ApiError> {
     Ok(plan)
 }
 
-/// Runs a dataflow off the async threads and counts it.
-async fn run(
-    state: &Arc<AppState>,
-    plan: Arc<Plan>,
-    dataflow: String,
-    input: Value,
-    cx: RunContext,
-) -> Result<(String, Result<sluice::Outcome, RunError>), ApiError> {
+/// Runs a dataflow and counts it (on a blocking thread: runs wait on the store).
+fn run(
+    state: &AppState,
+    plan: &Plan,
+    dataflow: &str,
+    input: &Value,
+    cx: &RunContext,
+) -> (String, Result<sluice::Outcome, RunError>) {
     let options = RunOptions { trace_items: state.keep_run_details };
-    let (run_id, outcome) = {
-        let dataflow = dataflow.clone();
-        let plan = plan.clone();
-        tokio::task::spawn_blocking(move || plan.run_recorded(&dataflow, &input, &cx, options))
-            .await
-            .map_err(|e| ApiError::internal(format!("the run was lost: {e}")))?
-    };
+    let (run_id, outcome) = plan.run_recorded(dataflow, input, cx, options);
     let trace = match &outcome {
         Ok(o) => o.trace.as_slice(),
         Err(RunError::StepFailed(f)) => f.trace.as_slice(),
         Err(_) => &[],
     };
-    state.metrics.record(plan.name(), &dataflow, outcome.is_ok(), trace);
-    Ok((run_id, outcome))
+    state.metrics.record(plan.name(), dataflow, outcome.is_ok(), trace);
+    (run_id, outcome)
 }
 
 /// `POST /api/components/{name}/dataflows/{dataflow}/execute`.
@@ -193,27 +214,37 @@ pub async fn execute(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let plan = plan_of(&state, &name)?;
-    if !plan.dataflow_names().contains(&dataflow.as_str()) {
+    blocking(move || execute_now(&state, &name, &dataflow, &headers, &body)).await
+}
+
+fn execute_now(
+    state: &AppState,
+    name: &str,
+    dataflow: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let plan = plan_of(state, name)?;
+    if !plan.dataflow_names().contains(&dataflow) {
         return Err(ApiError::not_found(format!("component \"{name}\" has no dataflow named \"{dataflow}\"")));
     }
     // A public dataflow (such as a sign-in) runs without a credential; a credential that is
     // sent must still be valid.
-    let anonymous = plan.is_public(&dataflow) && !headers.contains_key(axum::http::header::AUTHORIZATION);
-    let caller = if anonymous { Caller::Anonymous } else { state.caller(&headers)? };
-    let input = if body.is_empty() { json!({"data": {}}) } else { parse(&body)? };
+    let anonymous = plan.is_public(dataflow) && !headers.contains_key(axum::http::header::AUTHORIZATION);
+    let caller = if anonymous { Caller::Anonymous } else { state.caller(headers)? };
+    let input = if body.is_empty() { json!({"data": {}}) } else { parse(body)? };
     let header_client = headers.get("x-sluice-client").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let cx = match caller {
         Caller::Admin | Caller::Anonymous => RunContext { user: None, client: header_client.or(Some("web".into())) },
         Caller::User { user_id, client } => RunContext { user: Some(user_id), client: Some(client) },
     };
-    let (run_id, outcome) = run(&state, plan, dataflow, input, cx).await?;
+    let (run_id, outcome) = run(state, &plan, dataflow, &input, &cx);
     match outcome {
         Ok(o) => {
             Ok(Json(json!({"runId": run_id, "response": o.response, "formActions": o.form_actions})).into_response())
         }
         Err(RunError::StepFailed(f)) => Err(ApiError::with_body(
-            StatusCode::UNPROCESSABLE_ENTITY,
+            if f.unavailable { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::UNPROCESSABLE_ENTITY },
             json!({"runId": run_id, "error": {"step": f.step, "type": f.step_type, "pointer": f.pointer, "message": f.message}}),
         )),
         Err(e) => Err(ApiError::not_found(e.to_string())),
@@ -226,27 +257,32 @@ pub async fn list_runs(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    state.admin(&headers)?;
-    let limit = match query.get("limit") {
-        Some(l) => {
-            l.parse::<usize>().map_err(|_| ApiError::bad_request(format!("limit \"{l}\" is not a number")))?.min(1000)
-        }
-        None => 50,
-    };
-    let runs = state.engine.services().store.list_runs(query.get("component").map(String::as_str), limit)?;
-    Ok(Json(json!(runs)).into_response())
+    blocking(move || {
+        state.admin(&headers)?;
+        let limit = match query.get("limit") {
+            Some(l) => l
+                .parse::<usize>()
+                .map_err(|_| ApiError::bad_request(format!("limit \"{l}\" is not a number")))?
+                .min(1000),
+            None => 50,
+        };
+        let runs = state.engine.services().store.list_runs(query.get("component").map(String::as_str), limit)?;
+        Ok(Json(json!(runs)).into_response())
+    })
+    .await
 }
 
 /// `GET /api/runs/{id}`: the record with its trace.
 pub async fn get_run(State(state): Shared, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
-    state.admin(&headers)?;
-    let run = state
-        .engine
-        .services()
-        .store
-        .get_run(&id)?
-        .ok_or_else(|| ApiError::not_found(format!("there is no run \"{id}\"")))?;
-    Ok(Json(json!(run)).into_response())
+    blocking(move || {
+        state.admin(&headers)?;
+        Ok(Json(json!(recorded_run(&state, &id)?)).into_response())
+    })
+    .await
+}
+
+fn recorded_run(state: &AppState, id: &str) -> Result<sluice::store::RunRecord, ApiError> {
+    state.engine.services().store.get_run(id)?.ok_or_else(|| ApiError::not_found(format!("there is no run \"{id}\"")))
 }
 
 /// `POST /api/runs/{id}/replay`: runs the dataflow again on the recorded input and compares.
@@ -255,13 +291,12 @@ pub async fn replay_run(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    state.admin(&headers)?;
-    let recorded = state
-        .engine
-        .services()
-        .store
-        .get_run(&id)?
-        .ok_or_else(|| ApiError::not_found(format!("there is no run \"{id}\"")))?;
+    blocking(move || replay(&state, &id, &headers)).await
+}
+
+fn replay(state: &AppState, id: &str, headers: &HeaderMap) -> Result<Response, ApiError> {
+    state.admin(headers)?;
+    let recorded = recorded_run(state, id)?;
     let parsed = |raw: Option<&sluice::store::RawJson>| raw.and_then(|r| serde_json::from_str::<Value>(r.get()).ok());
     let Some(input) = parsed(recorded.input.as_ref()) else {
         return Err(ApiError::new(
@@ -269,9 +304,9 @@ pub async fn replay_run(
             "this run was recorded without its input; it cannot be replayed",
         ));
     };
-    let plan = plan_of(&state, &recorded.component)?;
+    let plan = plan_of(state, &recorded.component)?;
     let cx = RunContext { user: recorded.user.clone(), client: recorded.client.clone() };
-    let (_, outcome) = run(&state, plan, recorded.dataflow.clone(), input, cx).await?;
+    let (_, outcome) = run(state, &plan, &recorded.dataflow, &input, &cx);
     let (status, now) = match &outcome {
         Ok(o) => ("ok", json!({"response": o.response, "formActions": o.form_actions})),
         Err(RunError::StepFailed(f)) => ("failed", json!({"error": {"step": f.step, "message": f.message}})),
@@ -299,7 +334,7 @@ pub async fn session(State(state): Shared, body: Bytes) -> Result<Response, ApiE
     let login = state.login.clone();
     let services = state.engine.services().clone();
     let lifetime = state.session_lifetime;
-    tokio::task::spawn_blocking(move || {
+    blocking(move || {
         let run = RunContext { user: None, client: Some("web".into()) };
         let out = login.run(&Value::Null, vec![item], &run).map_err(|_| refused())?;
         let user_id = out
@@ -314,5 +349,4 @@ pub async fn session(State(state): Shared, body: Bytes) -> Result<Response, ApiE
         Ok(Json(json!({"token": token, "expiresAt": sluice::clock::rfc3339(session.expires_at)})).into_response())
     })
     .await
-    .map_err(|e| ApiError::internal(format!("the sign-in was lost: {e}")))?
 }

@@ -37,6 +37,10 @@ pub struct ServerConfig {
     /// Keep each run's input, trace and outcome (secrets redacted) for `GET /api/runs/{id}`
     /// and replays.
     pub keep_run_details: bool,
+    /// How long run records are kept before the background purge deletes them.
+    pub run_retention: Duration,
+    /// How often the background purge looks for what may go.
+    pub purge_every: Duration,
 }
 
 impl Default for ServerConfig {
@@ -47,6 +51,8 @@ impl Default for ServerConfig {
             admin_tokens: Vec::new(),
             session_lifetime: 12 * 3_600_000,
             keep_run_details: true,
+            run_retention: Duration::from_secs(7 * 24 * 3600),
+            purge_every: Duration::from_secs(60),
         }
     }
 }
@@ -138,6 +144,7 @@ const FORBIDDEN: (u16, &str) = (403, "an end user's credential where a builder t
 const NOT_FOUND: (u16, &str) = (404, "unknown component, dataflow or run");
 const TOO_LARGE: (u16, &str) = (413, "the body is larger than the limit");
 const INVALID: (u16, &str) = (422, "the component is invalid, or the run failed");
+const UNAVAILABLE: (u16, &str) = (503, "the store is unavailable; try again");
 
 /// Every route of the server.
 pub fn routes() -> Vec<Route> {
@@ -210,7 +217,7 @@ pub fn routes() -> Vec<Route> {
             path: "/api/components",
             summary: "The saved components (latest versions).",
             access: Access::Signed,
-            responses: &[(200, "[{name, version, title, savedAt}]"), UNAUTHORIZED],
+            responses: &[(200, "[{name, version, title, savedAt}]"), UNAUTHORIZED, UNAVAILABLE],
             handler: get(api::list_components),
         },
         Route {
@@ -218,7 +225,7 @@ pub fn routes() -> Vec<Route> {
             path: "/api/components/{name}",
             summary: "Validates and saves a component file as a new version.",
             access: Access::Builder,
-            responses: &[(200, "{name, version}"), BAD, UNAUTHORIZED, FORBIDDEN, TOO_LARGE, INVALID],
+            responses: &[(200, "{name, version}"), BAD, UNAUTHORIZED, FORBIDDEN, TOO_LARGE, INVALID, UNAVAILABLE],
             handler: put(api::put_component),
         },
         Route {
@@ -226,7 +233,7 @@ pub fn routes() -> Vec<Route> {
             path: "/api/components/{name}",
             summary: "A saved component file (?version=N for an earlier one).",
             access: Access::Signed,
-            responses: &[(200, "{name, version, component}"), BAD, UNAUTHORIZED, NOT_FOUND],
+            responses: &[(200, "{name, version, component}"), BAD, UNAUTHORIZED, NOT_FOUND, UNAVAILABLE],
             handler: get(api::get_component),
         },
         Route {
@@ -234,7 +241,7 @@ pub fn routes() -> Vec<Route> {
             path: "/api/components/{name}",
             summary: "Deletes a component and its versions.",
             access: Access::Builder,
-            responses: &[(204, "deleted"), UNAUTHORIZED, FORBIDDEN, NOT_FOUND],
+            responses: &[(204, "deleted"), UNAUTHORIZED, FORBIDDEN, NOT_FOUND, UNAVAILABLE],
             handler: delete(api::delete_component),
         },
         Route {
@@ -249,6 +256,7 @@ pub fn routes() -> Vec<Route> {
                 NOT_FOUND,
                 TOO_LARGE,
                 (422, "{runId, error: {step, type, pointer, message}}"),
+                UNAVAILABLE,
             ],
             handler: post(api::execute),
         },
@@ -257,7 +265,7 @@ pub fn routes() -> Vec<Route> {
             path: "/api/runs",
             summary: "Run records, newest first (?component=&limit=).",
             access: Access::Builder,
-            responses: &[(200, "[run]"), BAD, UNAUTHORIZED, FORBIDDEN],
+            responses: &[(200, "[run]"), BAD, UNAUTHORIZED, FORBIDDEN, UNAVAILABLE],
             handler: get(api::list_runs),
         },
         Route {
@@ -265,7 +273,7 @@ pub fn routes() -> Vec<Route> {
             path: "/api/runs/{id}",
             summary: "A run record with its input and per-step trace, secrets redacted.",
             access: Access::Builder,
-            responses: &[(200, "run"), UNAUTHORIZED, FORBIDDEN, NOT_FOUND],
+            responses: &[(200, "run"), UNAUTHORIZED, FORBIDDEN, NOT_FOUND, UNAVAILABLE],
             handler: get(api::get_run),
         },
         Route {
@@ -279,6 +287,7 @@ pub fn routes() -> Vec<Route> {
                 FORBIDDEN,
                 NOT_FOUND,
                 (409, "recorded without input"),
+                UNAVAILABLE,
             ],
             handler: post(api::replay_run),
         },
@@ -287,7 +296,7 @@ pub fn routes() -> Vec<Route> {
             path: "/api/session",
             summary: "Signs an end user in: {userName, password} → {token, expiresAt}.",
             access: Access::Public,
-            responses: &[(200, "{token, expiresAt}"), BAD, (401, "invalid user name or password")],
+            responses: &[(200, "{token, expiresAt}"), BAD, (401, "invalid user name or password"), UNAVAILABLE],
             handler: post(api::session),
         },
     ]
@@ -349,6 +358,50 @@ pub fn router(state: Arc<AppState>, config: &ServerConfig) -> Router {
             config.timeout,
         ))
         .with_state(state)
+}
+
+/// Rows each purge call deletes at most, per kind.
+const PURGE_BATCH: usize = 1000;
+
+/// Deletes what the store may forget (spent and expired codes, expired sessions and locks,
+/// old failures, runs older than the retention) every `config.purge_every`, for ever: spawn
+/// it beside [`serve`]. Each call deletes bounded batches on a blocking thread, and calls
+/// follow one another only while full batches come back, so requests never wait behind it.
+pub async fn housekeeping(engine: Arc<Engine>, config: &ServerConfig) {
+    let (every, retention) = (config.purge_every, config.run_retention);
+    let retention = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+    loop {
+        tokio::time::sleep(every).await;
+        loop {
+            let services = engine.services().clone();
+            let purged = tokio::task::spawn_blocking(move || {
+                let now = services.clock.now();
+                let purge = sluice::store::Purge {
+                    now,
+                    failures_before: now - services.otp.failure_window,
+                    runs_before: now.saturating_sub(retention),
+                    batch: PURGE_BATCH,
+                };
+                services.store.purge(&purge)
+            })
+            .await;
+            match purged {
+                Ok(Ok(n)) if n >= PURGE_BATCH => tracing::debug!(purged = n, "purged a batch; more to go"),
+                Ok(Ok(n)) => {
+                    tracing::debug!(purged = n, "purged");
+                    break;
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "the purge failed; trying again later");
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the purge was lost");
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// Serves until `shutdown` completes, then finishes the requests in flight.

@@ -288,6 +288,9 @@ impl UserStore for PostgresStore {
     fn import_users(&self, users: &[User]) -> Result<usize, StoreError> {
         self.with(async |client| {
             let tx = client.transaction().await?;
+            // Imports wait for one another: replicas starting together import the same file,
+            // and two inserts of one new name would otherwise collide.
+            tx.execute("SELECT pg_advisory_xact_lock(hashtext('sluice-import-users'))", &[]).await?;
             for user in users {
                 let key = user.user_name.to_lowercase();
                 let existing = tx

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use sluice_core::schemars::{self, JsonSchema};
-use sluice_core::store::{EntryWrite, StoreError};
+use sluice_core::store::EntryWrite;
 use sluice_core::types::schema_violations;
 use sluice_core::{
     BuildContext, BuildError, BuiltStep, FieldPath, Group, Item, Localized, SettingLabel, Step, StepContext,
@@ -163,10 +163,6 @@ impl StepPlugin for UpdateEntry {
 
 sluice_core::inventory::submit! { StepDescriptor::of::<UpdateEntry>() }
 
-fn store_error(e: StoreError) -> StepError {
-    StepError::new(e.to_string())
-}
-
 impl Writer {
     /// The primary key's values as canonical JSON; `None` when every one is empty.
     fn key_of(&self, data: &Map<String, Value>) -> Option<String> {
@@ -206,7 +202,7 @@ impl Step for Writer {
                     format!("{} is empty: say which entry to mark for deletion", self.key),
                 )
             })?;
-            store.mark_entry_deleted(&self.component, &id, subject.as_deref(), now).map_err(store_error)?;
+            store.mark_entry_deleted(&self.component, &id, subject.as_deref(), now).map_err(StepError::from)?;
             self.result.set(&mut item, Value::String(id)).map_err(|e| StepError::at_setting("resultField", e))?;
             out.push(item);
             return Ok(());
@@ -221,7 +217,7 @@ impl Step for Writer {
             Some(id) => {
                 store
                     .get_entry(&self.component, id)
-                    .map_err(store_error)?
+                    .map_err(StepError::from)?
                     .ok_or_else(|| {
                         StepError::at_setting("keyField", format!("{} has no entry with Id \"{id}\"", self.component))
                     })?
@@ -235,12 +231,12 @@ impl Step for Writer {
             EntryWrite { component: self.component.clone(), data, name, key: self.key_of(&whole), subject, at: now };
         let id = match id {
             Some(id) => {
-                store.update_entry(&id, &write).map_err(store_error)?;
+                store.update_entry(&id, &write).map_err(StepError::from)?;
                 id
             }
             None => {
                 let id = sluice_core::new_uuid();
-                store.create_entry(&id, &write).map_err(store_error)?;
+                store.create_entry(&id, &write).map_err(StepError::from)?;
                 if let Some(Value::Object(data)) = item.get_mut("data") {
                     data.insert("Id".into(), Value::String(id.clone()));
                 }

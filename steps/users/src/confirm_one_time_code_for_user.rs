@@ -187,7 +187,7 @@ impl Step for Confirm {
                 cx.note(format!("code refused: {}", why.reason()));
                 false
             }
-            Err(ConfirmError::Store(e)) => return Err(StepError::new(e.to_string())),
+            Err(ConfirmError::Store(e)) => return Err(e.into()),
         };
         if !confirmed && self.on_failure == OnFailure::Stop {
             return Err(StepError::new(REJECTED));

@@ -197,6 +197,7 @@ impl Step for Issue {
         let client = client_of(self.client.as_ref(), &item, cx)?;
         let code = otp::issue(cx.services(), &user, &client, &self.rules).map_err(|e| match e {
             OtpError::RateLimited { .. } => StepError::new(e.to_string()),
+            OtpError::Store(e) => e.into(),
             other => StepError::new(format!("cannot issue a code: {other}")),
         })?;
         self.result

@@ -140,7 +140,7 @@ impl Step for Login {
         let services = cx.services().clone();
         let store = &services.store;
         let now = services.clock.now();
-        let fail = |e: sluice_core::store::StoreError| StepError::new(e.to_string());
+        let fail = StepError::from;
         let locked = store.locked_until(&subject, &scope, now).map_err(fail)?.is_some();
         let hash = user.as_ref().and_then(|u| u.password_hash.as_deref()).unwrap_or(stand_in_hash());
         // The hash is always checked, so every refusal costs the same work.

@@ -1,0 +1,130 @@
+//! `sluice serve` processes for the scale-out tests, and the dataflows they call.
+
+#![allow(dead_code, clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+pub const TOKEN: &str = "replica-admin-token";
+pub const SECRET: &str = "replicas-share-this-secret-0123456789";
+
+/// A `sluice serve` process, killed when dropped.
+pub struct Replica {
+    pub base: String,
+    child: Child,
+}
+
+impl Replica {
+    /// Starts `sluice serve` on a free loopback port against `store`, with one user, `ann`.
+    pub fn start(store: &str) -> Replica {
+        let users = std::env::temp_dir().join(format!("sluice-replica-users-{}.json", std::process::id()));
+        std::fs::write(&users, r#"[{"userName": "ann", "email": "ann@example.com"}]"#).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--users"])
+            .arg(&users)
+            .env("SLUICE_STORE", store)
+            .env("SLUICE_SECRET", SECRET)
+            .env("SLUICE_ADMIN_TOKENS", TOKEN)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The server says where it listens; the rest of its output is drained, so it never
+        // blocks on a full pipe.
+        let (tx, rx) = mpsc::channel();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("sluice serving ") {
+                    let _ = tx.send(Ok(rest.split(' ').next().unwrap_or_default().to_owned()));
+                } else if !line.starts_with("warning") {
+                    let _ = tx.send(Err(line));
+                }
+            }
+        });
+        loop {
+            match rx.recv_timeout(Duration::from_secs(30)) {
+                Ok(Ok(base)) => return Replica { base, child },
+                Ok(Err(line)) => eprintln!("replica: {line}"),
+                Err(e) => {
+                    let _ = child.kill();
+                    panic!("the replica did not start: {e:?}, exit {:?}", child.wait());
+                }
+            }
+        }
+    }
+
+    /// Kills the process outright (SIGKILL): no shutdown, no cleanup.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::new_with_config(
+        ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(20))).build(),
+    )
+}
+
+/// A call's status and JSON body; `None` when the connection failed.
+pub fn call(method: &str, url: &str, body: Option<Value>) -> Option<(u16, Value)> {
+    let request = ureq::http::Request::builder()
+        .method(method)
+        .uri(url)
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("content-type", "application/json")
+        .body(body.map(|b| b.to_string()).unwrap_or_default())
+        .unwrap();
+    let mut response = agent().run(request).ok()?;
+    let status = response.status().as_u16();
+    let body = response.body_mut().read_to_string().unwrap_or_default();
+    Some((status, serde_json::from_str(&body).unwrap_or(Value::Null)))
+}
+
+/// `Codes`: `Issue` gives the user `data.user` a code for client `data.client` and answers it
+/// in `data.code`; `Confirm` confirms `data.code` (422 when refused).
+pub fn codes_component() -> Value {
+    json!({"name": "Codes", "dataflows": [
+        {"name": "Issue", "stages": [{"name": "S", "steps": [
+            {"name": "model", "type": "get_action_model"},
+            {"name": "code", "type": "get_one_time_code_for_user", "source": "model",
+             "settings": {"userName": "data.user", "client": "data.client", "codeLifetime": "10m"}},
+            {"name": "show", "type": "execute_script", "source": "code",
+             "settings": {"script": "item.data.code = item._oneTimeCode;"}},
+            {"name": "response", "type": "write_response", "source": "show"}]}]},
+        {"name": "Confirm", "stages": [{"name": "S", "steps": [
+            {"name": "model", "type": "get_action_model"},
+            {"name": "confirm", "type": "confirm_one_time_code_for_user", "source": "model",
+             "settings": {"userName": "data.user", "client": "data.client", "userCodeField": "data.code"}},
+            {"name": "response", "type": "write_response", "source": "confirm"}]}]}
+    ]})
+}
+
+pub fn save_codes(base: &str) {
+    let (status, body) = call("PUT", &format!("{base}/api/components/Codes"), Some(codes_component())).unwrap();
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Issues a code for `ann` and `client`: the status, and the code on success.
+pub fn issue(base: &str, client: &str) -> Option<(u16, Option<String>)> {
+    let url = format!("{base}/api/components/Codes/dataflows/Issue/execute");
+    let (status, body) = call("POST", &url, Some(json!({"data": {"user": "ann", "client": client}})))?;
+    let code = body.pointer("/response/0/data/code").and_then(Value::as_str).map(str::to_owned);
+    Some((status, code))
+}
+
+/// Confirms `code` for `ann` and `client`: the status.
+pub fn confirm(base: &str, client: &str, code: &str) -> Option<u16> {
+    let url = format!("{base}/api/components/Codes/dataflows/Confirm/execute");
+    call("POST", &url, Some(json!({"data": {"user": "ann", "client": client, "code": code}}))).map(|(s, _)| s)
+}

@@ -1,0 +1,105 @@
+//! Two `sluice serve` processes on one PostgreSQL database: what one replica stores, the other
+//! serves; a code is confirmed once across both; killing one loses no issued code.
+//! Needs `SLUICE_TEST_POSTGRES` (skipped loudly without it; required under CI).
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, Mutex};
+use std::time::Duration;
+
+use common::{Replica, call, confirm, issue, save_codes};
+use sluice_store_postgres::testing::TestSchema;
+
+#[test]
+fn replicas_share_components_codes_and_runs() {
+    let Some(schema) = TestSchema::new("replicas_share_components_codes_and_runs") else { return };
+    let (a, b) = std::thread::scope(|s| {
+        // Started together: both migrate the same empty schema and import the same users.
+        let a = s.spawn(|| Replica::start(&schema.url()));
+        let b = s.spawn(|| Replica::start(&schema.url()));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+
+    save_codes(&a.base);
+    let (status, body) = call("GET", &format!("{}/api/components/Codes", b.base), None).unwrap();
+    assert_eq!((status, body["version"].as_i64()), (200, Some(1)), "B serves what A saved: {body}");
+
+    let (status, code) = issue(&a.base, "one").unwrap();
+    let code = code.unwrap_or_else(|| panic!("A issued no code ({status})"));
+    assert_eq!(confirm(&b.base, "one", &code), Some(200), "a code from A confirms on B");
+    assert_eq!(confirm(&a.base, "one", &code), Some(422), "and only once");
+
+    let (_, runs) = call("GET", &format!("{}/api/runs?component=Codes&limit=10", b.base), None).unwrap();
+    assert_eq!(runs.as_array().map(Vec::len), Some(3), "B lists the runs A made: {runs}");
+
+    // 64 simultaneous confirmations of one code, half on each replica: exactly one wins.
+    let code = issue(&b.base, "race").unwrap().1.unwrap();
+    let barrier = Barrier::new(64);
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..64)
+            .map(|i| {
+                let (base, barrier, code) = (if i % 2 == 0 { &a.base } else { &b.base }, &barrier, &code);
+                s.spawn(move || {
+                    barrier.wait();
+                    confirm(base, "race", code).unwrap()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 422), "refusals are 422, never errors: {statuses:?}");
+}
+
+#[test]
+fn killing_a_replica_under_load_loses_no_issued_code() {
+    let Some(schema) = TestSchema::new("killing_a_replica_under_load_loses_no_issued_code") else { return };
+    let mut a = Replica::start(&schema.url());
+    let b = Replica::start(&schema.url());
+    save_codes(&a.base);
+
+    // Four clients issue codes on A, one on B, each code for a client of its own.
+    let issued = Mutex::new(Vec::<(String, String)>::new());
+    let (stop, next, b_after_kill, killed) =
+        (AtomicBool::new(false), AtomicUsize::new(0), AtomicUsize::new(0), AtomicBool::new(false));
+    std::thread::scope(|s| {
+        for worker in 0..5 {
+            let base = if worker == 4 { b.base.clone() } else { a.base.clone() };
+            let (issued, stop, next, b_after_kill, killed) = (&issued, &stop, &next, &b_after_kill, &killed);
+            s.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let client = format!("c{}", next.fetch_add(1, Ordering::Relaxed));
+                    let was_killed = killed.load(Ordering::Relaxed);
+                    match issue(&base, &client) {
+                        Some((200, Some(code))) => {
+                            issued.lock().unwrap().push((client, code));
+                            if worker == 4 && was_killed {
+                                b_after_kill.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        Some((status, _)) => panic!("issue on {base} answered {status}"),
+                        None if worker == 4 => panic!("B stopped answering"),
+                        None => break, // A is gone
+                    }
+                }
+            });
+        }
+        std::thread::sleep(Duration::from_millis(1500));
+        a.kill();
+        killed.store(true, Ordering::Relaxed);
+        std::thread::sleep(Duration::from_millis(500));
+        stop.store(true, Ordering::Relaxed);
+    });
+
+    let issued = Arc::new(issued.into_inner().unwrap());
+    assert!(issued.len() > 50, "the load issued only {} codes", issued.len());
+    assert!(b_after_kill.load(Ordering::Relaxed) > 0, "B kept serving after A was killed");
+    // Every code whose issue was answered 200 confirms, once, on B.
+    for (client, code) in issued.iter() {
+        assert_eq!(confirm(&b.base, client, code), Some(200), "code for {client} was lost");
+    }
+    eprintln!("{} codes issued under load, A killed, all confirmed on B", issued.len());
+}
