@@ -9,6 +9,21 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// The variable that names the test database.
 pub const TEST_DATABASE: &str = "SLUICE_TEST_POSTGRES";
 
+/// The URL in `SLUICE_TEST_POSTGRES`; `None` (after a loud "skipped" on stderr) when it is
+/// unset. Under CI (`CI` set) a missing database fails the test instead: CI must run the
+/// PostgreSQL tests.
+pub fn test_database(test: &str) -> Option<String> {
+    let Ok(url) = std::env::var(TEST_DATABASE) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{TEST_DATABASE} is unset under CI: the PostgreSQL tests must run there"
+        );
+        eprintln!("!!! SKIPPED {test}: set {TEST_DATABASE} to a PostgreSQL URL to run it");
+        return None;
+    };
+    Some(url)
+}
+
 /// A fresh schema in the test database, dropped with everything in it when this is dropped.
 #[derive(Debug)]
 pub struct TestSchema {
@@ -17,18 +32,9 @@ pub struct TestSchema {
 }
 
 impl TestSchema {
-    /// A new schema in the database named by `SLUICE_TEST_POSTGRES`; `None` (after a loud
-    /// "skipped" on stderr) when the variable is unset. Under CI (`CI` set) a missing database
-    /// fails the test instead: CI must run the PostgreSQL tests.
+    /// A new schema in the database named by `SLUICE_TEST_POSTGRES` (see [`test_database`]).
     pub fn new(test: &str) -> Option<TestSchema> {
-        let Ok(base) = std::env::var(TEST_DATABASE) else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "{TEST_DATABASE} is unset under CI: the PostgreSQL tests must run there"
-            );
-            eprintln!("!!! SKIPPED {test}: set {TEST_DATABASE} to a PostgreSQL URL to run it");
-            return None;
-        };
+        let base = test_database(test)?;
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
         let schema = format!("sluice_test_{}_{}_{nanos}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));

@@ -115,16 +115,21 @@ pub fn save_codes(base: &str) {
     assert_eq!(status, 200, "{body}");
 }
 
+/// Runs a dataflow of `Codes` for `ann` and `client` with `data` added: status and body.
+pub fn execute(base: &str, dataflow: &str, client: &str, extra: Value) -> Option<(u16, Value)> {
+    let url = format!("{base}/api/components/Codes/dataflows/{dataflow}/execute");
+    let mut data = json!({"user": "ann", "client": client});
+    data.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap_or_default());
+    call("POST", &url, Some(json!({ "data": data })))
+}
+
 /// Issues a code for `ann` and `client`: the status, and the code on success.
 pub fn issue(base: &str, client: &str) -> Option<(u16, Option<String>)> {
-    let url = format!("{base}/api/components/Codes/dataflows/Issue/execute");
-    let (status, body) = call("POST", &url, Some(json!({"data": {"user": "ann", "client": client}})))?;
-    let code = body.pointer("/response/0/data/code").and_then(Value::as_str).map(str::to_owned);
-    Some((status, code))
+    let (status, body) = execute(base, "Issue", client, json!({}))?;
+    Some((status, body.pointer("/response/0/data/code").and_then(Value::as_str).map(str::to_owned)))
 }
 
 /// Confirms `code` for `ann` and `client`: the status.
 pub fn confirm(base: &str, client: &str, code: &str) -> Option<u16> {
-    let url = format!("{base}/api/components/Codes/dataflows/Confirm/execute");
-    call("POST", &url, Some(json!({"data": {"user": "ann", "client": client, "code": code}}))).map(|(s, _)| s)
+    execute(base, "Confirm", client, json!({ "code": code })).map(|(status, _)| status)
 }
