@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Load test of `sluice serve` with wrk on loopback (see docs/performance.md).
-# Usage: crates/sluice-server/benches/load/run.sh [memory|sqlite]   (from the repository root)
+# Usage: crates/sluice-server/benches/load/run.sh [memory|sqlite|postgres|postgres2]   (from the repository root)
+# postgres: one replica on SLUICE_BENCH_POSTGRES (default: the local test database, schema
+# sluice_load, emptied first); postgres2: two replicas on it, wrk with 32 connections on each.
 set -euo pipefail
 store_kind="${1:-memory}"
 shift || true   # further arguments go to `sluice serve` (such as --no-run-details)
@@ -10,21 +12,46 @@ trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 export TOKEN=load-test-token USERS=5000 COMPONENT="$here/component.json"
 cargo build --release -q -p sluice-cli
 python3 -c "import json; print(json.dumps([{'userName': f'user{i}'} for i in range(1, $USERS + 1)]))" > "$work/users.json"
+pg="${SLUICE_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}"
 case "$store_kind" in
   memory) store=memory: ;;
   sqlite) store="sqlite:$work/sluice.db" ;;
-  *) echo "usage: $0 [memory|sqlite]" >&2; exit 2 ;;
+  postgres|postgres2)
+    psql "$pg" -qc "DROP SCHEMA IF EXISTS sluice_load CASCADE"
+    store="$pg?schema=sluice_load"
+    export SLUICE_SECRET=load-test-secret-0123456789abcdef0123 ;;
+  *) echo "usage: $0 [memory|sqlite|postgres|postgres2]" >&2; exit 2 ;;
 esac
 port=18181
-SLUICE_ADMIN_TOKENS="$TOKEN" ./target/release/sluice serve --addr "127.0.0.1:$port" --store "$store" \
-  --users "$work/users.json" "$@" 2>"$work/server.log" &
-server=$!
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+ports=("$port")
+[ "$store_kind" = postgres2 ] && ports=(18181 18182)
+servers=()
+for p in "${ports[@]}"; do
+  SLUICE_ADMIN_TOKENS="$TOKEN" ./target/release/sluice serve --addr "127.0.0.1:$p" --store "$store" \
+    --users "$work/users.json" "$@" 2>>"$work/server.log" &
+  servers+=($!)
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$p/healthz" >/dev/null && break; sleep 0.1; done
+done
+server=${servers[0]}
+trap 'kill "${servers[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
 curl -fs -X PUT -H "Authorization: Bearer $TOKEN" --data-binary @"$COMPONENT" \
   "http://127.0.0.1:$port/api/components/ForTestCodeDemo" >/dev/null
-echo "== execute GetCode, 64 connections, $store_kind store"
-wrk -t2 -c64 -d10s --latency -s "$here/execute.lua" \
-  "http://127.0.0.1:$port/api/components/ForTestCodeDemo/dataflows/GetCode/execute"
+commits() { [ "${store_kind#postgres}" = "$store_kind" ] || psql "$pg" -Atc "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
+before=$(commits)
+connections=$(( 64 / ${#ports[@]} ))
+echo "== execute GetCode, 64 connections over ${#ports[@]} server(s), $store_kind store"
+wrks=()
+for p in "${ports[@]}"; do
+  wrk -t2 -c"$connections" -d10s --latency -s "$here/execute.lua" \
+    "http://127.0.0.1:$p/api/components/ForTestCodeDemo/dataflows/GetCode/execute" > "$work/wrk-$p.txt" &
+  wrks+=($!)
+done
+wait "${wrks[@]}"
+cat "$work"/wrk-*.txt
+if [ -n "$before" ]; then
+  runs=$(psql "$pg" -Atc "SELECT count(*) FROM sluice_load.runs")
+  echo "== database transactions per run: $(( ($(commits) - before) )) / $runs runs"
+fi
 echo "== refused requests: $(grep -c . "$work/server.log" || true) log lines"; tail -3 "$work/server.log"
 echo "== server memory: $(grep -E 'VmHWM|VmRSS' /proc/$server/status | tr -s ' ' | tr '\n' ' ')"
 echo "== GET /api/steps, 1 connection"
