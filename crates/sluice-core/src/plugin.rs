@@ -399,6 +399,8 @@ pub struct StepContext<'r> {
     pub(crate) services: &'r Services,
     pub(crate) secrets: &'r mut Vec<Secret>,
     pub(crate) notes: &'r mut Vec<String>,
+    /// Users read from the store during this run, by the name or id asked for and by id.
+    pub(crate) users: &'r mut Vec<(String, crate::store::User)>,
 }
 
 impl StepContext<'_> {
@@ -415,6 +417,24 @@ impl StepContext<'_> {
     /// The store, clock and keys of the engine.
     pub fn services(&self) -> &Services {
         self.services
+    }
+
+    /// The user with this name or id, as the store's `find_user`; a user read once in a run is
+    /// not read again by later steps of the same run (one run sees one state of the user, and
+    /// makes one round trip for it).
+    pub fn find_user(&mut self, name_or_id: &str) -> Result<Option<crate::store::User>, crate::store::StoreError> {
+        if let Some((_, user)) = self.users.iter().find(|(key, _)| key == name_or_id) {
+            return Ok(Some(user.clone()));
+        }
+        let found = self.services.store.find_user(name_or_id)?;
+        if let Some(user) = &found {
+            // Under the id too: a lookup by a user's id finds that user whatever the key was.
+            if user.id != name_or_id {
+                self.users.push((user.id.clone(), user.clone()));
+            }
+            self.users.push((name_or_id.to_owned(), user.clone()));
+        }
+        Ok(found)
     }
 
     /// Marks the field at `path` as a credential for its owner: traces show it as

@@ -137,6 +137,7 @@ impl Plan {
         let mut outcome =
             Outcome { response: Vec::new(), form_actions: Vec::new(), trace: Vec::with_capacity(steps.len()) };
         let mut secrets = flow.secrets.clone();
+        let mut users = Vec::new();
         for (i, step) in steps.iter().enumerate() {
             let started = Instant::now();
             let read = step.consumers > 0;
@@ -149,6 +150,7 @@ impl Plan {
                 services: &self.services,
                 secrets: &mut secrets,
                 notes: &mut notes,
+                users: &mut users,
             };
             let mut out = Vec::new();
             let (items_in, result) = match &step.built {

@@ -102,6 +102,7 @@ impl SingleStep {
             services: &self.services,
             secrets: &mut secrets,
             notes: &mut result.notes,
+            users: &mut Vec::new(),
         };
         let mut out = Vec::new();
         match &self.built {

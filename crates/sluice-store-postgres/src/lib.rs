@@ -4,8 +4,8 @@
 //! that dies mid-request leaves nothing half-written. The operations that must not race across
 //! processes are single guarded statements: counting an attempt (`UPDATE … RETURNING`),
 //! consuming a code (`UPDATE … WHERE status = 'live' AND expires_at > now`), counting a failure
-//! (an upsert on the pair's row), issuing a code (a compare-and-set on the pair's recent issue
-//! times, retried when another replica got there first).
+//! (an upsert on the pair's row), issuing a code (an upsert that checks the rate limits on the
+//! locked row).
 //!
 //! The store's traits are synchronous (steps are plain functions); the store drives
 //! tokio-postgres on a small runtime of its own and waits for each operation, so it works the
@@ -14,9 +14,11 @@
 mod migrations;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod versions;
 
 use std::future::Future;
 use std::str::FromStr;
+use std::sync::{Arc, OnceLock, PoisonError};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -46,6 +48,12 @@ pub struct PostgresStore {
     /// Drives the pool's connections; `None` only while dropping.
     runtime: Option<tokio::runtime::Runtime>,
     location: String,
+    /// Run records waiting for the next batch insert, each with where its outcome goes.
+    pending_runs: std::sync::Mutex<Vec<(RunRecord, Written)>>,
+    /// Held by the request writing a batch of run records.
+    run_writer: tokio::sync::Mutex<()>,
+    /// The latest version of each component, as notifications keep it.
+    versions: Arc<versions::Versions>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -53,6 +61,9 @@ impl std::fmt::Debug for PostgresStore {
         f.debug_struct("PostgresStore").field("location", &self.location).finish_non_exhaustive()
     }
 }
+
+/// Where the writer of a queued run record says how the write went.
+type Written = Arc<OnceLock<Result<(), StoreError>>>;
 
 /// A failed operation: the database's error, or the store's verdict.
 enum Fail {
@@ -96,6 +107,7 @@ impl PostgresStore {
             .enable_all()
             .build()
             .map_err(|e| StoreError::Unavailable(format!("cannot start the PostgreSQL client: {e}")))?;
+        let listener_config = config.clone();
         let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
@@ -105,21 +117,37 @@ impl PostgresStore {
             .recycle_timeout(Some(CONNECT_TIMEOUT))
             .build()
             .map_err(|e| StoreError::Unavailable(format!("cannot make the PostgreSQL pool: {e}")))?;
-        let store = PostgresStore { pool, runtime: Some(runtime), location };
+        let store = PostgresStore {
+            pool,
+            runtime: Some(runtime),
+            location,
+            pending_runs: std::sync::Mutex::default(),
+            run_writer: tokio::sync::Mutex::const_new(()),
+            versions: Arc::default(),
+        };
         store.with(async |client| migrate(client, schema.as_deref()).await)?;
+        if let Some(runtime) = &store.runtime {
+            runtime.spawn(versions::listen(listener_config, store.versions.clone()));
+        }
         Ok(store)
     }
 
     /// Runs `op` on a pooled connection and waits for it.
     fn with<T>(&self, op: impl AsyncFnOnce(&mut deadpool_postgres::Client) -> Outcome<T>) -> Result<T, StoreError> {
-        self.block(async {
-            let mut client = self.pool.get().await.map_err(|e| {
-                StoreError::Unavailable(format!("{}: cannot get a connection: {}", self.location, chain(&e)))
-            })?;
-            op(&mut client).await.map_err(|fail| match fail {
-                Fail::Store(e) => e,
-                Fail::Db(e) => StoreError::Unavailable(format!("{}: {}", self.location, chain(&e))),
-            })
+        self.block(self.on_connection(op))
+    }
+
+    /// Runs `op` on a pooled connection.
+    async fn on_connection<T>(
+        &self,
+        op: impl AsyncFnOnce(&mut deadpool_postgres::Client) -> Outcome<T>,
+    ) -> Result<T, StoreError> {
+        let mut client = self.pool.get().await.map_err(|e| {
+            StoreError::Unavailable(format!("{}: cannot get a connection: {}", self.location, chain(&e)))
+        })?;
+        op(&mut client).await.map_err(|fail| match fail {
+            Fail::Store(e) => e,
+            Fail::Db(e) => StoreError::Unavailable(format!("{}: {}", self.location, chain(&e))),
         })
     }
 
@@ -377,37 +405,31 @@ fn code_from(row: &Row) -> Outcome<StoredCode> {
     })
 }
 
-/// Times a code issue retries its compare-and-set when other replicas keep winning.
+/// Times a code issue is tried again when the pair's issue times change under it.
 const ISSUE_TRIES: usize = 16;
 
 impl CodeStore for PostgresStore {
     fn issue_code(&self, code: &NewCode, limits: &IssueLimits) -> Result<Issued, StoreError> {
+        if let Err(retry_after) = check_issue_limits(&[], code.issued_at, limits) {
+            return Ok(Issued::Limited { retry_after });
+        }
         self.with(async |client| {
             for _ in 0..ISSUE_TRIES {
-                let seen: Vec<Millis> = row(
-                    client,
-                    "SELECT recent FROM otp_codes WHERE user_id = $1 AND client = $2",
-                    &[&code.user_id, &code.client],
-                    |r| Ok(r.try_get(0)?),
-                )
-                .await?
-                .unwrap_or_default();
-                let recent = match check_issue_limits(&seen, code.issued_at, limits) {
-                    Ok(recent) => recent,
-                    Err(retry_after) => return Ok(Issued::Limited { retry_after }),
-                };
-                // Written only over the row as it was read (a stored row's `recent` is never
-                // empty, so an empty `seen` matches no row): a concurrent issue makes this
-                // change nothing, and the limits are checked again.
-                let written = exec(
+                // One statement: the upsert replaces the pair's code only when the limits allow
+                // (the same rules as `check_issue_limits`, on the row as locked by the upsert).
+                let stored = row(
                     client,
                     "INSERT INTO otp_codes (user_id, client, id, key_id, mac, length, issued_at, expires_at,
                                             attempts, max_attempts, status, recent)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, 'live', $10)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, 'live', ARRAY[$7::bigint])
                      ON CONFLICT (user_id, client) DO UPDATE SET id = $3, key_id = $4, mac = $5, length = $6,
                         issued_at = $7, expires_at = $8, attempts = 0, max_attempts = $9, status = 'live',
-                        recent = $10
-                      WHERE otp_codes.recent = $11",
+                        recent = array(SELECT t FROM unnest(otp_codes.recent) AS t WHERE t > $7 - $12::bigint ORDER BY t)
+                                 || $7::bigint
+                      WHERE NOT ($10::bigint > 0 AND EXISTS (SELECT 1 FROM unnest(otp_codes.recent) AS t
+                                                      WHERE t > $7 - $12::bigint AND $7 - t < $10::bigint))
+                        AND (SELECT count(*) FROM unnest(otp_codes.recent) AS t WHERE t > $7 - $12::bigint) < $11::bigint
+                     RETURNING 1",
                     &[
                         &code.user_id,
                         &code.client,
@@ -418,13 +440,28 @@ impl CodeStore for PostgresStore {
                         &code.issued_at,
                         &code.expires_at,
                         &small(code.max_attempts),
-                        &recent,
-                        &seen,
+                        &limits.resend_cooldown,
+                        &i64::from(limits.max_per_hour),
+                        &HOUR,
                     ],
+                    |_| Ok(()),
                 )
                 .await?;
-                if written == 1 {
+                if stored.is_some() {
                     return Ok(Issued::Stored);
+                }
+                // Refused: read the times to tell how long to wait (a second round trip, only
+                // on this path). When they allow a code after all, they changed: try again.
+                let seen: Vec<Millis> = row(
+                    client,
+                    "SELECT recent FROM otp_codes WHERE user_id = $1 AND client = $2",
+                    &[&code.user_id, &code.client],
+                    |r| Ok(r.try_get(0)?),
+                )
+                .await?
+                .unwrap_or_default();
+                if let Err(retry_after) = check_issue_limits(&seen, code.issued_at, limits) {
+                    return Ok(Issued::Limited { retry_after });
                 }
             }
             Err(StoreError::Unavailable("too many concurrent codes for one user and client; try again".into()).into())
@@ -634,6 +671,37 @@ fn json_text(value: Option<&RawJson>) -> Option<&str> {
 const RUN_SUMMARY_COLUMNS: &str =
     "id, component, dataflow, user_name, client, started_at, duration_us, status, failed_step, message";
 
+/// Inserts run records with one statement, whatever their number.
+async fn insert_runs(db: &deadpool_postgres::Client, runs: &[RunRecord]) -> Outcome<()> {
+    let texts = |field: fn(&RunRecord) -> Option<&str>| runs.iter().map(field).collect::<Vec<_>>();
+    let numbers = |field: fn(&RunRecord) -> i64| runs.iter().map(field).collect::<Vec<_>>();
+    exec(
+        db,
+        "INSERT INTO runs (id, component, dataflow, user_name, client, started_at, duration_us, status, failed_step,
+                           message, input, trace, outcome)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[],
+                              $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+                              $13::text[])",
+        &[
+            &texts(|r| Some(&r.id)),
+            &texts(|r| Some(&r.component)),
+            &texts(|r| Some(&r.dataflow)),
+            &texts(|r| r.user.as_deref()),
+            &texts(|r| r.client.as_deref()),
+            &numbers(|r| r.started_at),
+            &numbers(|r| r.duration_us),
+            &texts(|r| Some(&r.status)),
+            &texts(|r| r.failed_step.as_deref()),
+            &texts(|r| r.message.as_deref()),
+            &texts(|r| json_text(r.input.as_ref())),
+            &texts(|r| json_text(r.trace.as_ref())),
+            &texts(|r| json_text(r.outcome.as_ref())),
+        ],
+    )
+    .await
+    .map(drop)
+}
+
 fn run_from(row: &Row) -> Outcome<RunRecord> {
     let details = row.columns().iter().any(|c| c.name() == "trace");
     let detail = |name| if details { json_column(row, name) } else { Ok(None) };
@@ -656,30 +724,24 @@ fn run_from(row: &Row) -> Outcome<RunRecord> {
 
 impl RunStore for PostgresStore {
     fn record_run(&self, run: &RunRecord) -> Result<(), StoreError> {
-        self.with(async |db| {
-            exec(
-                db,
-                "INSERT INTO runs (id, component, dataflow, user_name, client, started_at, duration_us, status,
-                                   failed_step, message, input, trace, outcome)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                &[
-                    &run.id,
-                    &run.component,
-                    &run.dataflow,
-                    &run.user,
-                    &run.client,
-                    &run.started_at,
-                    &run.duration_us,
-                    &run.status,
-                    &run.failed_step,
-                    &run.message,
-                    &json_text(run.input.as_ref()),
-                    &json_text(run.trace.as_ref()),
-                    &json_text(run.outcome.as_ref()),
-                ],
-            )
-            .await
-            .map(drop)
+        // Group commit: the record joins the queue; whoever holds the writer's turn next inserts
+        // everything queued in one statement and tells each record's caller how it went. So a
+        // record is in the database (or its failure known) when this returns, and concurrent
+        // runs share one round trip.
+        let outcome = Arc::new(OnceLock::new());
+        self.pending_runs.lock().unwrap_or_else(PoisonError::into_inner).push((run.clone(), outcome.clone()));
+        self.block(async {
+            let _turn = self.run_writer.lock().await;
+            if let Some(done) = outcome.get() {
+                return done.clone(); // written (or failed) in an earlier turn
+            }
+            let batch = std::mem::take(&mut *self.pending_runs.lock().unwrap_or_else(PoisonError::into_inner));
+            let (records, slots): (Vec<RunRecord>, Vec<_>) = batch.into_iter().unzip();
+            let written = self.on_connection(async |db| insert_runs(db, &records).await).await;
+            for slot in &slots {
+                let _ = slot.set(written.clone());
+            }
+            written
         })
     }
 
@@ -729,13 +791,16 @@ impl ComponentStore for PostgresStore {
             for _ in 0..SAVE_TRIES {
                 let saved = row(
                     db,
-                    "INSERT INTO components (name, version, source, saved_at)
-                     SELECT $1, coalesce(max(version), 0) + 1, $2, $3 FROM components WHERE name = $1
-                     RETURNING version",
-                    &[&name, &source, &at],
+                    "WITH saved AS (
+                        INSERT INTO components (name, version, source, saved_at)
+                        SELECT $1, coalesce(max(version), 0) + 1, $2, $3 FROM components WHERE name = $1
+                        RETURNING version)
+                     SELECT version, pg_notify($4, $1) FROM saved",
+                    &[&name, &source, &at, &versions::CHANNEL],
                     |r| Ok(r.try_get::<_, i64>(0)?),
                 )
                 .await;
+                self.versions.forget(name);
                 match saved {
                     Err(e) if is_unique_violation(&e) => continue,
                     other => {
@@ -748,13 +813,19 @@ impl ComponentStore for PostgresStore {
     }
 
     fn component_version(&self, name: &str) -> Result<Option<i64>, StoreError> {
-        self.with(async |db| {
+        if let Some(version) = self.versions.get(name) {
+            return Ok(version);
+        }
+        let generation = self.versions.generation();
+        let version = self.with(async |db| {
             let version = row(db, "SELECT max(version) FROM components WHERE name = $1", &[&name], |r| {
                 Ok(r.try_get::<_, Option<i64>>(0)?)
             })
             .await?;
             Ok(version.flatten())
-        })
+        })?;
+        self.versions.put(name, version, generation);
+        Ok(version)
     }
 
     fn get_component(&self, name: &str, version: Option<i64>) -> Result<Option<StoredComponent>, StoreError> {
@@ -783,7 +854,18 @@ impl ComponentStore for PostgresStore {
     }
 
     fn delete_component(&self, name: &str) -> Result<bool, StoreError> {
-        self.with(async |db| Ok(exec(db, "DELETE FROM components WHERE name = $1", &[&name]).await? > 0))
+        self.with(async |db| {
+            let deleted = row(
+                db,
+                "WITH gone AS (DELETE FROM components WHERE name = $1 RETURNING 1)
+                 SELECT (SELECT count(*) FROM gone) AS n, pg_notify($2, $1)",
+                &[&name, &versions::CHANNEL],
+                |r| Ok(r.try_get::<_, i64>("n")?),
+            )
+            .await?;
+            self.versions.forget(name);
+            Ok(deleted.unwrap_or(0) > 0)
+        })
     }
 }
 
@@ -954,6 +1036,10 @@ impl SessionStore for PostgresStore {
 impl Store for PostgresStore {
     fn location(&self) -> String {
         self.location.clone()
+    }
+
+    fn ping(&self) -> Result<(), StoreError> {
+        self.with(async |db| row(db, "SELECT 1", &[], |_| Ok(())).await.map(drop))
     }
 
     fn purge(&self, purge: &Purge) -> Result<usize, StoreError> {

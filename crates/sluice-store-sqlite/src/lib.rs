@@ -787,6 +787,10 @@ impl Store for SqliteStore {
         format!("sqlite:{}", self.path.display())
     }
 
+    fn ping(&self) -> Result<(), StoreError> {
+        self.with(|conn| row(conn, "PRAGMA user_version", [], |_| Ok(())).map_err(self.sql()))
+    }
+
     fn purge(&self, purge: &Purge) -> Result<usize, StoreError> {
         let batch = i64::try_from(purge.batch).unwrap_or(i64::MAX);
         let cutoff = purge.now - HOUR;

@@ -54,9 +54,9 @@ fn show(ms: Millis) -> String {
 }
 
 /// The user with this name or id: `Ok(None)` when there is no name or no such user.
-fn find_user(cx: &StepContext<'_>, name_or_id: Option<&str>) -> Result<Option<User>, StepError> {
+fn find_user(cx: &mut StepContext<'_>, name_or_id: Option<&str>) -> Result<Option<User>, StepError> {
     let Some(key) = name_or_id else { return Ok(None) };
-    cx.services().store.find_user(key).map_err(StepError::from)
+    cx.find_user(key).map_err(StepError::from)
 }
 
 /// The client of a request: the setting when given, else the run's client.

@@ -47,7 +47,7 @@ impl Recipient {
     }
 
     /// The user the message goes to.
-    pub fn resolve(&self, cx: &StepContext<'_>, item: &Item) -> Result<User, StepError> {
+    pub fn resolve(&self, cx: &mut StepContext<'_>, item: &Item) -> Result<User, StepError> {
         let Some(key) = self.0.resolve(item) else {
             return Err(StepError::new(format!(
                 "{} names no recipient (run Get user info first, or set userName)",

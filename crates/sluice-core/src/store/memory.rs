@@ -405,6 +405,10 @@ impl Store for MemoryStore {
         "memory:".into()
     }
 
+    fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     fn purge(&self, purge: &Purge) -> Result<usize, StoreError> {
         let mut state = self.state();
         let State { codes, failures, locks, sessions, runs, .. } = &mut *state;

@@ -471,6 +471,8 @@ pub trait Store:
 {
     /// Where it keeps its state, for messages (`memory:`, `sqlite:/path`).
     fn location(&self) -> String;
+    /// Reaches the store's storage once (for health checks): `Err` when it cannot be read.
+    fn ping(&self) -> Result<(), StoreError>;
     /// Deletes at most `purge.batch` rows of each kind that `purge` lets go, and returns how
     /// many it deleted in all. Servers call it in the background until it returns less than a
     /// batch, so no request waits behind a long delete.
