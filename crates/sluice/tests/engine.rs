@@ -175,3 +175,29 @@ fn checked_in_schemas_are_up_to_date() {
         "stale schemas {stale:?}; run `cargo run -p sluice-cli -- schemas --out schemas`"
     );
 }
+
+#[test]
+fn a_store_that_cannot_be_written_fails_the_step_as_unavailable() {
+    // A real SQLite file whose write lock another process holds: the code step cannot store
+    // its code and, after the busy timeout, fails as "unavailable" (a server answers 503),
+    // not as a fault of the dataflow.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sluice.db");
+    let services = sluice::setup::open(&format!("sqlite:{}", path.display()), &Default::default()).unwrap();
+    services.store.import_users(&[sluice::store::User::new("ann")]).unwrap();
+    let engine = Engine::builder().services(services).build().unwrap();
+    let plan =
+        engine.load_file(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/for-test-code/component.json")).unwrap();
+    let holder = rusqlite::Connection::open(&path).unwrap();
+    holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let cx = RunContext { user: Some("ann".into()), client: Some("web".into()) };
+    let failure = match plan.run("GetCode", &json!({"data": {}}), &cx, RunOptions::default()) {
+        Err(RunError::StepFailed(f)) => f,
+        other => panic!("expected a step failure, got {other:?}"),
+    };
+    assert_eq!(failure.step, "code");
+    assert!(failure.unavailable, "{}", failure.message);
+    assert!(failure.message.contains("another process holds the database"), "{}", failure.message);
+    holder.execute_batch("ROLLBACK").unwrap();
+    assert!(plan.run("GetCode", &json!({"data": {}}), &cx, RunOptions::default()).is_ok(), "and works again");
+}
