@@ -22,11 +22,20 @@ const CLIENTS: [&str; 2] = ["web", "app"];
 
 #[derive(Debug, Clone)]
 enum Op {
-    Issue { user: usize, client: usize },
+    Issue {
+        user: usize,
+        client: usize,
+    },
     /// Confirms the `nth` code issued so far (modulo their number), typed for a pair that
     /// may not be its own.
-    Confirm { nth: usize, user: usize, client: usize },
-    Wait { millis: i64 },
+    Confirm {
+        nth: usize,
+        user: usize,
+        client: usize,
+    },
+    Wait {
+        millis: i64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -67,7 +76,12 @@ fn check(store: Arc<dyn Store>, ops: &[Op]) {
                         earlier.replaced = true;
                     }
                     let expires_at = clock.now() + LIFETIME;
-                    issued.push(Issued { pair: (user, client), code: code.expose().to_owned(), expires_at, replaced: false });
+                    issued.push(Issued {
+                        pair: (user, client),
+                        code: code.expose().to_owned(),
+                        expires_at,
+                        replaced: false,
+                    });
                 }
             }
             Op::Confirm { nth, user, client } if !issued.is_empty() => {
