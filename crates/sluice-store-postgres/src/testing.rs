@@ -1,8 +1,6 @@
 //! Test support (feature `testing`): a schema of its own per test, so tests run in parallel
 //! against one PostgreSQL database.
 
-#![allow(clippy::panic, clippy::expect_used)]
-
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
