@@ -241,7 +241,17 @@ fn bad_users_files_exit_1_and_bad_stores_exit_2() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("users.json:1:34: /1/userName: \"A\" appears twice"));
     let out = sluice().args(["users", "list", "--store", "mongodb://x"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown store \"mongodb://x\": use memory: or sqlite:PATH"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("unknown store \"mongodb://x\": use memory:, sqlite:PATH or postgres://user@host:port/db")
+    );
+    let out = sluice()
+        .args(["users", "list", "--store", "postgres://sluice@127.0.0.1:9/db"])
+        .env_remove("SLUICE_SECRET")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a PostgreSQL store needs the code secret (SLUICE_SECRET)"));
     let junk = dir.path().join("junk.db");
     std::fs::write(&junk, vec![7u8; 8192]).unwrap();
     let out = sluice().args(["users", "list", "--store", &format!("sqlite:{}", junk.display())]).output().unwrap();
