@@ -346,7 +346,9 @@ impl Loader<'_> {
                 built,
             });
         }
-        if self.problems.len() != before {
+        // A step left out without a problem here was reported by the component schema; either
+        // way the plan is not built (sources index the steps as written).
+        if self.problems.len() != before || compiled.len() != steps.len() {
             return None;
         }
         for i in 0..compiled.len() {
