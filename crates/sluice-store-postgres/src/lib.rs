@@ -874,35 +874,19 @@ fn message_from(row: &Row) -> Outcome<Message> {
     let status: &str = row.try_get("status")?;
     Ok(Message {
         id: row.try_get("id")?,
-        channel: match channel {
-            "Smtp" => Channel::Smtp,
-            "Webhook" => Channel::Webhook,
-            _ => Channel::Mail,
-        },
+        channel: Channel::from_name(channel),
         user_id: row.try_get("user_id")?,
         recipient: row.try_get("recipient")?,
         subject: row.try_get("subject")?,
         body: row.try_get("body")?,
         html: row.try_get("html")?,
-        status: match status {
-            "sent" => MessageStatus::Sent,
-            "failed" => MessageStatus::Failed,
-            _ => MessageStatus::Pending,
-        },
+        status: MessageStatus::from_name(status),
         attempts: count(row, "attempts")?,
         last_error: row.try_get("last_error")?,
         origin: row.try_get("origin")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
-}
-
-fn status_name(status: MessageStatus) -> &'static str {
-    match status {
-        MessageStatus::Pending => "pending",
-        MessageStatus::Sent => "sent",
-        MessageStatus::Failed => "failed",
-    }
 }
 
 const MESSAGE_COLUMNS: &str = "id, channel, user_id, recipient, subject, body, html, status, attempts, last_error, \
@@ -925,7 +909,7 @@ impl OutboxStore for PostgresStore {
                     &m.subject,
                     &m.body,
                     &m.html,
-                    &status_name(m.status),
+                    &m.status.name(),
                     &small(m.attempts),
                     &m.last_error,
                     &m.origin,
@@ -990,7 +974,7 @@ impl OutboxStore for PostgresStore {
                       WHERE ($1::text IS NULL OR user_id = $1) AND ($2::text IS NULL OR status = $2)
                       ORDER BY created_at DESC, seq DESC LIMIT $3"
                 ),
-                &[&user_id, &status.map(status_name), &limit(max)],
+                &[&user_id, &status.map(MessageStatus::name), &limit(max)],
                 message_from,
             )
             .await

@@ -637,35 +637,19 @@ fn message_from(row: &Row<'_>) -> rusqlite::Result<Message> {
     let status: String = row.get("status")?;
     Ok(Message {
         id: row.get("id")?,
-        channel: match channel.as_str() {
-            "Smtp" => Channel::Smtp,
-            "Webhook" => Channel::Webhook,
-            _ => Channel::Mail,
-        },
+        channel: Channel::from_name(&channel),
         user_id: row.get("user_id")?,
         recipient: row.get("recipient")?,
         subject: row.get("subject")?,
         body: row.get("body")?,
         html: row.get("html")?,
-        status: match status.as_str() {
-            "sent" => MessageStatus::Sent,
-            "failed" => MessageStatus::Failed,
-            _ => MessageStatus::Pending,
-        },
+        status: MessageStatus::from_name(&status),
         attempts: row.get("attempts")?,
         last_error: row.get("last_error")?,
         origin: row.get("origin")?,
         created_at: row.get("created_at")?,
         updated_at: row.get("updated_at")?,
     })
-}
-
-fn status_name(status: MessageStatus) -> &'static str {
-    match status {
-        MessageStatus::Pending => "pending",
-        MessageStatus::Sent => "sent",
-        MessageStatus::Failed => "failed",
-    }
 }
 
 impl OutboxStore for SqliteStore {
@@ -684,7 +668,7 @@ impl OutboxStore for SqliteStore {
                     m.subject,
                     m.body,
                     m.html,
-                    status_name(m.status),
+                    m.status.name(),
                     m.attempts,
                     m.last_error,
                     m.origin,
@@ -739,8 +723,9 @@ impl OutboxStore for SqliteStore {
                 )
                 .map_err(self.sql())?;
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let rows =
-                stmt.query_map(params![user_id, status.map(status_name), limit], message_from).map_err(self.sql())?;
+            let rows = stmt
+                .query_map(params![user_id, status.map(MessageStatus::name), limit], message_from)
+                .map_err(self.sql())?;
             rows.collect::<Result<_, _>>().map_err(self.sql())
         })
     }

@@ -376,6 +376,15 @@ impl Channel {
             Channel::Webhook => "Webhook",
         }
     }
+
+    /// The channel a stored name stands for (`Mail` for anything unknown: the inbox keeps it).
+    pub fn from_name(name: &str) -> Channel {
+        match name {
+            "Smtp" => Channel::Smtp,
+            "Webhook" => Channel::Webhook,
+            _ => Channel::Mail,
+        }
+    }
 }
 
 /// Where a message stands.
@@ -388,6 +397,26 @@ pub enum MessageStatus {
     Sent,
     /// The last attempt failed; `sluice outbox retry` sends it again.
     Failed,
+}
+
+impl MessageStatus {
+    /// The status as stored: `pending`, `sent` or `failed`.
+    pub fn name(self) -> &'static str {
+        match self {
+            MessageStatus::Pending => "pending",
+            MessageStatus::Sent => "sent",
+            MessageStatus::Failed => "failed",
+        }
+    }
+
+    /// The status a stored name stands for (`Pending` for anything unknown: it is sent again).
+    pub fn from_name(name: &str) -> MessageStatus {
+        match name {
+            "sent" => MessageStatus::Sent,
+            "failed" => MessageStatus::Failed,
+            _ => MessageStatus::Pending,
+        }
+    }
 }
 
 /// A notification in the outbox. After an `Smtp` or `Webhook` message is handed over its
