@@ -260,10 +260,11 @@ impl Loader<'_> {
         secrets: &mut Vec<Secret>,
     ) -> Option<Vec<CompiledStep>> {
         let before = self.problems.len();
-        let mut index: HashMap<&str, usize> = HashMap::new();
+        // Each name's first step: sources name it, and later steps of the same name are errors.
+        let mut index: HashMap<&str, usize> = HashMap::with_capacity(steps.len());
         for (i, step) in steps.iter().enumerate() {
             if let Some(name) = step.name
-                && index.insert(name, i).is_some()
+                && *index.entry(name).or_insert(i) != i
             {
                 self.problems.push(
                     Problem::new(
@@ -276,7 +277,7 @@ impl Loader<'_> {
             }
         }
         // Sources must name a step placed earlier; the first step with a name wins.
-        let first_index = |name: &str| steps.iter().position(|s| s.name == Some(name));
+        let first_index = |name: &str| index.get(name).copied();
         let mut compiled = Vec::new();
         for (i, step) in steps.iter().enumerate() {
             let registered = step.step_type.and_then(|t| self.engine.step(t));

@@ -40,7 +40,7 @@ impl Replica {
             for line in stderr.lines().map_while(Result::ok) {
                 if let Some(rest) = line.strip_prefix("sluice serving ") {
                     let _ = tx.send(Ok(rest.split(' ').next().unwrap_or_default().to_owned()));
-                } else if !line.starts_with("warning") {
+                } else if !line.starts_with("warning") && !line.contains("users imported") {
                     let _ = tx.send(Err(line));
                 }
             }
@@ -55,6 +55,13 @@ impl Replica {
                 }
             }
         }
+    }
+
+    /// The peak resident memory of the process so far, in kB (`VmHWM`).
+    pub fn peak_memory_kb(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap_or_default();
+        line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0)
     }
 
     /// Kills the process outright (SIGKILL): no shutdown, no cleanup.

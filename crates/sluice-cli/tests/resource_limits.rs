@@ -1,0 +1,129 @@
+//! Hostile work against one `sluice serve` process (memory store): scripts that loop for ever,
+//! recurse, grow a string or an array without end; a 50 MB action model; a component of
+//! 100,000 steps; 2,000 idle connections at once. Each ends with a clear error within its limit,
+//! other requests keep being answered meanwhile, and the process stays under the memory ceiling
+//! documented in docs/reliability.md.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{Replica, call};
+use serde_json::{Value, json};
+
+/// The documented ceiling of a server's peak resident memory under this test, in kB.
+const CEILING_KB: u64 = 512 * 1024;
+
+fn hostile() -> Value {
+    let flow = |name: &str, script: &str| {
+        json!({"name": name, "stages": [{"name": "S", "steps": [
+            {"name": "model", "type": "get_action_model"},
+            {"name": "script", "type": "execute_script", "source": "model", "settings": {"script": script}},
+            {"name": "response", "type": "write_response", "source": "script"}]}]})
+    };
+    json!({"name": "Hostile", "dataflows": [
+        flow("Spin", "loop { }"),
+        flow("Recurse", "fn f(n) { f(n + 1) }\nf(0);"),
+        flow("BigString", "let s = \"x\"; loop { s += s; }"),
+        flow("BigArray", "let a = []; loop { a.push(a.len()); }"),
+        flow("Fine", "item.data.ok = true;"),
+    ]})
+}
+
+fn run(base: &str, dataflow: &str, body: Value) -> (u16, Value) {
+    call("POST", &format!("{base}/api/components/Hostile/dataflows/{dataflow}/execute"), Some(body)).unwrap()
+}
+
+#[test]
+fn hostile_requests_end_with_clear_errors_and_others_are_still_served() {
+    let server = Replica::start("memory:");
+    let (status, body) = call("PUT", &format!("{}/api/components/Hostile", server.base), Some(hostile())).unwrap();
+    assert_eq!(status, 200, "{body}");
+
+    let stop = AtomicBool::new(false);
+    let slowest_fine = std::thread::scope(|s| {
+        let watcher = s.spawn(|| {
+            // A well-behaved request, over and over, while the hostile ones run.
+            let mut slowest = Duration::ZERO;
+            while !stop.load(Ordering::Relaxed) {
+                let started = Instant::now();
+                let (status, body) = run(&server.base, "Fine", json!({"data": {}}));
+                assert_eq!(status, 200, "{body}");
+                slowest = slowest.max(started.elapsed());
+            }
+            slowest
+        });
+        // The watcher stops even when an assertion below fails (else the scope would wait on it).
+        struct StopOnDrop<'a>(&'a AtomicBool);
+        impl Drop for StopOnDrop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        let _stop = StopOnDrop(&stop);
+        // Which limit stops a script first depends on the machine's speed: any is a clear stop.
+        const TIME: &str = "ran longer than 1s";
+        let expected: [(&str, &[&str]); 4] = [
+            ("Spin", &["more than 1000000 operations", TIME]),
+            ("Recurse", &["deeper than"]),
+            ("BigString", &["exceeds the engine's size limit", TIME]),
+            ("BigArray", &["exceeds the engine's size limit", "more than 1000000 operations", TIME]),
+        ];
+        let hostile: Vec<_> = expected
+            .iter()
+            .flat_map(|case| [case; 3])
+            .map(|&(dataflow, messages)| {
+                let base = &server.base;
+                s.spawn(move || {
+                    let started = Instant::now();
+                    let (status, body) = run(base, dataflow, json!({"data": {}}));
+                    assert_eq!(status, 422, "{dataflow}: {body}");
+                    let text = body["error"]["message"].as_str().unwrap_or_default().to_owned();
+                    assert!(messages.iter().any(|m| text.contains(m)), "{dataflow}: {text}");
+                    assert!(started.elapsed() < Duration::from_secs(10), "{dataflow} took {:?}", started.elapsed());
+                })
+            })
+            .collect();
+        let failed = hostile.into_iter().map(|h| h.join()).filter(Result::is_err).count();
+        stop.store(true, Ordering::Relaxed);
+        assert_eq!(failed, 0, "hostile requests were not stopped as expected (see above)");
+        watcher.join().unwrap()
+    });
+    assert!(slowest_fine < Duration::from_secs(3), "a well-behaved request waited {slowest_fine:?}");
+
+    // A 50 MB action model: refused by the body limit, at once.
+    let big = json!({"data": {"blob": "x".repeat(50 << 20)}});
+    let started = Instant::now();
+    let answer = call("POST", &format!("{}/api/components/Hostile/dataflows/Fine/execute", server.base), Some(big));
+    // The server may close the connection once it has answered 413, before reading the rest.
+    if let Some((status, body)) = answer {
+        assert_eq!(status, 413, "{body}");
+    }
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    // A component of 100,000 steps (about 9 MB): checked and answered, not hung.
+    let mut steps = vec![json!({"name": "model", "type": "get_action_model"})];
+    steps.extend((1..100_000).map(|i| {
+        json!({"name": format!("s{i}"), "type": "transform_model", "source": if i == 1 { "model".to_owned() } else { format!("s{}", i - 1) }})
+    }));
+    let huge = json!({"name": "Huge", "dataflows": [{"name": "F", "stages": [{"name": "S", "steps": steps}]}]});
+    let started = Instant::now();
+    let (status, body) = call("PUT", &format!("{}/api/components/Huge", server.base), Some(huge)).unwrap();
+    assert!(status == 200 || status == 413 || status == 422, "{status}: {body}");
+    assert!(started.elapsed() < Duration::from_secs(30), "100,000 steps took {:?}", started.elapsed());
+    eprintln!("100,000 steps: {status} in {:?}", started.elapsed());
+
+    // 2,000 idle connections held open: the server still answers.
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let idle: Vec<_> = (0..2_000).filter_map(|_| std::net::TcpStream::connect(&addr).ok()).collect();
+    assert!(idle.len() >= 1_900, "only {} connections were accepted", idle.len());
+    assert_eq!(run(&server.base, "Fine", json!({"data": {}})).0, 200);
+    drop(idle);
+
+    let peak = server.peak_memory_kb();
+    eprintln!("peak resident memory: {} MB", peak / 1024);
+    assert!(peak > 0 && peak < CEILING_KB, "peak resident memory {peak} kB is over the ceiling");
+}
