@@ -703,8 +703,6 @@ async fn insert_runs(db: &deadpool_postgres::Client, runs: &[RunRecord]) -> Outc
 }
 
 fn run_from(row: &Row) -> Outcome<RunRecord> {
-    let details = row.columns().iter().any(|c| c.name() == "trace");
-    let detail = |name| if details { json_column(row, name) } else { Ok(None) };
     Ok(RunRecord {
         id: row.try_get("id")?,
         component: row.try_get("component")?,
@@ -716,9 +714,9 @@ fn run_from(row: &Row) -> Outcome<RunRecord> {
         status: row.try_get("status")?,
         failed_step: row.try_get("failed_step")?,
         message: row.try_get("message")?,
-        input: detail("input")?,
-        trace: detail("trace")?,
-        outcome: detail("outcome")?,
+        input: json_column(row, "input")?,
+        trace: json_column(row, "trace")?,
+        outcome: json_column(row, "outcome")?,
     })
 }
 
@@ -750,7 +748,8 @@ impl RunStore for PostgresStore {
             rows(
                 db,
                 &format!(
-                    "SELECT {RUN_SUMMARY_COLUMNS} FROM runs WHERE $1::text IS NULL OR component = $1
+                    "SELECT {RUN_SUMMARY_COLUMNS}, NULL::text AS input, NULL::text AS trace, NULL::text AS outcome
+                       FROM runs WHERE $1::text IS NULL OR component = $1
                       ORDER BY started_at DESC, seq DESC LIMIT $2"
                 ),
                 &[&component, &limit(max)],
