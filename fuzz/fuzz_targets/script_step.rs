@@ -3,24 +3,18 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use serde_json::{Value, json};
-use sluice::{Engine, RunContext, RunOptions};
+use serde_json::json;
+use sluice::Engine;
+use sluice_fuzz::{load_and_run, text_and_data};
 use std::sync::LazyLock;
 
 static ENGINE: LazyLock<Engine> = LazyLock::new(|| Engine::new().expect("the engine builds"));
 
 fuzz_target!(|bytes: &[u8]| {
-    let (script, item) = match bytes.iter().position(|b| *b == 0) {
-        Some(i) => (&bytes[..i], &bytes[i + 1..]),
-        None => (bytes, &b"{}"[..]),
-    };
-    let Ok(script) = std::str::from_utf8(script) else { return };
-    let data: Value = serde_json::from_slice(item).unwrap_or(json!({}));
+    let Some((script, data)) = text_and_data(bytes) else { return };
     let component = json!({"name": "Fuzz", "dataflows": [{"name": "F", "stages": [{"name": "S", "steps": [
         {"name": "model", "type": "get_action_model"},
         {"name": "script", "type": "execute_script", "source": "model", "settings": {"script": script}},
         {"name": "response", "type": "write_response", "source": "script"}]}]}]});
-    if let Ok(plan) = ENGINE.load("fuzz.json", component.to_string().as_bytes()) {
-        let _ = plan.run("F", &json!({"data": data}), &RunContext::default(), RunOptions::default());
-    }
+    load_and_run(&ENGINE, &component, data);
 });

@@ -3,9 +3,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use serde_json::{Value, json};
+use serde_json::json;
+use sluice::Engine;
 use sluice::store::User;
-use sluice::{Engine, RunContext, RunOptions};
+use sluice_fuzz::{load_and_run, text_and_data};
 use std::sync::LazyLock;
 
 static ENGINE: LazyLock<Engine> = LazyLock::new(|| {
@@ -15,12 +16,7 @@ static ENGINE: LazyLock<Engine> = LazyLock::new(|| {
 });
 
 fuzz_target!(|bytes: &[u8]| {
-    let (body, item) = match bytes.iter().position(|b| *b == 0) {
-        Some(i) => (&bytes[..i], &bytes[i + 1..]),
-        None => (bytes, &b"{}"[..]),
-    };
-    let Ok(body) = std::str::from_utf8(body) else { return };
-    let data: Value = serde_json::from_slice(item).unwrap_or(json!({}));
+    let Some((body, data)) = text_and_data(bytes) else { return };
     let component = json!({"name": "Fuzz",
         "templates": {"T": {"en": {"subject": "s", "body": body}}},
         "dataflows": [{"name": "F", "stages": [{"name": "S", "steps": [
@@ -28,7 +24,5 @@ fuzz_target!(|bytes: &[u8]| {
             {"name": "mail", "type": "send_templated_notification", "source": "model",
              "settings": {"notificationType": "Mail", "template": "T", "renderType": "Html",
                           "userName": {"value": "ann"}}}]}]}]});
-    if let Ok(plan) = ENGINE.load("fuzz.json", component.to_string().as_bytes()) {
-        let _ = plan.run("F", &json!({"data": data}), &RunContext::default(), RunOptions::default());
-    }
+    load_and_run(&ENGINE, &component, data);
 });
