@@ -208,7 +208,7 @@ impl Plan {
             Err(e) => (None, Some(e.to_string())),
         };
         let record = RunRecord {
-            id: crate::new_uuid(),
+            id: crate::new_time_ordered_uuid(),
             component: self.name.clone(),
             dataflow: dataflow.to_owned(),
             user: cx.user.clone(),

@@ -235,7 +235,7 @@ impl Step for Writer {
                 id
             }
             None => {
-                let id = sluice_core::new_uuid();
+                let id = sluice_core::new_time_ordered_uuid();
                 store.create_entry(&id, &write).map_err(StepError::from)?;
                 if let Some(Value::Object(data)) = item.get_mut("data") {
                     data.insert("Id".into(), Value::String(id.clone()));

@@ -77,7 +77,7 @@ pub fn send(
     };
     let now = cx.services().clock.now();
     let message = Message {
-        id: sluice_core::new_uuid(),
+        id: sluice_core::new_time_ordered_uuid(),
         channel,
         user_id: Some(user.id.clone()),
         recipient,
