@@ -18,16 +18,17 @@ mod versions;
 
 use std::future::Future;
 use std::str::FromStr;
-use std::sync::{Arc, OnceLock, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use serde_json::{Map, Value};
 use sluice_core::Millis;
 use sluice_core::store::{
-    Channel, CodeStatus, CodeStore, ComponentStore, Entry, EntryStore, EntryWrite, HOUR, IssueLimits, Issued, Message,
-    MessageStatus, NewCode, OutboxStore, Purge, RawJson, RunRecord, RunStore, Session, SessionStore, Store, StoreError,
-    StoredCode, StoredComponent, User, UserStore, check_issue_limits, duplicate_key, entry_not_found,
+    Channel, CodeStatus, CodeStore, ComponentStore, Entry, EntryStore, EntryWrite, GroupCommit, HOUR, IssueLimits,
+    Issued, Message, MessageStatus, NewCode, OutboxStore, Purge, RawJson, RunRecord, RunStore, Session, SessionStore,
+    Store, StoreError, StoredCode, StoredComponent, Turn, User, UserStore, check_issue_limits, duplicate_key,
+    entry_not_found,
 };
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{Json, ToSql};
@@ -48,8 +49,8 @@ pub struct PostgresStore {
     /// Drives the pool's connections; `None` only while dropping.
     runtime: Option<tokio::runtime::Runtime>,
     location: String,
-    /// Run records waiting for the next batch insert, each with where its outcome goes.
-    pending_runs: std::sync::Mutex<Vec<(RunRecord, Written)>>,
+    /// Run records waiting for the next batch insert.
+    pending_runs: GroupCommit<RunRecord>,
     /// Held by the request writing a batch of run records.
     run_writer: tokio::sync::Mutex<()>,
     /// The latest version of each component, as notifications keep it.
@@ -61,9 +62,6 @@ impl std::fmt::Debug for PostgresStore {
         f.debug_struct("PostgresStore").field("location", &self.location).finish_non_exhaustive()
     }
 }
-
-/// Where the writer of a queued run record says how the write went.
-type Written = Arc<OnceLock<Result<(), StoreError>>>;
 
 /// A failed operation: the database's error, or the store's verdict.
 enum Fail {
@@ -121,7 +119,7 @@ impl PostgresStore {
             pool,
             runtime: Some(runtime),
             location,
-            pending_runs: std::sync::Mutex::default(),
+            pending_runs: GroupCommit::default(),
             run_writer: tokio::sync::Mutex::const_new(()),
             versions: Arc::default(),
         };
@@ -726,20 +724,16 @@ impl RunStore for PostgresStore {
         // everything queued in one statement and tells each record's caller how it went. So a
         // record is in the database (or its failure known) when this returns, and concurrent
         // runs share one round trip.
-        let outcome = Arc::new(OnceLock::new());
-        self.pending_runs.lock().unwrap_or_else(PoisonError::into_inner).push((run.clone(), outcome.clone()));
+        let ticket = self.pending_runs.join(run.clone());
         self.block(async {
             let _turn = self.run_writer.lock().await;
-            if let Some(done) = outcome.get() {
-                return done.clone(); // written (or failed) in an earlier turn
+            match self.pending_runs.turn(&ticket) {
+                Turn::Done(result) => result,
+                Turn::Write(batch) => {
+                    let written = self.on_connection(async |db| insert_runs(db, &batch.records).await).await;
+                    batch.finish(written)
+                }
             }
-            let batch = std::mem::take(&mut *self.pending_runs.lock().unwrap_or_else(PoisonError::into_inner));
-            let (records, slots): (Vec<RunRecord>, Vec<_>) = batch.into_iter().unzip();
-            let written = self.on_connection(async |db| insert_runs(db, &records).await).await;
-            for slot in &slots {
-                let _ = slot.set(written.clone());
-            }
-            written
         })
     }
 

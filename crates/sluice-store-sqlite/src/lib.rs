@@ -16,9 +16,10 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavio
 use serde_json::{Map, Value};
 use sluice_core::Millis;
 use sluice_core::store::{
-    Channel, CodeStatus, CodeStore, ComponentStore, Entry, EntryStore, EntryWrite, HOUR, IssueLimits, Issued, Message,
-    MessageStatus, NewCode, OutboxStore, Purge, RawJson, RunRecord, RunStore, Session, SessionStore, Store, StoreError,
-    StoredCode, StoredComponent, User, UserStore, check_issue_limits, duplicate_key, entry_not_found,
+    Channel, CodeStatus, CodeStore, ComponentStore, Entry, EntryStore, EntryWrite, GroupCommit, HOUR, IssueLimits,
+    Issued, Message, MessageStatus, NewCode, OutboxStore, Purge, RawJson, RunRecord, RunStore, Session, SessionStore,
+    Store, StoreError, StoredCode, StoredComponent, Turn, User, UserStore, check_issue_limits, duplicate_key,
+    entry_not_found,
 };
 
 use migrations::MIGRATIONS;
@@ -31,6 +32,8 @@ pub struct SqliteStore {
     /// in-process lock is fair and prompt, where SQLite's busy handler sleeps with back-off
     /// (long tails under load). Other processes on the same file still wait via `busy_timeout`.
     conn: Mutex<Connection>,
+    /// Run records waiting for the next batch insert.
+    pending_runs: GroupCommit<RunRecord>,
 }
 
 impl SqliteStore {
@@ -42,7 +45,7 @@ impl SqliteStore {
                 .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
         }
         let conn = connect(&path)?;
-        let store = SqliteStore { path, conn: Mutex::new(conn) };
+        let store = SqliteStore { path, conn: Mutex::new(conn), pending_runs: GroupCommit::default() };
         store.with(migrate)?;
         Ok(store)
     }
@@ -516,32 +519,45 @@ fn run_from(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
     })
 }
 
+/// Inserts run records in one transaction.
+fn insert_runs(conn: &mut Connection, runs: &[RunRecord]) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for run in runs {
+        exec(
+            &tx,
+            "INSERT INTO runs (id, component, dataflow, user, client, started_at, duration_us, status,
+                               failed_step, message, input, trace, outcome)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![
+                run.id,
+                run.component,
+                run.dataflow,
+                run.user,
+                run.client,
+                run.started_at,
+                run.duration_us,
+                run.status,
+                run.failed_step,
+                run.message,
+                json_text(run.input.as_ref()),
+                json_text(run.trace.as_ref()),
+                json_text(run.outcome.as_ref())
+            ],
+        )?;
+    }
+    tx.commit()
+}
+
 impl RunStore for SqliteStore {
     fn record_run(&self, run: &RunRecord) -> Result<(), StoreError> {
-        self.with(|conn| {
-            exec(
-                conn,
-                "INSERT INTO runs (id, component, dataflow, user, client, started_at, duration_us, status,
-                                   failed_step, message, input, trace, outcome)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                params![
-                    run.id,
-                    run.component,
-                    run.dataflow,
-                    run.user,
-                    run.client,
-                    run.started_at,
-                    run.duration_us,
-                    run.status,
-                    run.failed_step,
-                    run.message,
-                    json_text(run.input.as_ref()),
-                    json_text(run.trace.as_ref()),
-                    json_text(run.outcome.as_ref())
-                ],
-            )
-            .map(drop)
-            .map_err(self.sql())
+        // Group commit: runs finishing together share one transaction (see `GroupCommit`).
+        let ticket = self.pending_runs.join(run.clone());
+        self.with(|conn| match self.pending_runs.turn(&ticket) {
+            Turn::Done(result) => result,
+            Turn::Write(batch) => {
+                let written = insert_runs(conn, &batch.records).map_err(self.sql());
+                batch.finish(written)
+            }
         })
     }
 
