@@ -6,7 +6,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/for-test-code-demo/component.json");
-const BAD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../sluice/tests/bad-components/many-problems-at-once.json");
+const BAD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/bad-inputs/components/many-problems-at-once.json");
 
 const FOR_TEST_CODE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/for-test-code");
 

@@ -1,4 +1,4 @@
-//! Every file of `tests/bad-components/` is refused with located messages (snapshot-tested),
+//! Every component file of the bad-input corpus (`tests/bad-inputs/components/`) is refused with located messages (snapshot-tested),
 //! and no input makes the loader panic.
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // test helpers may fail loudly
@@ -20,7 +20,7 @@ fn diagnostics(engine: &Engine, bytes: &[u8]) -> Vec<Diagnostic> {
 fn every_broken_file_gives_its_located_messages() {
     let engine = Engine::new().unwrap();
     let mut count = 0;
-    insta::glob!("bad-components/*.json", |path| {
+    insta::glob!("../../../tests/bad-inputs", "components/*.json", |path| {
         count += 1;
         let bytes = std::fs::read(path).unwrap();
         let found = diagnostics(&engine, &bytes);
