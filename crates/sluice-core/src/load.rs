@@ -127,6 +127,9 @@ impl Loader<'_> {
         for error in self.engine.component_validator.iter_errors(root).take(MAX_PROBLEMS + 1) {
             self.problems.push(schema_problem("", &error, &self.engine.component_schema));
         }
+        if let Some(at) = crate::types::nul_at(root) {
+            self.problems.push(Problem::new(at, crate::types::NUL_RULE).hint("remove the \\u0000 escape"));
+        }
         let root = root.as_object()?;
         let component = root.get("name").and_then(Value::as_str).unwrap_or_default();
         let definitions = self.definitions(root);

@@ -214,6 +214,13 @@ impl ScriptHost {
             }
             EvalAltResult::ErrorDataTooLarge(what, _) => format!("{what} exceeds the engine's size limit"),
             EvalAltResult::ErrorRuntime(value, _) => format!("script error: {value}"),
+            // Rhai names a missing value by its unit type; say what a script author sees.
+            EvalAltResult::ErrorDotExpr(text, _) if text.contains("for type '()'") => {
+                let property = text.split('\'').nth(1).unwrap_or_default();
+                format!(
+                    "the script reads '{property}' of an empty value (null): check that it is set before reading it"
+                )
+            }
             other => {
                 let mut text = other.to_string();
                 // Rhai appends the position itself; ours is structured.
@@ -349,11 +356,12 @@ fn from_rhai(value: Dynamic) -> Result<Value, String> {
             .ok_or_else(|| format!("{f} cannot be stored in an item (JSON has no NaN or infinity)"));
     }
     if let Ok(c) = value.as_char() {
-        return Ok(Value::String(c.to_string()));
+        return no_nul(c.to_string()).map(Value::String);
     }
     let type_name = value.type_name();
     if value.is_string() {
-        return value.into_string().map(Value::String).map_err(|_| "a string cannot be read".to_owned());
+        let text = value.into_string().map_err(|_| "a string cannot be read".to_owned())?;
+        return no_nul(text).map(Value::String);
     }
     if value.is_array() {
         let items = value.into_array().map_err(|_| "an array cannot be read".to_owned())?;
@@ -363,11 +371,19 @@ fn from_rhai(value: Dynamic) -> Result<Value, String> {
     match map {
         Some(map) => map
             .into_iter()
-            .map(|(k, v)| from_rhai(v).map(|v| (k.to_string(), v)))
+            .map(|(k, v)| Ok((no_nul(k.to_string())?, from_rhai(v)?)))
             .collect::<Result<_, _>>()
             .map(Value::Object),
         None => Err(format!("a value of type {type_name} cannot be stored in an item")),
     }
+}
+
+/// `text`, unless it holds a NUL character (see [`NUL_RULE`](crate::types::NUL_RULE)).
+fn no_nul(text: String) -> Result<String, String> {
+    if text.contains('\0') {
+        return Err(format!("the script wrote text with a NUL character: {}", crate::types::NUL_RULE));
+    }
+    Ok(text)
 }
 
 /// Applies type suffixes written below the top level (`item.data["n@integer"] = "5"`).

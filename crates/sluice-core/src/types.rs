@@ -158,6 +158,25 @@ pub fn compile_with_formats(schema: &Value) -> Result<jsonschema::Validator, Str
     jsonschema::options().should_validate_formats(true).build(schema).map_err(|e| e.to_string())
 }
 
+/// Why text may not hold the NUL character (U+0000), as messages say it: PostgreSQL cannot store
+/// it, no form can type it, and programs downstream cut text at it. Sluice refuses it where text
+/// comes in (action models, component and user files, script results, rendered templates), so
+/// every store holds the same values.
+pub const NUL_RULE: &str = "text cannot hold the NUL character (U+0000)";
+
+/// The JSON Pointer (below `value`) of the first string or key that holds a NUL character.
+pub fn nul_at(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if s.contains('\0') => Some(String::new()),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| nul_at(v).map(|at| format!("/{i}{at}"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let below = if k.contains('\0') { Some(String::new()) } else { nul_at(v) };
+            below.map(|at| format!("/{}{at}", k.replace('~', "~0").replace('/', "~1")))
+        }),
+        _ => None,
+    }
+}
+
 fn parse_number(text: &str) -> Option<serde_json::Number> {
     let text = text.trim();
     if let Ok(i) = text.parse::<i64>() {
@@ -185,6 +204,14 @@ fn clip(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn nul_characters_are_found_with_their_pointer() {
+        assert_eq!(nul_at(&json!({"data": {"a": "fine", "b/c": ["x", "y\u{0}z"]}})), Some("/data/b~1c/1".into()));
+        assert_eq!(nul_at(&json!({"key\u{0}": 1})), Some("/key\u{0}".into()));
+        assert_eq!(nul_at(&json!("\u{0}")), Some(String::new()));
+        assert_eq!(nul_at(&json!({"data": {"a": "no nul here", "n": 0}})), None);
+    }
+
     use super::*;
 
     fn checkers() -> TypeCheckers {

@@ -50,6 +50,10 @@ pub fn parse_users(text: &str) -> Result<Vec<User>, Vec<Diagnostic>> {
     let mut users = Vec::new();
     let mut names: Vec<String> = Vec::new();
     for (i, value) in array.into_iter().enumerate() {
+        if let Some(at) = sluice_core::types::nul_at(&value) {
+            problems.push((format!("/{i}{at}"), sluice_core::types::NUL_RULE.to_owned()));
+            continue;
+        }
         let input = match UserInput::deserialize(value) {
             Ok(input) => input,
             Err(e) => {
@@ -143,10 +147,11 @@ mod tests {
 
     #[test]
     fn every_bad_user_is_placed_in_the_file() {
-        let text = "[\n {\"userName\": \"ann\"},\n {\"userName\": \"ANN\"},\n {\"user\": \"x\"},\n {\"userName\": \"c\", \"id\": \"nope\"}\n]";
+        let text = "[\n {\"userName\": \"ann\"},\n {\"userName\": \"ANN\"},\n {\"user\": \"x\"},\n {\"userName\": \"c\", \"id\": \"nope\"},\n {\"userName\": \"d\\u0000\"}\n]";
         let problems = parse_users(text).unwrap_err();
         let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        assert_eq!(lines.len(), 3, "{lines:#?}");
+        assert_eq!(lines.len(), 4, "{lines:#?}");
+        assert!(lines[3].starts_with("6:15: /4/userName: text cannot hold the NUL character (U+0000)"), "{}", lines[3]);
         assert!(lines[0].starts_with("3:15: /1/userName: \"ANN\" appears twice"), "{}", lines[0]);
         assert!(lines[1].starts_with("4:2: /2: unknown field `user`"), "{}", lines[1]);
         assert!(lines[2].starts_with("5:26: /3/id: \"nope\" is not a UUID"), "{}", lines[2]);

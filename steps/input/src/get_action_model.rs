@@ -121,6 +121,15 @@ mod tests {
     }
 
     #[test]
+    fn refuses_text_with_a_nul_character_saying_where() {
+        let err = run(json!({}), json!({"data": {"UserName": "ann\u{0}"}})).unwrap_err();
+        assert_eq!(
+            err,
+            "the input holds a NUL character at \"/data/UserName\": text cannot hold the NUL character (U+0000)"
+        );
+    }
+
+    #[test]
     fn validates_against_the_definitions_when_asked() {
         let on = json!({"validateInputValues": true});
         assert!(run(on.clone(), json!({"data": {"UserName": "ann", "Age": 4, "Born": "2001-02-03"}})).is_ok());

@@ -9,6 +9,12 @@ use sluice_core::{Item, Localized, SettingLabel, StepError};
 
 /// The items an input value stands for: an object is one item, an array of objects is many.
 fn input_items(input: &Value) -> Result<Vec<Item>, StepError> {
+    if let Some(at) = sluice_core::types::nul_at(input) {
+        return Err(StepError::new(format!(
+            "the input holds a NUL character at \"{at}\": {}",
+            sluice_core::types::NUL_RULE
+        )));
+    }
     match input {
         Value::Object(item) => Ok(vec![item.clone()]),
         Value::Array(items) => items

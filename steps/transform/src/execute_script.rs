@@ -102,6 +102,16 @@ mod tests {
     }
 
     #[test]
+    fn text_with_a_nul_character_is_refused_wherever_the_script_puts_it() {
+        for script in
+            [r#"item.data.Note = "a\x00b";"#, r#"item["k\x00"] = 1;"#, "item.c = '\\x00';", r#"item.list = ["\x00"];"#]
+        {
+            let err = run(script, json!({"data": {}})).unwrap_err();
+            assert!(err.contains("NUL character (U+0000)"), "{script}: {err}");
+        }
+    }
+
+    #[test]
     fn reads_and_writes_with_dots_and_brackets() {
         let got =
             run(r#"item.data.B = item["data"]["A"] + 1; item["c"] = item.data.B * 2;"#, json!({"data": {"A": 1}}));
