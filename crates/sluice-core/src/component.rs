@@ -225,6 +225,20 @@ pub struct StepSpec {
     pub description: Option<String>,
 }
 
+/// Lets a field's schema accept `null` too: its type becomes `[type, "null"]` (a format or
+/// pattern only constrains strings), so a wrong value is reported against the field's type
+/// ("is not of types") rather than as "not valid under any of the schemas" of an `anyOf`.
+fn allow_null(schema: &mut Value) {
+    let Some(obj) = schema.as_object_mut() else { return };
+    if let Some(Value::String(kind)) = obj.get("type") {
+        let kind = Value::String(kind.clone());
+        obj.insert("type".into(), json!([kind, "null"]));
+    }
+    if let Some(Value::Array(allowed)) = obj.get_mut("enum") {
+        allowed.push(Value::Null);
+    }
+}
+
 /// The definitions of a component, by name, in file order.
 pub type Definitions = IndexMap<String, Definition>;
 
@@ -240,7 +254,7 @@ pub fn data_schema(definitions: &Definitions) -> Value {
                 obj.insert("enum".into(), Value::Array(allowed.clone()));
             }
             if !d.required {
-                schema = json!({"anyOf": [{"type": "null"}, schema]});
+                allow_null(&mut schema);
             }
             (name.clone(), schema)
         })

@@ -19,8 +19,15 @@ type Shared = State<Arc<AppState>>;
 
 /// Parses a JSON body, or 400 saying where it breaks.
 fn parse(body: &[u8]) -> Result<Value, ApiError> {
+    if body.starts_with(b"\xEF\xBB\xBF") {
+        return Err(ApiError::bad_request(
+            "the body starts with a byte-order mark (EF BB BF): send the JSON without it",
+        ));
+    }
     serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request(format!("the body is not valid JSON: {e} (line {}, column {})", e.line(), e.column()))
+        let text = e.to_string();
+        let what = text.rsplit_once(" at line ").map_or(text.as_str(), |(what, _)| what);
+        ApiError::bad_request(format!("the body is not valid JSON at line {}, column {}: {what}", e.line(), e.column()))
     })
 }
 
@@ -141,8 +148,14 @@ pub async fn get_component(
             }
             None => None,
         };
-        let stored =
-            state.engine.services().store.get_component(&name, version)?.ok_or_else(|| unknown_component(&name))?;
+        let store = &state.engine.services().store;
+        let stored = match (store.get_component(&name, version)?, version) {
+            (Some(stored), _) => stored,
+            (None, Some(v)) if store.component_version(&name)?.is_some() => {
+                return Err(ApiError::not_found(format!("component \"{name}\" has no version {v}")));
+            }
+            (None, _) => return Err(unknown_component(&name)),
+        };
         let component: Value = serde_json::from_str(&stored.source).unwrap_or(Value::Null);
         Ok(Json(json!({"name": stored.name, "version": stored.version, "component": component})).into_response())
     })
@@ -262,7 +275,7 @@ pub async fn list_runs(
         let limit = match query.get("limit") {
             Some(l) => l
                 .parse::<usize>()
-                .map_err(|_| ApiError::bad_request(format!("limit \"{l}\" is not a number")))?
+                .map_err(|_| ApiError::bad_request(format!("limit \"{l}\" is not a whole number from 0 to 1000")))?
                 .min(1000),
             None => 50,
         };

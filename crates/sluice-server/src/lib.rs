@@ -352,12 +352,32 @@ pub fn router(state: Arc<AppState>, config: &ServerConfig) -> Router {
     }
     router
         .fallback(|| async { error::ApiError::not_found("no such route; see /api/openapi.json") })
+        .method_not_allowed_fallback(|method: axum::http::Method| async move {
+            let message = format!("this address does not take {method}; see /api/openapi.json");
+            error::ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, message)
+        })
+        .layer(axum::middleware::from_fn(refuse_nul_in_address))
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             config.timeout,
         ))
         .with_state(state)
+}
+
+/// 400 for an address holding an encoded NUL character (`%00`) in its path or query: no name
+/// or id holds one (see `sluice::types::NUL_RULE`), and PostgreSQL cannot even look it up.
+async fn refuse_nul_in_address(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let uri = request.uri();
+    let encoded_nul = |part: &str| part.contains("%00");
+    if encoded_nul(uri.path()) || uri.query().is_some_and(encoded_nul) {
+        let message = format!("the address holds an encoded NUL character (%00): {}", sluice::types::NUL_RULE);
+        return error::ApiError::bad_request(message).into_response();
+    }
+    next.run(request).await
 }
 
 /// Rows each purge call deletes at most, per kind.
