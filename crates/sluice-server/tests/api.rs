@@ -2,82 +2,14 @@
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
+mod common;
 
+use common::Server;
 use serde_json::{Value, json};
-use sluice::Engine;
-use sluice_server::{AppState, ServerConfig, routes};
+use sluice_server::routes;
 
-const ADMIN: &str = "test-admin-token-0123456789";
 const FOR_TEST_CODE: &str = include_str!("../../../examples/for-test-code/component.json");
 const DEMO: &str = include_str!("../../../examples/for-test-code-demo/component.json");
-const USERS: &str = include_str!("../../../examples/for-test-code/users.json");
-
-/// A server on a free loopback port, with the example users.
-struct Server {
-    base: String,
-    services: sluice::Services,
-    agent: ureq::Agent,
-    _runtime: tokio::runtime::Runtime,
-}
-
-struct Answer {
-    status: u16,
-    body: Value,
-    text: String,
-}
-
-impl Server {
-    fn start() -> Server {
-        let services = sluice::Services::in_memory().unwrap();
-        services.store.import_users(&sluice::users::parse_users(USERS).unwrap()).unwrap();
-        let engine = Arc::new(Engine::builder().services(services.clone()).build().unwrap());
-        let config = ServerConfig { body_limit: 64 << 10, admin_tokens: vec![ADMIN.into()], ..Default::default() };
-        let state = Arc::new(AppState::new(engine, &config).unwrap());
-        let app = sluice_server::router(state, &config);
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        runtime.spawn(sluice_server::serve(listener, app, std::future::pending()));
-        // A fresh connection per request: a reused keep-alive connection that the server is
-        // closing at that moment fails the request (rarely), which no assertion here is about.
-        let config = ureq::Agent::config_builder().http_status_as_error(false).max_idle_connections(0).build();
-        let agent = ureq::Agent::new_with_config(config);
-        Server { base, services, agent, _runtime: runtime }
-    }
-
-    fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&[u8]>) -> Answer {
-        let url = format!("{}{path}", self.base);
-        let request = ureq::http::Request::builder().method(method).uri(&url);
-        let request = match token {
-            Some(t) => request.header("authorization", format!("Bearer {t}")),
-            None => request,
-        };
-        let response = match body {
-            Some(bytes) => {
-                self.agent.run(request.header("content-type", "application/json").body(bytes.to_vec()).unwrap())
-            }
-            None => self.agent.run(request.body(()).unwrap()),
-        };
-        let mut response = response.unwrap();
-        let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string().unwrap_or_default();
-        Answer { status, body: serde_json::from_str(&text).unwrap_or(Value::Null), text }
-    }
-
-    fn admin(&self, method: &str, path: &str, body: Option<&str>) -> Answer {
-        self.call(method, path, Some(ADMIN), body.map(str::as_bytes))
-    }
-
-    fn sign_in(&self, user: &str, password: &str) -> Answer {
-        self.call(
-            "POST",
-            "/api/session",
-            None,
-            Some(json!({"userName": user, "password": password}).to_string().as_bytes()),
-        )
-    }
-}
 
 #[test]
 fn public_endpoints_answer_and_the_openapi_document_matches_the_routes() {
