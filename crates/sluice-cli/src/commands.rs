@@ -412,9 +412,8 @@ pub fn serve(options: ServeOptions, store: &StoreArgs) -> Result<(), Failure> {
     let app = sluice_server::router(std::sync::Arc::new(state), &config);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| environment(&e))?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| Failure::Environment(format!("cannot listen on {addr}: {e}")))?;
+        let listener =
+            sluice_server::listen(addr).map_err(|e| Failure::Environment(format!("cannot listen on {addr}: {e}")))?;
         eprintln!("sluice serving http://{} (store {})", listener.local_addr().map_or(addr, |a| a), store.store);
         let config = config.clone();
         tokio::spawn(async move { sluice_server::housekeeping(engine, &config).await });

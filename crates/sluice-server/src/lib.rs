@@ -424,6 +424,19 @@ pub async fn housekeeping(engine: Arc<Engine>, config: &ServerConfig) {
     }
 }
 
+/// How many connections the kernel queues for the server to accept (capped by
+/// `net.core.somaxconn`): a burst of new connections waits there instead of being dropped,
+/// which costs each dropped client a one-second SYN retry (measured in docs/reliability.md).
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// Listens on `addr` with a queue of [`LISTEN_BACKLOG`] connections (inside a tokio runtime).
+pub fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// Serves until `shutdown` completes, then finishes the requests in flight.
 pub async fn serve(
     listener: tokio::net::TcpListener,
