@@ -3,6 +3,9 @@
 # Usage: crates/sluice-server/benches/load/run.sh [memory|sqlite|postgres|postgres2]   (from the repository root)
 # postgres: one replica on SLUICE_BENCH_POSTGRES (default: the local test database, schema
 # sluice_load, emptied first); postgres2: two replicas on it, wrk with 32 connections on each.
+# RATES="2000 5000" adds, after the saturation run, an open-loop run at each fixed rate with
+# oha (`cargo install oha`; latency corrected for coordinated omission): the latency a client
+# sees below saturation.
 set -euo pipefail
 store_kind="${1:-memory}"
 shift || true   # further arguments go to `sluice serve` (such as --no-run-details)
@@ -52,6 +55,14 @@ if [ -n "$before" ]; then
   runs=$(psql "$pg" -Atc "SELECT count(*) FROM sluice_load.runs")
   echo "== database transactions per run: $(( ($(commits) - before) )) / $runs runs"
 fi
+for rate in ${RATES:-}; do
+  python3 -c "import json, random; [print(json.dumps({'data': {'UserName': f'user{random.randint(1, $USERS)}'}})) for _ in range(20000)]" > "$work/bodies.txt"
+  echo "== execute GetCode at a fixed $rate requests/s, 64 connections (oha, open loop)"
+  oha -z 10s -c 64 -q "$rate" --latency-correction --no-tui -m POST -H "Authorization: Bearer $TOKEN" \
+    -H "Content-Type: application/json" -Z "$work/bodies.txt" \
+    "http://127.0.0.1:$port/api/components/ForTestCodeDemo/dataflows/GetCode/execute" \
+    | grep -E "Success rate|Requests/sec| (50\.00|99\.00|99\.90)% in"
+done
 echo "== refused requests: $(grep -c . "$work/server.log" || true) log lines"; tail -3 "$work/server.log"
 echo "== server memory: $(grep -E 'VmHWM|VmRSS' /proc/$server/status | tr -s ' ' | tr '\n' ' ')"
 echo "== GET /api/steps, 1 connection"
