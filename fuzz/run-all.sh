@@ -10,7 +10,7 @@ run() {
     -rss_limit_mb=2048 -print_final_stats=1 > "logs/$1.log" 2>&1
   echo "$1: exit $?"
 }
-targets=(component_load script_step template_render code_normalize execute_body)
+targets=(component_load script_step template_render code_normalize execute_body http_request)
 for ((i = 0; i < ${#targets[@]}; i += 2)); do
   run "${targets[i]}" &
   [ -n "${targets[i + 1]:-}" ] && run "${targets[i + 1]}" &
