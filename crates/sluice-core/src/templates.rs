@@ -7,6 +7,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use crate::component::{Definitions, NotificationTemplate};
 use crate::diagnostics::Problem;
 use crate::plugin::{Item, SYSTEM_FIELDS, suggestion};
+use crate::types::NUL_RULE;
 
 /// The most template instructions one rendering may take.
 const FUEL: u64 = 100_000;
@@ -123,7 +124,12 @@ impl Templates {
         let context = minijinja::Value::from(minijinja::value::Serde(item));
         let part = |part: &str| -> Result<String, String> {
             let template = self.env.get_template(&key(name, lang, part)).map_err(|e| e.to_string())?;
-            template.render(&context).map_err(|e| render_error(name, lang, part, &e))
+            let text = template.render(&context).map_err(|e| render_error(name, lang, part, &e))?;
+            if text.contains('\0') {
+                let part = part.split('.').next().unwrap_or(part);
+                return Err(format!("template \"{name}\" ({lang} {part}) rendered a NUL character: {}", NUL_RULE));
+            }
+            Ok(text)
         };
         let body = part(if render == RenderType::Html { "body.html" } else { "body.txt" })?;
         Ok(Rendered { subject: part("subject")?, body, lang })

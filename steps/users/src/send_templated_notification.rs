@@ -215,6 +215,14 @@ mod tests {
     }
 
     #[test]
+    fn a_template_that_renders_a_nul_character_fails_the_step_and_sends_nothing() {
+        let (engine, _) = engine();
+        let err = send(&engine, &component(r#"A{{ "\u0000" }}B"#, "Text"), "ann", "x").unwrap_err();
+        assert!(err.to_string().contains("rendered a NUL character"), "{err}");
+        assert!(engine.services().store.list_messages(None, None, 1).unwrap().is_empty());
+    }
+
+    #[test]
     fn html_escapes_item_values_and_text_does_not() {
         let (engine, _) = engine();
         send(&engine, &component("<p>{{ data.Note }}</p>", "Html"), "ann", "<script>x</script> & co").unwrap();
