@@ -275,7 +275,11 @@ pub async fn list_runs(
         let limit = match query.get("limit") {
             Some(l) => l
                 .parse::<usize>()
-                .map_err(|_| ApiError::bad_request(format!("limit \"{l}\" is not a whole number from 0 to 1000")))?
+                .map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "limit \"{l}\" is not a whole number (at most 1,000 runs are listed)"
+                    ))
+                })?
                 .min(1000),
             None => 50,
         };
