@@ -55,6 +55,27 @@ fn shown(status: u16, body: &Value, text: &str) -> String {
     format!("{status}\n{}", serde_json::to_string_pretty(&body).unwrap())
 }
 
+/// What `ask` gets from the server on each store, as the snapshot shows it: never a 5xx, and
+/// the same on every store (the first one's is returned).
+fn answer_on_every_store(
+    servers: &[(&'static str, Server, Box<dyn std::any::Any>)],
+    input: &std::path::Path,
+    ask: impl Fn(&str, &Server) -> common::Answer,
+) -> String {
+    let answers: Vec<(&str, String)> = servers
+        .iter()
+        .map(|(store, server, _)| {
+            let answer = ask(store, server);
+            assert!(answer.status < 500, "{store}: {} {}", answer.status, answer.text);
+            (*store, shown(answer.status, &answer.body, &answer.text))
+        })
+        .collect();
+    for (store, answer) in &answers[1..] {
+        assert_eq!(answer, &answers[0].1, "{store} answers {} differently from memory", input.display());
+    }
+    answers.into_iter().next().map(|(_, answer)| answer).unwrap()
+}
+
 fn uuid_like(s: &str) -> bool {
     s.len() == 36
         && s.char_indices().all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() })
@@ -68,25 +89,17 @@ fn every_bad_action_model_gets_its_answer_on_every_store() {
     insta::glob!("../../../tests/bad-inputs", "action-models/*", |path| {
         count += 1;
         let bytes = std::fs::read(path).unwrap();
-        let answers: Vec<(&str, String)> = servers
-            .iter()
-            .map(|(store, server, _)| {
-                let answer = server.call("POST", EXECUTE, None, Some(&bytes));
-                // Sent without a credential first: bad input is no way around authentication.
-                assert_eq!(answer.status, 401, "{store}: {}", answer.text);
-                let answer = server.call("POST", EXECUTE, Some(common::ADMIN), Some(&bytes));
-                assert!(answer.status < 500, "{store}: {} {}", answer.status, answer.text);
-                (*store, shown(answer.status, &answer.body, &answer.text))
-            })
-            .collect();
-        if answers[0].1.starts_with("200") {
+        let answer = answer_on_every_store(&servers, path, |store, server| {
+            let answer = server.call("POST", EXECUTE, None, Some(&bytes));
+            // Sent without a credential first: bad input is no way around authentication.
+            assert_eq!(answer.status, 401, "{store}: {}", answer.text);
+            server.call("POST", EXECUTE, Some(common::ADMIN), Some(&bytes))
+        });
+        if answer.starts_with("200") {
             let sent: Value = serde_json::from_slice(&bytes).unwrap();
             saved_notes.push(sent["data"]["Note"].clone());
         }
-        for (store, answer) in &answers[1..] {
-            assert_eq!(answer, &answers[0].1, "{store} answers {} differently from memory", path.display());
-        }
-        insta::assert_snapshot!(answers[0].1);
+        insta::assert_snapshot!(answer);
     });
     assert!(count >= 30, "the corpus has {count} action models");
     // Nothing that was refused left an entry behind; what was accepted is there, verbatim.
@@ -143,18 +156,10 @@ fn every_bad_request_gets_its_answer_on_every_store() {
     insta::glob!("../../../tests/bad-inputs", "requests/*.http", |path| {
         count += 1;
         let request = read_request(&std::fs::read(path).unwrap());
-        let answers: Vec<(&str, String)> = servers
-            .iter()
-            .map(|(store, server, _)| {
-                let answer = server.send(&request.method, &request.target, &request.headers, request.body.as_deref());
-                assert!(answer.status < 500, "{store}: {} {}", answer.status, answer.text);
-                (*store, shown(answer.status, &answer.body, &answer.text))
-            })
-            .collect();
-        for (store, answer) in &answers[1..] {
-            assert_eq!(answer, &answers[0].1, "{store} answers {} differently from memory", path.display());
-        }
-        insta::assert_snapshot!(answers[0].1);
+        let answer = answer_on_every_store(&servers, path, |_, server| {
+            server.send(&request.method, &request.target, &request.headers, request.body.as_deref())
+        });
+        insta::assert_snapshot!(answer);
     });
     assert!(count >= 30, "the corpus has {count} requests");
 }
