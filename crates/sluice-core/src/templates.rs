@@ -126,7 +126,7 @@ impl Templates {
             let template = self.env.get_template(&key(name, lang, part)).map_err(|e| e.to_string())?;
             let text = template.render(&context).map_err(|e| render_error(name, lang, part, &e))?;
             if text.contains('\0') {
-                let part = part.split('.').next().unwrap_or(part);
+                let part = part_name(part);
                 return Err(format!("template \"{name}\" ({lang} {part}) rendered a NUL character: {}", NUL_RULE));
             }
             Ok(text)
@@ -143,8 +143,13 @@ fn syntax_problem(pointer: &str, e: &minijinja::Error) -> Problem {
         .hint("fix the template; variables are written {{ _user.firstName }}")
 }
 
+/// A template part as messages name it: `subject` or `body`.
+fn part_name(part: &str) -> &str {
+    part.trim_end_matches(".txt").trim_end_matches(".html")
+}
+
 fn render_error(name: &str, lang: &str, part: &str, e: &minijinja::Error) -> String {
-    let part = part.trim_end_matches(".txt").trim_end_matches(".html");
+    let part = part_name(part);
     let line = e.line().map(|l| format!(", line {l}")).unwrap_or_default();
     let detail = e.detail().map_or_else(|| e.kind().to_string(), str::to_owned);
     format!("template \"{name}\" ({lang} {part}{line}) cannot be rendered: {detail}")
