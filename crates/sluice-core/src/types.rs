@@ -204,14 +204,6 @@ fn clip(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn nul_characters_are_found_with_their_pointer() {
-        assert_eq!(nul_at(&json!({"data": {"a": "fine", "b/c": ["x", "y\u{0}z"]}})), Some("/data/b~1c/1".into()));
-        assert_eq!(nul_at(&json!({"key\u{0}": 1})), Some("/key\u{0}".into()));
-        assert_eq!(nul_at(&json!("\u{0}")), Some(String::new()));
-        assert_eq!(nul_at(&json!({"data": {"a": "no nul here", "n": 0}})), None);
-    }
-
     use super::*;
 
     fn checkers() -> TypeCheckers {
@@ -251,5 +243,13 @@ mod tests {
         assert!(c.coerce(ValueType::Uri, json!("no scheme")).is_err());
         assert!(c.coerce(ValueType::Array, json!({"a": 1})).is_err());
         assert!(c.coerce(ValueType::String, json!([1])).is_err());
+    }
+
+    #[test]
+    fn nul_characters_are_found_with_their_pointer() {
+        assert_eq!(nul_at(&json!({"data": {"a": "fine", "b/c": ["x", "y\u{0}z"]}})), Some("/data/b~1c/1".into()));
+        assert_eq!(nul_at(&json!({"key\u{0}": 1})), Some("/key\u{0}".into()));
+        assert_eq!(nul_at(&json!("\u{0}")), Some(String::new()));
+        assert_eq!(nul_at(&json!({"data": {"a": "no nul here", "n": 0}})), None);
     }
 }
