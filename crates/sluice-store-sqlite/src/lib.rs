@@ -3,37 +3,71 @@
 //!
 //! Durability: with WAL and `synchronous=NORMAL` a committed write survives a crash of the
 //! process; a power loss or OS crash may lose the last transactions, never corrupt the file.
-//! Atomic steps (counting an attempt, consuming a code) are single guarded statements; issuing
-//! a code is one `BEGIN IMMEDIATE` transaction.
+//!
+//! Reads run on a pool of read-only connections ([`readers`]); every write goes to one writer
+//! thread ([`writer`]) that commits the writes waiting at that moment together, each in a
+//! savepoint of its own, and answers only after the commit. A write that reads then writes
+//! (issuing a code, counting a failure) is one job, so nothing else writes in between.
 
 mod migrations;
+mod readers;
+mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior, params};
 use serde_json::{Map, Value};
 use sluice_core::Millis;
 use sluice_core::store::{
-    Channel, CodeStatus, CodeStore, ComponentStore, Entry, EntryStore, EntryWrite, GroupCommit, HOUR, IssueLimits,
-    Issued, Message, MessageStatus, NewCode, OutboxStore, Purge, RawJson, RunRecord, RunStore, Session, SessionStore,
-    Store, StoreError, StoredCode, StoredComponent, Turn, User, UserStore, check_issue_limits, duplicate_key,
-    entry_not_found,
+    Channel, CodeStatus, CodeStore, ComponentStore, Entry, EntryStore, EntryWrite, HOUR, IssueLimits, Issued, Message,
+    MessageStatus, NewCode, OutboxStore, Purge, RawJson, RunRecord, RunStore, Session, SessionStore, Store, StoreError,
+    StoredCode, StoredComponent, User, UserStore, check_issue_limits, duplicate_key, entry_not_found,
 };
 
 use migrations::MIGRATIONS;
+use readers::Readers;
+use writer::Writer;
 
 /// A store in one SQLite file.
 #[derive(Debug)]
 pub struct SqliteStore {
     path: PathBuf,
-    /// One connection per store: SQLite has one writer at a time anyway, and waiting on an
-    /// in-process lock is fair and prompt, where SQLite's busy handler sleeps with back-off
-    /// (long tails under load). Other processes on the same file still wait via `busy_timeout`.
-    conn: Mutex<Connection>,
-    /// Run records waiting for the next batch insert.
-    pending_runs: GroupCommit<RunRecord>,
+    readers: Readers,
+    /// One writer per store: SQLite has one writer at a time anyway, and handing writes to one
+    /// thread that batches them beats taking turns on a lock (whose holder the scheduler may
+    /// pause) or SQLite's busy handler (which sleeps with back-off). Other processes on the
+    /// same file still wait via `busy_timeout`.
+    writer: Writer,
+}
+
+/// How a sequence of statements can fail: SQLite's error (the store names the file with it) or
+/// one of the store's own.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    Sql(rusqlite::Error),
+    Store(StoreError),
+}
+
+impl From<rusqlite::Error> for Failure {
+    fn from(e: rusqlite::Error) -> Self {
+        Failure::Sql(e)
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Failure::Store(e)
+    }
+}
+
+impl Failure {
+    fn into_store_error(self, path: &Path) -> StoreError {
+        match self {
+            Failure::Sql(e) => unavailable(path, e),
+            Failure::Store(e) => e,
+        }
+    }
 }
 
 impl SqliteStore {
@@ -44,10 +78,10 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let conn = connect(&path)?;
-        let store = SqliteStore { path, conn: Mutex::new(conn), pending_runs: GroupCommit::default() };
-        store.with(migrate)?;
-        Ok(store)
+        let mut conn = connect(&path)?;
+        migrate(&mut conn)?;
+        let writer = Writer::start(conn, path.clone())?;
+        Ok(SqliteStore { path, readers: Readers::default(), writer })
     }
 
     /// The database file.
@@ -55,25 +89,35 @@ impl SqliteStore {
         &self.path
     }
 
-    /// Runs `f` on the store's connection.
-    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
-        f(&mut conn)
+    /// Runs `read` on a read-only connection.
+    fn read<T>(&self, read: impl FnOnce(&Connection) -> Result<T, Failure>) -> Result<T, StoreError> {
+        self.readers.read(&self.path, read)
     }
 
-    fn sql(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        |e| unavailable(&self.path, e)
+    /// Runs `write` in the writer's next batch; returns once it is committed.
+    fn write<T: Send + 'static>(
+        &self,
+        write: impl FnOnce(&Connection) -> Result<T, Failure> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.writer.write(write)
     }
 }
 
+/// Opens the writing connection.
 fn connect(path: &Path) -> Result<Connection, StoreError> {
     let fail = |e: rusqlite::Error| unavailable(path, e);
     let conn = Connection::open(path).map_err(fail)?;
-    conn.busy_timeout(Duration::from_secs(5)).map_err(fail)?;
+    configure(&conn).map_err(fail)?;
     conn.pragma_update(None, "journal_mode", "WAL").map_err(fail)?;
     conn.pragma_update(None, "synchronous", "NORMAL").map_err(fail)?;
-    conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
+}
+
+/// What every connection of the store has: a wait for other processes' locks and a statement cache.
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
 }
 
 fn unavailable(path: &Path, e: rusqlite::Error) -> StoreError {
@@ -140,21 +184,19 @@ fn user_from(row: &Row<'_>) -> rusqlite::Result<User> {
 
 impl UserStore for SqliteStore {
     fn import_users(&self, users: &[User]) -> Result<usize, StoreError> {
-        self.with(|conn| {
-            let sql = self.sql();
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&sql)?;
-            for user in users {
-                let existing: Option<String> = tx
-                    .query_row(
-                        "SELECT id FROM users WHERE id = ?1 OR user_name_key = ?2 ORDER BY id = ?1 DESC LIMIT 1",
-                        params![user.id, user.user_name.to_lowercase()],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map_err(&sql)?;
+        let users = users.to_vec();
+        self.write(move |conn| {
+            for user in &users {
+                let existing: Option<String> = row(
+                    conn,
+                    "SELECT id FROM users WHERE id = ?1 OR user_name_key = ?2 ORDER BY id = ?1 DESC LIMIT 1",
+                    params![user.id, user.user_name.to_lowercase()],
+                    |r| r.get(0),
+                )
+                .optional()?;
                 let id = existing.unwrap_or_else(|| user.id.clone());
                 exec(
-                    &tx,
+                    conn,
                     "INSERT INTO users (id, user_name, user_name_key, email, phone, first_name, last_name, locale,
                                         active, password_hash)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -175,40 +217,41 @@ impl UserStore for SqliteStore {
                 )
                 .map_err(|e| {
                     if is_unique_violation(&e) {
-                        StoreError::Duplicate(format!("a user named \"{}\" already exists", user.user_name))
+                        Failure::Store(StoreError::Duplicate(format!(
+                            "a user named \"{}\" already exists",
+                            user.user_name
+                        )))
                     } else {
-                        sql(e)
+                        Failure::Sql(e)
                     }
                 })?;
             }
-            tx.commit().map_err(&sql)?;
             Ok(users.len())
         })
     }
 
     fn find_user(&self, name_or_id: &str) -> Result<Option<User>, StoreError> {
-        self.with(|conn| {
+        self.read(|conn| {
             // Two indexed lookups: an OR over both columns would make SQLite sort.
-            let by_id = row(conn, "SELECT * FROM users WHERE id = ?1", params![name_or_id], user_from).optional();
-            match by_id.map_err(self.sql())? {
+            let by_id = row(conn, "SELECT * FROM users WHERE id = ?1", params![name_or_id], user_from).optional()?;
+            match by_id {
                 Some(user) => Ok(Some(user)),
-                None => row(
+                None => Ok(row(
                     conn,
                     "SELECT * FROM users WHERE user_name_key = ?1",
                     params![name_or_id.to_lowercase()],
                     user_from,
                 )
-                .optional()
-                .map_err(self.sql()),
+                .optional()?),
             }
         })
     }
 
     fn list_users(&self) -> Result<Vec<User>, StoreError> {
-        self.with(|conn| {
-            let mut stmt = conn.prepare_cached("SELECT * FROM users ORDER BY user_name_key").map_err(self.sql())?;
-            let rows = stmt.query_map([], user_from).map_err(self.sql())?;
-            rows.collect::<Result<_, _>>().map_err(self.sql())
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT * FROM users ORDER BY user_name_key")?;
+            let rows = stmt.query_map([], user_from)?;
+            Ok(rows.collect::<Result<_, _>>()?)
         })
     }
 }
@@ -232,25 +275,23 @@ fn code_from(row: &Row<'_>) -> rusqlite::Result<StoredCode> {
 
 impl CodeStore for SqliteStore {
     fn issue_code(&self, code: &NewCode, limits: &IssueLimits) -> Result<Issued, StoreError> {
-        self.with(|conn| {
-            let sql = self.sql();
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&sql)?;
+        let (code, limits) = (code.clone(), *limits);
+        self.write(move |conn| {
             let recent: Option<String> = row(
-                &tx,
+                conn,
                 "SELECT recent FROM otp_codes WHERE user_id = ?1 AND client = ?2",
                 params![code.user_id, code.client],
                 |r| r.get(0),
             )
-            .optional()
-            .map_err(&sql)?;
+            .optional()?;
             let recent: Vec<Millis> = recent.iter().flat_map(|r| r.split(',')).filter_map(|t| t.parse().ok()).collect();
-            let recent = match check_issue_limits(&recent, code.issued_at, limits) {
+            let recent = match check_issue_limits(&recent, code.issued_at, &limits) {
                 Ok(recent) => recent,
                 Err(retry_after) => return Ok(Issued::Limited { retry_after }),
             };
             let recent = recent.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
             exec(
-                &tx,
+                conn,
                 "INSERT INTO otp_codes (user_id, client, id, key_id, mac, length, issued_at, expires_at, attempts,
                                         max_attempts, status, recent)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, 'live', ?10)
@@ -268,106 +309,104 @@ impl CodeStore for SqliteStore {
                     code.max_attempts,
                     recent
                 ],
-            )
-            .map_err(&sql)?;
-            tx.commit().map_err(&sql)?;
+            )?;
             Ok(Issued::Stored)
         })
     }
 
     fn attempt_code(&self, user_id: &str, client: &str) -> Result<Option<StoredCode>, StoreError> {
-        self.with(|conn| {
-            let mut stmt = conn
-                .prepare_cached(&format!(
+        let (user_id, client) = (user_id.to_owned(), client.to_owned());
+        self.write(move |conn| {
+            Ok(row(
+                conn,
+                &format!(
                     "UPDATE otp_codes SET attempts = attempts + 1
                       WHERE user_id = ?1 AND client = ?2 AND status = 'live' RETURNING {CODE_COLUMNS}"
-                ))
-                .map_err(self.sql())?;
-            stmt.query_row(params![user_id, client], code_from).optional().map_err(self.sql())
+                ),
+                params![user_id, client],
+                code_from,
+            )
+            .optional()?)
         })
     }
 
     fn consume_code(&self, user_id: &str, client: &str, id: &str, now: Millis) -> Result<bool, StoreError> {
-        self.with(|conn| {
+        let (user_id, client, id) = (user_id.to_owned(), client.to_owned(), id.to_owned());
+        self.write(move |conn| {
             let changed = exec(
                 conn,
                 "UPDATE otp_codes SET status = 'used'
                   WHERE user_id = ?1 AND client = ?2 AND id = ?3 AND status = 'live' AND expires_at > ?4",
                 params![user_id, client, id, now],
-            )
-            .map_err(self.sql())?;
+            )?;
             Ok(changed == 1)
         })
     }
 
     fn newest_code(&self, user_id: &str) -> Result<Option<StoredCode>, StoreError> {
-        self.with(|conn| {
-            row(
+        self.read(|conn| {
+            Ok(row(
                 conn,
                 &format!("SELECT {CODE_COLUMNS} FROM otp_codes WHERE user_id = ?1 ORDER BY issued_at DESC LIMIT 1"),
                 params![user_id],
                 code_from,
             )
-            .optional()
-            .map_err(self.sql())
+            .optional()?)
         })
     }
 
     fn record_failure(&self, user_id: &str, client: &str, now: Millis, since: Millis) -> Result<u32, StoreError> {
-        self.with(|conn| {
-            let sql = self.sql();
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&sql)?;
+        let (user_id, client) = (user_id.to_owned(), client.to_owned());
+        self.write(move |conn| {
             exec(
-                &tx,
+                conn,
                 "DELETE FROM otp_failures WHERE user_id = ?1 AND client = ?2 AND at <= ?3",
                 params![user_id, client, since],
-            )
-            .map_err(&sql)?;
+            )?;
             exec(
-                &tx,
+                conn,
                 "INSERT INTO otp_failures (user_id, client, at) VALUES (?1, ?2, ?3)",
                 params![user_id, client, now],
-            )
-            .map_err(&sql)?;
-            let count = tx
-                .query_row(
-                    "SELECT count(*) FROM otp_failures WHERE user_id = ?1 AND client = ?2",
-                    params![user_id, client],
-                    |r| r.get(0),
-                )
-                .map_err(&sql)?;
-            tx.commit().map_err(&sql)?;
-            Ok(count)
+            )?;
+            Ok(row(
+                conn,
+                "SELECT count(*) FROM otp_failures WHERE user_id = ?1 AND client = ?2",
+                params![user_id, client],
+                |r| r.get(0),
+            )?)
         })
     }
 
     fn lock(&self, user_id: &str, client: &str, until: Millis) -> Result<(), StoreError> {
-        self.with(|conn| {
+        let (user_id, client) = (user_id.to_owned(), client.to_owned());
+        self.write(move |conn| {
             exec(
                 conn,
                 "INSERT INTO otp_locks (user_id, client, until) VALUES (?1, ?2, ?3)
                  ON CONFLICT (user_id, client) DO UPDATE SET until = max(until, ?3)",
                 params![user_id, client, until],
-            )
-            .map(drop)
-            .map_err(self.sql())
+            )?;
+            Ok(())
         })
     }
 
     fn locked_until(&self, user_id: &str, client: &str, now: Millis) -> Result<Option<Millis>, StoreError> {
-        self.with(|conn| {
-            conn.prepare_cached("SELECT until FROM otp_locks WHERE user_id = ?1 AND client = ?2 AND until > ?3")
-                .and_then(|mut stmt| stmt.query_row(params![user_id, client, now], |r| r.get(0)).optional())
-                .map_err(self.sql())
+        self.read(|conn| {
+            Ok(row(
+                conn,
+                "SELECT until FROM otp_locks WHERE user_id = ?1 AND client = ?2 AND until > ?3",
+                params![user_id, client, now],
+                |r| r.get(0),
+            )
+            .optional()?)
         })
     }
 
     fn clear_failures(&self, user_id: &str, client: &str) -> Result<(), StoreError> {
-        self.with(|conn| {
-            conn.prepare_cached("DELETE FROM otp_failures WHERE user_id = ?1 AND client = ?2")
-                .and_then(|mut stmt| stmt.execute(params![user_id, client]))
-                .map(drop)
-                .map_err(self.sql())
+        let (user_id, client) = (user_id.to_owned(), client.to_owned());
+        self.write(move |conn| {
+            exec(conn, "DELETE FROM otp_failures WHERE user_id = ?1 AND client = ?2", params![user_id, client])?;
+            Ok(())
         })
     }
 }
@@ -386,56 +425,47 @@ fn entry_from(row: &Row<'_>) -> rusqlite::Result<Entry> {
     })
 }
 
-fn entry_write_error(
-    write: &EntryWrite,
-    sql: impl Fn(rusqlite::Error) -> StoreError,
-) -> impl Fn(rusqlite::Error) -> StoreError {
+/// A taken key is the builder's duplicate, any other error SQLite's.
+fn entry_write_error(write: &EntryWrite) -> impl Fn(rusqlite::Error) -> Failure + '_ {
     move |e| match (&write.key, is_unique_violation(&e)) {
-        (Some(key), true) => duplicate_key(&write.component, key),
-        _ => sql(e),
+        (Some(key), true) => Failure::Store(duplicate_key(&write.component, key)),
+        _ => Failure::Sql(e),
     }
 }
 
 impl EntryStore for SqliteStore {
     fn create_entry(&self, id: &str, write: &EntryWrite) -> Result<(), StoreError> {
-        self.with(|conn| {
+        let (id, write) = (id.to_owned(), write.clone());
+        // Serialized here, on the caller's thread, not in the writer's batch.
+        let data = Value::Object(write.data.clone()).to_string();
+        self.write(move |conn| {
             exec(
                 conn,
                 "INSERT INTO entries (component, id, name, data, key, creator_subject, update_subject, created_date,
                                       update_date)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?7)",
-                params![
-                    write.component,
-                    id,
-                    write.name,
-                    Value::Object(write.data.clone()).to_string(),
-                    write.key,
-                    write.subject,
-                    write.at
-                ],
+                params![write.component, id, write.name, data, write.key, write.subject, write.at],
             )
-            .map(drop)
-            .map_err(entry_write_error(write, self.sql()))
+            .map_err(entry_write_error(&write))?;
+            Ok(())
         })
     }
 
     fn update_entry(&self, id: &str, write: &EntryWrite) -> Result<(), StoreError> {
-        self.with(|conn| {
-            let sql = self.sql();
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&sql)?;
-            let stored: Option<String> = tx
-                .query_row(
-                    "SELECT data FROM entries WHERE component = ?1 AND id = ?2",
-                    params![write.component, id],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(&sql)?;
-            let Some(stored) = stored else { return Err(entry_not_found(&write.component, id)) };
+        let (id, write) = (id.to_owned(), write.clone());
+        self.write(move |conn| {
+            let stored: Option<String> = row(
+                conn,
+                "SELECT data FROM entries WHERE component = ?1 AND id = ?2",
+                params![write.component, id],
+                |r| r.get(0),
+            )
+            .optional()?;
+            let Some(stored) = stored else { return Err(entry_not_found(&write.component, &id).into()) };
             let mut data: Map<String, Value> = serde_json::from_str(&stored).unwrap_or_default();
             data.extend(write.data.clone());
             exec(
-                &tx,
+                conn,
                 "UPDATE entries SET data = ?3, key = ?4, name = coalesce(?5, name), update_subject = ?6,
                         update_date = ?7
                   WHERE component = ?1 AND id = ?2",
@@ -449,8 +479,8 @@ impl EntryStore for SqliteStore {
                     write.at
                 ],
             )
-            .map_err(entry_write_error(write, &sql))?;
-            tx.commit().map_err(&sql)
+            .map_err(entry_write_error(&write))?;
+            Ok(())
         })
     }
 
@@ -461,33 +491,31 @@ impl EntryStore for SqliteStore {
         subject: Option<&str>,
         at: Millis,
     ) -> Result<(), StoreError> {
-        self.with(|conn| {
-            let changed = conn
-                .execute(
-                    "UPDATE entries SET deleted = 1, update_subject = ?3, update_date = ?4
-                      WHERE component = ?1 AND id = ?2",
-                    params![component, id, subject, at],
-                )
-                .map_err(self.sql())?;
-            if changed == 1 { Ok(()) } else { Err(entry_not_found(component, id)) }
+        let (component, id, subject) = (component.to_owned(), id.to_owned(), subject.map(str::to_owned));
+        self.write(move |conn| {
+            let changed = exec(
+                conn,
+                "UPDATE entries SET deleted = 1, update_subject = ?3, update_date = ?4
+                  WHERE component = ?1 AND id = ?2",
+                params![component, id, subject, at],
+            )?;
+            if changed == 1 { Ok(()) } else { Err(entry_not_found(&component, &id).into()) }
         })
     }
 
     fn get_entry(&self, component: &str, id: &str) -> Result<Option<Entry>, StoreError> {
-        self.with(|conn| {
-            row(conn, "SELECT * FROM entries WHERE component = ?1 AND id = ?2", params![component, id], entry_from)
-                .optional()
-                .map_err(self.sql())
+        self.read(|conn| {
+            Ok(row(conn, "SELECT * FROM entries WHERE component = ?1 AND id = ?2", params![component, id], entry_from)
+                .optional()?)
         })
     }
 
     fn list_entries(&self, component: &str) -> Result<Vec<Entry>, StoreError> {
-        self.with(|conn| {
-            let mut stmt = conn
-                .prepare_cached("SELECT * FROM entries WHERE component = ?1 ORDER BY created_date, id")
-                .map_err(self.sql())?;
-            let rows = stmt.query_map(params![component], entry_from).map_err(self.sql())?;
-            rows.collect::<Result<_, _>>().map_err(self.sql())
+        self.read(|conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT * FROM entries WHERE component = ?1 ORDER BY created_date, id")?;
+            let rows = stmt.query_map(params![component], entry_from)?;
+            Ok(rows.collect::<Result<_, _>>()?)
         })
     }
 }
@@ -519,128 +547,105 @@ fn run_from(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
     })
 }
 
-/// Inserts run records in one transaction.
-fn insert_runs(conn: &mut Connection, runs: &[RunRecord]) -> rusqlite::Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    for run in runs {
-        exec(
-            &tx,
-            "INSERT INTO runs (id, component, dataflow, user, client, started_at, duration_us, status,
-                               failed_step, message, input, trace, outcome)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            params![
-                run.id,
-                run.component,
-                run.dataflow,
-                run.user,
-                run.client,
-                run.started_at,
-                run.duration_us,
-                run.status,
-                run.failed_step,
-                run.message,
-                json_text(run.input.as_ref()),
-                json_text(run.trace.as_ref()),
-                json_text(run.outcome.as_ref())
-            ],
-        )?;
-    }
-    tx.commit()
-}
-
 impl RunStore for SqliteStore {
     fn record_run(&self, run: &RunRecord) -> Result<(), StoreError> {
-        // Group commit: runs finishing together share one transaction (see `GroupCommit`).
-        let ticket = self.pending_runs.join(run.clone());
-        self.with(|conn| match self.pending_runs.turn(&ticket) {
-            Turn::Done(result) => result,
-            Turn::Write(batch) => {
-                let written = insert_runs(conn, &batch.records).map_err(self.sql());
-                batch.finish(written)
-            }
+        // Runs finishing together share the writer's transaction.
+        let run = run.clone();
+        self.write(move |conn| {
+            exec(
+                conn,
+                "INSERT INTO runs (id, component, dataflow, user, client, started_at, duration_us, status,
+                                   failed_step, message, input, trace, outcome)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                params![
+                    run.id,
+                    run.component,
+                    run.dataflow,
+                    run.user,
+                    run.client,
+                    run.started_at,
+                    run.duration_us,
+                    run.status,
+                    run.failed_step,
+                    run.message,
+                    json_text(run.input.as_ref()),
+                    json_text(run.trace.as_ref()),
+                    json_text(run.outcome.as_ref())
+                ],
+            )?;
+            Ok(())
         })
     }
 
     fn list_runs(&self, component: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
-        self.with(|conn| {
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT id, component, dataflow, user, client, started_at, duration_us, status, failed_step,
-                            message, NULL AS input, NULL AS trace, NULL AS outcome
-                       FROM runs WHERE ?1 IS NULL OR component = ?1 ORDER BY started_at DESC, rowid DESC LIMIT ?2",
-                )
-                .map_err(self.sql())?;
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, component, dataflow, user, client, started_at, duration_us, status, failed_step,
+                        message, NULL AS input, NULL AS trace, NULL AS outcome
+                   FROM runs WHERE ?1 IS NULL OR component = ?1 ORDER BY started_at DESC, rowid DESC LIMIT ?2",
+            )?;
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let rows = stmt.query_map(params![component, limit], run_from).map_err(self.sql())?;
-            rows.collect::<Result<_, _>>().map_err(self.sql())
+            let rows = stmt.query_map(params![component, limit], run_from)?;
+            Ok(rows.collect::<Result<_, _>>()?)
         })
     }
 
     fn get_run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
-        self.with(|conn| {
-            row(conn, "SELECT * FROM runs WHERE id = ?1", params![id], run_from).optional().map_err(self.sql())
-        })
+        self.read(|conn| Ok(row(conn, "SELECT * FROM runs WHERE id = ?1", params![id], run_from).optional()?))
     }
 }
 
 impl ComponentStore for SqliteStore {
     fn save_component(&self, name: &str, source: &str, at: Millis) -> Result<i64, StoreError> {
-        self.with(|conn| {
-            let sql = self.sql();
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&sql)?;
-            let version: i64 =
-                row(&tx, "SELECT coalesce(max(version), 0) + 1 FROM components WHERE name = ?1", params![name], |r| {
-                    r.get(0)
-                })
-                .map_err(&sql)?;
+        let (name, source) = (name.to_owned(), source.to_owned());
+        self.write(move |conn| {
+            let version: i64 = row(
+                conn,
+                "SELECT coalesce(max(version), 0) + 1 FROM components WHERE name = ?1",
+                params![name],
+                |r| r.get(0),
+            )?;
             exec(
-                &tx,
+                conn,
                 "INSERT INTO components (name, version, source, saved_at) VALUES (?1, ?2, ?3, ?4)",
                 params![name, version, source, at],
-            )
-            .map_err(&sql)?;
-            tx.commit().map_err(&sql)?;
+            )?;
             Ok(version)
         })
     }
 
     fn component_version(&self, name: &str) -> Result<Option<i64>, StoreError> {
-        self.with(|conn| {
-            row(conn, "SELECT max(version) FROM components WHERE name = ?1", params![name], |r| r.get(0))
-                .map_err(self.sql())
+        self.read(|conn| {
+            Ok(row(conn, "SELECT max(version) FROM components WHERE name = ?1", params![name], |r| r.get(0))?)
         })
     }
 
     fn get_component(&self, name: &str, version: Option<i64>) -> Result<Option<StoredComponent>, StoreError> {
-        self.with(|conn| {
-            row(
+        self.read(|conn| {
+            Ok(row(
                 conn,
                 "SELECT name, version, source, saved_at FROM components
                   WHERE name = ?1 AND (?2 IS NULL OR version = ?2) ORDER BY version DESC LIMIT 1",
                 params![name, version],
                 component_from,
             )
-            .optional()
-            .map_err(self.sql())
+            .optional()?)
         })
     }
 
     fn list_components(&self) -> Result<Vec<StoredComponent>, StoreError> {
-        self.with(|conn| {
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT name, max(version) AS version, source, saved_at FROM components GROUP BY name ORDER BY name",
-                )
-                .map_err(self.sql())?;
-            let rows = stmt.query_map([], component_from).map_err(self.sql())?;
-            rows.collect::<Result<_, _>>().map_err(self.sql())
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT name, max(version) AS version, source, saved_at FROM components GROUP BY name ORDER BY name",
+            )?;
+            let rows = stmt.query_map([], component_from)?;
+            Ok(rows.collect::<Result<_, _>>()?)
         })
     }
 
     fn delete_component(&self, name: &str) -> Result<bool, StoreError> {
-        self.with(|conn| {
-            exec(conn, "DELETE FROM components WHERE name = ?1", params![name]).map(|n| n > 0).map_err(self.sql())
-        })
+        let name = name.to_owned();
+        self.write(move |conn| Ok(exec(conn, "DELETE FROM components WHERE name = ?1", params![name])? > 0))
     }
 }
 
@@ -670,7 +675,8 @@ fn message_from(row: &Row<'_>) -> rusqlite::Result<Message> {
 
 impl OutboxStore for SqliteStore {
     fn enqueue_message(&self, m: &Message) -> Result<(), StoreError> {
-        self.with(|conn| {
+        let m = m.clone();
+        self.write(move |conn| {
             exec(
                 conn,
                 "INSERT INTO messages (id, channel, user_id, recipient, subject, body, html, status, attempts,
@@ -691,14 +697,14 @@ impl OutboxStore for SqliteStore {
                     m.created_at,
                     m.updated_at
                 ],
-            )
-            .map(drop)
-            .map_err(self.sql())
+            )?;
+            Ok(())
         })
     }
 
     fn record_delivery(&self, id: &str, outcome: Result<(), &str>, at: Millis) -> Result<(), StoreError> {
-        self.with(|conn| {
+        let (id, outcome) = (id.to_owned(), outcome.map_err(str::to_owned));
+        self.write(move |conn| {
             let changed = match outcome {
                 Ok(()) => exec(
                     conn,
@@ -713,16 +719,17 @@ impl OutboxStore for SqliteStore {
                       WHERE id = ?1",
                     params![id, at, why],
                 ),
+            }?;
+            if changed == 1 {
+                Ok(())
+            } else {
+                Err(StoreError::NotFound(format!("the outbox has no message \"{id}\"")).into())
             }
-            .map_err(self.sql())?;
-            if changed == 1 { Ok(()) } else { Err(StoreError::NotFound(format!("the outbox has no message \"{id}\""))) }
         })
     }
 
     fn get_message(&self, id: &str) -> Result<Option<Message>, StoreError> {
-        self.with(|conn| {
-            row(conn, "SELECT * FROM messages WHERE id = ?1", params![id], message_from).optional().map_err(self.sql())
-        })
+        self.read(|conn| Ok(row(conn, "SELECT * FROM messages WHERE id = ?1", params![id], message_from).optional()?))
     }
 
     fn list_messages(
@@ -731,38 +738,34 @@ impl OutboxStore for SqliteStore {
         status: Option<MessageStatus>,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
-        self.with(|conn| {
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT * FROM messages WHERE (?1 IS NULL OR user_id = ?1) AND (?2 IS NULL OR status = ?2)
-                      ORDER BY created_at DESC, rowid DESC LIMIT ?3",
-                )
-                .map_err(self.sql())?;
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT * FROM messages WHERE (?1 IS NULL OR user_id = ?1) AND (?2 IS NULL OR status = ?2)
+                  ORDER BY created_at DESC, rowid DESC LIMIT ?3",
+            )?;
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let rows = stmt
-                .query_map(params![user_id, status.map(MessageStatus::name), limit], message_from)
-                .map_err(self.sql())?;
-            rows.collect::<Result<_, _>>().map_err(self.sql())
+            let rows = stmt.query_map(params![user_id, status.map(MessageStatus::name), limit], message_from)?;
+            Ok(rows.collect::<Result<_, _>>()?)
         })
     }
 }
 
 impl SessionStore for SqliteStore {
     fn create_session(&self, s: &Session) -> Result<(), StoreError> {
-        self.with(|conn| {
+        let s = s.clone();
+        self.write(move |conn| {
             exec(
                 conn,
                 "INSERT INTO sessions (token_hash, user_id, client, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![s.token_hash, s.user_id, s.client, s.created_at, s.expires_at],
-            )
-            .map(drop)
-            .map_err(self.sql())
+            )?;
+            Ok(())
         })
     }
 
     fn find_session(&self, token_hash: &str, now: Millis) -> Result<Option<Session>, StoreError> {
-        self.with(|conn| {
-            row(
+        self.read(|conn| {
+            Ok(row(
                 conn,
                 "SELECT token_hash, user_id, client, created_at, expires_at FROM sessions
                   WHERE token_hash = ?1 AND expires_at > ?2",
@@ -777,8 +780,7 @@ impl SessionStore for SqliteStore {
                     })
                 },
             )
-            .optional()
-            .map_err(self.sql())
+            .optional()?)
         })
     }
 }
@@ -789,39 +791,40 @@ impl Store for SqliteStore {
     }
 
     fn ping(&self) -> Result<(), StoreError> {
-        self.with(|conn| row(conn, "PRAGMA user_version", [], |_| Ok(())).map_err(self.sql()))
+        // Through the writer: a store that can be read but not written is not healthy.
+        self.write(|conn| Ok(row(conn, "PRAGMA user_version", [], |_| Ok(()))?))
     }
 
     fn purge(&self, purge: &Purge) -> Result<usize, StoreError> {
         let batch = i64::try_from(purge.batch).unwrap_or(i64::MAX);
         let cutoff = purge.now - HOUR;
-        let deletes: [(&str, &[&dyn rusqlite::ToSql]); 5] = [
+        let deletes: [(&str, Vec<i64>); 5] = [
             (
                 "DELETE FROM otp_codes WHERE (user_id, client) IN (SELECT user_id, client FROM otp_codes
                   WHERE issued_at <= ?1 AND (status = 'used' OR expires_at <= ?2) LIMIT ?3)",
-                params![cutoff, purge.now, batch],
+                vec![cutoff, purge.now, batch],
             ),
             (
                 "DELETE FROM otp_failures WHERE rowid IN (SELECT rowid FROM otp_failures WHERE at <= ?1 LIMIT ?2)",
-                params![purge.failures_before, batch],
+                vec![purge.failures_before, batch],
             ),
             (
                 "DELETE FROM otp_locks WHERE rowid IN (SELECT rowid FROM otp_locks WHERE until <= ?1 LIMIT ?2)",
-                params![purge.now, batch],
+                vec![purge.now, batch],
             ),
             (
                 "DELETE FROM sessions WHERE token_hash IN (SELECT token_hash FROM sessions WHERE expires_at <= ?1 LIMIT ?2)",
-                params![purge.now, batch],
+                vec![purge.now, batch],
             ),
             (
                 "DELETE FROM runs WHERE rowid IN (SELECT rowid FROM runs WHERE started_at < ?1 LIMIT ?2)",
-                params![purge.runs_before, batch],
+                vec![purge.runs_before, batch],
             ),
         ];
-        // Each delete is its own short transaction: writers wait for one batch, not for all.
+        // Each delete is its own job: the writer's batches stay short.
         let mut purged = 0;
-        for (sql, params) in deletes {
-            purged += self.with(|conn| exec(conn, sql, params).map_err(self.sql()))?;
+        for (sql, values) in deletes {
+            purged += self.write(move |conn| Ok(exec(conn, sql, rusqlite::params_from_iter(values))?))?;
         }
         Ok(purged)
     }
@@ -838,7 +841,7 @@ mod tests {
         let store = SqliteStore::open(&path).unwrap();
         assert!(path.exists());
         store
-            .with(|conn| {
+            .read(|conn| {
                 let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
                 let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
                 assert_eq!((mode.as_str(), version), ("wal", MIGRATIONS.len() as i64));
@@ -847,6 +850,38 @@ mod tests {
             .unwrap();
         drop(store);
         SqliteStore::open(&path).unwrap();
+    }
+
+    #[test]
+    fn reads_do_not_wait_for_a_write_in_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(SqliteStore::open(dir.path().join("sluice.db")).unwrap());
+        store.import_users(&[User::new("ann")]).unwrap();
+        let (started, running) = std::sync::mpsc::channel();
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let writing = std::thread::spawn({
+            let store = store.clone();
+            move || {
+                store.write(move |conn| {
+                    exec(conn, "DELETE FROM users", [])?;
+                    started.send(()).unwrap();
+                    held.recv().unwrap();
+                    Ok(())
+                })
+            }
+        });
+        running.recv().unwrap();
+        let (found, read) = std::sync::mpsc::channel();
+        std::thread::spawn({
+            let store = store.clone();
+            move || found.send(store.find_user("ann")).unwrap()
+        });
+        // The read sees the last commit, not the write in progress, and does not wait for it.
+        let user = read.recv_timeout(Duration::from_secs(10)).expect("the read waited for the writer").unwrap();
+        assert_eq!(user.map(|u| u.user_name), Some("ann".into()));
+        release.send(()).unwrap();
+        writing.join().unwrap().unwrap();
+        assert_eq!(store.find_user("ann").unwrap(), None);
     }
 
     #[test]

@@ -1,0 +1,306 @@
+//! The store's one writer: a thread that owns the writing connection and runs every write
+//! waiting at that moment in one transaction.
+//!
+//! A caller hands its write over as a job and waits for its answer. The thread takes all the
+//! jobs queued, opens one `BEGIN IMMEDIATE` transaction, runs each job in a savepoint of its
+//! own (a job that fails undoes only its own statements) and commits once; only then does any
+//! caller get its answer, so an answered write is a committed one. Under load this turns two
+//! or three transactions per request into one per batch, and callers wait for their answer
+//! rather than taking turns on a lock (see docs/performance.md).
+
+use std::collections::VecDeque;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+use rusqlite::Connection;
+use sluice_core::store::StoreError;
+
+use crate::{Failure, unavailable};
+
+/// A write as the writer thread sees it: run it inside the batch, then tell its caller.
+trait Job: Send {
+    /// Runs the job's statements; `false` when it failed (its savepoint is rolled back).
+    fn run(&mut self, conn: &Connection, path: &Path) -> bool;
+    /// Answers the caller once the batch is over: `committed` is the batch's commit.
+    fn answer(self: Box<Self>, committed: &Result<(), StoreError>);
+}
+
+/// A caller's write and where its answer goes.
+struct Pending<T, F> {
+    work: Option<F>,
+    result: Option<Result<T, StoreError>>,
+    reply: SyncSender<Result<T, StoreError>>,
+}
+
+impl<T, F> Job for Pending<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> Result<T, Failure> + Send,
+{
+    fn run(&mut self, conn: &Connection, path: &Path) -> bool {
+        let Some(work) = self.work.take() else { return false };
+        let result = catch_unwind(AssertUnwindSafe(|| work(conn)))
+            .unwrap_or_else(|_| Err(Failure::Store(StoreError::Unavailable("a database write panicked".into()))))
+            .map_err(|f| f.into_store_error(path));
+        let ok = result.is_ok();
+        self.result = Some(result);
+        ok
+    }
+
+    fn answer(self: Box<Self>, committed: &Result<(), StoreError>) {
+        let result = match (self.result, committed) {
+            (Some(Ok(_)), Err(e)) => Err(e.clone()),
+            (Some(result), _) => result,
+            (None, Err(e)) => Err(e.clone()),
+            (None, Ok(())) => Err(StoreError::Unavailable("the write was never run".into())),
+        };
+        // The caller may have gone (it cannot: it waits); nothing to do then.
+        let _ = self.reply.send(result);
+    }
+}
+
+/// Jobs waiting for the writer thread, and whether the store is closing.
+#[derive(Default)]
+struct Queue {
+    state: Mutex<(VecDeque<Box<dyn Job>>, bool)>,
+    ready: Condvar,
+}
+
+/// The writer thread of one store.
+pub(crate) struct Writer {
+    queue: Arc<Queue>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// Starts the writer thread on `conn` (already migrated).
+    pub(crate) fn start(conn: Connection, path: PathBuf) -> Result<Writer, StoreError> {
+        let queue = Arc::new(Queue::default());
+        let thread = std::thread::Builder::new()
+            .name("sluice-sqlite-writer".into())
+            .spawn({
+                let queue = queue.clone();
+                move || write_batches(&conn, &path, &queue)
+            })
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the SQLite writer thread: {e}")))?;
+        Ok(Writer { queue, thread: Some(thread) })
+    }
+
+    /// Runs `work` in the next batch and returns its result once the batch is committed.
+    pub(crate) fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Failure> + Send + 'static,
+    {
+        let (reply, answer) = sync_channel(1);
+        {
+            let mut state = self.queue.state.lock().unwrap_or_else(PoisonError::into_inner);
+            state.0.push_back(Box::new(Pending { work: Some(work), result: None, reply }));
+        }
+        self.queue.ready.notify_one();
+        answer.recv().unwrap_or_else(|_| Err(StoreError::Unavailable("the SQLite writer thread stopped".into())))
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.queue.state.lock().unwrap_or_else(PoisonError::into_inner).1 = true;
+        self.queue.ready.notify_one();
+        if let Some(thread) = self.thread.take() {
+            // Every job was answered before its caller returned; the thread only has to end.
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The writer thread: waits for jobs and writes them in batches until the store closes.
+fn write_batches(conn: &Connection, path: &Path, queue: &Queue) {
+    loop {
+        let mut batch: Vec<Box<dyn Job>> = {
+            let mut state = queue.state.lock().unwrap_or_else(PoisonError::into_inner);
+            while state.0.is_empty() && !state.1 {
+                state = queue.ready.wait(state).unwrap_or_else(PoisonError::into_inner);
+            }
+            if state.0.is_empty() {
+                return;
+            }
+            state.0.drain(..).collect()
+        };
+        let committed = run_batch(conn, path, &mut batch);
+        batch.into_iter().for_each(|job| job.answer(&committed));
+    }
+}
+
+/// Runs `jobs` in one transaction and commits; the error is the whole batch's.
+fn run_batch(conn: &Connection, path: &Path, jobs: &mut [Box<dyn Job>]) -> Result<(), StoreError> {
+    let sql = |e| unavailable(path, e);
+    statement(conn, "BEGIN IMMEDIATE").map_err(sql)?;
+    let ran = match jobs {
+        // Alone in its batch, a job that fails is undone by rolling the transaction back.
+        [job] => Ok(job.run(conn, path)),
+        _ => run_in_savepoints(conn, path, jobs).map(|()| true),
+    };
+    let ended = match ran {
+        Ok(true) => statement(conn, "COMMIT").map_err(sql),
+        // The failed job's own error is its answer.
+        Ok(false) => statement(conn, "ROLLBACK").map_err(sql),
+        Err(e) => Err(sql(e)),
+    };
+    if ended.is_err() {
+        // After a failed COMMIT the transaction is still open: end it so the next batch can begin.
+        let _ = statement(conn, "ROLLBACK");
+    }
+    ended
+}
+
+/// Runs each job in a savepoint of its own, so that one failing undoes only its own writes.
+fn run_in_savepoints(conn: &Connection, path: &Path, jobs: &mut [Box<dyn Job>]) -> rusqlite::Result<()> {
+    for job in jobs {
+        statement(conn, "SAVEPOINT job")?;
+        if !job.run(conn, path) {
+            statement(conn, "ROLLBACK TO job")?;
+        }
+        statement(conn, "RELEASE job")?;
+    }
+    Ok(())
+}
+
+fn statement(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use super::*;
+
+    type Work = Box<dyn FnOnce(&Connection) -> Result<(), Failure> + Send>;
+
+    fn writer_on_table() -> (tempfile::TempDir, Arc<Writer>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let conn = Connection::open(&path).unwrap();
+        // `child` checks its foreign key at COMMIT: an orphan makes a batch's commit fail.
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; CREATE TABLE t (k TEXT PRIMARY KEY);
+             CREATE TABLE child (k TEXT REFERENCES t (k) DEFERRABLE INITIALLY DEFERRED)",
+        )
+        .unwrap();
+        (dir, Arc::new(Writer::start(conn, path).unwrap()))
+    }
+
+    fn insert(k: &'static str) -> Work {
+        Box::new(move |conn| Ok(conn.execute("INSERT INTO t VALUES (?1)", [k]).map(drop)?))
+    }
+
+    fn insert_then_fail(k: &'static str) -> Work {
+        Box::new(move |conn| {
+            conn.execute("INSERT INTO t VALUES (?1)", [k])?;
+            Err(StoreError::NotFound(format!("{k} went wrong")).into())
+        })
+    }
+
+    fn keys(writer: &Writer) -> Vec<String> {
+        writer
+            .write(|conn| {
+                let mut stmt = conn.prepare("SELECT k FROM t ORDER BY k")?;
+                let keys = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+                Ok(keys)
+            })
+            .unwrap()
+    }
+
+    fn queued(writer: &Writer) -> usize {
+        writer.queue.state.lock().unwrap().0.len()
+    }
+
+    /// Runs `jobs` as one batch: a first write holds the writer until all of them are queued.
+    fn in_one_batch(writer: &Arc<Writer>, jobs: Vec<Work>) -> Vec<Result<(), StoreError>> {
+        let (started, running) = mpsc::channel();
+        let (release, held) = mpsc::channel::<()>();
+        let holder = std::thread::spawn({
+            let writer = writer.clone();
+            move || {
+                writer.write(move |_| {
+                    started.send(()).unwrap();
+                    held.recv().unwrap();
+                    Ok(())
+                })
+            }
+        });
+        running.recv().unwrap();
+        let waiting: Vec<_> = jobs
+            .into_iter()
+            .enumerate()
+            .map(|(i, job)| {
+                let handle = std::thread::spawn({
+                    let writer = writer.clone();
+                    move || writer.write(job)
+                });
+                while queued(writer) <= i {
+                    std::thread::yield_now();
+                }
+                handle
+            })
+            .collect();
+        release.send(()).unwrap();
+        assert_eq!(holder.join().unwrap(), Ok(()));
+        waiting.into_iter().map(|h| h.join().unwrap()).collect()
+    }
+
+    #[test]
+    fn in_a_shared_batch_a_failing_write_undoes_only_its_own_statements() {
+        let (_dir, writer) = writer_on_table();
+        let answers = in_one_batch(&writer, vec![insert("b"), insert_then_fail("c"), insert("d"), insert("b")]);
+        assert_eq!(answers[0], Ok(()));
+        assert_eq!(answers[1], Err(StoreError::NotFound("c went wrong".into())));
+        assert_eq!(answers[2], Ok(()));
+        let duplicate = answers[3].clone().unwrap_err().to_string();
+        assert!(duplicate.contains("UNIQUE constraint failed"), "{duplicate}");
+        assert_eq!(keys(&writer), ["b", "d"]);
+    }
+
+    #[test]
+    fn a_write_alone_in_its_batch_that_fails_is_rolled_back_and_the_writer_goes_on() {
+        let (_dir, writer) = writer_on_table();
+        assert_eq!(writer.write(insert_then_fail("x")), Err(StoreError::NotFound("x went wrong".into())));
+        let panicked = writer.write(|_| -> Result<(), Failure> { panic!("a bug in a write") });
+        assert_eq!(panicked, Err(StoreError::Unavailable("a database write panicked".into())));
+        assert_eq!(writer.write(insert("y")), Ok(()));
+        assert_eq!(keys(&writer), ["y"]);
+    }
+
+    #[test]
+    fn an_answered_write_is_committed_and_seen_by_other_connections() {
+        let (dir, writer) = writer_on_table();
+        let answers = in_one_batch(&writer, vec![insert("p"), insert("q")]);
+        assert_eq!(answers, [Ok(()), Ok(())]);
+        let other = Connection::open(dir.path().join("w.db")).unwrap();
+        let count: i64 = other.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(count, 2);
+    }
+
+    #[test]
+    fn when_the_commit_fails_every_write_of_the_batch_hears_it_and_the_writer_goes_on() {
+        let (_dir, writer) = writer_on_table();
+        let orphan: Work = Box::new(|conn| Ok(conn.execute("INSERT INTO child VALUES ('nobody')", []).map(drop)?));
+        let answers = in_one_batch(&writer, vec![insert("m"), orphan]);
+        for answer in &answers {
+            let error = answer.clone().unwrap_err().to_string();
+            assert!(error.contains("FOREIGN KEY constraint failed"), "{error}");
+        }
+        assert_eq!(keys(&writer), Vec::<String>::new());
+        assert_eq!(writer.write(insert("after")), Ok(()));
+        assert_eq!(keys(&writer), ["after"]);
+    }
+}
