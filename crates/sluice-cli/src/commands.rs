@@ -386,12 +386,14 @@ pub struct ServeOptions {
     pub run_details: bool,
     /// How long run records are kept.
     pub keep_runs: std::time::Duration,
+    /// Threads for runs and store calls.
+    pub workers: usize,
 }
 
 /// `sluice serve`.
 pub fn serve(options: ServeOptions, store: &StoreArgs) -> Result<(), Failure> {
     let environment = |e: &dyn std::fmt::Display| Failure::Environment(e.to_string());
-    let ServeOptions { addr, body_limit, admin_tokens, users, run_details, keep_runs } = options;
+    let ServeOptions { addr, body_limit, admin_tokens, users, run_details, keep_runs, workers } = options;
     if admin_tokens.is_empty() {
         eprintln!("warning: SLUICE_ADMIN_TOKENS is empty: builder endpoints will answer 401 to everyone");
     }
@@ -410,7 +412,11 @@ pub fn serve(options: ServeOptions, store: &StoreArgs) -> Result<(), Failure> {
     let engine = std::sync::Arc::new(engine);
     let state = sluice_server::AppState::new(engine.clone(), &config).map_err(|e| environment(&e))?;
     let app = sluice_server::router(std::sync::Arc::new(state), &config);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| environment(&e))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(workers)
+        .enable_all()
+        .build()
+        .map_err(|e| environment(&e))?;
     runtime.block_on(async {
         let listener =
             sluice_server::listen(addr).map_err(|e| Failure::Environment(format!("cannot listen on {addr}: {e}")))?;

@@ -198,6 +198,10 @@ enum Command {
         /// How long run records are kept (a background purge deletes older ones), such as 7d or 12h.
         #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
         keep_runs: std::time::Duration,
+        /// Threads that run dataflows and store calls (default: 8 per core, at least 16); requests beyond
+        /// them wait their turn.
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+        workers: Option<u16>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -343,7 +347,7 @@ fn main() -> ExitCode {
             commands::runs_list(limit, format, &store)
         }
         Command::Schemas { out } => commands::schemas(&out),
-        Command::Serve { addr, body_limit, admin_tokens, users, no_run_details, keep_runs, store } => {
+        Command::Serve { addr, body_limit, admin_tokens, users, no_run_details, keep_runs, workers, store } => {
             let tokens = admin_tokens.iter().flat_map(|t| t.split(',')).map(str::trim).filter(|t| !t.is_empty());
             let admin_tokens = tokens.map(str::to_owned).collect();
             let options = commands::ServeOptions {
@@ -353,6 +357,7 @@ fn main() -> ExitCode {
                 users,
                 run_details: !no_run_details,
                 keep_runs,
+                workers: workers.map_or_else(sluice_server::default_workers, usize::from),
             };
             commands::serve(options, &store)
         }

@@ -11,7 +11,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{Replica, call};
@@ -168,4 +168,31 @@ fn hostile_requests_end_with_clear_errors_and_others_are_still_served() {
     let peak = server.peak_memory_kb();
     eprintln!("peak resident memory: {} MB", peak / 1024);
     assert!(peak > 0 && peak < CEILING_KB, "peak resident memory {peak} kB is over the ceiling");
+}
+
+#[test]
+fn requests_beyond_the_workers_wait_their_turn_instead_of_getting_threads() {
+    let server = Replica::start_with("memory:", &["--workers", "2"]);
+    let (status, _) = call("PUT", &format!("{}/api/components/Hostile", server.base), Some(hostile())).unwrap();
+    assert_eq!(status, 200);
+    let idle = server.threads();
+    let most = AtomicU64::new(0);
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                most.fetch_max(server.threads(), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        let spinning: Vec<_> = (0..8).map(|_| s.spawn(|| run(&server.base, "Spin", json!({"data": {}})).0)).collect();
+        let statuses: Vec<u16> = spinning.into_iter().map(|h| h.join().unwrap()).collect();
+        done.store(true, Ordering::Relaxed);
+        assert_eq!(statuses, [422; 8], "every script is stopped by its limit");
+    });
+    // One worker may already exist from the component's save; tokio's default would have
+    // started one thread per waiting request.
+    let most = most.into_inner();
+    eprintln!("threads: {idle} idle, at most {most} with 8 scripts running on 2 workers");
+    assert!(most <= idle + 2, "{most} threads (idle {idle}) for 2 workers");
 }

@@ -424,6 +424,19 @@ pub async fn housekeeping(engine: Arc<Engine>, config: &ServerConfig) {
     }
 }
 
+/// Threads a server's runtime should allow for the blocking work of requests — dataflow runs
+/// and store calls — with `tokio::runtime::Builder::max_blocking_threads`: 8 per core, at
+/// least 16.
+///
+/// Runs use the cores and the store, so more threads than that only wait for them, each with
+/// its own allocator heap and stack. Under load tokio's default (512) grew 226 threads for 64
+/// connections: 400 MB and a third more CPU per request than 16 threads on 2 cores
+/// (docs/performance.md). A run that waits on a slow store or runs a long script holds a
+/// thread, so a store with slow round trips may want more (`sluice serve --workers`).
+pub fn default_workers() -> usize {
+    (8 * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)).max(16)
+}
+
 /// How many connections the kernel queues for the server to accept (capped by
 /// `net.core.somaxconn`): a burst of new connections waits there instead of being dropped,
 /// which costs each dropped client a one-second SYN retry (measured in docs/reliability.md).

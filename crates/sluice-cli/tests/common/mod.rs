@@ -21,11 +21,17 @@ pub struct Replica {
 impl Replica {
     /// Starts `sluice serve` on a free loopback port against `store`, with one user, `ann`.
     pub fn start(store: &str) -> Replica {
+        Replica::start_with(store, &[])
+    }
+
+    /// Like [`Replica::start`], with more options for `sluice serve`.
+    pub fn start_with(store: &str, options: &[&str]) -> Replica {
         let users = std::env::temp_dir().join(format!("sluice-replica-users-{}.json", std::process::id()));
         std::fs::write(&users, r#"[{"userName": "ann", "email": "ann@example.com"}]"#).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
             .args(["serve", "--addr", "127.0.0.1:0", "--users"])
             .arg(&users)
+            .args(options)
             .env("SLUICE_STORE", store)
             .env("SLUICE_SECRET", SECRET)
             .env("SLUICE_ADMIN_TOKENS", TOKEN)
@@ -59,8 +65,18 @@ impl Replica {
 
     /// The peak resident memory of the process so far, in kB (`VmHWM`).
     pub fn peak_memory_kb(&self) -> u64 {
+        self.status("VmHWM:")
+    }
+
+    /// How many threads the process has now.
+    pub fn threads(&self) -> u64 {
+        self.status("Threads:")
+    }
+
+    /// A number from the process's `/proc/PID/status` (0 when it cannot be read).
+    fn status(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
-        let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap_or_default();
+        let line = status.lines().find(|l| l.starts_with(field)).unwrap_or_default();
         line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0)
     }
 
