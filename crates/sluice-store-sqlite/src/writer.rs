@@ -1,26 +1,26 @@
-//! The store's one writer: a thread that owns the writing connection and runs every write
-//! waiting at that moment in one transaction.
+//! The store's one writer: the writes waiting at any moment run in one transaction.
 //!
-//! A caller hands its write over as a job and waits for its answer. The thread takes all the
-//! jobs queued, opens one `BEGIN IMMEDIATE` transaction, runs each job in a savepoint of its
-//! own (a job that fails undoes only its own statements) and commits once; only then does any
-//! caller get its answer, so an answered write is a committed one. Under load this turns two
-//! or three transactions per request into one per batch, and callers wait for their answer
-//! rather than taking turns on a lock (see docs/performance.md).
+//! A caller queues its write as a job. Whoever holds the writing connection — the caller
+//! itself when no one does — takes every job queued, opens one `BEGIN IMMEDIATE`
+//! transaction, runs each job in a savepoint of its own (a job that fails undoes only its
+//! own statements) and commits once; only then does any caller get its answer, so an answered
+//! write is a committed one. Alone, a write runs on its caller's thread with no hand-off;
+//! under load two or three transactions per request become one per batch, and callers wait
+//! for their answer rather than each taking a turn on the connection (see
+//! docs/performance.md).
 
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{SyncSender, sync_channel};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::thread::JoinHandle;
+use std::sync::{Mutex, PoisonError, TryLockError};
 
 use rusqlite::Connection;
 use sluice_core::store::StoreError;
 
 use crate::{Failure, unavailable};
 
-/// A write as the writer thread sees it: run it inside the batch, then tell its caller.
+/// A queued write: run it inside a batch, then tell its caller.
 trait Job: Send {
     /// Runs the job's statements; `false` when it failed (its savepoint is rolled back).
     fn run(&mut self, conn: &Connection, path: &Path) -> bool;
@@ -62,37 +62,23 @@ where
     }
 }
 
-/// Jobs waiting for the writer thread, and whether the store is closing.
-#[derive(Default)]
-struct Queue {
-    state: Mutex<(VecDeque<Box<dyn Job>>, bool)>,
-    ready: Condvar,
-}
-
-/// The writer thread of one store.
+/// The writing connection of one store and the writes waiting for it.
 pub(crate) struct Writer {
-    queue: Arc<Queue>,
-    thread: Option<JoinHandle<()>>,
+    path: PathBuf,
+    conn: Mutex<Connection>,
+    queue: Mutex<VecDeque<Box<dyn Job>>>,
 }
 
 impl std::fmt::Debug for Writer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Writer").finish_non_exhaustive()
+        f.debug_struct("Writer").field("path", &self.path).finish_non_exhaustive()
     }
 }
 
 impl Writer {
-    /// Starts the writer thread on `conn` (already migrated).
-    pub(crate) fn start(conn: Connection, path: PathBuf) -> Result<Writer, StoreError> {
-        let queue = Arc::new(Queue::default());
-        let thread = std::thread::Builder::new()
-            .name("sluice-sqlite-writer".into())
-            .spawn({
-                let queue = queue.clone();
-                move || write_batches(&conn, &path, &queue)
-            })
-            .map_err(|e| StoreError::Unavailable(format!("cannot start the SQLite writer thread: {e}")))?;
-        Ok(Writer { queue, thread: Some(thread) })
+    /// The writer on `conn` (already migrated).
+    pub(crate) fn new(conn: Connection, path: PathBuf) -> Writer {
+        Writer { path, conn: Mutex::new(conn), queue: Mutex::default() }
     }
 
     /// Runs `work` in the next batch and returns its result once the batch is committed.
@@ -102,41 +88,38 @@ impl Writer {
         F: FnOnce(&Connection) -> Result<T, Failure> + Send + 'static,
     {
         let (reply, answer) = sync_channel(1);
-        {
-            let mut state = self.queue.state.lock().unwrap_or_else(PoisonError::into_inner);
-            state.0.push_back(Box::new(Pending { work: Some(work), result: None, reply }));
-        }
-        self.queue.ready.notify_one();
-        answer.recv().unwrap_or_else(|_| Err(StoreError::Unavailable("the SQLite writer thread stopped".into())))
+        self.queue().push_back(Box::new(Pending { work: Some(work), result: None, reply }));
+        self.write_queued();
+        answer.recv().unwrap_or_else(|_| Err(StoreError::Unavailable("the write was dropped unanswered".into())))
     }
-}
 
-impl Drop for Writer {
-    fn drop(&mut self) {
-        self.queue.state.lock().unwrap_or_else(PoisonError::into_inner).1 = true;
-        self.queue.ready.notify_one();
-        if let Some(thread) = self.thread.take() {
-            // Every job was answered before its caller returned; the thread only has to end.
-            let _ = thread.join();
-        }
+    fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<Box<dyn Job>>> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
-}
 
-/// The writer thread: waits for jobs and writes them in batches until the store closes.
-fn write_batches(conn: &Connection, path: &Path, queue: &Queue) {
-    loop {
-        let mut batch: Vec<Box<dyn Job>> = {
-            let mut state = queue.state.lock().unwrap_or_else(PoisonError::into_inner);
-            while state.0.is_empty() && !state.1 {
-                state = queue.ready.wait(state).unwrap_or_else(PoisonError::into_inner);
-            }
-            if state.0.is_empty() {
+    /// Writes everything queued, batch after batch, unless another thread holds the
+    /// connection: that thread then writes the queue, this one's job included.
+    ///
+    /// No job is left behind: the connection is let go only while the queue is locked and
+    /// empty, so a job queued later finds it free, or held by a thread that has yet to look
+    /// at the queue again.
+    fn write_queued(&self) {
+        let conn = match self.conn.try_lock() {
+            Ok(conn) => conn,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return,
+        };
+        loop {
+            let mut queue = self.queue();
+            if queue.is_empty() {
+                drop(conn);
                 return;
             }
-            state.0.drain(..).collect()
-        };
-        let committed = run_batch(conn, path, &mut batch);
-        batch.into_iter().for_each(|job| job.answer(&committed));
+            let mut batch: Vec<Box<dyn Job>> = queue.drain(..).collect();
+            drop(queue);
+            let committed = run_batch(&conn, &self.path, &mut batch);
+            batch.into_iter().for_each(|job| job.answer(&committed));
+        }
     }
 }
 
@@ -180,7 +163,7 @@ fn statement(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::mpsc;
+    use std::sync::{Arc, mpsc};
 
     use super::*;
 
@@ -196,7 +179,7 @@ mod tests {
              CREATE TABLE child (k TEXT REFERENCES t (k) DEFERRABLE INITIALLY DEFERRED)",
         )
         .unwrap();
-        (dir, Arc::new(Writer::start(conn, path).unwrap()))
+        (dir, Arc::new(Writer::new(conn, path)))
     }
 
     fn insert(k: &'static str) -> Work {
@@ -221,7 +204,7 @@ mod tests {
     }
 
     fn queued(writer: &Writer) -> usize {
-        writer.queue.state.lock().unwrap().0.len()
+        writer.queue().len()
     }
 
     /// Runs `jobs` as one batch: a first write holds the writer until all of them are queued.
@@ -302,5 +285,26 @@ mod tests {
         assert_eq!(keys(&writer), Vec::<String>::new());
         assert_eq!(writer.write(insert("after")), Ok(()));
         assert_eq!(keys(&writer), ["after"]);
+    }
+
+    #[test]
+    fn many_threads_writing_at_once_are_all_answered_and_all_written() {
+        let (_dir, writer) = writer_on_table();
+        let (done, finished) = mpsc::channel();
+        for t in 0..16 {
+            let (writer, done) = (writer.clone(), done.clone());
+            std::thread::spawn(move || {
+                for i in 0..100 {
+                    let key = format!("{t}-{i}");
+                    writer.write(move |conn| Ok(conn.execute("INSERT INTO t VALUES (?1)", [key]).map(drop)?)).unwrap();
+                }
+                done.send(()).unwrap();
+            });
+        }
+        for _ in 0..16 {
+            // A job left in the queue with no one to write it would leave its caller waiting.
+            finished.recv_timeout(std::time::Duration::from_secs(60)).expect("a write was never answered");
+        }
+        assert_eq!(keys(&writer).len(), 1600);
     }
 }
