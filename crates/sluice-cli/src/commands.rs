@@ -210,8 +210,8 @@ fn print_trace(trace: &[sluice::StepTrace]) {
         for note in &t.notes {
             eprintln!("    note: {note}");
         }
-        for item in t.items.iter().flatten() {
-            eprintln!("    {}", Value::Object(item.clone()));
+        for item in t.items.iter().flat_map(sluice::TracedItems::items) {
+            eprintln!("    {}", Value::Object(item));
         }
     }
 }

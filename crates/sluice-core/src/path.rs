@@ -55,6 +55,20 @@ impl FieldPath {
         Some(value)
     }
 
+    /// The value at this path, to change in place, if there is one.
+    pub fn get_mut<'v>(&self, item: &'v mut Map<String, Value>) -> Option<&'v mut Value> {
+        let (first, rest) = self.segments.split_first()?;
+        let mut value = item.get_mut(first)?;
+        for segment in rest {
+            value = match value {
+                Value::Object(map) => map.get_mut(segment)?,
+                Value::Array(items) => items.get_mut(segment.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(value)
+    }
+
     /// Writes `value` at this path, creating objects on the way.
     ///
     /// Fails, naming the segment, when a value on the way is neither an object nor an array

@@ -61,7 +61,31 @@ pub struct StepTrace {
     pub notes: Vec<String>,
     /// The items it emitted, when the run kept them.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<Item>>,
+    pub items: Option<TracedItems>,
+}
+
+/// The items a step emitted, as JSON text with every secret field shown as `"[redacted]"`:
+/// written once when the step ends, so that keeping them copies no item.
+#[derive(Debug, Clone, Serialize)]
+#[serde(transparent)]
+pub struct TracedItems(Box<RawValue>);
+
+impl TracedItems {
+    /// The JSON text (an array of items).
+    pub fn json(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The items, read back from the text.
+    pub fn items(&self) -> Vec<Item> {
+        serde_json::from_str(self.0.get()).unwrap_or_default()
+    }
+}
+
+impl PartialEq for TracedItems {
+    fn eq(&self, other: &Self) -> bool {
+        self.json() == other.json()
+    }
 }
 
 /// The status of a step in a run.
@@ -170,7 +194,7 @@ impl Plan {
                 items_in,
                 items_out: out.len(),
                 notes,
-                items: options.trace_items.then(|| redacted(&out, &secrets)),
+                items: if options.trace_items { redacted_json(&mut out, &secrets) } else { None },
             });
             if let Err(error) = result {
                 return Err(failure(step, error, &steps[i + 1..], outcome.trace));
@@ -223,10 +247,11 @@ impl Plan {
             outcome: None,
         };
         let record = if options.trace_items { self.with_details(record, dataflow, input, &result) } else { record };
-        if let Err(e) = self.services.store.record_run(&record) {
+        let id = record.id.clone();
+        if let Err(e) = self.services.store.record_run(record) {
             tracing::warn!(error = %e, "the run could not be recorded");
         }
-        (record.id, result)
+        (id, result)
     }
 }
 
@@ -239,44 +264,74 @@ impl Plan {
         result: &Result<Outcome, RunError>,
     ) -> RunRecord {
         let secrets = self.dataflow(dataflow).map(|f| f.secrets.as_slice()).unwrap_or_default();
-        let mut input = input.clone();
-        match &mut input {
-            Value::Object(item) => redact(item, secrets),
-            Value::Array(items) => items.iter_mut().filter_map(Value::as_object_mut).for_each(|i| redact(i, secrets)),
-            _ => {}
-        }
+        let has_secret = |item: &Item| secrets.iter().any(|s| s.path.get(item).is_some());
+        let input_has_secret = match input {
+            Value::Object(item) => has_secret(item),
+            Value::Array(items) => items.iter().filter_map(Value::as_object).any(has_secret),
+            _ => false,
+        };
+        let input = if input_has_secret {
+            let mut input = input.clone();
+            match &mut input {
+                Value::Object(item) => redact(item, secrets),
+                Value::Array(items) => {
+                    items.iter_mut().filter_map(Value::as_object_mut).for_each(|i| redact(i, secrets));
+                }
+                _ => {}
+            }
+            raw(&input)
+        } else {
+            raw(input)
+        };
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Returned<'o> {
             response: &'o [Item],
             form_actions: &'o [Value],
         }
-        let raw = |value: Result<String, serde_json::Error>| value.ok().and_then(|t| RawValue::from_string(t).ok());
         let (trace, outcome) = match result {
-            Ok(o) => (
-                raw(serde_json::to_string(&o.trace)),
-                raw(serde_json::to_string(&Returned { response: &o.response, form_actions: &o.form_actions })),
-            ),
-            Err(RunError::StepFailed(f)) => (raw(serde_json::to_string(&f.trace)), None),
+            Ok(o) => (raw(&o.trace), raw(&Returned { response: &o.response, form_actions: &o.form_actions })),
+            Err(RunError::StepFailed(f)) => (raw(&f.trace), None),
             Err(_) => (None, None),
         };
-        RunRecord { input: raw(serde_json::to_string(&input)), trace, outcome, ..record }
+        RunRecord { input, trace, outcome, ..record }
     }
 }
 
-/// Copies of `items` with every secret field shown as `"[redacted]"`.
-pub(crate) fn redacted(items: &[Item], secrets: &[Secret]) -> Vec<Item> {
-    let mut items = items.to_vec();
-    items.iter_mut().for_each(|item| redact(item, secrets));
-    items
+/// `value` as JSON text (written once; nothing reads it back).
+fn raw(value: &(impl Serialize + ?Sized)) -> Option<Box<RawValue>> {
+    serde_json::value::to_raw_value(value).ok()
 }
+
+/// `items` as JSON text with every secret field shown as `"[redacted]"`. The secret values
+/// are swapped out for the writing and put back, so no item is copied.
+fn redacted_json(items: &mut [Item], secrets: &[Secret]) -> Option<TracedItems> {
+    let mut hidden = Vec::new();
+    for (i, item) in items.iter_mut().enumerate() {
+        for (s, secret) in secrets.iter().enumerate() {
+            if let Some(value) = secret.path.get_mut(item) {
+                hidden.push((i, s, std::mem::replace(value, Value::String(REDACTED.into()))));
+            }
+        }
+    }
+    let json = raw(&*items).map(TracedItems);
+    // Put back in reverse: a secret inside another secret goes back after its parent.
+    for (i, s, value) in hidden.into_iter().rev() {
+        if let Some(slot) = items.get_mut(i).and_then(|item| secrets[s].path.get_mut(item)) {
+            *slot = value;
+        }
+    }
+    json
+}
+
+/// What a secret field shows in traces and run records.
+const REDACTED: &str = "[redacted]";
 
 /// Shows every secret field of `item` as `"[redacted]"`.
 fn redact(item: &mut Item, secrets: &[Secret]) {
-    for path in secrets.iter().map(|s| &s.path) {
-        if path.get(item).is_some() {
-            // The path exists, so setting it cannot fail.
-            let _ = path.set(item, Value::String("[redacted]".into()));
+    for secret in secrets {
+        if let Some(value) = secret.path.get_mut(item) {
+            *value = Value::String(REDACTED.into());
         }
     }
 }
@@ -311,4 +366,37 @@ fn failure(step: &CompiledStep, error: StepError, rest: &[CompiledStep], mut tra
         trace,
         unavailable: error.unavailable,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::path::FieldPath;
+
+    fn secret(path: &str) -> Secret {
+        Secret { path: FieldPath::parse(path).unwrap(), in_response: false }
+    }
+
+    #[test]
+    fn traced_items_hide_secrets_and_leave_the_items_as_they_were() {
+        let original = json!([
+            {"_user": {"email": "ann@example.com", "id": "u1"}, "codes": ["111111", "222222"], "data": {"n": 1}},
+            {"data": {"n": 2}}
+        ]);
+        let mut items: Vec<Item> = serde_json::from_value(original.clone()).unwrap();
+        // A secret inside another (either order) and one inside an array.
+        let secrets = [secret("_user.email"), secret("_user"), secret("codes.1"), secret("data.missing")];
+        let traced = redacted_json(&mut items, &secrets).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(traced.json()).unwrap(),
+            json!([{"_user": "[redacted]", "codes": ["111111", "[redacted]"], "data": {"n": 1}}, {"data": {"n": 2}}])
+        );
+        assert_eq!(json!(items), original);
+        let reversed = [secret("_user"), secret("_user.email")];
+        let traced = redacted_json(&mut items, &reversed).unwrap();
+        assert_eq!(traced.items()[0]["_user"], "[redacted]");
+        assert_eq!(json!(items), original);
+    }
 }

@@ -254,7 +254,16 @@ fn execute_now(
     let (run_id, outcome) = run(state, &plan, dataflow, &input, &cx);
     match outcome {
         Ok(o) => {
-            Ok(Json(json!({"runId": run_id, "response": o.response, "formActions": o.form_actions})).into_response())
+            // Written straight from the outcome: no copy of the items as a JSON tree.
+            #[derive(serde::Serialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Executed<'o> {
+                run_id: &'o str,
+                response: &'o [sluice::Item],
+                form_actions: &'o [Value],
+            }
+            let executed = Executed { run_id: &run_id, response: &o.response, form_actions: &o.form_actions };
+            Ok(Json(executed).into_response())
         }
         Err(RunError::StepFailed(f)) => Err(ApiError::with_body(
             if f.unavailable { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::UNPROCESSABLE_ENTITY },

@@ -719,12 +719,12 @@ fn run_from(row: &Row) -> Outcome<RunRecord> {
 }
 
 impl RunStore for PostgresStore {
-    fn record_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+    fn record_run(&self, run: RunRecord) -> Result<(), StoreError> {
         // Group commit: the record joins the queue; whoever holds the writer's turn next inserts
         // everything queued in one statement and tells each record's caller how it went. So a
         // record is in the database (or its failure known) when this returns, and concurrent
         // runs share one round trip.
-        let ticket = self.pending_runs.join(run.clone());
+        let ticket = self.pending_runs.join(run);
         self.block(async {
             let _turn = self.run_writer.lock().await;
             match self.pending_runs.turn(&ticket) {

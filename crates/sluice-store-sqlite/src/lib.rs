@@ -4,8 +4,8 @@
 //! Durability: with WAL and `synchronous=NORMAL` a committed write survives a crash of the
 //! process; a power loss or OS crash may lose the last transactions, never corrupt the file.
 //!
-//! Reads run on a pool of read-only connections ([`readers`]); every write goes to one writer
-//! thread ([`writer`]) that commits the writes waiting at that moment together, each in a
+//! Reads run on a pool of read-only connections ([`readers`]); writes go through one writing
+//! connection ([`writer`]) that commits the writes waiting at that moment together, each in a
 //! savepoint of its own, and answers only after the commit. A write that reads then writes
 //! (issuing a code, counting a failure) is one job, so nothing else writes in between.
 
@@ -34,10 +34,10 @@ use writer::Writer;
 pub struct SqliteStore {
     path: PathBuf,
     readers: Readers,
-    /// One writer per store: SQLite has one writer at a time anyway, and handing writes to one
-    /// thread that batches them beats taking turns on a lock (whose holder the scheduler may
-    /// pause) or SQLite's busy handler (which sleeps with back-off). Other processes on the
-    /// same file still wait via `busy_timeout`.
+    /// One writing connection per store: SQLite has one writer at a time anyway, and batching
+    /// the writes waiting beats taking turns on a lock (whose holder the scheduler may pause)
+    /// or SQLite's busy handler (which sleeps with back-off). Other processes on the same file
+    /// still wait via `busy_timeout`.
     writer: Writer,
 }
 
@@ -80,7 +80,7 @@ impl SqliteStore {
         }
         let mut conn = connect(&path)?;
         migrate(&mut conn)?;
-        let writer = Writer::start(conn, path.clone())?;
+        let writer = Writer::new(conn, path.clone());
         Ok(SqliteStore { path, readers: Readers::default(), writer })
     }
 
@@ -436,7 +436,7 @@ fn entry_write_error(write: &EntryWrite) -> impl Fn(rusqlite::Error) -> Failure 
 impl EntryStore for SqliteStore {
     fn create_entry(&self, id: &str, write: &EntryWrite) -> Result<(), StoreError> {
         let (id, write) = (id.to_owned(), write.clone());
-        // Serialized here, on the caller's thread, not in the writer's batch.
+        // Serialized before the job, so the batch holds the connection for less.
         let data = Value::Object(write.data.clone()).to_string();
         self.write(move |conn| {
             exec(
@@ -548,9 +548,8 @@ fn run_from(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
 }
 
 impl RunStore for SqliteStore {
-    fn record_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+    fn record_run(&self, run: RunRecord) -> Result<(), StoreError> {
         // Runs finishing together share the writer's transaction.
-        let run = run.clone();
         self.write(move |conn| {
             exec(
                 conn,

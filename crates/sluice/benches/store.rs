@@ -49,6 +49,14 @@ fn bench(c: &mut Criterion) {
                 plan.run("GetCode", black_box(&input), &cx, RunOptions::default()).unwrap()
             })
         });
+        // As `sluice serve` runs it: recorded with its input, trace (items kept) and outcome.
+        let details = RunOptions { trace_items: true };
+        group.bench_function(format!("get_code_recorded_with_details/{name}"), |b| {
+            b.iter(|| {
+                clock.advance(STEP_MS);
+                plan.run_recorded("GetCode", black_box(&input), &cx, details).1.unwrap()
+            })
+        });
     }
     group.finish();
 

@@ -94,7 +94,7 @@ fn codes_stay_out_of_store_logs_errors_traces_and_responses() {
         let outcome = plan.run_recorded("Get", &json!({"data": {}}), &cx, traced).1.unwrap();
         assert!(outcome.response[0].get("_oneTimeCode").is_none(), "the response leaves the code out");
         let code_step = outcome.trace.iter().find(|t| t.step == "code").unwrap();
-        assert_eq!(code_step.items.as_ref().unwrap()[0]["_oneTimeCode"], "[redacted]");
+        assert_eq!(code_step.items.as_ref().unwrap().items()[0]["_oneTimeCode"], "[redacted]");
         visible.push(serde_json::to_string(&outcome).unwrap());
     }
     let codes = SEEN.lock().unwrap().clone();

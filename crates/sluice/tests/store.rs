@@ -303,7 +303,7 @@ fn runs_are_recorded_newest_first(h: &Harness) {
             trace: raw(json!([{"step": "s"}])),
             outcome: raw(json!({"response": []})),
         };
-        store.record_run(&record).unwrap();
+        store.record_run(record).unwrap();
     }
     let runs = store.list_runs(None, 2).unwrap();
     assert_eq!(runs.iter().map(|r| r.dataflow.as_str()).collect::<Vec<_>>(), ["F2", "F1"]);
@@ -423,8 +423,8 @@ fn purge_forgets_only_what_may_go(h: &Harness) {
         trace: None,
         outcome: None,
     };
-    store.record_run(&run("old", T0)).unwrap();
-    store.record_run(&run("new", T0 + 2 * HOUR)).unwrap();
+    store.record_run(run("old", T0)).unwrap();
+    store.record_run(run("new", T0 + 2 * HOUR)).unwrap();
     let purge = |now, batch| Purge { now, failures_before: now - HOUR, runs_before: T0 + HOUR, batch };
 
     // Within the hour the codes still count for the rate limits; nothing else has expired.

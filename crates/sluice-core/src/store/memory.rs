@@ -272,12 +272,12 @@ fn claim_key(state: &mut State, write: &EntryWrite, id: &str, old: Option<String
 }
 
 impl RunStore for MemoryStore {
-    fn record_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+    fn record_run(&self, run: RunRecord) -> Result<(), StoreError> {
         let mut state = self.state();
         while state.runs.len() >= MAX_RUNS {
             state.runs.pop_front();
         }
-        state.runs.push_back(run.clone());
+        state.runs.push_back(run);
         Ok(())
     }
 

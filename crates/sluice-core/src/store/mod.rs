@@ -323,7 +323,7 @@ impl RunRecord {
 /// Run records.
 pub trait RunStore {
     /// Keeps a record.
-    fn record_run(&self, run: &RunRecord) -> Result<(), StoreError>;
+    fn record_run(&self, run: RunRecord) -> Result<(), StoreError>;
     /// The newest records (of one component, when given), newest first, without details.
     fn list_runs(&self, component: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError>;
     /// One record with its details.
