@@ -14,14 +14,23 @@ pub struct Metrics {
 
 #[derive(Debug, Default)]
 struct Counts {
-    /// (component, dataflow, status) → runs.
-    runs: BTreeMap<(String, String, &'static str), u64>,
+    /// component → dataflow → runs that failed and runs that went through.
+    runs: BTreeMap<String, BTreeMap<String, [u64; 2]>>,
     /// step type → (runs, total seconds).
     steps: BTreeMap<String, (u64, f64)>,
     /// step type → failures.
     failures: BTreeMap<String, u64>,
     /// outcome → codes (issued, confirmed, refused).
     codes: BTreeMap<&'static str, u64>,
+}
+
+/// Changes the value counted under `key` (from the default when new): the name is copied only
+/// the first time it is seen.
+fn bump<V: Default>(map: &mut BTreeMap<String, V>, key: &str, change: impl FnOnce(&mut V)) {
+    match map.get_mut(key) {
+        Some(value) => change(value),
+        None => change(map.entry(key.to_owned()).or_default()),
+    }
 }
 
 fn escape(label: &str) -> String {
@@ -32,14 +41,14 @@ impl Metrics {
     /// Counts one run and its steps.
     pub fn record(&self, component: &str, dataflow: &str, ok: bool, trace: &[StepTrace]) {
         let mut counts = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let status = if ok { "ok" } else { "failed" };
-        *counts.runs.entry((component.to_owned(), dataflow.to_owned(), status)).or_default() += 1;
+        bump(&mut counts.runs, component, |dataflows| bump(dataflows, dataflow, |runs| runs[usize::from(ok)] += 1));
         for step in trace.iter().filter(|s| s.status != StepStatus::NotRun) {
-            let entry = counts.steps.entry(step.step_type.clone()).or_default();
-            entry.0 += 1;
-            entry.1 += step.duration_ns as f64 / 1e9;
+            bump(&mut counts.steps, &step.step_type, |(n, seconds)| {
+                *n += 1;
+                *seconds += step.duration_ns as f64 / 1e9;
+            });
             if step.status == StepStatus::Failed {
-                *counts.failures.entry(step.step_type.clone()).or_default() += 1;
+                bump(&mut counts.failures, &step.step_type, |n| *n += 1);
             }
             let code = match (step.step_type.as_str(), step.status) {
                 ("get_one_time_code_for_user", StepStatus::Ok) => Some("issued"),
@@ -60,13 +69,17 @@ impl Metrics {
         let counts = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = String::new();
         out.push_str("# HELP sluice_runs_total Dataflow runs.\n# TYPE sluice_runs_total counter\n");
-        for ((component, dataflow, status), n) in &counts.runs {
-            let _ = writeln!(
-                out,
-                "sluice_runs_total{{component=\"{}\",dataflow=\"{}\",status=\"{status}\"}} {n}",
-                escape(component),
-                escape(dataflow)
-            );
+        for (component, dataflows) in &counts.runs {
+            for (dataflow, by_status) in dataflows {
+                for (status, n) in ["failed", "ok"].into_iter().zip(by_status).filter(|(_, n)| **n > 0) {
+                    let _ = writeln!(
+                        out,
+                        "sluice_runs_total{{component=\"{}\",dataflow=\"{}\",status=\"{status}\"}} {n}",
+                        escape(component),
+                        escape(dataflow)
+                    );
+                }
+            }
         }
         out.push_str(
             "# HELP sluice_step_duration_seconds Time spent in steps.\n# TYPE sluice_step_duration_seconds summary\n",

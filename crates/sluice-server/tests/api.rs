@@ -168,6 +168,13 @@ fn execute_runs_as_the_signed_in_user_and_runs_are_recorded_and_replayed() {
     assert!(metrics.contains("sluice_one_time_codes_total{outcome=\"issued\"} 1"), "{metrics}");
     assert!(metrics.contains("sluice_one_time_codes_total{outcome=\"confirmed\"} 1"), "{metrics}");
     assert!(metrics.contains("sluice_step_failures_total{type=\"confirm_one_time_code_for_user\"} 1"), "{metrics}");
+    let runs = |dataflow: &str, status: &str| {
+        let prefix =
+            format!("sluice_runs_total{{component=\"ForTestCodeDemo\",dataflow=\"{dataflow}\",status=\"{status}\"}} ");
+        metrics.lines().find_map(|l| l.strip_prefix(&prefix)).and_then(|n| n.parse::<u64>().ok()).unwrap_or(0)
+    };
+    assert!(runs("GetCode", "ok") >= 2, "{metrics}");
+    assert!(runs("ConfirmCode", "failed") >= 1, "{metrics}");
 }
 
 #[test]
