@@ -9,6 +9,7 @@
 //! savepoint of its own, and answers only after the commit. A write that reads then writes
 //! (issuing a code, counting a failure) is one job, so nothing else writes in between.
 
+mod checkpoints;
 mod migrations;
 mod readers;
 mod writer;
@@ -25,6 +26,7 @@ use sluice_core::store::{
     StoredCode, StoredComponent, User, UserStore, check_issue_limits, duplicate_key, entry_not_found,
 };
 
+use checkpoints::Checkpointer;
 use migrations::MIGRATIONS;
 use readers::Readers;
 use writer::Writer;
@@ -39,6 +41,8 @@ pub struct SqliteStore {
     /// or SQLite's busy handler (which sleeps with back-off). Other processes on the same file
     /// still wait via `busy_timeout`.
     writer: Writer,
+    /// WAL checkpoints, off the writing connection's commits.
+    _checkpoints: Checkpointer,
 }
 
 /// How a sequence of statements can fail: SQLite's error (the store names the file with it) or
@@ -80,8 +84,9 @@ impl SqliteStore {
         }
         let mut conn = connect(&path)?;
         migrate(&mut conn)?;
+        let checkpoints = Checkpointer::start(&path, &mut conn)?;
         let writer = Writer::new(conn, path.clone());
-        Ok(SqliteStore { path, readers: Readers::default(), writer })
+        Ok(SqliteStore { path, readers: Readers::default(), writer, _checkpoints: checkpoints })
     }
 
     /// The database file.
