@@ -153,7 +153,7 @@ pub fn run(
     match plan.run_recorded(dataflow, &input, &cx, RunOptions { trace_items: trace }).1 {
         Ok(outcome) => {
             if format == Format::Json {
-                let mut out = json!({"response": outcome.response, "formActions": outcome.form_actions});
+                let mut out = json!(outcome.returned());
                 if trace {
                     out["trace"] = json!(outcome.trace);
                 }

@@ -43,7 +43,7 @@ pub use plugin::{
     BuildContext, BuildError, BuiltStep, Group, Item, Lang, Localized, Secret, SettingLabel, StartStep, Step,
     StepContext, StepDescriptor, StepError, StepMeta, StepPlugin,
 };
-pub use run::{Outcome, RunContext, RunError, RunOptions, StepFailure, StepStatus, StepTrace, TracedItems};
+pub use run::{Outcome, Returned, RunContext, RunError, RunOptions, StepFailure, StepStatus, StepTrace, TracedItems};
 pub use script::{CompiledScript, FieldUse, ScriptError, ScriptHost, ScriptLimits};
 pub use services::Services;
 pub use single::{SingleRun, SingleStep};

@@ -39,6 +39,24 @@ pub struct Outcome {
     pub trace: Vec<StepTrace>,
 }
 
+/// What a run gives back to its caller, `{"response", "formActions"}`: what `execute` answers,
+/// what a run record keeps and what a replay compares.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Returned<'o> {
+    /// The run's response items.
+    pub response: &'o [Item],
+    /// The run's form actions.
+    pub form_actions: &'o [Value],
+}
+
+impl Outcome {
+    /// What the run gives back to its caller (the outcome without its trace).
+    pub fn returned(&self) -> Returned<'_> {
+        Returned { response: &self.response, form_actions: &self.form_actions }
+    }
+}
+
 /// What one step did during a run.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -264,37 +282,18 @@ impl Plan {
         result: &Result<Outcome, RunError>,
     ) -> RunRecord {
         let secrets = self.dataflow(dataflow).map(|f| f.secrets.as_slice()).unwrap_or_default();
-        let has_secret = |item: &Item| secrets.iter().any(|s| s.path.get(item).is_some());
-        let input_has_secret = match input {
-            Value::Object(item) => has_secret(item),
-            Value::Array(items) => items.iter().filter_map(Value::as_object).any(has_secret),
-            _ => false,
-        };
-        let input = if input_has_secret {
-            let mut input = input.clone();
-            match &mut input {
-                Value::Object(item) => redact(item, secrets),
-                Value::Array(items) => {
-                    items.iter_mut().filter_map(Value::as_object_mut).for_each(|i| redact(i, secrets));
-                }
-                _ => {}
-            }
-            raw(&input)
-        } else {
-            raw(input)
-        };
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Returned<'o> {
-            response: &'o [Item],
-            form_actions: &'o [Value],
+        let mut input = input.clone();
+        match &mut input {
+            Value::Object(item) => redact(item, secrets),
+            Value::Array(items) => items.iter_mut().filter_map(Value::as_object_mut).for_each(|i| redact(i, secrets)),
+            _ => {}
         }
         let (trace, outcome) = match result {
-            Ok(o) => (raw(&o.trace), raw(&Returned { response: &o.response, form_actions: &o.form_actions })),
+            Ok(o) => (raw(&o.trace), raw(&o.returned())),
             Err(RunError::StepFailed(f)) => (raw(&f.trace), None),
             Err(_) => (None, None),
         };
-        RunRecord { input, trace, outcome, ..record }
+        RunRecord { input: raw(&input), trace, outcome, ..record }
     }
 }
 

@@ -259,10 +259,10 @@ fn execute_now(
             #[serde(rename_all = "camelCase")]
             struct Executed<'o> {
                 run_id: &'o str,
-                response: &'o [sluice::Item],
-                form_actions: &'o [Value],
+                #[serde(flatten)]
+                returned: sluice::Returned<'o>,
             }
-            let executed = Executed { run_id: &run_id, response: &o.response, form_actions: &o.form_actions };
+            let executed = Executed { run_id: &run_id, returned: o.returned() };
             Ok(Json(executed).into_response())
         }
         Err(RunError::StepFailed(f)) => Err(ApiError::with_body(
@@ -334,7 +334,7 @@ fn replay(state: &AppState, id: &str, headers: &HeaderMap) -> Result<Response, A
     let cx = RunContext { user: recorded.user.clone(), client: recorded.client.clone() };
     let (_, outcome) = run(state, &plan, &recorded.dataflow, &input, &cx);
     let (status, now) = match &outcome {
-        Ok(o) => ("ok", json!({"response": o.response, "formActions": o.form_actions})),
+        Ok(o) => ("ok", json!(o.returned())),
         Err(RunError::StepFailed(f)) => ("failed", json!({"error": {"step": f.step, "message": f.message}})),
         Err(e) => ("failed", json!({"error": {"message": e.to_string()}})),
     };

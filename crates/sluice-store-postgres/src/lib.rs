@@ -11,6 +11,7 @@
 //! tokio-postgres on a small runtime of its own and waits for each operation, so it works the
 //! same from a CLI, a test or a server's blocking threads.
 
+mod group_commit;
 mod migrations;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -22,13 +23,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use group_commit::{GroupCommit, Turn};
 use serde_json::{Map, Value};
 use sluice_core::Millis;
 use sluice_core::store::{
-    Channel, CodeStatus, CodeStore, ComponentStore, Entry, EntryStore, EntryWrite, GroupCommit, HOUR, IssueLimits,
-    Issued, Message, MessageStatus, NewCode, OutboxStore, Purge, RawJson, RunRecord, RunStore, Session, SessionStore,
-    Store, StoreError, StoredCode, StoredComponent, Turn, User, UserStore, check_issue_limits, duplicate_key,
-    entry_not_found,
+    Channel, CodeStatus, CodeStore, ComponentStore, Entry, EntryStore, EntryWrite, HOUR, IssueLimits, Issued, Message,
+    MessageStatus, NewCode, OutboxStore, Purge, RawJson, RunRecord, RunStore, Session, SessionStore, Store, StoreError,
+    StoredCode, StoredComponent, User, UserStore, check_issue_limits, duplicate_key, entry_not_found,
 };
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{Json, ToSql};

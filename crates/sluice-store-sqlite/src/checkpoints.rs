@@ -15,7 +15,7 @@ use rusqlite::Connection;
 use rusqlite::hooks::Wal;
 use sluice_core::store::StoreError;
 
-use crate::{configure, unavailable};
+use crate::{connect, unavailable};
 
 /// Log pages after which the thread checkpoints (SQLite's own default).
 const DUE_PAGES: i32 = 1_000;
@@ -51,8 +51,7 @@ pub(crate) struct Checkpointer {
 impl Checkpointer {
     /// Starts the thread and hands the checkpoints of `writer`'s log over to it.
     pub(crate) fn start(path: &Path, writer: &mut Connection) -> Result<Checkpointer, StoreError> {
-        let conn = Connection::open(path).map_err(|e| unavailable(path, e))?;
-        configure(&conn).map_err(|e| unavailable(path, e))?;
+        let conn = connect(path)?;
         let shared = Arc::new(Shared::default());
         let thread = std::thread::Builder::new()
             .name("sluice-sqlite-checkpoints".into())

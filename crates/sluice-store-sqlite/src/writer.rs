@@ -18,7 +18,7 @@ use std::sync::{Mutex, PoisonError, TryLockError};
 use rusqlite::Connection;
 use sluice_core::store::StoreError;
 
-use crate::{Failure, unavailable};
+use crate::{Failure, exec, unavailable};
 
 /// A queued write: run it inside a batch, then tell its caller.
 trait Job: Send {
@@ -157,8 +157,9 @@ fn run_in_savepoints(conn: &Connection, path: &Path, jobs: &mut [Box<dyn Job>]) 
     Ok(())
 }
 
+/// A statement without parameters, through the statement cache.
 fn statement(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(sql)?.execute([]).map(drop)
+    exec(conn, sql, []).map(drop)
 }
 
 #[cfg(test)]

@@ -5,14 +5,12 @@
 //! Operations that must not race are single atomic operations of the store: counting an attempt,
 //! consuming a code, issuing a code (limits, replacement and insertion together).
 
-pub mod group_commit;
 mod memory;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::clock::Millis;
-pub use group_commit::{GroupCommit, Turn};
 pub use memory::MemoryStore;
 
 /// Why a store operation failed.

@@ -1,7 +1,7 @@
 //! Group commit: records written by many threads at once share one database write.
 //!
-//! A caller [`join`](GroupCommit::join)s the queue, then waits for the writer's turn (whatever
-//! serializes the store's writers: a connection lock, an async mutex). Holding the turn it asks
+//! A caller [`join`](GroupCommit::join)s the queue, then waits for the writer's turn (the
+//! store's `run_writer` lock). Holding the turn it asks
 //! [`GroupCommit::turn`]: if an earlier turn already wrote its record, that turn's result is its
 //! own; otherwise it takes everything queued, writes it in one go and
 //! [`finish`](Batch::finish)es the batch, which tells every caller in it how the write went.
@@ -9,7 +9,7 @@
 
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use super::StoreError;
+use sluice_core::store::StoreError;
 
 /// Where the writer of a batch leaves how the write went.
 type Written = Arc<OnceLock<Result<(), StoreError>>>;
