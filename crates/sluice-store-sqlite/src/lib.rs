@@ -440,9 +440,9 @@ fn entry_write_error(write: &EntryWrite) -> impl Fn(rusqlite::Error) -> Failure 
 
 impl EntryStore for SqliteStore {
     fn create_entry(&self, id: &str, write: &EntryWrite) -> Result<(), StoreError> {
-        let (id, write) = (id.to_owned(), write.clone());
+        let (id, mut write) = (id.to_owned(), write.clone());
         // Serialized before the job, so the batch holds the connection for less.
-        let data = Value::Object(write.data.clone()).to_string();
+        let data = Value::Object(std::mem::take(&mut write.data)).to_string();
         self.write(move |conn| {
             exec(
                 conn,
@@ -457,7 +457,8 @@ impl EntryStore for SqliteStore {
     }
 
     fn update_entry(&self, id: &str, write: &EntryWrite) -> Result<(), StoreError> {
-        let (id, write) = (id.to_owned(), write.clone());
+        let (id, mut write) = (id.to_owned(), write.clone());
+        let fields = std::mem::take(&mut write.data);
         self.write(move |conn| {
             let stored: Option<String> = row(
                 conn,
@@ -468,7 +469,7 @@ impl EntryStore for SqliteStore {
             .optional()?;
             let Some(stored) = stored else { return Err(entry_not_found(&write.component, &id).into()) };
             let mut data: Map<String, Value> = serde_json::from_str(&stored).unwrap_or_default();
-            data.extend(write.data.clone());
+            data.extend(fields);
             exec(
                 conn,
                 "UPDATE entries SET data = ?3, key = ?4, name = coalesce(?5, name), update_subject = ?6,
