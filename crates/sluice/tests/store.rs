@@ -272,10 +272,16 @@ fn entries_are_created_updated_and_marked_for_deletion(h: &Harness) {
     assert!(matches!(store.update_entry("nope", &write(json!({}), None)), Err(StoreError::NotFound(_))));
     store.mark_entry_deleted("Invoices", "e1", Some("ann"), T0 + 1).unwrap();
     store.create_entry("e3", &write(json!({"No": "A-1"}), Some("[\"A-1\"]"))).unwrap();
+    // Oldest first, then by id: a later entry with a smaller id comes last.
+    store.create_entry("a0", &EntryWrite { at: T0 + 5, ..write(json!({"No": "A-9"}), None) }).unwrap();
+    // Components whose names sort next to it are not listed with it.
+    for neighbour in ["Invoice", "Invoicesz", "Invoices "] {
+        store.create_entry("n1", &EntryWrite { component: neighbour.into(), ..write(json!({}), None) }).unwrap();
+    }
     let listed = store.list_entries("Invoices").unwrap();
     assert_eq!(
         listed.iter().map(|e| (e.id.as_str(), e.deleted)).collect::<Vec<_>>(),
-        [("e1", true), ("e2", false), ("e3", false)]
+        [("e1", true), ("e2", false), ("e3", false), ("a0", false)]
     );
     assert!(store.list_entries("Other").unwrap().is_empty());
     assert!(matches!(store.mark_entry_deleted("Invoices", "nope", None, T0), Err(StoreError::NotFound(_))));

@@ -1,8 +1,10 @@
 //! The in-memory store: everything behind one lock, gone when the process ends.
+//!
+//! The collections are B-trees and the run log a ring sized once: they grow a node at a
+//! time, so no insert ever copies or rehashes a whole collection while every request waits
+//! for the lock (a hash map of 229,376 entries took 137 ms to grow; see docs/performance.md).
 
-use std::collections::{HashMap, VecDeque};
-
-use indexmap::IndexMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
 use super::{
@@ -25,21 +27,21 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct State {
     /// By id.
-    users: HashMap<String, User>,
+    users: BTreeMap<String, User>,
     /// Lower-case user name → id.
-    user_names: HashMap<String, String>,
+    user_names: BTreeMap<String, String>,
     /// The code of each (user, client).
-    codes: HashMap<(String, String), Slot>,
-    failures: HashMap<(String, String), Vec<Millis>>,
-    locks: HashMap<(String, String), Millis>,
-    /// By (component, id), in creation order, with each entry's primary key.
-    entries: IndexMap<(String, String), (Option<String>, Entry)>,
+    codes: BTreeMap<(String, String), Slot>,
+    failures: BTreeMap<(String, String), Vec<Millis>>,
+    locks: BTreeMap<(String, String), Millis>,
+    /// By (component, id), with each entry's primary key.
+    entries: BTreeMap<(String, String), (Option<String>, Entry)>,
     /// (component, primary key) → id, for entries not marked for deletion.
-    keys: HashMap<(String, String), String>,
+    keys: BTreeMap<(String, String), String>,
     runs: VecDeque<RunRecord>,
     messages: Vec<Message>,
     components: Vec<StoredComponent>,
-    sessions: HashMap<String, Session>,
+    sessions: BTreeMap<String, Session>,
 }
 
 impl MemoryStore {
@@ -250,7 +252,15 @@ impl EntryStore for MemoryStore {
 
     fn list_entries(&self, component: &str) -> Result<Vec<Entry>, StoreError> {
         let state = self.state();
-        Ok(state.entries.iter().filter(|((c, _), _)| c == component).map(|(_, (_, e))| e.clone()).collect())
+        let mut listed: Vec<Entry> = state
+            .entries
+            .range((component.to_owned(), String::new())..)
+            .take_while(|((c, _), _)| c == component)
+            .map(|(_, (_, e))| e.clone())
+            .collect();
+        // Oldest first, as the SQL stores order them.
+        listed.sort_by(|a, b| (a.created_date, &a.id).cmp(&(b.created_date, &b.id)));
+        Ok(listed)
     }
 }
 
@@ -274,6 +284,10 @@ fn claim_key(state: &mut State, write: &EntryWrite, id: &str, old: Option<String
 impl RunStore for MemoryStore {
     fn record_run(&self, run: RunRecord) -> Result<(), StoreError> {
         let mut state = self.state();
+        if state.runs.capacity() < MAX_RUNS {
+            // Sized once: growing by doubling would copy the whole log under the lock.
+            state.runs.reserve_exact(MAX_RUNS);
+        }
         while state.runs.len() >= MAX_RUNS {
             state.runs.pop_front();
         }
@@ -405,6 +419,10 @@ impl Store for MemoryStore {
         "memory:".into()
     }
 
+    fn waits(&self) -> bool {
+        false
+    }
+
     fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }
@@ -425,11 +443,7 @@ impl Store for MemoryStore {
 }
 
 /// Removes at most `batch` values of `map` that `drop` picks; returns how many.
-fn drop_some<K: Clone + Eq + std::hash::Hash, V>(
-    map: &mut HashMap<K, V>,
-    batch: usize,
-    drop: impl Fn(&V) -> bool,
-) -> usize {
+fn drop_some<K: Clone + Ord, V>(map: &mut BTreeMap<K, V>, batch: usize, drop: impl Fn(&V) -> bool) -> usize {
     let doomed: Vec<K> = map.iter().filter(|(_, v)| drop(v)).map(|(k, _)| k.clone()).take(batch).collect();
     for key in &doomed {
         map.remove(key);
