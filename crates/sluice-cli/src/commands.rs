@@ -386,8 +386,8 @@ pub struct ServeOptions {
     pub run_details: bool,
     /// How long run records are kept.
     pub keep_runs: std::time::Duration,
-    /// Threads for runs and store calls.
-    pub workers: usize,
+    /// Threads for runs and store calls (`None`: the store's default).
+    pub workers: Option<usize>,
 }
 
 /// `sluice serve`.
@@ -401,6 +401,7 @@ pub fn serve(options: ServeOptions, store: &StoreArgs) -> Result<(), Failure> {
     if let Some(file) = users {
         import_users_into(&file, &services)?;
     }
+    let workers = workers.unwrap_or_else(|| sluice_server::default_workers(services.store.as_ref()));
     let engine = Engine::builder().services(services).build().map_err(|e| environment(&e))?;
     let config = sluice_server::ServerConfig {
         body_limit,

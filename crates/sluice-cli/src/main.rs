@@ -198,8 +198,8 @@ enum Command {
         /// How long run records are kept (a background purge deletes older ones), such as 7d or 12h.
         #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
         keep_runs: std::time::Duration,
-        /// Threads that run dataflows and store calls (default: 8 per core, at least 16); requests beyond
-        /// them wait their turn.
+        /// Threads that run dataflows and store calls (default: 16 per core and at least 32 for SQLite
+        /// and PostgreSQL, 4 per core and at least 8 for memory); requests beyond them wait their turn.
         #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
         workers: Option<u16>,
         #[command(flatten)]
@@ -357,7 +357,7 @@ fn main() -> ExitCode {
                 users,
                 run_details: !no_run_details,
                 keep_runs,
-                workers: workers.map_or_else(sluice_server::default_workers, usize::from),
+                workers: workers.map(usize::from),
             };
             commands::serve(options, &store)
         }

@@ -170,9 +170,9 @@ fn hostile_requests_end_with_clear_errors_and_others_are_still_served() {
     assert!(peak > 0 && peak < CEILING_KB, "peak resident memory {peak} kB is over the ceiling");
 }
 
-#[test]
-fn requests_beyond_the_workers_wait_their_turn_instead_of_getting_threads() {
-    let server = Replica::start_with("memory:", &["--workers", "2"]);
+/// The server's threads before and, at most, while `scripts` endless scripts run at once
+/// (each stopped by its limit).
+fn threads_while_spinning(server: &Replica, scripts: usize) -> (u64, u64) {
     let (status, _) = call("PUT", &format!("{}/api/components/Hostile", server.base), Some(hostile())).unwrap();
     assert_eq!(status, 200);
     let idle = server.threads();
@@ -185,14 +185,32 @@ fn requests_beyond_the_workers_wait_their_turn_instead_of_getting_threads() {
                 std::thread::sleep(Duration::from_millis(5));
             }
         });
-        let spinning: Vec<_> = (0..8).map(|_| s.spawn(|| run(&server.base, "Spin", json!({"data": {}})).0)).collect();
+        let spinning: Vec<_> =
+            (0..scripts).map(|_| s.spawn(|| run(&server.base, "Spin", json!({"data": {}})).0)).collect();
         let statuses: Vec<u16> = spinning.into_iter().map(|h| h.join().unwrap()).collect();
         done.store(true, Ordering::Relaxed);
-        assert_eq!(statuses, [422; 8], "every script is stopped by its limit");
+        assert_eq!(statuses, vec![422; scripts], "every script is stopped by its limit");
     });
+    (idle, most.into_inner())
+}
+
+#[test]
+fn requests_beyond_the_workers_wait_their_turn_instead_of_getting_threads() {
+    let server = Replica::start_with("memory:", &["--workers", "2"]);
+    let (idle, most) = threads_while_spinning(&server, 8);
     // One worker may already exist from the component's save; tokio's default would have
     // started one thread per waiting request.
-    let most = most.into_inner();
     eprintln!("threads: {idle} idle, at most {most} with 8 scripts running on 2 workers");
     assert!(most <= idle + 2, "{most} threads (idle {idle}) for 2 workers");
+}
+
+#[test]
+fn a_memory_server_runs_by_default_only_a_few_threads_per_core() {
+    // Its threads only compute: more than a few per core would take turns on the cores.
+    let workers = sluice_server::default_workers(&sluice::store::MemoryStore::new()) as u64;
+    let server = Replica::start("memory:");
+    let scripts = workers as usize + 4;
+    let (idle, most) = threads_while_spinning(&server, scripts);
+    eprintln!("threads: {idle} idle, at most {most} with {scripts} scripts running by default");
+    assert!(most <= idle + workers, "{most} threads (idle {idle}) for {workers} workers");
 }

@@ -18,6 +18,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::response::{Html, IntoResponse};
 use axum::routing::{MethodRouter, delete, get, post, put};
 use serde_json::{Value, json};
+use sluice::store::Store;
 use sluice::{Engine, Plan, SingleStep};
 
 pub use auth::{Caller, admin_hash};
@@ -425,16 +426,22 @@ pub async fn housekeeping(engine: Arc<Engine>, config: &ServerConfig) {
 }
 
 /// Threads a server's runtime should allow for the blocking work of requests — dataflow runs
-/// and store calls — with `tokio::runtime::Builder::max_blocking_threads`: 8 per core, at
-/// least 16.
+/// and store calls — with `tokio::runtime::Builder::max_blocking_threads`: for a store whose
+/// calls wait ([`Store::waits`]: SQLite, PostgreSQL) 16 per core, at least 32; for one that
+/// never waits (memory) 4 per core, at least 8.
 ///
-/// Runs use the cores and the store, so more threads than that only wait for them, each with
-/// its own allocator heap and stack. Under load tokio's default (512) grew 226 threads for 64
-/// connections: 400 MB and a third more CPU per request than 16 threads on 2 cores
-/// (docs/performance.md). A run that waits on a slow store or runs a long script holds a
-/// thread, so a store with slow round trips may want more (`sluice serve --workers`).
-pub fn default_workers() -> usize {
-    (8 * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)).max(16)
+/// A thread waiting on the store leaves its core to others, and the SQLite writer commits
+/// the writes of every thread waiting at once: on 2 cores, SQLite served 4,800 – 5,000
+/// requests/s on 8 threads, 5,700 – 6,400 on 16 and 7,300 – 8,100 on 32. With the memory
+/// store every thread computes, so threads beyond the cores only take turns on them (and
+/// preempt one another inside the store's lock): 28,000 – 30,000 requests/s on 4 to 8
+/// threads, 22,000 – 25,000 on 16 (docs/performance.md). Tokio's default (512) had grown 226
+/// threads and 400 MB for 64 connections. Every script holds a thread for at most its 1 s
+/// limit, so stalling a server takes as many hostile requests a second as it has threads;
+/// `sluice serve --workers` sets another number.
+pub fn default_workers(store: &dyn Store) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    if store.waits() { (16 * cores).max(32) } else { (4 * cores).max(8) }
 }
 
 /// How many connections the kernel queues for the server to accept (capped by
@@ -460,4 +467,19 @@ pub async fn serve(
     tracing::info!(?addr, "serving");
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stores_that_wait_get_more_workers_than_one_that_only_computes() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("workers.db").display());
+        let sqlite = sluice::setup::open(&url, &sluice::setup::Secrets::default()).unwrap();
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        assert_eq!(default_workers(sqlite.store.as_ref()), (16 * cores).max(32));
+        assert_eq!(default_workers(&sluice::store::MemoryStore::new()), (4 * cores).max(8));
+    }
 }

@@ -506,6 +506,13 @@ pub trait Store:
     /// many it deleted in all. Servers call it in the background until it returns less than a
     /// batch, so no request waits behind a long delete.
     fn purge(&self, purge: &Purge) -> Result<usize, StoreError>;
+    /// Whether its calls wait with the core idle — on a disk, a server, or a shared writer
+    /// batching the writes of many callers. A server runs more threads for such a store, so
+    /// the cores stay busy and batches fill; for a store that never waits, threads beyond
+    /// the cores only take turns on them.
+    fn waits(&self) -> bool {
+        true
+    }
 }
 
 /// What [`Store::purge`] may forget: codes that are spent or expired and out of the issue
