@@ -9,3 +9,10 @@ request = function()
   local body = string.format('{"data":{"UserName":"user%d"}}', math.random(1, users))
   return wrk.format(nil, nil, nil, body)
 end
+-- The first answer other than 200 of each thread is shown, so a run's non-2xx count has a cause.
+response = function(status, headers, body)
+  if status ~= 200 and not shown then
+    shown = true
+    print("first non-200 answer: " .. status .. " " .. body)
+  end
+end
