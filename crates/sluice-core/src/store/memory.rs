@@ -1,8 +1,10 @@
 //! The in-memory store: everything behind one lock, gone when the process ends.
 //!
-//! The collections are B-trees and the run log a ring sized once: they grow a node at a
-//! time, so no insert ever copies or rehashes a whole collection while every request waits
-//! for the lock (a hash map of 229,376 entries took 137 ms to grow; see docs/performance.md).
+//! The maps are B-trees and the run log a ring sized once: they grow a node at a time, so no
+//! insert copies or rehashes a whole map while every request waits for the lock (a hash map
+//! of 229,376 entries took 137 ms to grow; see docs/performance.md). The outbox and the saved
+//! components are lists that still grow by doubling: one message per code sent, one component
+//! per save, far fewer than entries and runs.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
