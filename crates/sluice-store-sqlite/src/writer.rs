@@ -4,15 +4,16 @@
 //! itself when no one does — takes every job queued, opens one `BEGIN IMMEDIATE`
 //! transaction, runs each job in a savepoint of its own (a job that fails undoes only its
 //! own statements) and commits once; only then does any caller get its answer, so an answered
-//! write is a committed one. Alone, a write runs on its caller's thread with no hand-off;
-//! under load two or three transactions per request become one per batch, and callers wait
-//! for their answer rather than each taking a turn on the connection (see
-//! docs/performance.md).
+//! write is a committed one. A caller writes one batch — the one holding its own job — and
+//! hands the connection to the caller of the first job queued since, so no caller keeps
+//! writing the others' batches while its own request waits. Alone, a write runs on its
+//! caller's thread with no hand-off; under load two or three transactions per request become
+//! one per batch (see docs/performance.md).
 
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::mpsc::{Sender, channel};
 use std::sync::{Mutex, PoisonError, TryLockError};
 
 use rusqlite::Connection;
@@ -20,19 +21,30 @@ use sluice_core::store::StoreError;
 
 use crate::{Failure, exec, unavailable};
 
+/// What a waiting caller hears.
+enum Reply<T> {
+    /// Its write's answer, once the batch is over.
+    Done(Result<T, StoreError>),
+    /// The connection is free and jobs are waiting (its own among them, or already written):
+    /// write the next batch.
+    Lead,
+}
+
 /// A queued write: run it inside a batch, then tell its caller.
 trait Job: Send {
     /// Runs the job's statements; `false` when it failed (its savepoint is rolled back).
     fn run(&mut self, conn: &Connection, path: &Path) -> bool;
     /// Answers the caller once the batch is over: `committed` is the batch's commit.
     fn answer(self: Box<Self>, committed: &Result<(), StoreError>);
+    /// Asks the caller to write the next batch.
+    fn lead(&self);
 }
 
 /// A caller's write and where its answer goes.
 struct Pending<T, F> {
     work: Option<F>,
     result: Option<Result<T, StoreError>>,
-    reply: SyncSender<Result<T, StoreError>>,
+    reply: Sender<Reply<T>>,
 }
 
 impl<T, F> Job for Pending<T, F>
@@ -58,7 +70,11 @@ where
             (None, Ok(())) => Err(StoreError::Unavailable("the write was never run".into())),
         };
         // The caller may have gone (it cannot: it waits); nothing to do then.
-        let _ = self.reply.send(result);
+        let _ = self.reply.send(Reply::Done(result));
+    }
+
+    fn lead(&self) {
+        let _ = self.reply.send(Reply::Lead);
     }
 }
 
@@ -87,38 +103,43 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, Failure> + Send + 'static,
     {
-        let (reply, answer) = sync_channel(1);
+        let (reply, replies) = channel();
         self.queue().push_back(Box::new(Pending { work: Some(work), result: None, reply }));
         self.write_queued();
-        answer.recv().unwrap_or_else(|_| Err(StoreError::Unavailable("the write was dropped unanswered".into())))
+        loop {
+            match replies.recv() {
+                Ok(Reply::Done(result)) => return result,
+                Ok(Reply::Lead) => self.write_queued(),
+                Err(_) => return Err(StoreError::Unavailable("the write was dropped unanswered".into())),
+            }
+        }
     }
 
     fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<Box<dyn Job>>> {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Writes everything queued, batch after batch, unless another thread holds the
-    /// connection: that thread then writes the queue, this one's job included.
+    /// Writes one batch of everything queued, unless another thread holds the connection
+    /// (that thread then writes the queue, or hands it on).
     ///
-    /// No job is left behind: the connection is let go only while the queue is locked and
-    /// empty, so a job queued later finds it free, or held by a thread that has yet to look
-    /// at the queue again.
+    /// No job is left behind: after letting the connection go, the writer asks the caller of
+    /// the first job still queued to write the next batch. A job queued later finds the
+    /// connection free, or held by a thread that has yet to look at the queue; a caller asked
+    /// to lead that finds the connection taken waits again, for the holder will look too.
     fn write_queued(&self) {
         let conn = match self.conn.try_lock() {
             Ok(conn) => conn,
             Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
             Err(TryLockError::WouldBlock) => return,
         };
-        loop {
-            let mut queue = self.queue();
-            if queue.is_empty() {
-                drop(conn);
-                return;
-            }
-            let mut batch: Vec<Box<dyn Job>> = queue.drain(..).collect();
-            drop(queue);
+        let mut batch: Vec<Box<dyn Job>> = self.queue().drain(..).collect();
+        if !batch.is_empty() {
             let committed = run_batch(&conn, &self.path, &mut batch);
             batch.into_iter().for_each(|job| job.answer(&committed));
+        }
+        drop(conn);
+        if let Some(next) = self.queue().front() {
+            next.lead();
         }
     }
 }
@@ -240,6 +261,49 @@ mod tests {
         release.send(()).unwrap();
         assert_eq!(holder.join().unwrap(), Ok(()));
         waiting.into_iter().map(|h| h.join().unwrap()).collect()
+    }
+
+    #[test]
+    fn a_caller_writes_one_batch_and_hands_the_next_to_a_caller_waiting_in_it() {
+        let (_dir, writer) = writer_on_table();
+        // The first caller's write holds the connection until a second write is queued; that
+        // one holds the next batch until the first caller has had its answer.
+        let (first_running, first_started) = mpsc::channel();
+        let (first_release, first_held) = mpsc::channel::<()>();
+        let (first_answered, first_answer) = mpsc::channel();
+        std::thread::spawn({
+            let writer = writer.clone();
+            move || {
+                let answer = writer.write(move |_| {
+                    first_running.send(()).unwrap();
+                    first_held.recv().unwrap();
+                    Ok(())
+                });
+                first_answered.send(answer).unwrap();
+            }
+        });
+        first_started.recv().unwrap();
+        let (second_release, second_held) = mpsc::channel::<()>();
+        let second = std::thread::spawn({
+            let writer = writer.clone();
+            move || {
+                let caller = std::thread::current().id();
+                writer.write(move |conn| {
+                    second_held.recv().unwrap();
+                    conn.execute("INSERT INTO t VALUES ('second')", [])?;
+                    Ok(std::thread::current().id() == caller)
+                })
+            }
+        });
+        while queued(&writer) == 0 {
+            std::thread::yield_now();
+        }
+        first_release.send(()).unwrap();
+        let answer = first_answer.recv_timeout(std::time::Duration::from_secs(10));
+        second_release.send(()).unwrap();
+        assert_eq!(answer, Ok(Ok(())), "the first caller went on writing the second batch");
+        assert_eq!(second.join().unwrap(), Ok(true), "the second batch ran on its own caller's thread");
+        assert_eq!(keys(&writer), ["second"]);
     }
 
     #[test]
