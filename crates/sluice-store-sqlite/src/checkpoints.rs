@@ -4,8 +4,15 @@
 //! its fsync waits for every page written before it: under load that commit took 20 – 114 ms,
 //! and every write queued behind it waited too (docs/performance.md). Here the writing
 //! connection only notes that a checkpoint is due; a thread with a connection of its own runs
-//! a `PASSIVE` checkpoint, which copies the log into the database while writes go on. Should
-//! that thread fall behind, the writing connection checkpoints itself past a larger log.
+//! a `PASSIVE` checkpoint, which copies the log into the database while writes go on.
+//!
+//! SQLite starts the log over only at a write that finds every frame of it copied, which under
+//! steady writes never happens by itself: a checkpoint takes milliseconds (it syncs the files)
+//! and the writer commits every few hundred microseconds meanwhile, so the log grew to tens of
+//! megabytes. Past [`RESTART_PAGES`] the thread therefore copies the frames written during its
+//! pass with the writes held for that moment, and the next write starts the log over. Should
+//! the thread fall behind all the same, the writing connection checkpoints itself past a
+//! larger log.
 
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -15,10 +22,13 @@ use rusqlite::Connection;
 use rusqlite::hooks::Wal;
 use sluice_core::store::StoreError;
 
+use crate::writer::Writer;
 use crate::{connect, unavailable};
 
 /// Log pages after which the thread checkpoints (SQLite's own default).
 const DUE_PAGES: i32 = 1_000;
+/// Log pages after which the thread holds the writes for its last copy, so the log starts over.
+const RESTART_PAGES: i64 = 4_000;
 /// Log pages after which the writing connection checkpoints itself.
 const OVERDUE_PAGES: i32 = 20_000;
 
@@ -49,30 +59,29 @@ pub(crate) struct Checkpointer {
 }
 
 impl Checkpointer {
-    /// Starts the thread and hands the checkpoints of `writer`'s log over to it.
-    pub(crate) fn start(path: &Path, writer: &mut Connection) -> Result<Checkpointer, StoreError> {
+    /// Hands the checkpoints of the log of `writing` (the store's writing connection) over
+    /// to a thread of their own; returns the writer on that connection.
+    pub(crate) fn start(path: &Path, mut writing: Connection) -> Result<(Arc<Writer>, Checkpointer), StoreError> {
         let conn = connect(path)?;
         let shared = Arc::new(Shared::default());
-        let thread = std::thread::Builder::new()
-            .name("sluice-sqlite-checkpoints".into())
-            .spawn({
-                let shared = shared.clone();
-                move || checkpoint_when_due(&conn, &shared)
-            })
-            .map_err(|e| StoreError::Unavailable(format!("cannot start the checkpoint thread: {e}")))?;
         let signal = shared.clone();
         // Due as long as the log is long: a `PASSIVE` checkpoint that keeps up with the writes
-        // lets the log restart from its beginning whenever no reader is on old pages (one that
-        // lags a thousand pages behind, as SQLite's own does, kept it from restarting: the
-        // log grew to 80 MB in a 10 s load test at 2,000 requests/s). Under sustained
-        // saturation the writer commits too often for the log ever to be fully copied at its
-        // next transaction, and the log still grows to the backstop (docs/performance.md).
+        // copies the log as it grows (one that lags a thousand pages behind, as SQLite's own
+        // does, let the log grow to 80 MB in a 10 s load test at 2,000 requests/s).
         let hook = move |wal: &mut Wal, pages: i32| {
             after_commit(pages, || wal.checkpoint(), &signal);
             Ok(())
         };
-        writer.wal_hook(Some(hook)).map_err(|e| unavailable(path, e))?;
-        Ok(Checkpointer { shared, thread: Some(thread) })
+        writing.wal_hook(Some(hook)).map_err(|e| unavailable(path, e))?;
+        let writer = Arc::new(Writer::new(writing, path.to_path_buf()));
+        let thread = std::thread::Builder::new()
+            .name("sluice-sqlite-checkpoints".into())
+            .spawn({
+                let (shared, writer) = (shared.clone(), writer.clone());
+                move || checkpoint_when_due(&conn, &shared, &writer)
+            })
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the checkpoint thread: {e}")))?;
+        Ok((writer, Checkpointer { shared, thread: Some(thread) }))
     }
 }
 
@@ -102,7 +111,7 @@ fn after_commit(pages: i32, checkpoint: impl FnOnce() -> rusqlite::Result<()>, s
     }
 }
 
-fn checkpoint_when_due(conn: &Connection, shared: &Shared) {
+fn checkpoint_when_due(conn: &Connection, shared: &Shared, writer: &Writer) {
     loop {
         {
             let mut signal = shared.signal.lock().unwrap_or_else(PoisonError::into_inner);
@@ -116,8 +125,17 @@ fn checkpoint_when_due(conn: &Connection, shared: &Shared) {
         }
         // A checkpoint that fails or cannot finish (readers still on old pages) is simply
         // tried again when the next commit finds it due; the log is never lost, only longer.
-        let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        if passive(conn).is_some_and(|pages| pages >= RESTART_PAGES) {
+            // Only what was written during that pass is left to copy, and with no write
+            // beginning meanwhile the next one finds the whole log copied and starts it over.
+            writer.hold(|| passive(conn));
+        }
     }
+}
+
+/// Runs a `PASSIVE` checkpoint: the pages in the log, or `None` when it failed.
+fn passive(conn: &Connection) -> Option<i64> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1)).ok()
 }
 
 #[cfg(test)]
@@ -156,25 +174,55 @@ mod tests {
         assert_eq!(after(OVERDUE_PAGES, Err(busy)), (true, true));
     }
 
-    #[test]
-    fn a_long_log_is_copied_into_the_database_by_the_thread_not_by_the_commits() {
+    /// A store's writer and checkpoint thread on a new database with one table.
+    fn writer_on_table() -> (tempfile::TempDir, Arc<Writer>, Checkpointer) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.db");
-        let mut conn = Connection::open(&path).unwrap();
-        conn.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (v BLOB)").unwrap();
-        let checkpoints = Checkpointer::start(&path, &mut conn).unwrap();
-        // About 1,500 pages of log in commits of one 6 kB row each.
-        for _ in 0..1_000 {
-            conn.execute("INSERT INTO t VALUES (zeroblob(6000))", []).unwrap();
+        let conn = connect(&path).unwrap();
+        conn.execute_batch("CREATE TABLE t (v BLOB)").unwrap();
+        let (writer, checkpoints) = Checkpointer::start(&path, conn).unwrap();
+        (dir, writer, checkpoints)
+    }
+
+    /// Writes `rows` rows of 6 kB (two pages of log each), one commit each, one after another.
+    fn write_rows(writer: &Writer, rows: usize) {
+        for _ in 0..rows {
+            writer.write(|conn| Ok(conn.execute("INSERT INTO t VALUES (zeroblob(6000))", []).map(drop)?)).unwrap();
         }
-        // The commits only asked; the thread copies the log into the database file.
+    }
+
+    fn size(path: std::path::PathBuf) -> u64 {
+        std::fs::metadata(path).map_or(0, |m| m.len())
+    }
+
+    #[test]
+    fn a_long_log_is_copied_into_the_database_by_the_thread_not_by_the_commits() {
+        let (dir, writer, checkpoints) = writer_on_table();
+        // About 1,500 pages of log: the commits only ask; the thread copies the log into the
+        // database file.
+        write_rows(&writer, 1_000);
         let deadline = Instant::now() + Duration::from_secs(20);
-        while std::fs::metadata(&path).unwrap().len() < 4 << 20 {
+        while size(dir.path().join("c.db")) < 4 << 20 {
             assert!(Instant::now() < deadline, "no checkpoint copied the log into the database");
             std::thread::sleep(Duration::from_millis(20));
         }
         drop(checkpoints);
-        let rows: i64 = conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+        let rows: i64 = writer.write(|conn| Ok(conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?)).unwrap();
         assert_eq!(rows, 1_000);
+    }
+
+    #[test]
+    fn under_writes_that_never_pause_the_log_starts_over_instead_of_growing() {
+        let (dir, writer, _checkpoints) = writer_on_table();
+        // 24,000 pages of log in all, written without a pause: a log that never started over
+        // would reach the writer's own checkpoint at 20,000 pages (80 MB).
+        write_rows(&writer, 12_000);
+        let rows: i64 = writer.write(|conn| Ok(conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?)).unwrap();
+        assert_eq!(rows, 12_000);
+        // Without the held copy the log always reaches the writer's own checkpoint; with it the
+        // log starts over past RESTART_PAGES, however late the thread gets to run.
+        let log = size(dir.path().join("c.db-wal"));
+        let backstop = OVERDUE_PAGES as u64 * 4096;
+        assert!(log < backstop, "the log grew to {log} bytes, to the writer's own checkpoint ({backstop})");
     }
 }

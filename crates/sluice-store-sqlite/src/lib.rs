@@ -15,6 +15,7 @@ mod readers;
 mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior, params};
@@ -40,7 +41,7 @@ pub struct SqliteStore {
     /// the writes waiting beats taking turns on a lock (whose holder the scheduler may pause)
     /// or SQLite's busy handler (which sleeps with back-off). Other processes on the same file
     /// still wait via `busy_timeout`.
-    writer: Writer,
+    writer: Arc<Writer>,
     /// WAL checkpoints, off the writing connection's commits.
     _checkpoints: Checkpointer,
 }
@@ -84,8 +85,7 @@ impl SqliteStore {
         }
         let mut conn = connect(&path)?;
         migrate(&mut conn)?;
-        let checkpoints = Checkpointer::start(&path, &mut conn)?;
-        let writer = Writer::new(conn, path.clone());
+        let (writer, checkpoints) = Checkpointer::start(&path, conn)?;
         Ok(SqliteStore { path, readers: Readers::default(), writer, _checkpoints: checkpoints })
     }
 

@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Sender, channel};
-use std::sync::{Mutex, PoisonError, TryLockError};
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
 use rusqlite::Connection;
 use sluice_core::store::StoreError;
@@ -115,7 +115,7 @@ impl Writer {
         }
     }
 
-    fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<Box<dyn Job>>> {
+    fn queue(&self) -> MutexGuard<'_, VecDeque<Box<dyn Job>>> {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -137,6 +137,22 @@ impl Writer {
             let committed = run_batch(&conn, &self.path, &mut batch);
             batch.into_iter().for_each(|job| job.answer(&committed));
         }
+        self.release(conn);
+    }
+
+    /// Runs `work` while no batch is written: waits for the batch in progress and keeps the
+    /// next one from beginning until `work` returns. The writes queued meanwhile wait, and
+    /// then go on as after any batch.
+    pub(crate) fn hold<R>(&self, work: impl FnOnce() -> R) -> R {
+        let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        let result = work();
+        self.release(conn);
+        result
+    }
+
+    /// Lets the connection go, then asks the caller of the first job still queued to write
+    /// the next batch (in that order: a job queued after the look finds the connection free).
+    fn release(&self, conn: MutexGuard<'_, Connection>) {
         drop(conn);
         if let Some(next) = self.queue().front() {
             next.lead();
