@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::config::DbConfig;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, StatementStatus, TransactionBehavior, params};
 use serde_json::{Map, Value};
 use sluice_core::Millis;
 use sluice_core::store::{
@@ -118,10 +119,18 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-/// What every connection of the store has: a wait for other processes' locks and a statement cache.
+/// What every connection of the store has: a wait for other processes' locks, a statement
+/// cache, and plans that never depend on the values bound.
+///
+/// Without that last setting, SQLite plans a statement again whenever a value bound to it might
+/// change the plan — in practice at every call of a lookup on part of a key (`WHERE name = ?1`
+/// on `components (name, version)`, `WHERE user_id = ?1` on `otp_codes (user_id, client)`):
+/// parsing it again was 7% of a SQLite server's time under load (docs/performance.md). The
+/// store's queries are keyed lookups whose best plan does not depend on the value.
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.set_prepared_statement_cache_capacity(64);
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(())
 }
 
@@ -139,7 +148,10 @@ fn unavailable(path: &Path, e: rusqlite::Error) -> StoreError {
 
 /// Runs a statement through the connection's statement cache (the hot paths prepare nothing).
 fn exec(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
-    conn.prepare_cached(sql)?.execute(params)
+    let mut statement = conn.prepare_cached(sql)?;
+    let changed = statement.execute(params);
+    planned_once(&statement, sql);
+    changed
 }
 
 /// Reads one row through the statement cache.
@@ -149,7 +161,16 @@ fn row<T>(
     params: impl rusqlite::Params,
     read: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
 ) -> rusqlite::Result<T> {
-    conn.prepare_cached(sql)?.query_row(params, read)
+    let mut statement = conn.prepare_cached(sql)?;
+    let read = statement.query_row(params, read);
+    planned_once(&statement, sql);
+    read
+}
+
+/// Checks, in debug builds (every test), that a cached statement was never planned again.
+fn planned_once(statement: &rusqlite::Statement<'_>, sql: &str) {
+    let again = statement.get_status(StatementStatus::RePrepare);
+    debug_assert_eq!(again, 0, "SQLite planned this statement {again} more times (see `configure`): {sql}");
 }
 
 fn is_unique_violation(e: &rusqlite::Error) -> bool {
