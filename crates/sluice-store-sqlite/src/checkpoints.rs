@@ -191,6 +191,10 @@ mod tests {
         }
     }
 
+    fn rows(writer: &Writer) -> i64 {
+        writer.write(|conn| Ok(conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?)).unwrap()
+    }
+
     fn size(path: std::path::PathBuf) -> u64 {
         std::fs::metadata(path).map_or(0, |m| m.len())
     }
@@ -207,8 +211,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
         drop(checkpoints);
-        let rows: i64 = writer.write(|conn| Ok(conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?)).unwrap();
-        assert_eq!(rows, 1_000);
+        assert_eq!(rows(&writer), 1_000);
     }
 
     #[test]
@@ -217,8 +220,7 @@ mod tests {
         // 24,000 pages of log in all, written without a pause: a log that never started over
         // would reach the writer's own checkpoint at 20,000 pages (80 MB).
         write_rows(&writer, 12_000);
-        let rows: i64 = writer.write(|conn| Ok(conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?)).unwrap();
-        assert_eq!(rows, 12_000);
+        assert_eq!(rows(&writer), 12_000);
         // Without the held copy the log always reaches the writer's own checkpoint; with it the
         // log starts over past RESTART_PAGES, however late the thread gets to run.
         let log = size(dir.path().join("c.db-wal"));

@@ -170,7 +170,7 @@ fn row<T>(
 /// Checks, in debug builds (every test), that a cached statement was never planned again.
 fn planned_once(statement: &rusqlite::Statement<'_>, sql: &str) {
     let again = statement.get_status(StatementStatus::RePrepare);
-    debug_assert_eq!(again, 0, "SQLite planned this statement {again} more times (see `configure`): {sql}");
+    debug_assert_eq!(again, 0, "SQLite planned this statement again ({again} times; see `configure`): {sql}");
 }
 
 fn is_unique_violation(e: &rusqlite::Error) -> bool {

@@ -323,6 +323,37 @@ mod tests {
     }
 
     #[test]
+    fn a_write_queued_while_the_writer_is_held_waits_and_then_goes_on() {
+        let (_dir, writer) = writer_on_table();
+        let (held, holding) = mpsc::channel();
+        let (release, released) = mpsc::channel::<()>();
+        let holder = std::thread::spawn({
+            let writer = writer.clone();
+            move || {
+                writer.hold(|| {
+                    held.send(()).unwrap();
+                    released.recv().unwrap();
+                })
+            }
+        });
+        holding.recv().unwrap();
+        let (answered, answer) = mpsc::channel();
+        std::thread::spawn({
+            let writer = writer.clone();
+            move || answered.send(writer.write(insert("w"))).unwrap()
+        });
+        while queued(&writer) == 0 {
+            std::thread::yield_now();
+        }
+        assert!(answer.try_recv().is_err(), "a write went on while the writer was held");
+        release.send(()).unwrap();
+        holder.join().unwrap();
+        let written = answer.recv_timeout(std::time::Duration::from_secs(10));
+        assert_eq!(written, Ok(Ok(())), "the write queued during the hold was never written");
+        assert_eq!(keys(&writer), ["w"]);
+    }
+
+    #[test]
     fn in_a_shared_batch_a_failing_write_undoes_only_its_own_statements() {
         let (_dir, writer) = writer_on_table();
         let answers = in_one_batch(&writer, vec![insert("b"), insert_then_fail("c"), insert("d"), insert("b")]);

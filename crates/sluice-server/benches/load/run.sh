@@ -5,7 +5,9 @@
 # sluice_load, emptied first); postgres2: two replicas on it, wrk with 32 connections on each.
 # RATES="2000 5000" adds, after the saturation run, an open-loop run at each fixed rate with
 # oha (`cargo install oha`; latency corrected for coordinated omission): the latency a client
-# sees below saturation.
+# sees below saturation. SLUICE_BIN=path runs that binary instead of building this checkout's
+# (to alternate two builds on one box). After each load it prints the server's CPU time per
+# request (user + system, from /proc), which does not depend on how much of the cores wrk takes.
 set -euo pipefail
 store_kind="${1:-memory}"
 shift || true   # further arguments go to `sluice serve` (such as --no-run-details)
@@ -13,7 +15,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d)"
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 export TOKEN=load-test-token USERS=5000 COMPONENT="$here/component.json"
-cargo build --release -q -p sluice-cli
+bin="${SLUICE_BIN:-}"
+[ -n "$bin" ] || { cargo build --release -q -p sluice-cli; bin=./target/release/sluice; }
 python3 -c "import json; print(json.dumps([{'userName': f'user{i}'} for i in range(1, $USERS + 1)]))" > "$work/users.json"
 pg="${SLUICE_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}"
 case "$store_kind" in
@@ -30,7 +33,7 @@ ports=("$port")
 [ "$store_kind" = postgres2 ] && ports=(18181 18182)
 servers=()
 for p in "${ports[@]}"; do
-  SLUICE_ADMIN_TOKENS="$TOKEN" ./target/release/sluice serve --addr "127.0.0.1:$p" --store "$store" \
+  SLUICE_ADMIN_TOKENS="$TOKEN" "$bin" serve --addr "127.0.0.1:$p" --store "$store" \
     --users "$work/users.json" "$@" 2>>"$work/server.log" &
   servers+=($!)
   for _ in $(seq 100); do curl -fs "http://127.0.0.1:$p/healthz" >/dev/null && break; sleep 0.1; done
@@ -39,8 +42,12 @@ server=${servers[0]}
 trap 'kill "${servers[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
 curl -fs -X PUT -H "Authorization: Bearer $TOKEN" --data-binary @"$COMPONENT" \
   "http://127.0.0.1:$port/api/components/ForTestCodeDemo" >/dev/null
+# CPU time of the servers so far, in clock ticks.
+cpu() { for s in "${servers[@]}"; do awk '{print $14 + $15}' "/proc/$s/stat"; done | awk '{t += $1} END {print t}'; }
+per_request() { awk -v t="$(( $(cpu) - $1 ))" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.0f", t / hz * 1e6 / n}'; }
 commits() { [ "${store_kind#postgres}" = "$store_kind" ] || psql "$pg" -Atc "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
 before=$(commits)
+cpu_before=$(cpu)
 connections=$(( 64 / ${#ports[@]} ))
 echo "== execute GetCode, 64 connections over ${#ports[@]} server(s), $store_kind store"
 wrks=()
@@ -51,6 +58,8 @@ for p in "${ports[@]}"; do
 done
 wait "${wrks[@]}"
 cat "$work"/wrk-*.txt
+requests=$(awk '/requests in/ {n += $1} END {print n}' "$work"/wrk-*.txt)
+echo "== server CPU per request: $(per_request "$cpu_before" "$requests") µs"
 if [ -n "$before" ]; then
   runs=$(psql "$pg" -Atc "SELECT count(*) FROM sluice_load.runs")
   echo "== database transactions per run: $(( ($(commits) - before) )) / $runs runs"
@@ -58,10 +67,12 @@ fi
 for rate in ${RATES:-}; do
   python3 -c "import json, random; [print(json.dumps({'data': {'UserName': f'user{random.randint(1, $USERS)}'}})) for _ in range(20000)]" > "$work/bodies.txt"
   echo "== execute GetCode at a fixed $rate requests/s, 64 connections (oha, open loop)"
+  cpu_before=$(cpu)
   oha -z 10s -c 64 -q "$rate" --latency-correction --no-tui -m POST -H "Authorization: Bearer $TOKEN" \
     -H "Content-Type: application/json" -Z "$work/bodies.txt" \
     "http://127.0.0.1:$port/api/components/ForTestCodeDemo/dataflows/GetCode/execute" \
     | grep -E "Success rate|Requests/sec| (50\.00|99\.00|99\.90)% in"
+  echo "   server CPU per request: $(per_request "$cpu_before" $(( rate * 10 ))) µs"
 done
 echo "== refused requests: $(grep -c . "$work/server.log" || true) log lines"; tail -3 "$work/server.log"
 echo "== server memory: $(grep -E 'VmHWM|VmRSS' /proc/$server/status | tr -s ' ' | tr '\n' ' ')"
