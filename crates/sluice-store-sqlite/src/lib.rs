@@ -167,6 +167,19 @@ fn row<T>(
     read
 }
 
+/// Reads every row through the statement cache.
+fn all_rows<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    read: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let rows = statement.query_map(params, read)?.collect();
+    planned_once(&statement, sql);
+    rows
+}
+
 /// Checks, in debug builds (every test), that a cached statement was never planned again.
 fn planned_once(statement: &rusqlite::Statement<'_>, sql: &str) {
     let again = statement.get_status(StatementStatus::RePrepare);
@@ -274,11 +287,7 @@ impl UserStore for SqliteStore {
     }
 
     fn list_users(&self) -> Result<Vec<User>, StoreError> {
-        self.read(|conn| {
-            let mut stmt = conn.prepare_cached("SELECT * FROM users ORDER BY user_name_key")?;
-            let rows = stmt.query_map([], user_from)?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
+        self.read(|conn| Ok(all_rows(conn, "SELECT * FROM users ORDER BY user_name_key", [], user_from)?))
     }
 }
 
@@ -539,10 +548,8 @@ impl EntryStore for SqliteStore {
 
     fn list_entries(&self, component: &str) -> Result<Vec<Entry>, StoreError> {
         self.read(|conn| {
-            let mut stmt =
-                conn.prepare_cached("SELECT * FROM entries WHERE component = ?1 ORDER BY created_date, id")?;
-            let rows = stmt.query_map(params![component], entry_from)?;
-            Ok(rows.collect::<Result<_, _>>()?)
+            let sql = "SELECT * FROM entries WHERE component = ?1 ORDER BY created_date, id";
+            Ok(all_rows(conn, sql, params![component], entry_from)?)
         })
     }
 }
@@ -605,14 +612,15 @@ impl RunStore for SqliteStore {
 
     fn list_runs(&self, component: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            Ok(all_rows(
+                conn,
                 "SELECT id, component, dataflow, user, client, started_at, duration_us, status, failed_step,
                         message, NULL AS input, NULL AS trace, NULL AS outcome
                    FROM runs WHERE ?1 IS NULL OR component = ?1 ORDER BY started_at DESC, rowid DESC LIMIT ?2",
-            )?;
-            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let rows = stmt.query_map(params![component, limit], run_from)?;
-            Ok(rows.collect::<Result<_, _>>()?)
+                params![component, limit],
+                run_from,
+            )?)
         })
     }
 
@@ -661,11 +669,12 @@ impl ComponentStore for SqliteStore {
 
     fn list_components(&self) -> Result<Vec<StoredComponent>, StoreError> {
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(
+            Ok(all_rows(
+                conn,
                 "SELECT name, max(version) AS version, source, saved_at FROM components GROUP BY name ORDER BY name",
-            )?;
-            let rows = stmt.query_map([], component_from)?;
-            Ok(rows.collect::<Result<_, _>>()?)
+                [],
+                component_from,
+            )?)
         })
     }
 
@@ -765,13 +774,14 @@ impl OutboxStore for SqliteStore {
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            Ok(all_rows(
+                conn,
                 "SELECT * FROM messages WHERE (?1 IS NULL OR user_id = ?1) AND (?2 IS NULL OR status = ?2)
                   ORDER BY created_at DESC, rowid DESC LIMIT ?3",
-            )?;
-            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let rows = stmt.query_map(params![user_id, status.map(MessageStatus::name), limit], message_from)?;
-            Ok(rows.collect::<Result<_, _>>()?)
+                params![user_id, status.map(MessageStatus::name), limit],
+                message_from,
+            )?)
         })
     }
 }
