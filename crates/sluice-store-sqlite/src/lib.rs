@@ -180,10 +180,13 @@ fn all_rows<T>(
     rows
 }
 
-/// Checks, in debug builds (every test), that a cached statement was never planned again.
+/// Checks, in debug builds (every test), that a cached statement was never planned again;
+/// release builds do nothing here.
 fn planned_once(statement: &rusqlite::Statement<'_>, sql: &str) {
-    let again = statement.get_status(StatementStatus::RePrepare);
-    debug_assert_eq!(again, 0, "SQLite planned this statement again ({again} times; see `configure`): {sql}");
+    if cfg!(debug_assertions) {
+        let again = statement.get_status(StatementStatus::RePrepare);
+        assert_eq!(again, 0, "SQLite planned this statement again ({again} times; see `configure`): {sql}");
+    }
 }
 
 fn is_unique_violation(e: &rusqlite::Error) -> bool {
