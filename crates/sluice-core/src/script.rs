@@ -96,8 +96,70 @@ impl Drop for DeadlineGuard {
 }
 
 /// The item as scripts see it: a map whose keys may carry a type suffix.
-#[derive(Debug, Clone)]
-struct ScriptItem(RhaiMap);
+///
+/// A field moves from JSON into Rhai when the script first touches it; the fields it never
+/// touches pass through as they came, unconverted: a script costs what it reads and writes,
+/// not the size of the item, and an untouched value keeps its exact JSON form (such as an
+/// integer beyond Rhai's 64-bit signed range).
+#[derive(Debug, Clone, Default)]
+struct ScriptItem {
+    /// Fields the script has not touched.
+    untouched: Item,
+    /// Fields the script has read or written; no key is in both.
+    touched: RhaiMap,
+}
+
+impl ScriptItem {
+    /// The field `key`, moved into Rhai on first use. `data` becomes a shared value, so
+    /// `item.data.X` reads and writes in place (as in Aqtra's Python) instead of copying it.
+    fn field(&mut self, key: &str) -> Option<&mut Dynamic> {
+        if !self.touched.contains_key(key) {
+            let value = to_rhai(self.untouched.remove(key)?);
+            let value = if key == "data" { value.into_shared() } else { value };
+            self.touched.insert(key.into(), value);
+        }
+        self.touched.get_mut(key)
+    }
+
+    fn get(&mut self, key: &str) -> Dynamic {
+        self.field(key).map_or(Dynamic::UNIT, |value| value.clone())
+    }
+
+    fn set(&mut self, key: &str, value: Dynamic) {
+        self.untouched.remove(key);
+        self.touched.insert(key.into(), value);
+    }
+
+    fn contains(&self, key: &str) -> bool {
+        self.touched.contains_key(key) || self.untouched.contains_key(key)
+    }
+
+    fn remove(&mut self, key: &str) -> Dynamic {
+        let touched = self.touched.remove(key);
+        touched.or_else(|| self.untouched.remove(key).map(to_rhai)).unwrap_or(Dynamic::UNIT)
+    }
+
+    fn len(&self) -> usize {
+        self.touched.len() + self.untouched.len()
+    }
+
+    /// Every key, in order.
+    fn keys(&self) -> rhai::Array {
+        let mut keys: Vec<&str> =
+            self.touched.keys().map(|k| k.as_str()).chain(self.untouched.keys().map(String::as_str)).collect();
+        keys.sort_unstable();
+        keys.into_iter().map(|key| Dynamic::from(key.to_owned())).collect()
+    }
+
+    /// Back to JSON: the touched fields converted, the others as they came.
+    fn into_json(self) -> Result<Item, String> {
+        let mut item = self.untouched;
+        for (key, value) in self.touched {
+            item.insert(no_nul(key.into())?, from_rhai(value)?);
+        }
+        Ok(item)
+    }
+}
 
 /// The engine's script host: one sandboxed Rhai engine shared by all runs.
 pub struct ScriptHost {
@@ -146,7 +208,7 @@ impl ScriptHost {
     /// Compiles a script; `item` is the only variable in scope.
     pub fn compile(&self, source: &str) -> Result<CompiledScript, ScriptError> {
         let mut scope = Scope::new();
-        scope.push("item", ScriptItem(RhaiMap::new()));
+        scope.push("item", ScriptItem::default());
         self.rhai
             .compile_with_scope(&scope, source)
             .map(|ast| CompiledScript { ast: Arc::new(ast) })
@@ -155,25 +217,16 @@ impl ScriptHost {
 
     /// Runs a compiled script on an item and returns the item as the script left it.
     pub fn run(&self, script: &CompiledScript, item: Item) -> Result<Item, ScriptError> {
-        let mut map: RhaiMap = item.into_iter().map(|(k, v)| (k.into(), to_rhai(v))).collect();
-        // Shared, `item.data` is handed out by reference (as in Aqtra's Python) instead of copied.
-        if let Some(data) = map.get_mut("data") {
-            *data = std::mem::take(data).into_shared();
-        }
         let mut scope = Scope::new();
-        scope.push("item", ScriptItem(map));
+        scope.push("item", ScriptItem { untouched: item, touched: RhaiMap::new() });
         DEADLINE.with(|d| d.set(Some(Instant::now() + self.limits.timeout)));
         let _guard = DeadlineGuard;
         self.rhai.run_ast_with_scope(&mut scope, &script.ast).map_err(|e| self.explain(*e))?;
         let result = scope.remove::<Dynamic>("item").unwrap_or_default();
-        let map = if result.is::<ScriptItem>() {
-            result.cast::<ScriptItem>().0
-        } else {
-            result
-                .try_cast::<RhaiMap>()
-                .ok_or_else(|| ScriptError::at("`item` must stay an object map", Position::NONE))?
-        };
-        let mut value = from_rhai(map.into()).map_err(|e| ScriptError::at(e, Position::NONE))?;
+        if !result.is::<ScriptItem>() && !result.is_map() {
+            return Err(ScriptError::at("`item` must stay an object map", Position::NONE));
+        }
+        let mut value = from_rhai(result).map_err(|e| ScriptError::at(e, Position::NONE))?;
         apply_nested_suffixes(&self.types, &mut value).map_err(|e| ScriptError::at(e, Position::NONE))?;
         match value {
             Value::Object(item) => Ok(item),
@@ -273,8 +326,7 @@ fn chain_link(expr: &Expr) -> (Option<&str>, Position, Option<&Expr>) {
 fn register_item(rhai: &mut rhai::Engine, types: Arc<TypeCheckers>, max_keys: usize) {
     rhai.register_type_with_name::<ScriptItem>("Item");
     rhai.register_indexer_get(|item: &mut ScriptItem, key: &str| -> Dynamic {
-        let bare = split_suffix(key).map_or(key, |(bare, _)| bare);
-        item.0.get(bare).cloned().unwrap_or(Dynamic::UNIT)
+        item.get(split_suffix(key).map_or(key, |(bare, _)| bare))
     });
     rhai.register_indexer_set(
         move |item: &mut ScriptItem, key: &str, value: Dynamic| -> Result<(), Box<EvalAltResult>> {
@@ -282,27 +334,23 @@ fn register_item(rhai: &mut rhai::Engine, types: Arc<TypeCheckers>, max_keys: us
                 Some((bare, ty)) => (bare, convert_dynamic(&types, ty, value, key)?),
                 None => (key, value),
             };
-            if max_keys > 0 && item.0.len() >= max_keys && !item.0.contains_key(bare) {
+            if max_keys > 0 && item.len() >= max_keys && !item.contains(bare) {
                 return Err(EvalAltResult::ErrorDataTooLarge("Size of the item".into(), Position::NONE).into());
             }
-            item.0.insert(bare.into(), value);
+            item.set(bare, value);
             Ok(())
         },
     );
     // `item.data` is the hot path: a direct property avoids Rhai's failed-getter-then-indexer fallback.
     rhai.register_get_set(
         "data",
-        |item: &mut ScriptItem| item.0.get("data").cloned().unwrap_or(Dynamic::UNIT),
-        |item: &mut ScriptItem, value: Dynamic| {
-            item.0.insert("data".into(), value);
-        },
+        |item: &mut ScriptItem| item.get("data"),
+        |item: &mut ScriptItem, value: Dynamic| item.set("data", value),
     );
-    rhai.register_fn("keys", |item: &mut ScriptItem| -> rhai::Array {
-        item.0.keys().map(|k| k.to_string().into()).collect()
-    });
-    rhai.register_fn("contains", |item: &mut ScriptItem, key: &str| item.0.contains_key(key));
-    rhai.register_fn("remove", |item: &mut ScriptItem, key: &str| item.0.remove(key).unwrap_or(Dynamic::UNIT));
-    rhai.register_fn("len", |item: &mut ScriptItem| item.0.len() as i64);
+    rhai.register_fn("keys", |item: &mut ScriptItem| item.keys());
+    rhai.register_fn("contains", |item: &mut ScriptItem, key: &str| item.contains(key));
+    rhai.register_fn("remove", |item: &mut ScriptItem, key: &str| item.remove(key));
+    rhai.register_fn("len", |item: &mut ScriptItem| item.len() as i64);
 }
 
 /// Splits `name@type` when `type` is a known suffix.
@@ -367,13 +415,11 @@ fn from_rhai(value: Dynamic) -> Result<Value, String> {
         let items = value.into_array().map_err(|_| "an array cannot be read".to_owned())?;
         return items.into_iter().map(from_rhai).collect::<Result<_, _>>().map(Value::Array);
     }
-    let map = if value.is::<ScriptItem>() { Some(value.cast::<ScriptItem>().0) } else { value.try_cast::<RhaiMap>() };
-    match map {
-        Some(map) => map
-            .into_iter()
-            .map(|(k, v)| Ok((no_nul(k.to_string())?, from_rhai(v)?)))
-            .collect::<Result<_, _>>()
-            .map(Value::Object),
+    if value.is::<ScriptItem>() {
+        return value.cast::<ScriptItem>().into_json().map(Value::Object);
+    }
+    match value.try_cast::<RhaiMap>() {
+        Some(map) => ScriptItem { untouched: Item::new(), touched: map }.into_json().map(Value::Object),
         None => Err(format!("a value of type {type_name} cannot be stored in an item")),
     }
 }

@@ -245,6 +245,27 @@ mod tests {
     }
 
     #[test]
+    fn fields_the_script_never_touches_pass_through_exactly() {
+        // 2^64 - 1 is beyond a Rhai integer: moved through Rhai it would come back a float.
+        let item = json!({"big": u64::MAX, "_user": {"id": "u1", "tags": [1, 2.5, null]}, "data": {"A": 1}});
+        let got = run("item.data.B = item.data.A + 1;", item.clone()).unwrap();
+        assert_eq!(got["big"].as_u64(), Some(u64::MAX));
+        assert_eq!(got["_user"], item["_user"]);
+        assert_eq!(got["data"], json!({"A": 1, "B": 2}));
+    }
+
+    #[test]
+    fn keys_contains_remove_and_len_see_every_field_touched_or_not() {
+        let script = r#"item.b = 0; item.k = item.keys(); item.n = item.len(); item.has_c = item.contains("c");
+                        item.gone = item.remove("a"); item.left = item.len(); item.missing = item.remove("zz");"#;
+        let got = run(script, json!({"a": [1, 2], "c": 3})).unwrap();
+        assert_eq!(
+            got,
+            json!({"b": 0, "c": 3, "k": ["a", "b", "c"], "n": 4, "has_c": true, "gone": [1, 2], "left": 6, "missing": null})
+        );
+    }
+
+    #[test]
     fn item_must_stay_a_map() {
         let err = run("item = 5;", json!({})).unwrap_err();
         assert!(err.contains("must stay an object"), "{err}");
