@@ -8,6 +8,7 @@
 # sees below saturation. SLUICE_BIN=path runs that binary instead of building this checkout's
 # (to alternate two builds on one box). After each load it prints the server's CPU time per
 # request (user + system, from /proc), which does not depend on how much of the cores wrk takes.
+# SKIP_ENDPOINTS=1 leaves out the catalog and validate runs (as ab.sh does).
 set -euo pipefail
 store_kind="${1:-memory}"
 shift || true   # further arguments go to `sluice serve` (such as --no-run-details)
@@ -76,6 +77,7 @@ for rate in ${RATES:-}; do
 done
 echo "== refused requests: $(grep -c . "$work/server.log" || true) log lines"; tail -3 "$work/server.log"
 echo "== server memory: $(grep -E 'VmHWM|VmRSS' /proc/$server/status | tr -s ' ' | tr '\n' ' ')"
+[ -z "${SKIP_ENDPOINTS:-}" ] || exit 0
 echo "== GET /api/steps, 1 connection"
 wrk -t1 -c1 -d5s --latency "http://127.0.0.1:$port/api/steps?lang=fr" | grep -E "50%|99%|Requests/sec"
 echo "== POST /api/validate, 1 connection"
