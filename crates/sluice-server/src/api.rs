@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use sluice::{Diagnostic, Lang, LoadError, Plan, RunContext, RunError, RunOptions};
@@ -68,7 +68,9 @@ pub async fn steps(State(state): Shared, Query(query): Query<HashMap<String, Str
     let accept = headers.get("accept-language").and_then(|v| v.to_str().ok()).unwrap_or_default();
     let wanted = query.get("lang").map(String::as_str).unwrap_or(accept);
     let lang = wanted.split([',', ';', '-']).find_map(|tag| Lang::from_tag(tag.trim())).unwrap_or_default();
-    Json(json!(state.engine.catalog(lang))).into_response()
+    // Written once per language when the server starts; the answer depends on Accept-Language.
+    let headers = [(header::CONTENT_TYPE, "application/json"), (header::VARY, "accept-language")];
+    (headers, state.catalog(lang)).into_response()
 }
 
 /// `POST /api/validate`.

@@ -14,12 +14,13 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
 use axum::response::{Html, IntoResponse};
 use axum::routing::{MethodRouter, delete, get, post, put};
 use serde_json::{Value, json};
 use sluice::store::Store;
-use sluice::{Engine, Plan, SingleStep};
+use sluice::{Engine, Lang, Plan, SingleStep};
 
 pub use auth::{Caller, admin_hash};
 pub use metrics::Metrics;
@@ -67,6 +68,9 @@ pub struct AppState {
     login: Arc<SingleStep>,
     session_lifetime: i64,
     keep_run_details: bool,
+    /// The step catalog as JSON, in each language of [`Lang::ALL`] (it never changes while the
+    /// process runs: step types are linked in).
+    catalogs: Vec<Bytes>,
 }
 
 /// Why a server could not start.
@@ -75,6 +79,9 @@ pub enum ServeError {
     /// The engine could not build the sign-in step.
     #[error("cannot prepare the sign-in: {0}")]
     Login(String),
+    /// The step catalog could not be written as JSON.
+    #[error("cannot write the step catalog: {0}")]
+    Catalog(#[from] serde_json::Error),
     /// The address could not be bound or served.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -87,7 +94,12 @@ impl AppState {
         let login = engine
             .single_step("session", "login_with_password", settings, &Default::default())
             .map_err(|d| ServeError::Login(d.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")))?;
+        let catalogs = Lang::ALL
+            .into_iter()
+            .map(|lang| serde_json::to_vec(&engine.catalog(lang)).map(Bytes::from))
+            .collect::<Result<_, _>>()?;
         Ok(AppState {
+            catalogs,
             engine,
             plans: RwLock::new(HashMap::new()),
             admin_tokens: config.admin_tokens.iter().map(|t| admin_hash(t.trim())).collect(),
@@ -96,6 +108,12 @@ impl AppState {
             session_lifetime: config.session_lifetime,
             keep_run_details: config.keep_run_details,
         })
+    }
+
+    /// The step catalog in `lang`, as JSON.
+    fn catalog(&self, lang: Lang) -> Bytes {
+        let index = Lang::ALL.iter().position(|l| *l == lang).unwrap_or_default();
+        self.catalogs.get(index).cloned().unwrap_or_default()
     }
 
     fn cached(&self, name: &str, version: i64) -> Option<Arc<Plan>> {

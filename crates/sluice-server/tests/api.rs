@@ -18,8 +18,19 @@ fn public_endpoints_answer_and_the_openapi_document_matches_the_routes() {
     let steps = server.call("GET", "/api/steps?lang=fr", None, None);
     let code = steps.body.as_array().unwrap().iter().find(|s| s["id"] == "get_one_time_code_for_user").unwrap();
     assert_eq!(code["title"], "Obtenir un code à usage unique pour l'utilisateur");
-    let german = server.call("GET", "/api/steps", None, None);
+    let accept = [("accept-language".to_owned(), "de-DE,de;q=0.9,en;q=0.8".to_owned())];
+    let german = server.send("GET", "/api/steps", &accept, None);
     assert_eq!(german.status, 200);
+    assert_eq!(german.headers["content-type"], "application/json");
+    // The answer depends on Accept-Language: a cache in between must keep one per language.
+    assert_eq!(german.headers["vary"], "accept-language");
+    // Written once per language at start: each is the engine's catalog in that language.
+    let engine = sluice::Engine::new().unwrap();
+    for (lang, answer) in [(sluice::Lang::De, &german), (sluice::Lang::Fr, &steps)] {
+        assert_eq!(answer.body, serde_json::to_value(engine.catalog(lang)).unwrap(), "{lang:?}");
+    }
+    let english = server.call("GET", "/api/steps?lang=xx", None, None);
+    assert_eq!(english.body, serde_json::to_value(engine.catalog(sluice::Lang::En)).unwrap());
     let page = server.call("GET", "/", None, None);
     assert!(page.text.contains("<title>Sluice</title>"));
     assert!(server.call("GET", "/app.js", None, None).text.contains("OpenModal"));

@@ -21,6 +21,7 @@ pub struct Server {
 
 pub struct Answer {
     pub status: u16,
+    pub headers: ureq::http::HeaderMap,
     pub body: Value,
     pub text: String,
 }
@@ -67,8 +68,9 @@ impl Server {
         };
         let mut response = response.unwrap();
         let status = response.status().as_u16();
+        let headers = response.headers().clone();
         let text = response.body_mut().read_to_string().unwrap_or_default();
-        Answer { status, body: serde_json::from_str(&text).unwrap_or(Value::Null), text }
+        Answer { status, headers, body: serde_json::from_str(&text).unwrap_or(Value::Null), text }
     }
 
     pub fn admin(&self, method: &str, path: &str, body: Option<&str>) -> Answer {
