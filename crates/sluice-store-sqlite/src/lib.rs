@@ -3,6 +3,9 @@
 //!
 //! Durability: with WAL and `synchronous=NORMAL` a committed write survives a crash of the
 //! process; a power loss or OS crash may lose the last transactions, never corrupt the file.
+//! A run's record is the one write not waited for: it is committed with the writer's next
+//! batch, so a crash within that batch may lose the records of runs already answered (never
+//! their codes or entries); `get_run` and `list_runs` wait for it.
 //!
 //! Reads run on a pool of read-only connections ([`readers`]); writes go through one writing
 //! connection ([`writer`]) that commits the writes waiting at that moment together, each in a
@@ -586,8 +589,9 @@ fn run_from(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
 
 impl RunStore for SqliteStore {
     fn record_run(&self, run: RunRecord) -> Result<(), StoreError> {
-        // Runs finishing together share the writer's transaction.
-        self.write(move |conn| {
+        // Runs finishing together share the writer's transaction; the run's answer does not
+        // wait for it (`list_runs` and `get_run` do).
+        self.writer.write_detached(move |conn| {
             exec(
                 conn,
                 "INSERT INTO runs (id, component, dataflow, user, client, started_at, duration_us, status,
@@ -610,10 +614,12 @@ impl RunStore for SqliteStore {
                 ],
             )?;
             Ok(())
-        })
+        });
+        Ok(())
     }
 
     fn list_runs(&self, component: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+        self.writer.settle()?;
         self.read(|conn| {
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
             Ok(all_rows(
@@ -628,6 +634,7 @@ impl RunStore for SqliteStore {
     }
 
     fn get_run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
+        self.writer.settle()?;
         self.read(|conn| Ok(row(conn, "SELECT * FROM runs WHERE id = ?1", params![id], run_from).optional()?))
     }
 }
@@ -921,6 +928,55 @@ mod tests {
         release.send(()).unwrap();
         writing.join().unwrap().unwrap();
         assert_eq!(store.find_user("ann").unwrap(), None);
+    }
+
+    #[test]
+    fn a_run_recorded_while_the_writer_is_busy_is_answered_at_once_and_found_by_the_next_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(SqliteStore::open(dir.path().join("sluice.db")).unwrap());
+        let (holding, held) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let holder = std::thread::spawn({
+            let writer = store.writer.clone();
+            move || {
+                writer.hold(|| {
+                    holding.send(()).unwrap();
+                    let _ = released.recv();
+                })
+            }
+        });
+        held.recv().unwrap();
+        let record = RunRecord {
+            id: "run-1".into(),
+            component: "C".into(),
+            dataflow: "F".into(),
+            user: None,
+            client: None,
+            started_at: 1,
+            duration_us: 10,
+            status: "ok".into(),
+            failed_step: None,
+            message: None,
+            input: None,
+            trace: None,
+            outcome: None,
+        };
+        // The record is queued; a run's answer does not wait for the writer.
+        store.record_run(record).unwrap();
+        let (found, reading) = std::sync::mpsc::channel();
+        let (listed, listing) = std::sync::mpsc::channel();
+        let reader = store.clone();
+        std::thread::spawn(move || found.send(reader.get_run("run-1").map(|r| r.map(|r| r.id))).unwrap());
+        let reader = store.clone();
+        std::thread::spawn(move || listed.send(reader.list_runs(None, 10).map(|runs| runs.len())).unwrap());
+        // The reads wait for the record's commit instead of missing it.
+        assert!(reading.recv_timeout(Duration::from_millis(200)).is_err(), "get_run did not wait for the record");
+        assert!(listing.try_recv().is_err(), "list_runs did not wait for the record");
+        release.send(()).unwrap();
+        holder.join().unwrap();
+        let wait = Duration::from_secs(10);
+        assert_eq!(reading.recv_timeout(wait).expect("get_run never returned"), Ok(Some("run-1".into())));
+        assert_eq!(listing.recv_timeout(wait).expect("list_runs never returned"), Ok(1));
     }
 
     #[test]

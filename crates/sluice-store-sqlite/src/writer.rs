@@ -9,12 +9,18 @@
 //! writing the others' batches while its own request waits. Alone, a write runs on its
 //! caller's thread with no hand-off; under load two or three transactions per request become
 //! one per batch (see docs/performance.md).
+//!
+//! A detached write (a run's record) has no caller waiting: it joins the next batch and its
+//! caller goes on at once. When only detached writes are left in the queue, the thread letting
+//! the connection go writes them, so none is left behind; [`Writer::settle`] waits for those
+//! queued before it, for reads that must see them.
 
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Sender, channel};
-use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
 use rusqlite::Connection;
 use sluice_core::store::StoreError;
@@ -36,8 +42,8 @@ trait Job: Send {
     fn run(&mut self, conn: &Connection, path: &Path) -> bool;
     /// Answers the caller once the batch is over: `committed` is the batch's commit.
     fn answer(self: Box<Self>, committed: &Result<(), StoreError>);
-    /// Asks the caller to write the next batch.
-    fn lead(&self);
+    /// Asks the caller to write the next batch; `false` when no caller waits for the job.
+    fn lead(&self) -> bool;
 }
 
 /// A caller's write and where its answer goes.
@@ -54,9 +60,7 @@ where
 {
     fn run(&mut self, conn: &Connection, path: &Path) -> bool {
         let Some(work) = self.work.take() else { return false };
-        let result = catch_unwind(AssertUnwindSafe(|| work(conn)))
-            .unwrap_or_else(|_| Err(Failure::Store(StoreError::Unavailable("a database write panicked".into()))))
-            .map_err(|f| f.into_store_error(path));
+        let result = run_work(work, conn, path);
         let ok = result.is_ok();
         self.result = Some(result);
         ok
@@ -73,9 +77,49 @@ where
         let _ = self.reply.send(Reply::Done(result));
     }
 
-    fn lead(&self) {
-        let _ = self.reply.send(Reply::Lead);
+    fn lead(&self) -> bool {
+        self.reply.send(Reply::Lead).is_ok()
     }
+}
+
+/// A write no caller waits for: its failure is logged.
+struct Detached<F> {
+    work: Option<F>,
+    failure: Option<StoreError>,
+    pending: Arc<AtomicUsize>,
+}
+
+impl<F> Job for Detached<F>
+where
+    F: FnOnce(&Connection) -> Result<(), Failure> + Send,
+{
+    fn run(&mut self, conn: &Connection, path: &Path) -> bool {
+        let Some(work) = self.work.take() else { return false };
+        self.failure = run_work(work, conn, path).err();
+        self.failure.is_none()
+    }
+
+    fn answer(self: Box<Self>, committed: &Result<(), StoreError>) {
+        if let Some(e) = self.failure.as_ref().or(committed.as_ref().err()) {
+            tracing::warn!(error = %e, "a write no one waited for failed");
+        }
+        self.pending.fetch_sub(1, Ordering::Release);
+    }
+
+    fn lead(&self) -> bool {
+        false
+    }
+}
+
+/// Runs one job's statements; a panic is the job's failure, not the writer's.
+fn run_work<T>(
+    work: impl FnOnce(&Connection) -> Result<T, Failure>,
+    conn: &Connection,
+    path: &Path,
+) -> Result<T, StoreError> {
+    catch_unwind(AssertUnwindSafe(|| work(conn)))
+        .unwrap_or_else(|_| Err(Failure::Store(StoreError::Unavailable("a database write panicked".into()))))
+        .map_err(|f| f.into_store_error(path))
 }
 
 /// The writing connection of one store and the writes waiting for it.
@@ -83,6 +127,8 @@ pub(crate) struct Writer {
     path: PathBuf,
     conn: Mutex<Connection>,
     queue: Mutex<VecDeque<Box<dyn Job>>>,
+    /// Detached writes not yet committed (or failed).
+    detached: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -94,7 +140,7 @@ impl std::fmt::Debug for Writer {
 impl Writer {
     /// The writer on `conn` (already migrated).
     pub(crate) fn new(conn: Connection, path: PathBuf) -> Writer {
-        Writer { path, conn: Mutex::new(conn), queue: Mutex::default() }
+        Writer { path, conn: Mutex::new(conn), queue: Mutex::default(), detached: Arc::default() }
     }
 
     /// Runs `work` in the next batch and returns its result once the batch is committed.
@@ -115,6 +161,28 @@ impl Writer {
         }
     }
 
+    /// Queues `work` for the next batch and returns at once: the write is committed with that
+    /// batch, written by whoever holds the connection then (this thread, when no one does).
+    /// Its failure is logged, as no one waits for it. [`Writer::settle`] waits for it.
+    pub(crate) fn write_detached<F>(&self, work: F)
+    where
+        F: FnOnce(&Connection) -> Result<(), Failure> + Send + 'static,
+    {
+        self.detached.fetch_add(1, Ordering::Relaxed);
+        let job = Detached { work: Some(work), failure: None, pending: self.detached.clone() };
+        self.queue().push_back(Box::new(job));
+        self.write_queued();
+    }
+
+    /// Returns once every detached write queued before the call is committed (or failed).
+    pub(crate) fn settle(&self) -> Result<(), StoreError> {
+        if self.detached.load(Ordering::Acquire) == 0 {
+            return Ok(());
+        }
+        // Batches are written in the order queued: this one's commit follows theirs.
+        self.write(|_| Ok(()))
+    }
+
     fn queue(&self) -> MutexGuard<'_, VecDeque<Box<dyn Job>>> {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -127,17 +195,21 @@ impl Writer {
     /// connection free, or held by a thread that has yet to look at the queue; a caller asked
     /// to lead that finds the connection taken waits again, for the holder will look too.
     fn write_queued(&self) {
-        let conn = match self.conn.try_lock() {
-            Ok(conn) => conn,
-            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-            Err(TryLockError::WouldBlock) => return,
-        };
-        let mut batch: Vec<Box<dyn Job>> = self.queue().drain(..).collect();
-        if !batch.is_empty() {
-            let committed = run_batch(&conn, &self.path, &mut batch);
-            batch.into_iter().for_each(|job| job.answer(&committed));
+        loop {
+            let conn = match self.conn.try_lock() {
+                Ok(conn) => conn,
+                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) => return,
+            };
+            let mut batch: Vec<Box<dyn Job>> = self.queue().drain(..).collect();
+            if !batch.is_empty() {
+                let committed = run_batch(&conn, &self.path, &mut batch);
+                batch.into_iter().for_each(|job| job.answer(&committed));
+            }
+            if !self.release(conn) {
+                return;
+            }
         }
-        self.release(conn);
     }
 
     /// Runs `work` while no batch is written: waits for the batch in progress and keeps the
@@ -146,17 +218,21 @@ impl Writer {
     pub(crate) fn hold<R>(&self, work: impl FnOnce() -> R) -> R {
         let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
         let result = work();
-        self.release(conn);
+        if self.release(conn) {
+            self.write_queued();
+        }
         result
     }
 
     /// Lets the connection go, then asks the caller of the first job still queued to write
     /// the next batch (in that order: a job queued after the look finds the connection free).
-    fn release(&self, conn: MutexGuard<'_, Connection>) {
+    /// `true` when only detached writes are queued, which no caller would write: the releasing
+    /// thread writes them.
+    fn release(&self, conn: MutexGuard<'_, Connection>) -> bool {
         drop(conn);
-        if let Some(next) = self.queue().front() {
-            next.lead();
-        }
+        let queue = self.queue();
+        // `lead` asks the first job's caller that still waits; detached jobs have none.
+        !queue.iter().any(|job| job.lead()) && !queue.is_empty()
     }
 }
 
@@ -239,6 +315,12 @@ mod tests {
                 Ok(keys)
             })
             .unwrap()
+    }
+
+    /// The rows committed, as another connection sees them.
+    fn committed_keys(writer: &Writer) -> i64 {
+        let other = Connection::open(&writer.path).unwrap();
+        other.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap()
     }
 
     fn queued(writer: &Writer) -> usize {
@@ -353,6 +435,73 @@ mod tests {
         assert_eq!(keys(&writer), ["w"]);
     }
 
+    /// Holds the writer from another thread until the returned sender is used (or dropped).
+    fn held(writer: &Arc<Writer>) -> (mpsc::Sender<()>, std::thread::JoinHandle<()>) {
+        let (holding, held) = mpsc::channel();
+        let (release, released) = mpsc::channel::<()>();
+        let holder = std::thread::spawn({
+            let writer = writer.clone();
+            move || {
+                writer.hold(|| {
+                    holding.send(()).unwrap();
+                    let _ = released.recv();
+                })
+            }
+        });
+        held.recv().unwrap();
+        (release, holder)
+    }
+
+    #[test]
+    fn a_detached_write_returns_at_once_and_the_busy_thread_commits_it_before_it_goes() {
+        let (_dir, writer) = writer_on_table();
+        let (release, holder) = held(&writer);
+        // Returns although the writer is held: no one waits for a detached write.
+        writer.write_detached(insert("d"));
+        writer.write_detached(insert("e"));
+        assert_eq!(committed_keys(&writer), 0);
+        release.send(()).unwrap();
+        holder.join().unwrap();
+        // No caller waits in the queue, so the releasing thread wrote the batch itself.
+        assert_eq!(queued(&writer), 0);
+        assert_eq!(committed_keys(&writer), 2);
+    }
+
+    #[test]
+    fn settle_returns_once_every_detached_write_queued_before_it_is_committed() {
+        let (_dir, writer) = writer_on_table();
+        let (release, holder) = held(&writer);
+        writer.write_detached(insert("d"));
+        let (settled, settling) = mpsc::channel();
+        std::thread::spawn({
+            let writer = writer.clone();
+            move || {
+                let result = writer.settle();
+                settled.send((result, committed_keys(&writer))).unwrap();
+            }
+        });
+        assert!(settling.recv_timeout(std::time::Duration::from_millis(200)).is_err(), "settle did not wait");
+        release.send(()).unwrap();
+        holder.join().unwrap();
+        let (result, keys) = settling.recv_timeout(std::time::Duration::from_secs(10)).expect("settle never returned");
+        assert_eq!((result, keys), (Ok(()), 1));
+        assert_eq!(committed_keys(&writer), 1);
+    }
+
+    #[test]
+    fn a_failing_detached_write_undoes_only_its_own_statements_and_settle_does_not_wait_for_it_again() {
+        let (_dir, writer) = writer_on_table();
+        let (release, holder) = held(&writer);
+        writer.write_detached(insert("a"));
+        writer.write_detached(insert_then_fail("b"));
+        writer.write_detached(insert("c"));
+        release.send(()).unwrap();
+        holder.join().unwrap();
+        assert_eq!(keys(&writer), ["a", "c"]);
+        assert_eq!(writer.detached.load(Ordering::Acquire), 0);
+        assert_eq!(committed_keys(&writer), 2);
+    }
+
     #[test]
     fn in_a_shared_batch_a_failing_write_undoes_only_its_own_statements() {
         let (_dir, writer) = writer_on_table();
@@ -377,12 +526,10 @@ mod tests {
 
     #[test]
     fn an_answered_write_is_committed_and_seen_by_other_connections() {
-        let (dir, writer) = writer_on_table();
+        let (_dir, writer) = writer_on_table();
         let answers = in_one_batch(&writer, vec![insert("p"), insert("q")]);
         assert_eq!(answers, [Ok(()), Ok(())]);
-        let other = Connection::open(dir.path().join("w.db")).unwrap();
-        let count: i64 = other.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
-        assert_eq!(count, 2);
+        assert_eq!(committed_keys(&writer), 2);
     }
 
     #[test]

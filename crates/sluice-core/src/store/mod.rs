@@ -320,7 +320,9 @@ impl RunRecord {
 
 /// Run records.
 pub trait RunStore {
-    /// Keeps a record.
+    /// Keeps a record. A store may commit it after returning (SQLite does, so that a run's
+    /// answer does not wait for its record), but `list_runs` and `get_run` on the same store
+    /// see it from the moment this returns; a failure to commit it then is logged.
     fn record_run(&self, run: RunRecord) -> Result<(), StoreError>;
     /// The newest records (of one component, when given), newest first, without details.
     fn list_runs(&self, component: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError>;
