@@ -188,10 +188,11 @@ impl Writer {
     }
 
     /// Writes one batch of everything queued, unless another thread holds the connection
-    /// (that thread then writes the queue, or hands it on).
+    /// (that thread then writes the queue, or hands it on); then the detached writes queued
+    /// meanwhile, if no caller is left waiting to write them.
     ///
-    /// No job is left behind: after letting the connection go, the writer asks the caller of
-    /// the first job still queued to write the next batch. A job queued later finds the
+    /// No job is left behind: after letting the connection go, the writer asks the first
+    /// caller still waiting in the queue to write the next batch. A job queued later finds the
     /// connection free, or held by a thread that has yet to look at the queue; a caller asked
     /// to lead that finds the connection taken waits again, for the holder will look too.
     fn write_queued(&self) {
