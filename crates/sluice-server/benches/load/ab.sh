@@ -4,7 +4,7 @@
 # Usage: crates/sluice-server/benches/load/ab.sh memory|sqlite ROUNDS BIN_A BIN_B [BIN ...]
 # (from the repository root; each BIN a `sluice` binary, such as a copy of target/release/sluice
 # built at each commit). Prints one line per run: requests/s, p50, p99, server CPU per request
-# and peak RSS, then each build's mean requests/s.
+# peak RSS and the host's reference loop time, then each build's mean requests/s.
 set -euo pipefail
 [ $# -ge 4 ] || { echo "usage: $0 memory|sqlite ROUNDS BIN_A BIN_B [BIN ...]" >&2; exit 2; }
 store_kind=$1 rounds=$2
@@ -18,7 +18,8 @@ for round in $(seq "$rounds"); do
     total[$bin]=$(awk -v t="${total[$bin]:-0}" -v r="$rate" 'BEGIN {print t + r}')
     echo "round $round $bin: $rate req/s, p50 $(awk '/ 50%/ {print $2}' <<<"$out")," \
       "p99 $(awk '/ 99%/ {print $2}' <<<"$out"), $(grep -o '[0-9]* µs' <<<"$out" | head -1) per request," \
-      "peak RSS $(grep -o 'VmHWM:[^k]*' <<<"$out" | grep -o '[0-9][0-9]*') kB"
+      "peak RSS $(grep -o 'VmHWM:[^k]*' <<<"$out" | grep -o '[0-9][0-9]*') kB," \
+      "host loop $(awk '/Python loop/ {print $(NF-1)}' <<<"$out") s"
   done
 done
 for bin in "$@"; do

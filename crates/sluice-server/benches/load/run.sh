@@ -7,7 +7,8 @@
 # oha (`cargo install oha`; latency corrected for coordinated omission): the latency a client
 # sees below saturation. SLUICE_BIN=path runs that binary instead of building this checkout's
 # (to alternate two builds on one box). After each load it prints the server's CPU time per
-# request (user + system, from /proc), which does not depend on how much of the cores wrk takes.
+# request (user + system, from /proc), which does not depend on how much of the cores wrk takes,
+# and before the load the time of a Python loop, the host's speed at that moment.
 # SKIP_ENDPOINTS=1 leaves out the catalog and validate runs (as ab.sh does).
 set -euo pipefail
 store_kind="${1:-memory}"
@@ -47,6 +48,15 @@ curl -fs -X PUT -H "Authorization: Bearer $TOKEN" --data-binary @"$COMPONENT" \
 cpu() { for s in "${servers[@]}"; do awk '{print $14 + $15}' "/proc/$s/stat"; done | awk '{t += $1} END {print t}'; }
 per_request() { awk -v t="$(( $(cpu) - $1 ))" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.0f", t / hz * 1e6 / n}'; }
 commits() { [ "${store_kind#postgres}" = "$store_kind" ] || psql "$pg" -Atc "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
+# The host's speed at this moment: hosts of one kind differ, and drift, by up to 2x
+# (docs/performance.md, machines); the same loop is the reference there.
+loop_time=$(python3 -c "
+import time
+t = time.perf_counter()
+x = 0
+for i in range(10_000_000): x += i
+print(f'{time.perf_counter() - t:.2f}')")
+echo "== host: a 10-million-step Python loop takes $loop_time s"
 before=$(commits)
 cpu_before=$(cpu)
 connections=$(( 64 / ${#ports[@]} ))
