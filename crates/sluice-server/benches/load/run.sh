@@ -5,7 +5,7 @@
 # sluice_load, emptied first); postgres2: two replicas on it, wrk with 32 connections on each.
 # RATES="2000 5000" adds, after the saturation run, an open-loop run at each fixed rate with
 # oha (`cargo install oha`; latency corrected for coordinated omission): the latency a client
-# sees below saturation. SLUICE_BIN=path runs that binary instead of building this checkout's
+# sees below saturation. USERS=N sets the number of users (default 5,000). SLUICE_BIN=path runs that binary instead of building this checkout's
 # (to alternate two builds on one box). After each load it prints the server's CPU time per
 # request (user + system, from /proc), which does not depend on how much of the cores wrk takes,
 # and before the load the time of a Python loop, the host's speed at that moment.
@@ -16,7 +16,7 @@ shift || true   # further arguments go to `sluice serve` (such as --no-run-detai
 here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d)"
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
-export TOKEN=load-test-token USERS=5000 COMPONENT="$here/component.json"
+export TOKEN=load-test-token USERS=${USERS:-5000} COMPONENT="$here/component.json"
 bin="${SLUICE_BIN:-}"
 [ -n "$bin" ] || { cargo build --release -q -p sluice-cli; bin=./target/release/sluice; }
 python3 -c "import json; print(json.dumps([{'userName': f'user{i}'} for i in range(1, $USERS + 1)]))" > "$work/users.json"
@@ -70,6 +70,13 @@ done
 wait "${wrks[@]}"
 cat "$work"/wrk-*.txt
 requests=$(awk '/requests in/ {n += $1} END {print n}' "$work"/wrk-*.txt)
+if grep -q "Non-2xx" "$work"/wrk-*.txt; then
+  echo "== why runs failed, among the last 1,000 (from the run history):"
+  curl -fs -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$port/api/runs?component=ForTestCodeDemo&limit=1000" \
+    | python3 -c "import collections, json, sys
+failed = collections.Counter(r.get('message') for r in json.load(sys.stdin) if r['status'] != 'ok')
+for message, n in failed.most_common(5): print(f'   {n} x {message}')"
+fi
 echo "== server CPU per request: $(per_request "$cpu_before" "$requests") µs"
 if [ -n "$before" ]; then
   runs=$(psql "$pg" -Atc "SELECT count(*) FROM sluice_load.runs")
