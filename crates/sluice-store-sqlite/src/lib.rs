@@ -934,33 +934,11 @@ mod tests {
     fn a_run_recorded_while_the_writer_is_busy_is_answered_at_once_and_found_by_the_next_read() {
         let dir = tempfile::tempdir().unwrap();
         let store = std::sync::Arc::new(SqliteStore::open(dir.path().join("sluice.db")).unwrap());
-        let (holding, held) = std::sync::mpsc::channel();
-        let (release, released) = std::sync::mpsc::channel::<()>();
-        let holder = std::thread::spawn({
-            let writer = store.writer.clone();
-            move || {
-                writer.hold(|| {
-                    holding.send(()).unwrap();
-                    let _ = released.recv();
-                })
-            }
-        });
-        held.recv().unwrap();
-        let record = RunRecord {
-            id: "run-1".into(),
-            component: "C".into(),
-            dataflow: "F".into(),
-            user: None,
-            client: None,
-            started_at: 1,
-            duration_us: 10,
-            status: "ok".into(),
-            failed_step: None,
-            message: None,
-            input: None,
-            trace: None,
-            outcome: None,
-        };
+        let (release, holder) = writer::tests::held(&store.writer);
+        let record = serde_json::from_value(serde_json::json!(
+            {"id": "run-1", "component": "C", "dataflow": "F", "startedAt": 1, "durationUs": 10, "status": "ok"}
+        ))
+        .unwrap();
         // The record is queued; a run's answer does not wait for the writer.
         store.record_run(record).unwrap();
         let (found, reading) = std::sync::mpsc::channel();

@@ -277,7 +277,7 @@ fn statement(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::{Arc, mpsc};
 
     use super::*;
@@ -437,7 +437,7 @@ mod tests {
     }
 
     /// Holds the writer from another thread until the returned sender is used (or dropped).
-    fn held(writer: &Arc<Writer>) -> (mpsc::Sender<()>, std::thread::JoinHandle<()>) {
+    pub(crate) fn held(writer: &Arc<Writer>) -> (mpsc::Sender<()>, std::thread::JoinHandle<()>) {
         let (holding, held) = mpsc::channel();
         let (release, released) = mpsc::channel::<()>();
         let holder = std::thread::spawn({
