@@ -591,7 +591,7 @@ impl RunStore for SqliteStore {
     fn record_run(&self, run: RunRecord) -> Result<(), StoreError> {
         // Runs finishing together share the writer's transaction; the run's answer does not
         // wait for it (`list_runs` and `get_run` do).
-        self.writer.write_detached(move |conn| {
+        self.writer.write_detached("a run's record", move |conn| {
             exec(
                 conn,
                 "INSERT INTO runs (id, component, dataflow, user, client, started_at, duration_us, status,

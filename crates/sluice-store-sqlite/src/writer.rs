@@ -82,8 +82,9 @@ where
     }
 }
 
-/// A write no caller waits for: its failure is logged.
+/// A write no caller waits for: its failure is logged, with what it was.
 struct Detached<F> {
+    what: &'static str,
     work: Option<F>,
     failure: Option<StoreError>,
     pending: Arc<AtomicUsize>,
@@ -101,7 +102,7 @@ where
 
     fn answer(self: Box<Self>, committed: &Result<(), StoreError>) {
         if let Some(e) = self.failure.as_ref().or(committed.as_ref().err()) {
-            tracing::warn!(error = %e, "a write no one waited for failed");
+            tracing::warn!(error = %e, "{} could not be written", self.what);
         }
         self.pending.fetch_sub(1, Ordering::Release);
     }
@@ -163,13 +164,14 @@ impl Writer {
 
     /// Queues `work` for the next batch and returns at once: the write is committed with that
     /// batch, written by whoever holds the connection then (this thread, when no one does).
-    /// Its failure is logged, as no one waits for it. [`Writer::settle`] waits for it.
-    pub(crate) fn write_detached<F>(&self, work: F)
+    /// Its failure is logged as "`what` could not be written", as no one waits for it.
+    /// [`Writer::settle`] waits for it.
+    pub(crate) fn write_detached<F>(&self, what: &'static str, work: F)
     where
         F: FnOnce(&Connection) -> Result<(), Failure> + Send + 'static,
     {
         self.detached.fetch_add(1, Ordering::Relaxed);
-        let job = Detached { work: Some(work), failure: None, pending: self.detached.clone() };
+        let job = Detached { what, work: Some(work), failure: None, pending: self.detached.clone() };
         self.queue().push_back(Box::new(job));
         self.write_queued();
     }
@@ -458,8 +460,8 @@ pub(crate) mod tests {
         let (_dir, writer) = writer_on_table();
         let (release, holder) = held(&writer);
         // Returns although the writer is held: no one waits for a detached write.
-        writer.write_detached(insert("d"));
-        writer.write_detached(insert("e"));
+        writer.write_detached("a row", insert("d"));
+        writer.write_detached("a row", insert("e"));
         assert_eq!(committed_keys(&writer), 0);
         release.send(()).unwrap();
         holder.join().unwrap();
@@ -472,7 +474,7 @@ pub(crate) mod tests {
     fn settle_returns_once_every_detached_write_queued_before_it_is_committed() {
         let (_dir, writer) = writer_on_table();
         let (release, holder) = held(&writer);
-        writer.write_detached(insert("d"));
+        writer.write_detached("a row", insert("d"));
         let (settled, settling) = mpsc::channel();
         std::thread::spawn({
             let writer = writer.clone();
@@ -493,9 +495,9 @@ pub(crate) mod tests {
     fn a_failing_detached_write_undoes_only_its_own_statements_and_settle_does_not_wait_for_it_again() {
         let (_dir, writer) = writer_on_table();
         let (release, holder) = held(&writer);
-        writer.write_detached(insert("a"));
-        writer.write_detached(insert_then_fail("b"));
-        writer.write_detached(insert("c"));
+        writer.write_detached("a row", insert("a"));
+        writer.write_detached("a row", insert_then_fail("b"));
+        writer.write_detached("a row", insert("c"));
         release.send(()).unwrap();
         holder.join().unwrap();
         assert_eq!(keys(&writer), ["a", "c"]);

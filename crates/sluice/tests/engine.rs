@@ -2,6 +2,9 @@
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // test helpers may fail loudly
 
+mod common;
+
+use common::Logs;
 use serde_json::{Value, json};
 use sluice::{Engine, Lang, Outcome, RunContext, RunError, RunOptions, StepStatus};
 
@@ -30,6 +33,30 @@ fn the_example_runs_through_the_library() {
     let steps: Vec<_> = outcome.trace.iter().map(|t| (t.step.as_str(), t.status, t.items_out)).collect();
     assert_eq!(steps, [("model", StepStatus::Ok, 1), ("script", StepStatus::Ok, 1), ("response", StepStatus::Ok, 1)]);
     assert!(outcome.trace.iter().all(|t| t.items.is_none()), "items are kept only when asked");
+}
+
+#[test]
+fn a_run_whose_record_cannot_be_written_still_answers_and_the_log_says_why() {
+    let logs = Logs::default();
+    let _guard = tracing::subscriber::set_default(logs.subscriber());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sluice.db");
+    let url = format!("sqlite:{}", path.display());
+    // Created, then refused runs (before the store opens again, so it plans with the trigger).
+    drop(sluice::setup::open(&url, &Default::default()).unwrap());
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("CREATE TRIGGER refuse BEFORE INSERT ON runs BEGIN SELECT RAISE(ABORT, 'runs refused here'); END")
+        .unwrap();
+    let services = sluice::setup::open(&url, &Default::default()).unwrap();
+    let store = services.store.clone();
+    let engine = Engine::builder().services(services).build().unwrap();
+    let plan = engine.load("test", flow(json!([{"name": "model", "type": "get_action_model"}])).to_string().as_bytes());
+    let (id, outcome) = plan.unwrap().run_recorded("F", &json!({"data": {}}), &RunContext::default(), RunOptions::default());
+    assert!(outcome.is_ok(), "the run failed with its record: {outcome:?}");
+    let text = logs.text();
+    assert!(text.contains("a run's record could not be written") && text.contains("runs refused here"), "{text}");
+    assert!(store.get_run(&id).unwrap().is_none());
 }
 
 #[test]
