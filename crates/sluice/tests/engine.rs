@@ -46,13 +46,16 @@ fn a_run_whose_record_cannot_be_written_still_answers_and_the_log_says_why() {
     drop(sluice::setup::open(&url, &Default::default()).unwrap());
     rusqlite::Connection::open(&path)
         .unwrap()
-        .execute_batch("CREATE TRIGGER refuse BEFORE INSERT ON runs BEGIN SELECT RAISE(ABORT, 'runs refused here'); END")
+        .execute_batch(
+            "CREATE TRIGGER refuse BEFORE INSERT ON runs BEGIN SELECT RAISE(ABORT, 'runs refused here'); END",
+        )
         .unwrap();
     let services = sluice::setup::open(&url, &Default::default()).unwrap();
     let store = services.store.clone();
     let engine = Engine::builder().services(services).build().unwrap();
     let plan = engine.load("test", flow(json!([{"name": "model", "type": "get_action_model"}])).to_string().as_bytes());
-    let (id, outcome) = plan.unwrap().run_recorded("F", &json!({"data": {}}), &RunContext::default(), RunOptions::default());
+    let (id, outcome) =
+        plan.unwrap().run_recorded("F", &json!({"data": {}}), &RunContext::default(), RunOptions::default());
     assert!(outcome.is_ok(), "the run failed with its record: {outcome:?}");
     let text = logs.text();
     assert!(text.contains("a run's record could not be written") && text.contains("runs refused here"), "{text}");
