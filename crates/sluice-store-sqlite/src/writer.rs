@@ -170,7 +170,7 @@ impl Writer {
     where
         F: FnOnce(&Connection) -> Result<(), Failure> + Send + 'static,
     {
-        self.detached.fetch_add(1, Ordering::Relaxed);
+        self.detached.fetch_add(1, Ordering::Release);
         let job = Detached { what, work: Some(work), failure: None, pending: self.detached.clone() };
         self.queue().push_back(Box::new(job));
         self.write_queued();
