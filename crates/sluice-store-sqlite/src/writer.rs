@@ -407,37 +407,6 @@ pub(crate) mod tests {
         assert_eq!(keys(&writer), ["second"]);
     }
 
-    #[test]
-    fn a_write_queued_while_the_writer_is_held_waits_and_then_goes_on() {
-        let (_dir, writer) = writer_on_table();
-        let (held, holding) = mpsc::channel();
-        let (release, released) = mpsc::channel::<()>();
-        let holder = std::thread::spawn({
-            let writer = writer.clone();
-            move || {
-                writer.hold(|| {
-                    held.send(()).unwrap();
-                    released.recv().unwrap();
-                })
-            }
-        });
-        holding.recv().unwrap();
-        let (answered, answer) = mpsc::channel();
-        std::thread::spawn({
-            let writer = writer.clone();
-            move || answered.send(writer.write(insert("w"))).unwrap()
-        });
-        while queued(&writer) == 0 {
-            std::thread::yield_now();
-        }
-        assert!(answer.try_recv().is_err(), "a write went on while the writer was held");
-        release.send(()).unwrap();
-        holder.join().unwrap();
-        let written = answer.recv_timeout(std::time::Duration::from_secs(10));
-        assert_eq!(written, Ok(Ok(())), "the write queued during the hold was never written");
-        assert_eq!(keys(&writer), ["w"]);
-    }
-
     /// Holds the writer from another thread until the returned sender is used (or dropped).
     pub(crate) fn held(writer: &Arc<Writer>) -> (mpsc::Sender<()>, std::thread::JoinHandle<()>) {
         let (holding, held) = mpsc::channel();
@@ -453,6 +422,26 @@ pub(crate) mod tests {
         });
         held.recv().unwrap();
         (release, holder)
+    }
+
+    #[test]
+    fn a_write_queued_while_the_writer_is_held_waits_and_then_goes_on() {
+        let (_dir, writer) = writer_on_table();
+        let (release, holder) = held(&writer);
+        let (answered, answer) = mpsc::channel();
+        std::thread::spawn({
+            let writer = writer.clone();
+            move || answered.send(writer.write(insert("w"))).unwrap()
+        });
+        while queued(&writer) == 0 {
+            std::thread::yield_now();
+        }
+        assert!(answer.try_recv().is_err(), "a write went on while the writer was held");
+        release.send(()).unwrap();
+        holder.join().unwrap();
+        let written = answer.recv_timeout(std::time::Duration::from_secs(10));
+        assert_eq!(written, Ok(Ok(())), "the write queued during the hold was never written");
+        assert_eq!(keys(&writer), ["w"]);
     }
 
     #[test]
