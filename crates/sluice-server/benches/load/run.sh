@@ -5,8 +5,8 @@
 # sluice_load, emptied first); postgres2: two replicas on it, wrk with 32 connections on each.
 # RATES="2000 5000" adds, after the saturation run, an open-loop run at each fixed rate with
 # oha (`cargo install oha`; latency corrected for coordinated omission): the latency a client
-# sees below saturation. USERS=N sets the number of users (default 5,000). SLUICE_BIN=path runs that binary instead of building this checkout's
-# (to alternate two builds on one box). After each load it prints the server's CPU time per
+# sees below saturation. USERS=N sets the number of users (default 5,000). SLUICE_BIN=path
+# runs that binary instead of building this checkout's (to alternate two builds on one box). After each load it prints the server's CPU time per
 # request (user + system, from /proc), which does not depend on how much of the cores wrk takes,
 # and before the load the time of a Python loop, the host's speed at that moment.
 # SKIP_ENDPOINTS=1 leaves out the catalog and validate runs (as ab.sh does).
@@ -70,17 +70,19 @@ done
 wait "${wrks[@]}"
 cat "$work"/wrk-*.txt
 requests=$(awk '/requests in/ {n += $1} END {print n}' "$work"/wrk-*.txt)
+echo "== server CPU per request: $(per_request "$cpu_before" "$requests") µs"
+if [ -n "$before" ]; then
+  runs=$(psql "$pg" -Atc "SELECT count(*) FROM sluice_load.runs")
+  echo "== database transactions per run: $(( ($(commits) - before) )) / $runs runs"
+fi
+# After the CPU and transaction readings, so that reading the run history is not counted
+# as the load's.
 if grep -q "Non-2xx" "$work"/wrk-*.txt; then
   echo "== why runs failed, among the last 1,000 (from the run history):"
   curl -fs -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$port/api/runs?component=ForTestCodeDemo&limit=1000" \
     | python3 -c "import collections, json, sys
 failed = collections.Counter(r.get('message') for r in json.load(sys.stdin) if r['status'] != 'ok')
 for message, n in failed.most_common(5): print(f'   {n} x {message}')"
-fi
-echo "== server CPU per request: $(per_request "$cpu_before" "$requests") µs"
-if [ -n "$before" ]; then
-  runs=$(psql "$pg" -Atc "SELECT count(*) FROM sluice_load.runs")
-  echo "== database transactions per run: $(( ($(commits) - before) )) / $runs runs"
 fi
 for rate in ${RATES:-}; do
   python3 -c "import json, random; [print(json.dumps({'data': {'UserName': f'user{random.randint(1, $USERS)}'}})) for _ in range(20000)]" > "$work/bodies.txt"
