@@ -13,6 +13,7 @@
 //! (issuing a code, counting a failure) is one job, so nothing else writes in between.
 
 mod checkpoints;
+mod details;
 mod migrations;
 mod readers;
 mod writer;
@@ -27,11 +28,12 @@ use serde_json::{Map, Value};
 use sluice_core::Millis;
 use sluice_core::store::{
     Channel, CodeStatus, CodeStore, ComponentStore, Entry, EntryStore, EntryWrite, HOUR, IssueLimits, Issued, Message,
-    MessageStatus, NewCode, OutboxStore, Purge, RawJson, RunRecord, RunStore, Session, SessionStore, Store, StoreError,
+    MessageStatus, NewCode, OutboxStore, Purge, RunRecord, RunStore, Session, SessionStore, Store, StoreError,
     StoredCode, StoredComponent, User, UserStore, check_issue_limits, duplicate_key, entry_not_found,
 };
 
 use checkpoints::Checkpointer;
+use details::StoredDetail;
 use migrations::MIGRATIONS;
 use readers::Readers;
 use writer::Writer;
@@ -560,15 +562,6 @@ impl EntryStore for SqliteStore {
     }
 }
 
-fn json_column(row: &Row<'_>, name: &str) -> rusqlite::Result<Option<RawJson>> {
-    let text: Option<String> = row.get(name)?;
-    Ok(text.and_then(|t| serde_json::value::RawValue::from_string(t).ok()))
-}
-
-fn json_text(value: Option<&RawJson>) -> Option<&str> {
-    value.map(|raw| raw.get())
-}
-
 fn run_from(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
     Ok(RunRecord {
         id: row.get("id")?,
@@ -581,14 +574,16 @@ fn run_from(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
         status: row.get("status")?,
         failed_step: row.get("failed_step")?,
         message: row.get("message")?,
-        input: json_column(row, "input")?,
-        trace: json_column(row, "trace")?,
-        outcome: json_column(row, "outcome")?,
+        input: details::read(row, "input")?,
+        trace: details::read(row, "trace")?,
+        outcome: details::read(row, "outcome")?,
     })
 }
 
 impl RunStore for SqliteStore {
-    fn record_run(&self, run: RunRecord) -> Result<(), StoreError> {
+    fn record_run(&self, mut run: RunRecord) -> Result<(), StoreError> {
+        let [input, trace, outcome] =
+            [run.input.take(), run.trace.take(), run.outcome.take()].map(|d| d.map(StoredDetail::new));
         // Runs finishing together share the writer's transaction; the run's answer does not
         // wait for it (`list_runs` and `get_run` do).
         self.writer.write_detached("a run's record", move |conn| {
@@ -608,9 +603,9 @@ impl RunStore for SqliteStore {
                     run.status,
                     run.failed_step,
                     run.message,
-                    json_text(run.input.as_ref()),
-                    json_text(run.trace.as_ref()),
-                    json_text(run.outcome.as_ref())
+                    input,
+                    trace,
+                    outcome
                 ],
             )?;
             Ok(())
