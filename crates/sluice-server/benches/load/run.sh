@@ -8,7 +8,8 @@
 # sees below saturation. USERS=N sets the number of users (default 5,000). SLUICE_BIN=path
 # runs that binary instead of building this checkout's (to alternate two builds on one box). After each load it prints the server's CPU time per
 # request (user + system, from /proc), which does not depend on how much of the cores wrk takes,
-# and before the load the time of a Python loop, the host's speed at that moment.
+# and the servers' context switches per request; before the load, the time of a Python loop,
+# the host's speed at that moment.
 # SKIP_ENDPOINTS=1 leaves out the catalog and validate runs (as ab.sh does).
 set -euo pipefail
 store_kind="${1:-memory}"
@@ -47,6 +48,9 @@ curl -fs -X PUT -H "Authorization: Bearer $TOKEN" --data-binary @"$COMPONENT" \
 # CPU time of the servers so far, in clock ticks.
 cpu() { for s in "${servers[@]}"; do awk '{print $14 + $15}' "/proc/$s/stat"; done | awk '{t += $1} END {print t}'; }
 per_request() { awk -v t="$(( $(cpu) - $1 ))" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.0f", t / hz * 1e6 / n}'; }
+# Context switches of the servers' threads so far: voluntary (waits) and involuntary (preempted).
+switches() { for s in "${servers[@]}"; do cat /proc/"$s"/task/*/status; done |
+  awk '/^voluntary_ctxt/ {v += $2} /^nonvoluntary_ctxt/ {n += $2} END {print v, n}'; }
 commits() { [ "${store_kind#postgres}" = "$store_kind" ] || psql "$pg" -Atc "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
 # The host's speed at this moment: hosts of one kind differ, and drift, by up to 2x
 # (docs/performance.md, machines); the same loop is the reference there.
@@ -59,6 +63,7 @@ print(f'{time.perf_counter() - t:.2f}')")
 echo "== host: a 10-million-step Python loop takes $loop_time s"
 before=$(commits)
 cpu_before=$(cpu)
+read -r voluntary involuntary < <(switches)
 connections=$(( 64 / ${#ports[@]} ))
 echo "== execute GetCode, 64 connections over ${#ports[@]} server(s), $store_kind store"
 wrks=()
@@ -71,6 +76,9 @@ wait "${wrks[@]}"
 cat "$work"/wrk-*.txt
 requests=$(awk '/requests in/ {n += $1} END {print n}' "$work"/wrk-*.txt)
 echo "== server CPU per request: $(per_request "$cpu_before" "$requests") µs"
+read -r voluntary_after involuntary_after < <(switches)
+awk -v v=$(( voluntary_after - voluntary )) -v i=$(( involuntary_after - involuntary )) -v n="$requests" \
+  'BEGIN {printf "== context switches per request: %.2f voluntary, %.2f involuntary\n", v / n, i / n}'
 if [ -n "$before" ]; then
   runs=$(psql "$pg" -Atc "SELECT count(*) FROM sluice_load.runs")
   echo "== database transactions per run: $(( ($(commits) - before) )) / $runs runs"
