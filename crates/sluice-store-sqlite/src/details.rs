@@ -53,12 +53,13 @@ impl ToSql for StoredDetail {
 /// Detail column `name` of a run's row; `None` when the run kept none. A value that is not
 /// what [`StoredDetail`] writes is an error naming the column, not a detail silently missing.
 pub(crate) fn read(row: &Row<'_>, name: &str) -> rusqlite::Result<Option<RawJson>> {
+    let value = row.get_ref(name)?;
     let damaged = |why: String| {
         let index = row.as_ref().column_index(name).unwrap_or_default();
-        let message = format!("the run's {name} is damaged ({why}): the rest of the record is intact");
-        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Blob, message.into())
+        let message = format!("the run's {name} is damaged ({why})");
+        rusqlite::Error::FromSqlConversionFailure(index, value.data_type(), message.into())
     };
-    let text = match row.get_ref(name)? {
+    let text = match value {
         ValueRef::Null => return Ok(None),
         ValueRef::Text(text) => String::from_utf8(text.to_vec()).map_err(|e| damaged(e.to_string()))?,
         ValueRef::Blob(block) => decompress(block).map_err(damaged)?,
