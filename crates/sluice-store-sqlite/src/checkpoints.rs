@@ -225,8 +225,10 @@ mod tests {
     /// The log's checkpoint sequence number (bytes 12 – 15 of its header, big-endian), which
     /// SQLite raises each time the log starts over.
     fn restarts(dir: &tempfile::TempDir) -> u32 {
-        let log = std::fs::read(dir.path().join("c.db-wal")).unwrap();
-        u32::from_be_bytes(log[12..16].try_into().unwrap())
+        use std::io::Read;
+        let mut header = [0; 16];
+        std::fs::File::open(dir.path().join("c.db-wal")).unwrap().read_exact(&mut header).unwrap();
+        u32::from_be_bytes(header[12..16].try_into().unwrap())
     }
 
     #[test]

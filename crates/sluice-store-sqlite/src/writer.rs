@@ -357,7 +357,7 @@ pub(crate) mod tests {
     }
 
     /// The rows committed, as another connection sees them.
-    fn committed_keys(writer: &Writer) -> i64 {
+    fn committed_rows(writer: &Writer) -> i64 {
         let other = Connection::open(&writer.path).unwrap();
         other.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap()
     }
@@ -498,12 +498,12 @@ pub(crate) mod tests {
         // Returns although the writer is held: no one waits for a detached write.
         writer.write_detached("a row", insert("d"));
         writer.write_detached("a row", insert("e"));
-        assert_eq!(committed_keys(&writer), 0);
+        assert_eq!(committed_rows(&writer), 0);
         release.send(()).unwrap();
         holder.join().unwrap();
         // No caller waits in the queue, so the releasing thread wrote the batch itself.
         assert_eq!(queued(&writer), 0);
-        assert_eq!(committed_keys(&writer), 2);
+        assert_eq!(committed_rows(&writer), 2);
     }
 
     #[test]
@@ -516,7 +516,7 @@ pub(crate) mod tests {
             let writer = writer.clone();
             move || {
                 let result = writer.settle();
-                settled.send((result, committed_keys(&writer))).unwrap();
+                settled.send((result, committed_rows(&writer))).unwrap();
             }
         });
         assert!(settling.recv_timeout(std::time::Duration::from_millis(200)).is_err(), "settle did not wait");
@@ -524,7 +524,7 @@ pub(crate) mod tests {
         holder.join().unwrap();
         let (result, keys) = settling.recv_timeout(std::time::Duration::from_secs(10)).expect("settle never returned");
         assert_eq!((result, keys), (Ok(()), 1));
-        assert_eq!(committed_keys(&writer), 1);
+        assert_eq!(committed_rows(&writer), 1);
     }
 
     #[test]
@@ -538,7 +538,7 @@ pub(crate) mod tests {
         holder.join().unwrap();
         assert_eq!(keys(&writer), ["a", "c"]);
         assert_eq!(writer.detached.load(Ordering::Acquire), 0);
-        assert_eq!(committed_keys(&writer), 2);
+        assert_eq!(committed_rows(&writer), 2);
     }
 
     #[test]
@@ -568,7 +568,7 @@ pub(crate) mod tests {
         let (_dir, writer) = writer_on_table();
         let answers = in_one_batch(&writer, vec![insert("p"), insert("q")]);
         assert_eq!(answers, [Ok(()), Ok(())]);
-        assert_eq!(committed_keys(&writer), 2);
+        assert_eq!(committed_rows(&writer), 2);
     }
 
     #[test]
