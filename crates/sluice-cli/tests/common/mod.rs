@@ -16,6 +16,8 @@ pub const SECRET: &str = "replicas-share-this-secret-0123456789";
 pub struct Replica {
     pub base: String,
     child: Child,
+    /// Holds the users file the process imported.
+    _users: tempfile::TempDir,
 }
 
 impl Replica {
@@ -26,7 +28,8 @@ impl Replica {
 
     /// Like [`Replica::start`], with more options for `sluice serve`.
     pub fn start_with(store: &str, options: &[&str]) -> Replica {
-        let users = std::env::temp_dir().join(format!("sluice-replica-users-{}.json", std::process::id()));
+        let folder = tempfile::tempdir().unwrap();
+        let users = folder.path().join("users.json");
         std::fs::write(&users, r#"[{"userName": "ann", "email": "ann@example.com"}]"#).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
             .args(["serve", "--addr", "127.0.0.1:0", "--users"])
@@ -53,7 +56,7 @@ impl Replica {
         });
         loop {
             match rx.recv_timeout(Duration::from_secs(30)) {
-                Ok(Ok(base)) => return Replica { base, child },
+                Ok(Ok(base)) => return Replica { base, child, _users: folder },
                 Ok(Err(line)) => eprintln!("replica: {line}"),
                 Err(e) => {
                     let _ = child.kill();
