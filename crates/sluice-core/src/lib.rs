@@ -31,6 +31,8 @@ pub mod single;
 pub mod source;
 pub mod store;
 pub mod templates;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod types;
 
 pub use catalog::{CatalogEntry, CatalogSetting};

@@ -35,12 +35,10 @@ fn free_port() -> u16 {
 fn chromedriver() -> Option<(Driver, u16)> {
     let found = Command::new("chromedriver").arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success());
     if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "chromedriver is missing: .ci/run installs chromium and chromium-driver"
-        );
-        eprintln!(
-            "\n*** SKIPPED: the browser test needs chromium and chromedriver (apt-get install chromium chromium-driver) ***\n"
+        sluice::testing::skip(
+            "the browser tests",
+            "chromedriver",
+            "apt-get install chromium chromium-driver; .ci/run installs them",
         );
         return None;
     }

@@ -1,5 +1,5 @@
-//! Test support (feature `testing`): a schema of its own per test, so tests run in parallel
-//! against one PostgreSQL database.
+//! Test support (feature `testing`) for this and other crates: a schema of its own per test, so
+//! tests run in parallel against one PostgreSQL database.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -7,19 +7,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// The variable that names the test database.
 pub const TEST_DATABASE: &str = "SLUICE_TEST_POSTGRES";
 
-/// The URL in `SLUICE_TEST_POSTGRES`; `None` (after a loud "skipped" on stderr) when it is
-/// unset. Under CI (`CI` set) a missing database fails the test instead: CI must run the
-/// PostgreSQL tests.
+/// The URL in `SLUICE_TEST_POSTGRES`; `None` when it is unset, after
+/// [`skip`](sluice_core::testing::skip) (which fails the test under CI).
 pub fn test_database(test: &str) -> Option<String> {
-    let Ok(url) = std::env::var(TEST_DATABASE) else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{TEST_DATABASE} is unset under CI: the PostgreSQL tests must run there"
-        );
-        eprintln!("!!! SKIPPED {test}: set {TEST_DATABASE} to a PostgreSQL URL to run it");
-        return None;
-    };
-    Some(url)
+    let url = std::env::var(TEST_DATABASE).ok();
+    if url.is_none() {
+        sluice_core::testing::skip(test, TEST_DATABASE, "set it to a PostgreSQL URL");
+    }
+    url
 }
 
 /// A fresh schema in the test database, dropped with everything in it when this is dropped.
