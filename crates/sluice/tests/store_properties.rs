@@ -1,10 +1,12 @@
 //! Random interleavings of issuing, confirming and waiting, on every store: a code never
 //! succeeds twice, after its expiry, after a newer code replaced it, or for a pair it was not
-//! issued to. (Refusals are not checked against a model here; the conformance suite pins them.)
+//! issued to; and a store is no safer by refusing everything: the first try of a pair's live
+//! code succeeds while the pair has had no refusal, and after the case every pair gets a new
+//! code that confirms. (Other refusals are pinned by the conformance suite.)
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use proptest::prelude::*;
@@ -68,10 +70,15 @@ fn check(store: Arc<dyn Store>, ops: &[Op]) {
     };
     let mut issued: Vec<Issued> = Vec::new();
     let mut spent: HashSet<usize> = HashSet::new();
+    // Per pair: tries since its last code was issued, and whether it was ever refused (only a
+    // pair with no refusal is surely not locked).
+    let mut tries: HashMap<(usize, usize), u32> = HashMap::new();
+    let mut refused: HashSet<(usize, usize)> = HashSet::new();
     for op in ops {
         match *op {
             Op::Issue { user, client } => {
                 if let Ok(code) = otp::issue(&services, &users[user], CLIENTS[client], &rules) {
+                    tries.insert((user, client), 0);
                     for earlier in issued.iter_mut().filter(|i| i.pair == (user, client)) {
                         earlier.replaced = true;
                     }
@@ -87,7 +94,19 @@ fn check(store: Arc<dyn Store>, ops: &[Op]) {
             Op::Confirm { nth, user, client } if !issued.is_empty() => {
                 let i = nth % issued.len();
                 let typed = &issued[i];
+                let pair = (user, client);
+                let must_succeed = typed.pair == pair
+                    && !typed.replaced
+                    && !spent.contains(&i)
+                    && clock.now() < typed.expires_at
+                    && tries.get(&pair) == Some(&0)
+                    && !refused.contains(&pair);
                 let result = otp::confirm(&services, &users[user], CLIENTS[client], &json!(typed.code));
+                *tries.entry(pair).or_default() += 1;
+                if result.is_err() {
+                    refused.insert(pair);
+                }
+                assert!(!must_succeed || result.is_ok(), "the first try of live code #{i} was refused: {result:?}");
                 match result {
                     Ok(()) => {
                         // A six-digit code typed for another pair may match that pair's own code
@@ -112,6 +131,16 @@ fn check(store: Arc<dyn Store>, ops: &[Op]) {
             }
             Op::Confirm { .. } => {}
             Op::Wait { millis } => clock.advance(millis),
+        }
+    }
+    // Past every lock, rate window and lifetime: each pair gets a code, and it confirms.
+    clock.advance(2 * 60 * 60_000);
+    for (user, name) in users.iter().enumerate() {
+        for client in CLIENTS {
+            let code = otp::issue(&services, name, client, &rules)
+                .unwrap_or_else(|e| panic!("no new code for pair ({user}, {client}): {e}"));
+            let confirmed = otp::confirm(&services, name, client, &json!(code.expose()));
+            assert!(confirmed.is_ok(), "the new code of pair ({user}, {client}) was refused: {confirmed:?}");
         }
     }
 }
