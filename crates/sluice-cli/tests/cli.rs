@@ -1,6 +1,6 @@
 //! The `sluice` binary: exit codes, output formats and messages.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may fail loudly
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // test helpers may fail loudly
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -10,9 +10,14 @@ const BAD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/bad-inputs/c
 
 const FOR_TEST_CODE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/for-test-code");
 
-/// The binary, on an in-memory store unless a test names another.
+/// The binary, on an in-memory store unless a test names another, working in a temporary
+/// folder: a command that fell back on the default store (`.sluice/` in the working folder)
+/// writes there, never into the checkout.
 fn sluice() -> Command {
+    static WORKING_FOLDER: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let folder = WORKING_FOLDER.get_or_init(|| tempfile::tempdir().unwrap());
     let mut command = Command::cargo_bin("sluice").unwrap();
+    command.current_dir(folder.path());
     command.env("SLUICE_STORE", "memory:").env_remove("SLUICE_SECRET").env_remove("SLUICE_SECRET_PREVIOUS");
     command
 }
@@ -103,7 +108,8 @@ fn run_prints_the_response_and_the_trace() {
 
 #[test]
 fn a_failing_run_exits_1_naming_the_step_and_its_place() {
-    let file = std::env::temp_dir().join(format!("sluice-cli-fails-{}.json", std::process::id()));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fails.json");
     std::fs::write(
         &file,
         r#"{"name": "F", "dataflows": [{"name": "Go", "stages": [{"name": "S", "steps": [
@@ -129,7 +135,6 @@ fn a_failing_run_exits_1_naming_the_step_and_its_place() {
     let unknown = sluice().args(["run", EXAMPLE, "-d", "Nope"]).output().unwrap();
     assert_eq!(unknown.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("has no dataflow named \"Nope\" (it has: GetCode)"));
-    std::fs::remove_file(file).ok();
 }
 
 #[test]
@@ -172,19 +177,26 @@ fn replay_runs_the_for_test_code_scenario_on_a_fresh_sqlite_store() {
     let out = sluice().env_remove("SLUICE_STORE").args(["replay", FOR_TEST_CODE]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    for check in [
-        "ok   the modal shows the code stored in the entry",
-        "ok   confirm works once",
-        "ok   the same code fails the second time",
-        "ok   a wrong code fails",
-        "ok   the right code fails after the lifetime",
+    // Each refusal is checked for its own reason: a ConfirmCode that refused every code after the
+    // first success would fail "a new code confirms…" and the reasons.
+    for (check, reason) in [
+        ("ok   the modal shows the code stored in the entry", "equal to the modal's"),
+        ("ok   confirm works once", "confirmed = true"),
+        ("ok   the same code fails the second time", "code refused: the code was already used"),
+        ("ok   a wrong code fails", "code refused: wrong code"),
+        ("ok   the right code fails after the lifetime", "code refused: the code expired"),
+        ("ok   a new code confirms one second before its lifetime ends", "confirmed = true"),
     ] {
-        assert!(stdout.contains(check), "{check} missing from:\n{stdout}");
+        let line =
+            stdout.lines().find(|l| l.starts_with(check)).unwrap_or_else(|| panic!("{check} missing:\n{stdout}"));
+        assert!(line.contains(reason), "{line}");
     }
     let json = sluice().args(["replay", FOR_TEST_CODE, "--format", "json"]).output().unwrap();
     let report = stdout_json(&json);
     assert_eq!(report["passed"], true);
-    assert_eq!(report["checks"].as_array().unwrap().len(), 6);
+    let checks = report["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 8);
+    assert!(checks.iter().all(|c| c["passed"] == true), "{report}");
     let missing = sluice().args(["replay", "/no/such/folder"]).output().unwrap();
     assert_eq!(missing.status.code(), Some(2));
 }
@@ -274,6 +286,7 @@ fn the_email_login_replays_and_its_outbox_lists_and_retries() {
         "{stdout}"
     );
     assert!(stdout.contains("ok   the code confirms once and opens a session"), "{stdout}");
+    assert!(stdout.contains("ok   the same code fails the second time — step \"confirm\" said \"invalid or expired code\" (code refused: the code was already used)"), "{stdout}");
 
     let dir = tempfile::tempdir().unwrap();
     let store = format!("sqlite:{}", dir.path().join("s.db").display());

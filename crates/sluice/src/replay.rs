@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::{Value, json};
+use sluice_core::otp::Rejection;
 use sluice_core::store::Store;
 use sluice_core::{
     Engine, LoadError, ManualClock, Outcome, Plan, RunContext, RunError, RunOptions, Services, sessions,
@@ -84,19 +85,38 @@ impl Scenario {
         self.plan.run(dataflow, &input, &self.cx, RunOptions { trace_items: false })
     }
 
-    /// Runs ConfirmCode on `typed` and says whether the code was accepted, with the trace's reason.
-    fn confirm(&self, typed: &str) -> (bool, String) {
-        match self.run("ConfirmCode", json!({"data": {"ForTestCode": typed}})) {
-            Ok(outcome) => {
-                let confirmed = outcome.response.first().and_then(|i| i.get("_confirmed")).cloned();
-                (confirmed == Some(json!(true)), format!("confirmed = {}", confirmed.unwrap_or(Value::Null)))
-            }
-            Err(RunError::StepFailed(f)) => {
+    /// Runs `dataflow` on `input`: what it answered, or what the failing step said with its
+    /// trace notes (where a refused code's reason is).
+    fn attempt(&self, dataflow: &str, input: Value) -> Result<Outcome, String> {
+        self.run(dataflow, input).map_err(|e| match e {
+            RunError::StepFailed(f) => {
                 let notes = f.trace.iter().flat_map(|t| t.notes.clone()).collect::<Vec<_>>().join("; ");
-                (false, format!("step \"{}\" said \"{}\" ({notes})", f.step, f.message))
+                format!("step \"{}\" said \"{}\" ({notes})", f.step, f.message)
             }
-            Err(e) => (false, e.to_string()),
-        }
+            other => other.to_string(),
+        })
+    }
+
+    /// The check that ConfirmCode accepts `typed`.
+    fn accepted(&self, name: &str, typed: &str) -> Check {
+        let confirmed = self
+            .attempt("ConfirmCode", confirm_code_input(typed))
+            .map(|outcome| outcome.response.first().and_then(|i| i.get("_confirmed")).cloned().unwrap_or(Value::Null));
+        let (passed, detail) = match confirmed {
+            Ok(confirmed) => (confirmed == json!(true), format!("confirmed = {confirmed}")),
+            Err(said) => (false, said),
+        };
+        Check { name: name.into(), passed, detail }
+    }
+
+    /// The check that `dataflow` refuses the code in `input` for the reason `why`, and for no other.
+    fn refused(&self, name: &str, dataflow: &str, input: Value, why: Rejection) -> Check {
+        let (passed, detail) = match self.attempt(dataflow, input) {
+            Ok(outcome) => (false, format!("accepted: {}", json!(outcome.response))),
+            Err(said) => (said.contains(why.reason()), said),
+        };
+        let detail = if passed { detail } else { format!("{detail}; expected the reason \"{}\"", why.reason()) };
+        Check { name: name.into(), passed, detail }
     }
 
     /// Runs GetCode and returns the code the modal shows, after checking it against the entry.
@@ -130,6 +150,11 @@ impl Scenario {
         });
         Some(shown)
     }
+}
+
+/// ConfirmCode's input for the code `typed`.
+fn confirm_code_input(typed: &str) -> Value {
+    json!({"data": {"ForTestCode": typed}})
 }
 
 fn fail(name: &str, detail: String) -> Check {
@@ -216,18 +241,22 @@ fn replay_in(
     let Some(code) = scenario.get_code(&mut checks) else { return Ok(checks) };
 
     // The modal shows the code as Aqtra would serialize it; the script strips the quotes.
-    let (ok, detail) = scenario.confirm(&format!(" \"{code}\" "));
-    checks.push(Check { name: "confirm works once".into(), passed: ok, detail });
-    let (ok, detail) = scenario.confirm(&code);
-    checks.push(Check { name: "the same code fails the second time".into(), passed: !ok, detail });
+    checks.push(scenario.accepted("confirm works once", &format!(" \"{code}\" ")));
+    let again = confirm_code_input(&code);
+    checks.push(scenario.refused("the same code fails the second time", "ConfirmCode", again, Rejection::Used));
 
     scenario.clock.advance(31_000); // past the resend cooldown
     let Some(code) = scenario.get_code(&mut checks) else { return Ok(checks) };
-    let (ok, detail) = scenario.confirm(&wrong(&code));
-    checks.push(Check { name: "a wrong code fails".into(), passed: !ok, detail });
+    let mistyped = confirm_code_input(&wrong(&code));
+    checks.push(scenario.refused("a wrong code fails", "ConfirmCode", mistyped, Rejection::Wrong));
     scenario.clock.advance(options.lifetime_ms + 1_000);
-    let (ok, detail) = scenario.confirm(&code);
-    checks.push(Check { name: "the right code fails after the lifetime".into(), passed: !ok, detail });
+    let late = confirm_code_input(&code);
+    checks.push(scenario.refused("the right code fails after the lifetime", "ConfirmCode", late, Rejection::Expired));
+
+    // The control for the last check: a fresh code still works just before its lifetime ends.
+    let Some(code) = scenario.get_code(&mut checks) else { return Ok(checks) };
+    scenario.clock.advance(options.lifetime_ms - 1_000);
+    checks.push(scenario.accepted("a new code confirms one second before its lifetime ends", &code));
     Ok(checks)
 }
 
@@ -279,8 +308,8 @@ fn email_two_factor(scenario: &Scenario, services: &Services) -> Vec<Check> {
             code.len()
         ),
     });
-    let verify = |typed: &str| scenario.run("Verify", json!({"data": {"UserName": user, "Code": typed}}));
-    match verify(&code) {
+    let verify = json!({"data": {"UserName": user, "Code": code}});
+    match scenario.run("Verify", verify.clone()) {
         Ok(outcome) => {
             let item = outcome.response.first().cloned().unwrap_or_default();
             let token = item.get("_session").and_then(|s| s.get("token")).and_then(Value::as_str).unwrap_or_default();
@@ -297,12 +326,7 @@ fn email_two_factor(scenario: &Scenario, services: &Services) -> Vec<Check> {
         }
         Err(e) => checks.push(fail("the code confirms once and opens a session", e.to_string())),
     }
-    let again = refused(&verify(&code));
-    checks.push(Check {
-        name: "the same code fails the second time".into(),
-        passed: again == "invalid or expired code",
-        detail: format!("\"{again}\""),
-    });
+    checks.push(scenario.refused("the same code fails the second time", "Verify", verify, Rejection::Used));
     checks
 }
 
