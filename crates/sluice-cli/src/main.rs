@@ -47,6 +47,10 @@ pub(crate) struct StoreArgs {
     /// STARTTLS) or smtps://…
     #[arg(long = "smtp-url-from-env", env = "SLUICE_SMTP_URL", global = true, hide = true, hide_env_values = true)]
     smtp_url: Option<String>,
+    /// A PEM file with the certificate of a private certificate authority that signed the SMTP
+    /// server's certificate.
+    #[arg(long = "smtp-ca", env = "SLUICE_SMTP_CA", global = true, hide = true)]
+    smtp_ca: Option<std::path::PathBuf>,
     /// The sender address of e-mails.
     #[arg(long = "smtp-from", env = "SLUICE_SMTP_FROM", global = true, hide = true)]
     smtp_from: Option<String>,
@@ -59,6 +63,7 @@ impl StoreArgs {
     pub(crate) fn channels(&self) -> sluice::setup::Channels {
         sluice::setup::Channels {
             smtp_url: self.smtp_url.clone(),
+            smtp_ca: self.smtp_ca.clone(),
             smtp_from: self.smtp_from.clone(),
             webhook_url: self.webhook_url.clone(),
         }

@@ -1,15 +1,22 @@
 //! Delivery channels for Sluice's notifications: `Smtp` through lettre to a real SMTP server,
 //! `Webhook` as a JSON POST through ureq with retries and a timeout.
 //!
-//! Configured per server or CLI run (never in component files):
+//! Configured per server or CLI run (never in component files), as [`Channels`]:
 //! - `SLUICE_SMTP_URL`: `smtp://user:pass@host:port` (plain, or STARTTLS with `?tls=required`
 //!   or `?tls=opportunistic`), `smtps://…` for TLS from the first byte;
+//! - `SLUICE_SMTP_CA`: a PEM file with the certificate of a private certificate authority that
+//!   signed the SMTP server's certificate (trusted besides the public ones);
 //! - `SLUICE_SMTP_FROM`: the sender address (default `sluice@localhost`);
 //! - `SLUICE_WEBHOOK_URL`: where webhook messages are POSTed.
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::path::PathBuf;
 use std::time::Duration;
 
 use lettre::message::{Mailbox, header::ContentType};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{SmtpTransport, Transport};
 use serde_json::json;
 use sluice_core::notify::Courier;
@@ -26,12 +33,28 @@ pub enum ConfigError {
     /// The SMTP URL is wrong.
     #[error("SLUICE_SMTP_URL is not a usable SMTP URL: {0}")]
     Smtp(String),
+    /// The SMTP certificate authority cannot be used.
+    #[error("SLUICE_SMTP_CA: {0}")]
+    SmtpCa(String),
     /// The sender address is wrong.
     #[error("SLUICE_SMTP_FROM is not an e-mail address: {0}")]
     From(String),
     /// The webhook URL is wrong.
     #[error("SLUICE_WEBHOOK_URL must be an http:// or https:// URL, not \"{0}\"")]
     Webhook(String),
+}
+
+/// Where notifications go besides the in-app inbox (all optional).
+#[derive(Debug, Clone, Default)]
+pub struct Channels {
+    /// `SLUICE_SMTP_URL`: `smtp://user:pass@host:port[?tls=required]` or `smtps://…`.
+    pub smtp_url: Option<String>,
+    /// `SLUICE_SMTP_CA`: a PEM file with a private certificate authority for the SMTP server.
+    pub smtp_ca: Option<PathBuf>,
+    /// `SLUICE_SMTP_FROM`: the sender address.
+    pub smtp_from: Option<String>,
+    /// `SLUICE_WEBHOOK_URL`.
+    pub webhook_url: Option<String>,
 }
 
 /// The configured channels.
@@ -50,26 +73,27 @@ impl std::fmt::Debug for Couriers {
 }
 
 impl Couriers {
-    /// Channels from URLs (each optional); credentials in the SMTP URL are never shown.
-    pub fn new(smtp_url: Option<&str>, from: Option<&str>, webhook_url: Option<&str>) -> Result<Couriers, ConfigError> {
-        let smtp = match smtp_url.filter(|u| !u.trim().is_empty()) {
+    /// The couriers of `channels`; credentials in the SMTP URL are never shown.
+    pub fn new(channels: &Channels) -> Result<Couriers, ConfigError> {
+        let smtp = match channels.smtp_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
             Some(url) => {
-                let transport = SmtpTransport::from_url(url.trim())
-                    .map_err(|e| ConfigError::Smtp(e.to_string()))?
-                    .timeout(Some(TIMEOUT))
-                    .build();
-                let from = from.unwrap_or("sluice@localhost");
+                let mut transport =
+                    SmtpTransport::from_url(url).map_err(|e| ConfigError::Smtp(e.to_string()))?.timeout(Some(TIMEOUT));
+                if let Some(ca) = &channels.smtp_ca {
+                    transport = transport.tls(tls_trusting(url, ca)?);
+                }
+                let from = channels.smtp_from.as_deref().unwrap_or("sluice@localhost");
                 let from: Mailbox =
                     from.parse().map_err(|e: lettre::address::AddressError| ConfigError::From(e.to_string()))?;
-                Some((transport, from))
+                Some((transport.build(), from))
             }
             None => None,
         };
-        let webhook = match webhook_url.filter(|u| !u.trim().is_empty()) {
+        let webhook = match channels.webhook_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
             Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
                 let config =
                     ureq::Agent::config_builder().timeout_global(Some(TIMEOUT)).http_status_as_error(true).build();
-                Some((ureq::Agent::new_with_config(config), url.trim().to_owned()))
+                Some((ureq::Agent::new_with_config(config), url.to_owned()))
             }
             Some(url) => return Err(ConfigError::Webhook(url.to_owned())),
             None => None,
@@ -115,6 +139,33 @@ impl Couriers {
             }
         }
         Err(format!("{url} did not accept the message after {WEBHOOK_ATTEMPTS} attempts: {last}"))
+    }
+}
+
+/// The TLS mode of the SMTP URL `url` (already checked by lettre), trusting the certificate
+/// authority in the PEM file `ca` besides the public ones.
+fn tls_trusting(url: &str, ca: &std::path::Path) -> Result<Tls, ConfigError> {
+    let invalid = |message: String| ConfigError::SmtpCa(format!("{}: {message}", ca.display()));
+    let pem = std::fs::read(ca).map_err(|e| invalid(e.to_string()))?;
+    // lettre takes a PEM file without a certificate (a key, say) as an empty list.
+    if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+        return Err(invalid("not a PEM certificate (no BEGIN CERTIFICATE block)".into()));
+    }
+    let certificate = Certificate::from_pem(&pem).map_err(|e| invalid(format!("not a PEM certificate: {e}")))?;
+    let url = url::Url::parse(url).map_err(|e| ConfigError::Smtp(e.to_string()))?;
+    let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_owned();
+    let parameters = TlsParameters::builder(host)
+        .add_root_certificate(certificate)
+        .build_rustls()
+        .map_err(|e| invalid(e.to_string()))?;
+    let mode = url.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.into_owned());
+    match (url.scheme(), mode.as_deref()) {
+        ("smtps", _) => Ok(Tls::Wrapper(parameters)),
+        (_, Some("required")) => Ok(Tls::Required(parameters)),
+        (_, Some("opportunistic")) => Ok(Tls::Opportunistic(parameters)),
+        _ => Err(ConfigError::SmtpCa(
+            "a certificate authority needs TLS: use smtps://… or smtp://…?tls=required in SLUICE_SMTP_URL".into(),
+        )),
     }
 }
 

@@ -47,22 +47,11 @@ pub enum SetupError {
     Random(String),
 }
 
-/// Where notifications go besides the in-app inbox (all optional).
-#[derive(Debug, Clone, Default)]
-pub struct Channels {
-    /// `SLUICE_SMTP_URL`: `smtp://user:pass@host:port[?tls=required]` or `smtps://…`.
-    pub smtp_url: Option<String>,
-    /// `SLUICE_SMTP_FROM`: the sender address.
-    pub smtp_from: Option<String>,
-    /// `SLUICE_WEBHOOK_URL`.
-    pub webhook_url: Option<String>,
-}
+pub use sluice_delivery::Channels;
 
 /// Opens the store named by `url` with its key, delivering notifications through `channels`.
 pub fn open_with(url: &str, secrets: &Secrets, channels: &Channels) -> Result<Services, SetupError> {
-    let couriers =
-        Couriers::new(channels.smtp_url.as_deref(), channels.smtp_from.as_deref(), channels.webhook_url.as_deref())
-            .map_err(|e| SetupError::Channel(e.to_string()))?;
+    let couriers = Couriers::new(channels).map_err(|e| SetupError::Channel(e.to_string()))?;
     Ok(open(url, secrets)?.with_courier(Arc::new(couriers)))
 }
 

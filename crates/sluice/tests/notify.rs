@@ -4,89 +4,25 @@
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-use serde_json::{Value, json};
+use serde_json::json;
 use sluice::setup::{Channels, Secrets};
-use sluice::store::{MessageStatus, User};
+use sluice::store::MessageStatus;
 use sluice::{Engine, Plan, RunContext, RunError, RunOptions, Services};
+use sluice_delivery::testing::{SmtpServer, WebhookListener, aiosmtpd_installed, free_port};
 
 mod common;
 use common::Logs;
 
 const EXAMPLE: &str = include_str!("../../../examples/email-2fa/component.json");
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// A real SMTP server process writing what it receives into a maildir.
-struct SmtpServer {
-    child: Child,
-    maildir: tempfile::TempDir,
-}
-
-impl SmtpServer {
-    /// Starts aiosmtpd on `port`; `None` (with a loud notice) when it is not installed outside CI.
-    fn start(port: u16) -> Option<SmtpServer> {
-        let installed = Command::new("python3").args(["-c", "import aiosmtpd"]).status().is_ok_and(|s| s.success());
-        if !installed {
-            assert!(std::env::var_os("CI").is_none(), "aiosmtpd is missing: .ci/run installs it with pip");
-            eprintln!("\n*** SKIPPED: the SMTP tests need aiosmtpd (pip install aiosmtpd) ***\n");
-            return None;
-        }
-        let maildir = tempfile::tempdir().unwrap();
-        for sub in ["tmp", "new", "cur"] {
-            std::fs::create_dir(maildir.path().join(sub)).unwrap();
-        }
-        let child = Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(maildir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "aiosmtpd did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Some(SmtpServer { child, maildir })
+/// A real SMTP server process on `port`; `None` (after a line `cargo test` shows) when aiosmtpd
+/// is not installed outside CI.
+fn smtp_server(port: u16) -> Option<SmtpServer> {
+    if !aiosmtpd_installed() {
+        sluice::testing::skip("the SMTP tests", "aiosmtpd", "pip install aiosmtpd; .ci/run installs it");
+        return None;
     }
-
-    /// Every message received, as raw text.
-    fn messages(&self) -> Vec<String> {
-        let dir = self.maildir.path().join("new");
-        let mut found: Vec<String> = std::fs::read_dir(&dir)
-            .map(|entries| entries.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok()).collect())
-            .unwrap_or_default();
-        found.sort();
-        found
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn users() -> Vec<User> {
-    vec![
-        User {
-            email: Some("ann@example.com".into()),
-            first_name: Some("Anne".into()),
-            locale: Some("fr".into()),
-            ..User::new("ann")
-        },
-        User { email: Some("kim@example.com".into()), locale: Some("ja".into()), ..User::new("kim") },
-    ]
+    Some(SmtpServer::start(port))
 }
 
 /// The email-2fa example on a fresh SQLite store, with passwords set and `channel` for the code.
@@ -97,7 +33,6 @@ fn setup(channel: &str, channels: &Channels) -> (Plan, Services, tempfile::TempD
     let text = r#"[{"userName": "ann", "email": "ann@example.com", "firstName": "Anne", "locale": "fr", "password": "pw-ann-123"},
                    {"userName": "kim", "email": "kim@example.com", "locale": "ja", "password": "pw-kim-123"}]"#;
     services.store.import_users(&sluice::users::parse_users(text).unwrap()).unwrap();
-    assert_eq!(users().len(), 2);
     let component = EXAMPLE.replace("\"notificationType\": \"Mail\"", &format!("\"notificationType\": \"{channel}\""));
     let engine = Engine::builder().services(services.clone()).build().unwrap();
     let plan = engine.load("email-2fa.json", component.as_bytes()).unwrap();
@@ -116,7 +51,7 @@ fn code_in(text: &str) -> String {
 #[test]
 fn smtp_delivers_the_localized_code_to_a_real_server() {
     let port = free_port();
-    let Some(server) = SmtpServer::start(port) else { return };
+    let Some(server) = smtp_server(port) else { return };
     let channels = Channels { smtp_url: Some(format!("smtp://127.0.0.1:{port}")), ..Default::default() };
     let (plan, services, _dir) = setup("Smtp", &channels);
     login(&plan, "ann", "pw-ann-123").unwrap();
@@ -159,7 +94,7 @@ fn a_failed_delivery_stays_in_the_outbox_and_a_retry_sends_it() {
     assert_eq!((failed.len(), failed[0].attempts), (1, 1));
     assert!(!failed[0].body.is_empty(), "the body is kept for the retry");
 
-    let Some(server) = SmtpServer::start(port) else { return };
+    let Some(server) = smtp_server(port) else { return };
     let (delivered, errors) = sluice::notify::retry_failed(&services).unwrap();
     assert_eq!((delivered, errors.len()), (1, 0));
     assert_eq!(server.messages().len(), 1);
@@ -167,54 +102,20 @@ fn a_failed_delivery_stays_in_the_outbox_and_a_retry_sends_it() {
     assert_eq!((message.status, message.attempts), (MessageStatus::Sent, 2));
 }
 
-/// A local HTTP listener that answers 500 to the first `failures` requests, then 200, and keeps
-/// the bodies it received.
-fn webhook_listener(failures: usize) -> (String, Arc<Mutex<Vec<Value>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let bodies = Arc::new(Mutex::new(Vec::new()));
-    let seen = bodies.clone();
-    std::thread::spawn(move || {
-        for (n, stream) in listener.incoming().enumerate() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                reader.read_line(&mut line).unwrap();
-                if line.trim().is_empty() {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap();
-                }
-            }
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
-            let status = if n < failures { "500 Internal Server Error" } else { "200 OK" };
-            if n >= failures {
-                seen.lock().unwrap().push(serde_json::from_slice(&body).unwrap());
-            }
-            write!(stream, "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").unwrap();
-        }
-    });
-    (url, bodies)
-}
-
 #[test]
 fn webhooks_are_posted_as_json_with_retries() {
-    let (url, bodies) = webhook_listener(1);
-    let channels = Channels { webhook_url: Some(url), ..Default::default() };
+    let listener = WebhookListener::start(1);
+    let channels = Channels { webhook_url: Some(listener.url.clone()), ..Default::default() };
     let (plan, services, _dir) = setup("Webhook", &channels);
     login(&plan, "ann", "pw-ann-123").unwrap();
-    let received = bodies.lock().unwrap().clone();
+    let received = listener.bodies();
     assert_eq!(received.len(), 1);
     assert_eq!(received[0]["recipient"], "ann");
     assert_eq!(received[0]["subject"], "Votre code de connexion");
     assert_eq!(code_in(received[0]["body"].as_str().unwrap()).len(), 6);
     assert_eq!(services.store.list_messages(None, Some(MessageStatus::Sent), 5).unwrap().len(), 1);
 
-    let (_, unreachable) = (Path::new("/"), format!("http://127.0.0.1:{}/hook", free_port()));
+    let unreachable = format!("http://127.0.0.1:{}/hook", free_port());
     let channels = Channels { webhook_url: Some(unreachable), ..Default::default() };
     let (plan, _, _dir) = setup("Webhook", &channels);
     let Err(RunError::StepFailed(failure)) = login(&plan, "ann", "pw-ann-123") else { panic!("nobody listens") };
