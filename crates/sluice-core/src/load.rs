@@ -125,7 +125,7 @@ struct StepAt<'v> {
 impl Loader<'_> {
     fn check(&mut self, root: &Value) -> Option<Plan> {
         for error in self.engine.component_validator.iter_errors(root).take(MAX_PROBLEMS + 1) {
-            self.problems.push(schema_problem("", &error, &self.engine.component_schema));
+            self.problems.push(schema_problem("", &error, &self.engine.component_schema, root));
         }
         if let Some(at) = crate::types::nul_at(root) {
             self.problems.push(Problem::new(at, crate::types::NUL_RULE).hint("remove the \\u0000 escape"));
@@ -309,7 +309,7 @@ impl Loader<'_> {
                 .validator
                 .iter_errors(&settings)
                 .take(MAX_PROBLEMS + 1)
-                .map(|e| schema_problem(&settings_pointer, &e, &registered.schema).step(step.name))
+                .map(|e| schema_problem(&settings_pointer, &e, &registered.schema, &settings).step(step.name))
                 .collect();
             if !schema_errors.is_empty() {
                 self.problems.extend(schema_errors);
@@ -436,8 +436,14 @@ fn value_kind(d: &Definition) -> &'static str {
     d.kind.value_type().suffix()
 }
 
-/// Turns a JSON Schema error into a short, located problem (never echoing a whole value).
-fn schema_problem(prefix: &str, error: &jsonschema::ValidationError<'_>, schema: &Value) -> Problem {
+/// Turns a JSON Schema error about `instance` into a short, located problem (never echoing a
+/// whole value).
+pub(crate) fn schema_problem(
+    prefix: &str,
+    error: &jsonschema::ValidationError<'_>,
+    schema: &Value,
+    instance: &Value,
+) -> Problem {
     let path = error.instance_path().as_str();
     let found = describe(error.instance());
     let pointer = format!("{prefix}{path}");
@@ -459,12 +465,16 @@ fn schema_problem(prefix: &str, error: &jsonschema::ValidationError<'_>, schema:
             let name = property.as_str().unwrap_or_default();
             Problem::new(pointer, format!("the required key \"{name}\" is missing")).hint(format!("add \"{name}\""))
         }
-        ValidationErrorKind::AdditionalProperties { unexpected } => {
-            let first = unexpected.first().map(String::as_str).unwrap_or_default();
-            let keys = unexpected.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ");
-            let noun = if unexpected.len() == 1 { "key" } else { "keys" };
-            Problem::new(format!("{pointer}/{}", escape_token(first)), format!("unknown {noun} {keys}"))
-                .hint("remove it, or check its spelling")
+        ValidationErrorKind::AdditionalProperties { unexpected } => unknown_keys(&pointer, unexpected),
+        // `additionalProperties: false` beside no `properties`: an object that takes no keys at
+        // all. The error names neither the object's keys nor their place, so both are read here.
+        ValidationErrorKind::FalseSchema if error.schema_path().as_str().ends_with("/additionalProperties") => {
+            let keys: Vec<String> = instance
+                .pointer(path)
+                .and_then(Value::as_object)
+                .map(|object| object.keys().cloned().collect())
+                .unwrap_or_default();
+            unknown_keys(&pointer, &keys).hint("remove it: nothing may be set here")
         }
         ValidationErrorKind::Enum { options } => {
             let options = options.as_array().map(|o| o.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", "));
@@ -495,6 +505,15 @@ fn schema_problem(prefix: &str, error: &jsonschema::ValidationError<'_>, schema:
             Problem::new(pointer, text)
         }
     }
+}
+
+/// The problem of the keys `unexpected` in the object at `pointer`, placed at the first of them.
+fn unknown_keys(pointer: &str, unexpected: &[String]) -> Problem {
+    let first = unexpected.first().map(String::as_str).unwrap_or_default();
+    let keys = unexpected.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ");
+    let noun = if unexpected.len() == 1 { "key" } else { "keys" };
+    Problem::new(format!("{pointer}/{}", escape_token(first)), format!("unknown {noun} {keys}"))
+        .hint("remove it, or check its spelling")
 }
 
 /// The constant choices of a `oneOf`/`anyOf` (enum variants, or the tags of tagged variants).

@@ -7,6 +7,7 @@ use serde_json::Value;
 use crate::component::{Definitions, data_schema};
 use crate::diagnostics::{Diagnostic, Problem, locate};
 use crate::engine::Engine;
+use crate::load::schema_problem;
 use crate::plugin::{BuildContext, BuiltStep, Item, Secret, StepContext, StepError};
 use crate::run::RunContext;
 use crate::services::Services;
@@ -61,10 +62,15 @@ impl Engine {
             }]
         };
         let registered = self.step(step_type).ok_or_else(|| fail(format!("unknown step type \"{step_type}\"")))?;
-        let errors: Vec<String> =
-            registered.validator.iter_errors(&settings).map(|e| format!("{}: {e}", e.instance_path())).collect();
-        if !errors.is_empty() {
-            return Err(fail(errors.join("; ")));
+        // Outside a file there is no text to place problems in: they all stand at 1:1.
+        let outside_a_file = |problems| locate(&Source::new(""), problems);
+        let problems: Vec<Problem> = registered
+            .validator
+            .iter_errors(&settings)
+            .map(|e| schema_problem("/settings", &e, &registered.schema, &settings).step(Some(name)))
+            .collect();
+        if !problems.is_empty() {
+            return Err(outside_a_file(problems));
         }
         let data_schema = Arc::new(compile_with_formats(&data_schema(definitions)).map_err(fail)?);
         let mut problems: Vec<Problem> = Vec::new();
@@ -83,8 +89,7 @@ impl Engine {
         };
         match registered.descriptor.build(settings, &mut cx) {
             Ok(built) => Ok(SingleStep { name: name.to_owned(), built, services: self.services.clone(), secrets }),
-            // Outside a file there is no text to place problems in: they all stand at 1:1.
-            Err(_) => Err(locate(&Source::new(""), problems)),
+            Err(_) => Err(outside_a_file(problems)),
         }
     }
 }

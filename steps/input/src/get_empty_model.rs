@@ -75,6 +75,11 @@ mod tests {
         let engine = Engine::new().unwrap();
         let err =
             engine.single_step("empty", "get_empty_model", json!({"validateInputValues": true}), &Default::default());
-        assert!(err.is_err());
+        let problems = err.err().unwrap();
+        assert_eq!(
+            problems.iter().map(|p| (p.pointer.as_str(), p.message.as_str())).collect::<Vec<_>>(),
+            [("/settings/validateInputValues", "unknown key \"validateInputValues\"")]
+        );
+        assert_eq!(problems[0].hint.as_deref(), Some("remove it: nothing may be set here"));
     }
 }

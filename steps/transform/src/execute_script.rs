@@ -178,14 +178,54 @@ mod tests {
         assert!(err.err().unwrap()[0].message.contains("undefined_var"));
     }
 
+    /// The one problem of a script that does not compile: its pointer and message.
+    fn compile_problem(engine: &Engine, script: &str) -> (String, String) {
+        let built = engine.single_step("s", "execute_script", json!({ "script": script }), &Default::default());
+        let problems = built.err().unwrap_or_else(|| panic!("{script} compiled"));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        (problems[0].pointer.clone(), problems[0].message.clone())
+    }
+
     #[test]
-    fn the_sandbox_has_no_eval_import_or_output() {
+    fn the_sandbox_has_no_eval_or_import() {
         let engine = Engine::new().unwrap();
-        for bad in [r#"eval("1")"#, r#"import "x" as y;"#] {
-            let built = engine.single_step("s", "execute_script", json!({ "script": bad }), &Default::default());
-            assert!(built.is_err(), "{bad} compiled");
+        let refused = [
+            (
+                r#"eval("1")"#,
+                "the script does not compile: reserved keyword 'eval' is disabled (script line 1, column 1)",
+            ),
+            (
+                r#"import "x" as y;"#,
+                "the script does not compile: 'import' is a reserved keyword (script line 1, column 1)",
+            ),
+        ];
+        for (script, message) in refused {
+            assert_eq!(compile_problem(&engine, script), ("/settings/script".to_owned(), message.to_owned()));
         }
-        assert!(run(r#"print("hello"); debug(1);"#, json!({})).is_ok());
+    }
+
+    /// Set in the child process that [`print_and_debug_write_nothing`] starts.
+    const PRINT_PROBE: &str = "SLUICE_SCRIPT_PRINT_PROBE";
+
+    #[test]
+    fn print_and_debug_write_nothing() {
+        let marker = "sluice-print-probe-7Qx";
+        if std::env::var_os(PRINT_PROBE).is_some() {
+            // In the child: output that got past the sandbox would reach this process's stdout or
+            // stderr (libtest captures nothing under --nocapture).
+            run(&format!("print(\"{marker}\"); debug(\"{marker}\");"), json!({})).unwrap();
+            return;
+        }
+        // This test's name as libtest knows it: its module path without the crate.
+        let name = format!("{}::print_and_debug_write_nothing", module_path!().split_once("::").unwrap().1);
+        let child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", &name, "--nocapture", "--test-threads=1"])
+            .env(PRINT_PROBE, "1")
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&child.stdout), String::from_utf8_lossy(&child.stderr));
+        assert!(child.status.success() && stdout.contains("1 passed"), "the probe did not run:\n{stdout}{stderr}");
+        assert!(!stdout.contains(marker) && !stderr.contains(marker), "a script wrote output:\n{stdout}{stderr}");
     }
 
     fn limited(limits: ScriptLimits, script: &str) -> String {
@@ -222,12 +262,29 @@ mod tests {
 
     #[test]
     fn expression_depth_is_bounded_at_compile_time() {
-        let engine = Engine::builder()
-            .script_limits(ScriptLimits { max_expr_depth: 16, ..ScriptLimits::default() })
-            .build()
-            .unwrap();
-        let deep = format!("{}1{}", "(".repeat(40), ")".repeat(40));
-        assert!(engine.single_step("s", "execute_script", json!({ "script": deep }), &Default::default()).is_err());
+        let nested = |depth: usize| format!("{}1{}", "(".repeat(depth), ")".repeat(depth));
+        let too_deep = |engine: &Engine, depth: usize| {
+            let (pointer, message) = compile_problem(engine, &nested(depth));
+            assert_eq!(pointer, "/settings/script");
+            assert!(
+                message.starts_with("the script does not compile: Expression exceeds maximum complexity"),
+                "{message}"
+            );
+        };
+        let limits = ScriptLimits { max_expr_depth: 16, ..ScriptLimits::default() };
+        too_deep(&Engine::builder().script_limits(limits).build().unwrap(), 40);
+        // The default (64) takes what a person writes and refuses what only a generator would.
+        let engine = Engine::new().unwrap();
+        assert!(
+            engine.single_step("s", "execute_script", json!({ "script": nested(20) }), &Default::default()).is_ok()
+        );
+        too_deep(&engine, 100);
+    }
+
+    #[test]
+    fn the_default_call_depth_is_32() {
+        let err = run("fn f(n) { f(n + 1) }\nf(0);", json!({})).unwrap_err();
+        assert!(err.contains("deeper than 32"), "{err}");
     }
 
     #[test]

@@ -282,11 +282,22 @@ mod tests {
         );
         assert!(with("codeLifetime", json!(0))[0].contains("0 s is outside 1 s to 10 min"));
         assert!(with("codeLifetime", json!("soon"))[0].contains("this is not a duration"));
-        for (key, bad) in [("codeLength", 5), ("codeLength", 11), ("maxAttempts", 0), ("maxAttempts", 11)] {
-            assert!(!with(key, json!(bad)).is_empty(), "{key} = {bad}");
+        for (key, bad, problem) in [
+            ("codeLength", 5, "5 is less than the minimum of 6"),
+            ("codeLength", 11, "11 is greater than the maximum of 10"),
+            ("maxAttempts", 0, "0 is less than the minimum of 1"),
+            ("maxAttempts", 11, "11 is greater than the maximum of 10"),
+        ] {
+            assert_eq!(with(key, json!(bad)), [format!("1:1: /settings/{key}: step \"code\": {problem}")]);
         }
         assert!(with("resendCooldown", json!("2h"))[0].contains("outside 0 s to 60 min"));
-        assert!(!problems(json!({})).is_empty(), "userName is required");
-        assert!(!problems(json!({"userName": "_user", "clientt": "x"})).is_empty(), "unknown settings are refused");
+        assert_eq!(
+            problems(json!({})),
+            ["1:1: /settings: step \"code\": the required key \"userName\" is missing (fix: add \"userName\")"]
+        );
+        assert_eq!(
+            problems(json!({"userName": "_user", "clientt": "x"})),
+            ["1:1: /settings/clientt: step \"code\": unknown key \"clientt\" (fix: remove it, or check its spelling)"]
+        );
     }
 }
