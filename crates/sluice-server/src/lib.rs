@@ -486,18 +486,3 @@ pub async fn serve(
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
     Ok(())
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stores_that_wait_get_more_workers_than_one_that_only_computes() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite:{}", dir.path().join("workers.db").display());
-        let sqlite = sluice::setup::open(&url, &sluice::setup::Secrets::default()).unwrap();
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        assert_eq!(default_workers(sqlite.store.as_ref()), (16 * cores).max(32));
-        assert_eq!(default_workers(&sluice::store::MemoryStore::new()), (4 * cores).max(8));
-    }
-}

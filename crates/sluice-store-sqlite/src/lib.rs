@@ -929,27 +929,22 @@ mod tests {
     fn a_run_recorded_while_the_writer_is_busy_is_answered_at_once_and_found_by_the_next_read() {
         let dir = tempfile::tempdir().unwrap();
         let store = std::sync::Arc::new(SqliteStore::open(dir.path().join("sluice.db")).unwrap());
-        let (release, holder) = writer::tests::held(&store.writer);
+        let hold = writer::tests::held(&store.writer);
         let record = serde_json::from_value(serde_json::json!(
             {"id": "run-1", "component": "C", "dataflow": "F", "startedAt": 1, "durationUs": 10, "status": "ok"}
         ))
         .unwrap();
         // The record is queued; a run's answer does not wait for the writer.
         store.record_run(record).unwrap();
-        let (found, reading) = std::sync::mpsc::channel();
-        let (listed, listing) = std::sync::mpsc::channel();
-        let reader = store.clone();
-        std::thread::spawn(move || found.send(reader.get_run("run-1").map(|r| r.map(|r| r.id))).unwrap());
-        let reader = store.clone();
-        std::thread::spawn(move || listed.send(reader.list_runs(None, 10).map(|runs| runs.len())).unwrap());
         // The reads wait for the record's commit instead of missing it.
-        assert!(reading.recv_timeout(Duration::from_millis(200)).is_err(), "get_run did not wait for the record");
-        assert!(listing.try_recv().is_err(), "list_runs did not wait for the record");
-        release.send(()).unwrap();
-        holder.join().unwrap();
-        let wait = Duration::from_secs(10);
-        assert_eq!(reading.recv_timeout(wait).expect("get_run never returned"), Ok(Some("run-1".into())));
-        assert_eq!(listing.recv_timeout(wait).expect("list_runs never returned"), Ok(1));
+        let (get, list) = (store.clone(), store.clone());
+        let reads: Vec<writer::tests::HeldCall<_>> = vec![
+            Box::new(move || get.get_run("run-1").map(|r| r.map(|r| r.id).into_iter().collect::<Vec<_>>())),
+            Box::new(move || list.list_runs(None, 10).map(|runs| runs.into_iter().map(|r| r.id).collect())),
+        ];
+        let [got, listed] = writer::tests::during_hold(hold, reads).try_into().unwrap();
+        assert_eq!(got, (Ok(vec!["run-1".to_owned()]), true), "get_run did not wait for the record");
+        assert_eq!(listed, (Ok(vec!["run-1".to_owned()]), true), "list_runs did not wait for the record");
     }
 
     #[test]

@@ -454,6 +454,47 @@ pub(crate) mod tests {
         assert_eq!(keys(&writer), ["second"]);
     }
 
+    /// A call that runs on a thread of its own while the writer is held.
+    pub(crate) type HeldCall<T> = Box<dyn FnOnce() -> T + Send>;
+
+    /// Starts each of `calls` on a thread of its own while the writer is held (by [`held`]),
+    /// ends the hold once they have all begun, and returns each result with whether it came only
+    /// after the hold ended. A call that must wait for the writer returns `(_, true)`; one that
+    /// does not wait returns meanwhile with `false`. (A thread slow to reach its call can only
+    /// hide a call that does not wait, never fail one that does.)
+    pub(crate) fn during_hold<T: Send + 'static>(
+        (release, holder): (mpsc::Sender<()>, std::thread::JoinHandle<()>),
+        calls: Vec<HeldCall<T>>,
+    ) -> Vec<(T, bool)> {
+        let released = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (began, beginning) = mpsc::channel();
+        let answers: Vec<_> = calls
+            .into_iter()
+            .map(|call| {
+                let (began, released) = (began.clone(), released.clone());
+                let (done, answer) = mpsc::channel();
+                std::thread::spawn(move || {
+                    began.send(()).unwrap();
+                    let result = call();
+                    done.send((result, released.load(Ordering::SeqCst))).unwrap();
+                });
+                answer
+            })
+            .collect();
+        for _ in &answers {
+            beginning.recv().unwrap();
+        }
+        // Time for a call that does not wait to return before the hold ends.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        released.store(true, Ordering::SeqCst);
+        release.send(()).unwrap();
+        holder.join().unwrap();
+        answers
+            .into_iter()
+            .map(|answer| answer.recv_timeout(std::time::Duration::from_secs(10)).expect("a call never returned"))
+            .collect()
+    }
+
     /// Holds the writer from another thread until the returned sender is used (or dropped).
     pub(crate) fn held(writer: &Arc<Writer>) -> (mpsc::Sender<()>, std::thread::JoinHandle<()>) {
         let (holding, held) = mpsc::channel();
@@ -474,20 +515,14 @@ pub(crate) mod tests {
     #[test]
     fn a_write_queued_while_the_writer_is_held_waits_and_then_goes_on() {
         let (_dir, writer) = writer_on_table();
-        let (release, holder) = held(&writer);
-        let (answered, answer) = mpsc::channel();
-        std::thread::spawn({
+        let hold = held(&writer);
+        let write: HeldCall<_> = Box::new({
             let writer = writer.clone();
-            move || answered.send(writer.write(insert("w"))).unwrap()
+            move || writer.write(insert("w"))
         });
-        while queued(&writer) == 0 {
-            std::thread::yield_now();
-        }
-        assert!(answer.try_recv().is_err(), "a write went on while the writer was held");
-        release.send(()).unwrap();
-        holder.join().unwrap();
-        let written = answer.recv_timeout(std::time::Duration::from_secs(10));
-        assert_eq!(written, Ok(Ok(())), "the write queued during the hold was never written");
+        let [(written, after_the_hold)] = during_hold(hold, vec![write]).try_into().unwrap();
+        assert!(after_the_hold, "a write went on while the writer was held");
+        assert_eq!(written, Ok(()), "the write queued during the hold was never written");
         assert_eq!(keys(&writer), ["w"]);
     }
 
@@ -509,22 +544,15 @@ pub(crate) mod tests {
     #[test]
     fn settle_returns_once_every_detached_write_queued_before_it_is_committed() {
         let (_dir, writer) = writer_on_table();
-        let (release, holder) = held(&writer);
+        let hold = held(&writer);
         writer.write_detached("a row", insert("d"));
-        let (settled, settling) = mpsc::channel();
-        std::thread::spawn({
+        let settle: HeldCall<_> = Box::new({
             let writer = writer.clone();
-            move || {
-                let result = writer.settle();
-                settled.send((result, committed_rows(&writer))).unwrap();
-            }
+            move || (writer.settle(), committed_rows(&writer))
         });
-        assert!(settling.recv_timeout(std::time::Duration::from_millis(200)).is_err(), "settle did not wait");
-        release.send(()).unwrap();
-        holder.join().unwrap();
-        let (result, keys) = settling.recv_timeout(std::time::Duration::from_secs(10)).expect("settle never returned");
-        assert_eq!((result, keys), (Ok(()), 1));
-        assert_eq!(committed_rows(&writer), 1);
+        let [((result, rows), after_the_hold)] = during_hold(hold, vec![settle]).try_into().unwrap();
+        assert!(after_the_hold, "settle did not wait");
+        assert_eq!((result, rows), (Ok(()), 1), "settle returned before the detached write was committed");
     }
 
     #[test]
