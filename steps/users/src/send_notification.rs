@@ -142,3 +142,175 @@ impl Step for Plain {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::{Value, json};
+    use sluice_core::store::{Message, MessageStatus, User};
+    use sluice_core::{Engine, RunContext, SingleStep};
+    use sluice_delivery::testing::{SmtpServer, WebhookListener, aiosmtpd_installed, free_port};
+    use sluice_delivery::{Channels, Couriers};
+
+    use crate::test_support::engine;
+
+    /// An engine whose store also holds `kim` (with an e-mail address), delivering through
+    /// `channels`.
+    fn engine_with(channels: &Channels) -> Engine {
+        let (engine, _) = engine();
+        let kim = User { email: Some("kim@example.com".into()), ..User::new("kim") };
+        engine.services().store.import_users(&[kim]).unwrap();
+        let services = engine.services().clone().with_courier(Arc::new(Couriers::new(channels).unwrap()));
+        Engine::builder().services(services).build().unwrap()
+    }
+
+    fn step(engine: &Engine, settings: Value) -> SingleStep {
+        engine.single_step("notify", "send_notification", settings, &Default::default()).unwrap()
+    }
+
+    fn item(value: Value) -> sluice_core::Item {
+        value.as_object().unwrap().clone()
+    }
+
+    /// Runs the step on `input` as `ann`: the error's message, if any.
+    fn send(step: &SingleStep, input: Value) -> Result<(), String> {
+        let run = RunContext { user: Some("ann".into()), client: None };
+        step.run(&Value::Null, vec![item(input)], &run).map(drop).map_err(|e| e.message)
+    }
+
+    fn outbox(engine: &Engine) -> Vec<Message> {
+        engine.services().store.list_messages(None, None, 10).unwrap()
+    }
+
+    #[test]
+    fn the_fixed_text_goes_to_the_users_inbox_by_default() {
+        let engine = engine_with(&Channels::default());
+        let notify = step(&engine, json!({"messageBody": "Your report is ready", "messageTheme": "Report"}));
+        let ann = engine.services().store.find_user("ann").unwrap().unwrap();
+        send(&notify, json!({"_user": {"id": ann.id}})).unwrap();
+        let [message] = outbox(&engine).try_into().unwrap();
+        assert_eq!(
+            (message.channel, message.recipient.as_str(), message.user_id.as_deref()),
+            (sluice_core::store::Channel::Mail, "ann", Some(ann.id.as_str()))
+        );
+        assert_eq!((message.subject.as_str(), message.body.as_str()), ("Report", "Your report is ready"));
+        assert_eq!((message.html, message.status, message.origin.as_str()), (false, MessageStatus::Sent, "notify"));
+    }
+
+    #[test]
+    fn the_body_comes_from_a_field_as_text_or_html() {
+        let engine = engine_with(&Channels::default());
+        let settings = |render: &str| json!({"userName": {"value": "ann"}, "messageBodyField": "data.Text", "messageTheme": "T", "renderType": render});
+        let html = step(&engine, settings("Html"));
+        send(&html, json!({"data": {"Text": "<p>Hi</p>"}})).unwrap();
+        let message = outbox(&engine).remove(0);
+        assert_eq!((message.body.as_str(), message.html), ("<p>Hi</p>", true));
+        let text = step(&engine, settings("Text"));
+        send(&text, json!({"data": {"Text": 42}})).unwrap();
+        assert_eq!(outbox(&engine).remove(0).body, "42", "a value that is not text is written as JSON");
+        assert_eq!(send(&text, json!({"data": {}})).unwrap_err(), "data.Text holds no message");
+        assert_eq!(send(&text, json!({"data": {"Text": null}})).unwrap_err(), "data.Text holds no message");
+        assert_eq!(outbox(&engine).len(), 2, "a failed step writes nothing");
+    }
+
+    #[test]
+    fn the_recipient_comes_from_user_name_or_user_info_field() {
+        let engine = engine_with(&Channels::default());
+        let kim = engine.services().store.find_user("kim").unwrap().unwrap();
+        let to = |recipient: Value| {
+            let mut settings = json!({"messageBody": "b", "messageTheme": "t"});
+            settings.as_object_mut().unwrap().extend(recipient.as_object().unwrap().clone());
+            step(&engine, settings)
+        };
+        send(&to(json!({"userName": "data.To"})), json!({"data": {"To": "KIM"}})).unwrap();
+        send(&to(json!({"userInfoField": "data.creatorSubject"})), json!({"data": {"creatorSubject": kim.id}}))
+            .unwrap();
+        send(&to(json!({"userName": {"value": "kim"}})), json!({})).unwrap();
+        assert!(outbox(&engine).iter().all(|m| m.recipient == "kim"), "{:?}", outbox(&engine));
+        assert_eq!(
+            send(&to(json!({"userName": "data.To"})), json!({"data": {"To": "nobody"}})).unwrap_err(),
+            "there is no user named or with id \"nobody\""
+        );
+        assert_eq!(
+            send(&to(json!({"userName": "data.To"})), json!({"data": {}})).unwrap_err(),
+            "the field data.To names no recipient (run Get user info first, or set userName)"
+        );
+    }
+
+    #[test]
+    fn settings_are_checked_at_load() {
+        let engine = engine_with(&Channels::default());
+        let problems = |settings: Value| {
+            let built = engine.single_step("notify", "send_notification", settings, &Default::default());
+            built.err().unwrap_or_default().iter().map(|d| format!("{}: {}", d.pointer, d.message)).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            problems(json!({"messageTheme": "t"})),
+            ["/settings: give the message with exactly one of messageBody and messageBodyField"]
+        );
+        assert_eq!(
+            problems(json!({"messageTheme": "t", "messageBody": "b", "messageBodyField": "data.B"})),
+            ["/settings: give the message with exactly one of messageBody and messageBodyField"]
+        );
+        assert_eq!(
+            problems(json!({"messageTheme": "t", "messageBody": "b", "userName": "_user", "userInfoField": "_x"})),
+            ["/settings: name the recipient with userName or userInfoField, not both"]
+        );
+        assert_eq!(problems(json!({"messageBody": "b"})), ["/settings: the required key \"messageTheme\" is missing"]);
+        assert_eq!(
+            problems(json!({"messageBody": "b", "messageTheme": ""})),
+            ["/settings/messageTheme: this text must not be empty"]
+        );
+        let channel = problems(json!({"messageBody": "b", "messageTheme": "t", "notificationType": "Fax"}));
+        assert_eq!(channel.len(), 1, "{channel:?}");
+        assert!(channel[0].starts_with("/settings/notificationType: \"Fax\" is not allowed here"), "{channel:?}");
+        let render = problems(json!({"messageBody": "b", "messageTheme": "t", "renderType": "Pdf"}));
+        assert!(render[0].starts_with("/settings/renderType: \"Pdf\" is not allowed here"), "{render:?}");
+    }
+
+    #[test]
+    fn smtp_mails_the_users_address_through_a_real_server() {
+        if !aiosmtpd_installed() {
+            sluice_core::testing::skip("send_notification over SMTP", "aiosmtpd", "pip install aiosmtpd");
+            return;
+        }
+        let server = SmtpServer::start(free_port());
+        let channels = Channels { smtp_url: Some(format!("smtp://127.0.0.1:{}", server.port)), ..Channels::default() };
+        let engine = engine_with(&channels);
+        let settings = json!({"notificationType": "Smtp", "userName": "data.To", "messageBody": "<b>Hi</b>",
+                              "messageTheme": "Greetings", "renderType": "Html"});
+        let notify = step(&engine, settings);
+        send(&notify, json!({"data": {"To": "kim"}})).unwrap();
+        let [mail] = server.messages().try_into().unwrap();
+        assert!(mail.contains("To: kim@example.com") && mail.contains("Subject: Greetings"), "{mail}");
+        assert!(mail.contains("Content-Type: text/html") && mail.contains("<b>Hi</b>"), "{mail}");
+        let sent = outbox(&engine).remove(0);
+        assert_eq!(
+            (sent.status, sent.recipient.as_str(), sent.body.as_str()),
+            (MessageStatus::Sent, "kim@example.com", "")
+        );
+        assert_eq!(
+            send(&notify, json!({"data": {"To": "ann"}})).unwrap_err(),
+            "user \"ann\" has no e-mail address for Smtp"
+        );
+    }
+
+    #[test]
+    fn a_webhook_receives_the_message() {
+        let listener = WebhookListener::start(0);
+        let engine = engine_with(&Channels { webhook_url: Some(listener.url.clone()), ..Channels::default() });
+        let notify = step(
+            &engine,
+            json!({"notificationType": "Webhook", "userName": {"value": "kim"},
+                                          "messageBody": "b", "messageTheme": "t"}),
+        );
+        send(&notify, json!({})).unwrap();
+        let [body] = listener.bodies().try_into().unwrap();
+        assert_eq!(
+            (&body["recipient"], &body["subject"], &body["body"], &body["html"]),
+            (&json!("kim"), &json!("t"), &json!("b"), &json!(false))
+        );
+        assert_eq!(outbox(&engine)[0].status, MessageStatus::Sent);
+    }
+}
