@@ -47,7 +47,47 @@ impl TestSchema {
 
     /// Runs SQL in the test database (outside the schema), for checks a test makes itself.
     pub fn execute(&self, sql: &str) -> Result<(), String> {
-        let (base, sql) = (self.base.clone(), sql.to_owned());
+        let sql = sql.to_owned();
+        self.with_client(move |client| {
+            Box::pin(async move { client.batch_execute(&sql).await.map_err(|e| format!("{e:?}")) })
+        })
+    }
+
+    /// Every row of every table of the schema, one line each as `table: row as JSON` (binary
+    /// columns as `\\x` hex), for tests that look for what must not be stored.
+    pub fn dump(&self) -> Result<String, String> {
+        let schema = self.schema.clone();
+        self.with_client(move |client| {
+            Box::pin(async move {
+                let failed = |e: tokio_postgres::Error| format!("{e:?}");
+                let tables = client
+                    .query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = $1", &[&schema])
+                    .await
+                    .map_err(failed)?;
+                let mut dump = String::new();
+                for table in tables {
+                    let table: String = table.get(0);
+                    let sql = format!("SELECT row_to_json(t)::text FROM \"{schema}\".\"{table}\" t");
+                    for row in client.query(&sql, &[]).await.map_err(failed)? {
+                        let row: String = row.get(0);
+                        dump.push_str(&format!("{table}: {row}\n"));
+                    }
+                }
+                Ok(dump)
+            })
+        })
+    }
+
+    /// Runs `work` with a client of the test database, on a thread and runtime of its own.
+    fn with_client<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(
+            tokio_postgres::Client,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, String>> + Send>>
+        + Send
+        + 'static,
+    ) -> Result<T, String> {
+        let base = self.base.clone();
         // A thread of its own: the caller may be inside a runtime, where blocking is refused.
         std::thread::spawn(move || {
             let runtime =
@@ -56,8 +96,7 @@ impl TestSchema {
                 let (client, connection) =
                     tokio_postgres::connect(&base, tokio_postgres::NoTls).await.map_err(|e| e.to_string())?;
                 let driver = tokio::spawn(connection);
-                let done = client.batch_execute(&sql).await.map_err(|e| format!("{e:?}"));
-                drop(client);
+                let done = work(client).await;
                 let _ = driver.await;
                 done
             })

@@ -1,5 +1,7 @@
 //! A one-time code never reaches the store, the logs, the errors, the traces or the response
-//! unless a dataflow copies it into a field on purpose.
+//! unless a dataflow copies it into a field on purpose; what the store keeps is the HMAC of
+//! docs/one-time-codes.md. On SQLite (its file, WAL and key file are searched) and PostgreSQL
+//! (every row of every table is searched).
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
@@ -7,6 +9,7 @@ use std::sync::Mutex;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sluice::otp::CodeKeys;
 use sluice::schemars::{self, JsonSchema};
 use sluice::store::User;
 use sluice::{
@@ -16,9 +19,12 @@ use sluice::{
 
 mod common;
 use common::Logs;
+use sluice_store_postgres::PostgresStore;
+use sluice_store_postgres::testing::TestSchema;
 
-/// Codes seen by the spy step (the test's only way to learn them).
-static SEEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// Codes seen by the spy step, with the user they were for (the tests' only way to learn them;
+/// each test runs as a user of its own).
+static SEEN: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -46,7 +52,8 @@ impl StepPlugin for Spy {
 impl Step for Spy {
     fn run(&self, item: Item, _: &mut StepContext<'_>, out: &mut Vec<Item>) -> Result<(), StepError> {
         if let Some(code) = item.get("_oneTimeCode").and_then(Value::as_str) {
-            SEEN.lock().unwrap().push(code.to_owned());
+            let user = item["_user"]["userName"].as_str().unwrap_or_default().to_owned();
+            SEEN.lock().unwrap().push((user, code.to_owned()));
         }
         out.push(item);
         Ok(())
@@ -75,18 +82,31 @@ fn component() -> Vec<u8> {
     .into_bytes()
 }
 
-#[test]
-fn codes_stay_out_of_store_logs_errors_traces_and_responses() {
+/// The HMAC-SHA256 docs/one-time-codes.md describes, computed here from the secret.
+fn documented_mac(secret: &str, challenge: &str, user_id: &str, client: &str, code: &str) -> Vec<u8> {
+    use hmac::{KeyInit, Mac};
+    use sha2::Digest;
+    let key = sha2::Sha256::new().chain_update(b"sluice-otp-key-v1").chain_update(secret.as_bytes()).finalize();
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&key).unwrap();
+    mac.update(b"sluice-otp-v1");
+    for part in [challenge, user_id, client, code] {
+        mac.update(&(part.len() as u64).to_be_bytes());
+        mac.update(part.as_bytes());
+    }
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Issues three codes to `user` (confirming the last, after two wrong guesses) on `services`;
+/// checks that the stored hash of a live code is the documented HMAC under `secret`. Returns
+/// the codes and every text a person could see: responses, traces, errors, logs, run records.
+fn exercise(services: sluice::Services, user: &str, secret: &str) -> (Vec<String>, Vec<String>) {
     let logs = Logs::default();
     let _guard = tracing::subscriber::set_default(logs.subscriber());
-
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("sluice.db").display());
-    let services = sluice::setup::open(&url, &Default::default()).unwrap();
-    services.store.import_users(&[User::new("ann")]).unwrap();
+    services.store.import_users(&[User::new(user)]).unwrap();
+    let user_id = services.store.find_user(user).unwrap().unwrap().id;
     let engine = Engine::builder().services(services).register(StepDescriptor::of::<Spy>()).build().unwrap();
     let plan = engine.load("secrecy.json", &component()).unwrap();
-    let cx = RunContext { user: Some("ann".into()), client: Some("web".into()) };
+    let cx = RunContext { user: Some(user.into()), client: Some("web".into()) };
     let traced = RunOptions { trace_items: true };
 
     let mut visible = Vec::new();
@@ -97,9 +117,14 @@ fn codes_stay_out_of_store_logs_errors_traces_and_responses() {
         assert_eq!(code_step.items.as_ref().unwrap().items()[0]["_oneTimeCode"], "[redacted]");
         visible.push(serde_json::to_string(&outcome).unwrap());
     }
-    let codes = SEEN.lock().unwrap().clone();
+    let codes: Vec<String> =
+        SEEN.lock().unwrap().iter().filter(|(u, _)| u == user).map(|(_, code)| code.clone()).collect();
     assert_eq!(codes.len(), 3);
     let last = codes.last().unwrap();
+
+    let stored = engine.services().store.newest_code(&user_id).unwrap().unwrap();
+    assert_eq!(stored.mac.len(), 32);
+    assert_eq!(stored.mac, documented_mac(secret, &stored.id, &user_id, "web", last), "the stored hash");
 
     // Wrong guesses (made from the earlier, void codes), then the right code without a trace.
     for typed in &codes[..2] {
@@ -117,19 +142,43 @@ fn codes_stay_out_of_store_logs_errors_traces_and_responses() {
     visible.push(logs.text());
     assert!(visible.last().unwrap().contains("one-time code rejected"), "the logs record the failures");
     visible.push(serde_json::to_string(&engine.services().store.list_runs(None, 100).unwrap()).unwrap());
+    (codes, visible)
+}
 
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir.path()).unwrap() {
-        let path = entry.unwrap().path();
-        files.push((path.display().to_string(), std::fs::read(&path).unwrap()));
-    }
-    assert!(files.len() >= 2, "the database and its key file");
-    for code in &codes {
-        for text in &visible {
-            assert!(!text.contains(code.as_str()), "a code leaked into: {text}");
-        }
-        for (name, bytes) in &files {
+fn assert_absent(codes: &[String], places: &[(String, Vec<u8>)]) {
+    for code in codes {
+        for (name, bytes) in places {
             assert!(!bytes.windows(code.len()).any(|w| w == code.as_bytes()), "a code leaked into {name}");
         }
     }
+}
+
+#[test]
+fn codes_stay_out_of_the_sqlite_file_logs_errors_traces_and_responses() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("sluice.db").display());
+    let services = sluice::setup::open(&url, &Default::default()).unwrap();
+    let key = std::fs::read_to_string(dir.path().join("sluice.key")).unwrap();
+    let (codes, visible) = exercise(services, "ann", key.trim());
+
+    let mut places: Vec<(String, Vec<u8>)> = visible.into_iter().map(|t| (t.clone(), t.into_bytes())).collect();
+    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(files.len() >= 2, "the database and its key file");
+    places.extend(files.iter().map(|path| (path.display().to_string(), std::fs::read(path).unwrap())));
+    assert_absent(&codes, &places);
+}
+
+#[test]
+fn codes_stay_out_of_the_postgresql_tables_logs_errors_traces_and_responses() {
+    let Some(schema) = TestSchema::new("codes_stay_out_of_the_postgresql_tables") else { return };
+    const SECRET: &str = "secrecy-test-secret-0123456789abcdef";
+    let store = PostgresStore::open(&schema.url()).unwrap();
+    let services = sluice::Services::new(std::sync::Arc::new(store), CodeKeys::from_secret(SECRET).unwrap());
+    let (codes, visible) = exercise(services, "bea", SECRET);
+
+    let dump = schema.dump().unwrap();
+    assert!(dump.contains("otp_codes: ") && dump.contains("runs: "), "the dump holds the codes and runs: {dump}");
+    let mut places: Vec<(String, Vec<u8>)> = visible.into_iter().map(|t| (t.clone(), t.into_bytes())).collect();
+    places.push(("the PostgreSQL tables".into(), dump.into_bytes()));
+    assert_absent(&codes, &places);
 }
