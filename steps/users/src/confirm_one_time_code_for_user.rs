@@ -255,4 +255,44 @@ mod tests {
         let out = go_on.run(&Value::Null, vec![item(json!({"typed": code}))], &other_client).unwrap();
         assert_eq!(out.notes, ["code refused: the code was issued for another client"]);
     }
+
+    #[test]
+    fn the_code_steps_max_attempts_and_code_lifetime_hold_at_run_time() {
+        let (engine, clock) = engine();
+        let run = RunContext { user: Some("ann".into()), client: Some("web".into()) };
+        let get = build(
+            &engine,
+            "get_one_time_code_for_user",
+            json!({"userName": {"value": "ann"}, "maxAttempts": 2, "codeLifetime": "90s", "resendCooldown": 0}),
+        );
+        let issue = || get.run(&Value::Null, vec![item(json!({}))], &run).unwrap().items[0]["_oneTimeCode"].clone();
+        let confirm = build(
+            &engine,
+            "confirm_one_time_code_for_user",
+            json!({"userCodeField": "typed", "onFailure": "continue"}),
+        );
+        let typed = |code: &Value| {
+            let out = confirm.run(&Value::Null, vec![item(json!({"typed": code}))], &run).unwrap();
+            (out.items[0]["_confirmed"].clone(), out.notes)
+        };
+        let refused = |why: &str| (json!(false), vec![format!("code refused: {why}")]);
+
+        // maxAttempts 2: one wrong try leaves the right one; two wrong tries spend the code.
+        let code = issue();
+        assert_eq!(typed(&json!("000000x")), refused("the input is not a code of the right length"));
+        assert_eq!(typed(&code), (json!(true), vec![]), "the second attempt may be the right one");
+        let code = issue();
+        for _ in 0..2 {
+            assert_eq!(typed(&json!("123")), refused("the input is not a code of the right length"));
+        }
+        assert_eq!(typed(&code), refused("too many attempts on this code"));
+
+        // codeLifetime 90 s: accepted 1 ms before, refused at 90 s.
+        let code = issue();
+        clock.advance(90_000 - 1);
+        assert_eq!(typed(&code), (json!(true), vec![]), "1 ms before the lifetime ends");
+        let code = issue();
+        clock.advance(90_000);
+        assert_eq!(typed(&code), refused("the code expired"));
+    }
 }
