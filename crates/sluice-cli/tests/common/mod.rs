@@ -124,7 +124,7 @@ pub fn codes_component() -> Value {
         {"name": "Issue", "stages": [{"name": "S", "steps": [
             {"name": "model", "type": "get_action_model"},
             {"name": "code", "type": "get_one_time_code_for_user", "source": "model",
-             "settings": {"userName": "data.user", "client": "data.client", "codeLifetime": "10m"}},
+             "settings": {"userName": "data.user", "client": "data.client", "codeLifetime": "10m", "maxAttempts": 10}},
             {"name": "show", "type": "execute_script", "source": "code",
              "settings": {"script": "item.data.code = item._oneTimeCode;"}},
             {"name": "response", "type": "write_response", "source": "show"}]}]},
