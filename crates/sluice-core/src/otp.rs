@@ -474,8 +474,10 @@ mod tests {
     #[test]
     fn secrets_must_be_long_and_key_files_are_private() {
         assert!(matches!(CodeKeys::from_secret("short"), Err(KeyError::TooShort(5))));
-        let dir = std::env::temp_dir().join(format!("sluice-key-{}", crate::new_uuid()));
-        let path = dir.join("sluice.key");
+        // A folder the key file's creation makes (from_file creates missing folders), inside a
+        // temporary one removed however the test ends.
+        let temporary = tempfile::tempdir().unwrap();
+        let path = temporary.path().join("keys").join("sluice.key");
         let first = CodeKeys::from_file(&path).unwrap();
         let again = CodeKeys::from_file(&path).unwrap();
         assert_eq!(first.current_id(), again.current_id(), "the key file is reused");
@@ -484,6 +486,5 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
-        std::fs::remove_dir_all(dir).unwrap();
     }
 }
