@@ -28,19 +28,19 @@ fn two_processes_on_one_sqlite_file_confirm_a_code_exactly_once() {
     assert_eq!(confirm(&b.base, "one", &code), Some(422), "and only once");
 
     for round in 0..20 {
-        let client = format!("race-{round}");
+        let holder = format!("c{round}");
         let issuer = if round % 2 == 0 { &a } else { &b };
-        let code = issue(&issuer.base, &client).unwrap().1.unwrap();
+        let code = issue(&issuer.base, &holder).unwrap().1.unwrap();
         // 32 confirmations of the code on each process, released together.
         let barrier = Barrier::new(64);
         let statuses: Vec<u16> = std::thread::scope(|s| {
             let workers: Vec<_> = (0..64)
                 .map(|i| {
-                    let (base, barrier, code, client) =
-                        (if i % 2 == 0 { &a.base } else { &b.base }, &barrier, &code, &client);
+                    let (base, barrier, code, holder) =
+                        (if i % 2 == 0 { &a.base } else { &b.base }, &barrier, &code, &holder);
                     s.spawn(move || {
                         barrier.wait();
-                        confirm(base, client, code).unwrap()
+                        confirm(base, holder, code).unwrap()
                     })
                 })
                 .collect();

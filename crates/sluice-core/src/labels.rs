@@ -38,6 +38,12 @@ pub const CLIENT: SettingLabel = SettingLabel {
     },
 };
 
+/// "Purpose": what a one-time code is for; the code steps of one flow share it.
+pub const PURPOSE: SettingLabel = SettingLabel {
+    name: "purpose",
+    label: Localized { en: "Purpose", fr: "Finalité", es: "Finalidad", pt: "Finalidade", de: "Zweck" },
+};
+
 /// "User info field": a field holding a user's id (such as `data.creatorSubject`).
 pub const USER_INFO_FIELD: SettingLabel = SettingLabel {
     name: "userInfoField",

@@ -227,7 +227,7 @@ pub enum OtpError {
     #[error("the system random source failed: {0}")]
     Random(String),
     /// Too many codes asked for.
-    #[error("too many codes were requested for this user and client; try again in {} s", (.retry_after + 999) / 1000)]
+    #[error("too many codes were requested for this user; try again in {} s", (.retry_after + 999) / 1000)]
     RateLimited {
         /// Milliseconds until the next code may be issued.
         retry_after: Millis,
@@ -237,8 +237,24 @@ pub enum OtpError {
     Store(#[from] StoreError),
 }
 
-/// Issues a new code for `user` and `client`, voiding every earlier one of that pair.
-pub fn issue(services: &Services, user: &User, client: &str, rules: &IssueRules) -> Result<Code, OtpError> {
+/// What a code is bound to besides its user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Binding<'a> {
+    /// What the code is for (a step setting; by default the component's name): a user holds one
+    /// code per purpose, and a code confirms only for its purpose.
+    pub purpose: &'a str,
+    /// The client it is issued to: it confirms only from there.
+    pub client: &'a str,
+}
+
+/// The scope in which failed confirmations are counted and locked: per user, whatever the
+/// client or purpose, so that naming other clients buys no more guesses.
+pub const CONFIRM_SCOPE: &str = "code";
+
+/// Issues a new code for `user` bound to `binding`, voiding the user's earlier code for the
+/// same purpose.
+pub fn issue(services: &Services, user: &User, binding: Binding<'_>, rules: &IssueRules) -> Result<Code, OtpError> {
+    let Binding { purpose, client } = binding;
     let code = generate_code(rules.length)?;
     let id = crate::new_uuid();
     let now = services.clock.now();
@@ -246,6 +262,7 @@ pub fn issue(services: &Services, user: &User, client: &str, rules: &IssueRules)
         mac: services.keys.hash(&id, &user.id, client, &code),
         id,
         user_id: user.id.clone(),
+        purpose: purpose.to_owned(),
         client: client.to_owned(),
         key_id: services.keys.current_id().to_owned(),
         length: code.0.len() as u32,
@@ -255,11 +272,11 @@ pub fn issue(services: &Services, user: &User, client: &str, rules: &IssueRules)
     };
     match services.store.issue_code(&new, &rules.limits)? {
         Issued::Stored => {
-            tracing::info!(user = %user.id, client, challenge = %new.id, "one-time code issued");
+            tracing::info!(user = %user.id, purpose, client, challenge = %new.id, "one-time code issued");
             Ok(code)
         }
         Issued::Limited { retry_after } => {
-            tracing::info!(user = %user.id, client, retry_after, "one-time code refused: rate limit");
+            tracing::info!(user = %user.id, purpose, client, retry_after, "one-time code refused: rate limit");
             Err(OtpError::RateLimited { retry_after })
         }
     }
@@ -282,9 +299,11 @@ pub enum Rejection {
     TooManyAttempts,
     /// Issued for another client.
     WrongClient,
+    /// The user's newest code is for another purpose (another component, by default).
+    OtherPurpose,
     /// The user has no code.
     NoCode,
-    /// Too many failures for this user and client lately.
+    /// Too many failures for this user lately.
     Locked,
 }
 
@@ -298,6 +317,7 @@ impl Rejection {
             Rejection::Used => "the code was already used",
             Rejection::TooManyAttempts => "too many attempts on this code",
             Rejection::WrongClient => "the code was issued for another client",
+            Rejection::OtherPurpose => "the code was issued for another purpose",
             Rejection::NoCode => "no code was issued for this user",
             Rejection::Locked => "confirmation is locked after too many failures",
         }
@@ -318,9 +338,10 @@ pub fn normalize(typed: &Value, length: u32) -> Option<String> {
     (text.len() == length as usize && text.bytes().all(|b| b.is_ascii_digit())).then(|| text.to_owned())
 }
 
-/// Counts a failure of `subject` in `scope` (a user and client) and, when the failures of the
-/// policy's window exceed its maximum, locks the pair for the policy's lock duration. Returns
-/// whether it locked. Shared by code confirmations and password logins.
+/// Counts a failure of `subject` in `scope` (such as a user's code confirmations) and, when
+/// the failures of the policy's window exceed its maximum, locks the subject in that scope for
+/// the policy's lock duration. Returns whether it locked. Shared by code confirmations and
+/// password logins.
 pub fn count_failure(services: &Services, subject: &str, scope: &str, now: Millis) -> Result<bool, StoreError> {
     let policy = &services.otp;
     let failures = services.store.record_failure(subject, scope, now, now - policy.failure_window)?;
@@ -331,26 +352,27 @@ pub fn count_failure(services: &Services, subject: &str, scope: &str, now: Milli
     Ok(lock)
 }
 
-/// Confirms the code `typed` for `user` and `client`.
-pub fn confirm(services: &Services, user: &User, client: &str, typed: &Value) -> Result<(), ConfirmError> {
+/// Confirms the code `typed` for `user` and `binding`.
+pub fn confirm(services: &Services, user: &User, binding: Binding<'_>, typed: &Value) -> Result<(), ConfirmError> {
+    let Binding { purpose, client } = binding;
     let store = &services.store;
     let now = services.clock.now();
-    let verdict = if store.locked_until(&user.id, client, now)?.is_some() {
+    let verdict = if store.locked_until(&user.id, CONFIRM_SCOPE, now)?.is_some() {
         Err(Rejection::Locked)
     } else {
-        check(services, user, client, typed, now)?
+        check(services, user, binding, typed, now)?
     };
     match verdict {
         Ok(()) => {
-            store.clear_failures(&user.id, client)?;
-            tracing::info!(user = %user.id, client, "one-time code confirmed");
+            store.clear_failures(&user.id, CONFIRM_SCOPE)?;
+            tracing::info!(user = %user.id, purpose, client, "one-time code confirmed");
             Ok(())
         }
         Err(rejection) => {
-            if rejection != Rejection::Locked && count_failure(services, &user.id, client, now)? {
-                tracing::warn!(user = %user.id, client, "one-time code confirmation locked");
+            if rejection != Rejection::Locked && count_failure(services, &user.id, CONFIRM_SCOPE, now)? {
+                tracing::warn!(user = %user.id, "one-time code confirmation locked");
             }
-            tracing::info!(user = %user.id, client, reason = rejection.reason(), "one-time code rejected");
+            tracing::info!(user = %user.id, purpose, client, reason = rejection.reason(), "one-time code rejected");
             Err(ConfirmError::Rejected(rejection))
         }
     }
@@ -360,18 +382,21 @@ pub fn confirm(services: &Services, user: &User, client: &str, typed: &Value) ->
 fn check(
     services: &Services,
     user: &User,
-    client: &str,
+    Binding { purpose, client }: Binding<'_>,
     typed: &Value,
     now: Millis,
 ) -> Result<Result<(), Rejection>, StoreError> {
     let store = &services.store;
-    let Some(code) = store.attempt_code(&user.id, client)? else {
+    let Some(code) = store.attempt_code(&user.id, purpose)? else {
         return Ok(Err(match store.newest_code(&user.id)? {
-            Some(newest) if newest.client != client => Rejection::WrongClient,
+            Some(newest) if newest.purpose != purpose => Rejection::OtherPurpose,
             Some(newest) if newest.status == CodeStatus::Used => Rejection::Used,
             _ => Rejection::NoCode,
         }));
     };
+    if code.client != client {
+        return Ok(Err(Rejection::WrongClient));
+    }
     if now >= code.expires_at {
         return Ok(Err(Rejection::Expired));
     }
@@ -382,7 +407,7 @@ fn check(
     if !services.keys.verify(&code, &user.id, &typed) {
         return Ok(Err(Rejection::Wrong));
     }
-    Ok(if store.consume_code(&user.id, client, &code.id, now)? { Ok(()) } else { Err(Rejection::Used) })
+    Ok(if store.consume_code(&user.id, purpose, &code.id, now)? { Ok(()) } else { Err(Rejection::Used) })
 }
 
 /// Why [`confirm`] failed.

@@ -387,12 +387,13 @@ impl UserStore for PostgresStore {
     }
 }
 
-const CODE_COLUMNS: &str = "id, client, key_id, mac, length, expires_at, attempts, max_attempts, status";
+const CODE_COLUMNS: &str = "id, purpose, client, key_id, mac, length, expires_at, attempts, max_attempts, status";
 
 fn code_from(row: &Row) -> Outcome<StoredCode> {
     let status: &str = row.try_get("status")?;
     Ok(StoredCode {
         id: row.try_get("id")?,
+        purpose: row.try_get("purpose")?,
         client: row.try_get("client")?,
         key_id: row.try_get("key_id")?,
         mac: row.try_get("mac")?,
@@ -414,15 +415,17 @@ impl CodeStore for PostgresStore {
         }
         self.with(async |client| {
             for _ in 0..ISSUE_TRIES {
-                // One statement: the upsert replaces the pair's code only when the limits allow
+                // One statement: the upsert replaces the user's code for the purpose only when the
+                // limits allow
                 // (the same rules as `check_issue_limits`, on the row as locked by the upsert).
                 let stored = row(
                     client,
-                    "INSERT INTO otp_codes (user_id, client, id, key_id, mac, length, issued_at, expires_at,
-                                            attempts, max_attempts, status, recent)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, 'live', ARRAY[$7::bigint])
-                     ON CONFLICT (user_id, client) DO UPDATE SET id = $3, key_id = $4, mac = $5, length = $6,
+                    "INSERT INTO otp_codes (user_id, purpose, id, key_id, mac, length, issued_at, expires_at,
+                                            attempts, max_attempts, status, recent, client)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, 'live', ARRAY[$7::bigint], $13)
+                     ON CONFLICT (user_id, purpose) DO UPDATE SET id = $3, key_id = $4, mac = $5, length = $6,
                         issued_at = $7, expires_at = $8, attempts = 0, max_attempts = $9, status = 'live',
+                        client = $13,
                         recent = array(SELECT t FROM unnest(otp_codes.recent) AS t WHERE t > $7 - $12::bigint ORDER BY t)
                                  || $7::bigint
                       WHERE NOT ($10::bigint > 0 AND EXISTS (SELECT 1 FROM unnest(otp_codes.recent) AS t
@@ -431,7 +434,7 @@ impl CodeStore for PostgresStore {
                      RETURNING 1",
                     &[
                         &code.user_id,
-                        &code.client,
+                        &code.purpose,
                         &code.id,
                         &code.key_id,
                         &code.mac,
@@ -442,6 +445,7 @@ impl CodeStore for PostgresStore {
                         &limits.resend_cooldown,
                         &i64::from(limits.max_per_hour),
                         &HOUR,
+                        &code.client,
                     ],
                     |_| Ok(()),
                 )
@@ -453,8 +457,8 @@ impl CodeStore for PostgresStore {
                 // on this path). When they allow a code after all, they changed: try again.
                 let seen: Vec<Millis> = row(
                     client,
-                    "SELECT recent FROM otp_codes WHERE user_id = $1 AND client = $2",
-                    &[&code.user_id, &code.client],
+                    "SELECT recent FROM otp_codes WHERE user_id = $1 AND purpose = $2",
+                    &[&code.user_id, &code.purpose],
                     |r| Ok(r.try_get(0)?),
                 )
                 .await?
@@ -463,32 +467,32 @@ impl CodeStore for PostgresStore {
                     return Ok(Issued::Limited { retry_after });
                 }
             }
-            Err(StoreError::Unavailable("too many concurrent codes for one user and client; try again".into()).into())
+            Err(StoreError::Unavailable("too many concurrent codes for one user and purpose; try again".into()).into())
         })
     }
 
-    fn attempt_code(&self, user_id: &str, client: &str) -> Result<Option<StoredCode>, StoreError> {
+    fn attempt_code(&self, user_id: &str, purpose: &str) -> Result<Option<StoredCode>, StoreError> {
         self.with(async |db| {
             row(
                 db,
                 &format!(
                     "UPDATE otp_codes SET attempts = attempts + 1
-                      WHERE user_id = $1 AND client = $2 AND status = 'live' RETURNING {CODE_COLUMNS}"
+                      WHERE user_id = $1 AND purpose = $2 AND status = 'live' RETURNING {CODE_COLUMNS}"
                 ),
-                &[&user_id, &client],
+                &[&user_id, &purpose],
                 code_from,
             )
             .await
         })
     }
 
-    fn consume_code(&self, user_id: &str, client: &str, id: &str, now: Millis) -> Result<bool, StoreError> {
+    fn consume_code(&self, user_id: &str, purpose: &str, id: &str, now: Millis) -> Result<bool, StoreError> {
         self.with(async |db| {
             let changed = exec(
                 db,
                 "UPDATE otp_codes SET status = 'used'
-                  WHERE user_id = $1 AND client = $2 AND id = $3 AND status = 'live' AND expires_at > $4",
-                &[&user_id, &client, &id, &now],
+                  WHERE user_id = $1 AND purpose = $2 AND id = $3 AND status = 'live' AND expires_at > $4",
+                &[&user_id, &purpose, &id, &now],
             )
             .await?;
             Ok(changed == 1)
@@ -507,16 +511,16 @@ impl CodeStore for PostgresStore {
         })
     }
 
-    fn record_failure(&self, user_id: &str, client: &str, now: Millis, since: Millis) -> Result<u32, StoreError> {
+    fn record_failure(&self, subject: &str, scope: &str, now: Millis, since: Millis) -> Result<u32, StoreError> {
         self.with(async |db| {
             // One upsert: the row lock orders concurrent failures, each sees the one before.
             let counted = row(
                 db,
-                "INSERT INTO otp_failures (user_id, client, times) VALUES ($1, $2, ARRAY[$3::bigint])
-                 ON CONFLICT (user_id, client) DO UPDATE
+                "INSERT INTO otp_failures (subject, scope, times) VALUES ($1, $2, ARRAY[$3::bigint])
+                 ON CONFLICT (subject, scope) DO UPDATE
                     SET times = array(SELECT t FROM unnest(otp_failures.times) AS t WHERE t > $4) || $3::bigint
                  RETURNING cardinality(times) AS n",
-                &[&user_id, &client, &now, &since],
+                &[&subject, &scope, &now, &since],
                 |r| count(r, "n"),
             )
             .await?;
@@ -524,36 +528,34 @@ impl CodeStore for PostgresStore {
         })
     }
 
-    fn lock(&self, user_id: &str, client: &str, until: Millis) -> Result<(), StoreError> {
+    fn lock(&self, subject: &str, scope: &str, until: Millis) -> Result<(), StoreError> {
         self.with(async |db| {
             exec(
                 db,
-                "INSERT INTO otp_locks (user_id, client, until) VALUES ($1, $2, $3)
-                 ON CONFLICT (user_id, client) DO UPDATE SET until = greatest(otp_locks.until, $3)",
-                &[&user_id, &client, &until],
+                "INSERT INTO otp_locks (subject, scope, until) VALUES ($1, $2, $3)
+                 ON CONFLICT (subject, scope) DO UPDATE SET until = greatest(otp_locks.until, $3)",
+                &[&subject, &scope, &until],
             )
             .await
             .map(drop)
         })
     }
 
-    fn locked_until(&self, user_id: &str, client: &str, now: Millis) -> Result<Option<Millis>, StoreError> {
+    fn locked_until(&self, subject: &str, scope: &str, now: Millis) -> Result<Option<Millis>, StoreError> {
         self.with(async |db| {
             row(
                 db,
-                "SELECT until FROM otp_locks WHERE user_id = $1 AND client = $2 AND until > $3",
-                &[&user_id, &client, &now],
+                "SELECT until FROM otp_locks WHERE subject = $1 AND scope = $2 AND until > $3",
+                &[&subject, &scope, &now],
                 |r| Ok(r.try_get(0)?),
             )
             .await
         })
     }
 
-    fn clear_failures(&self, user_id: &str, client: &str) -> Result<(), StoreError> {
+    fn clear_failures(&self, subject: &str, scope: &str) -> Result<(), StoreError> {
         self.with(async |db| {
-            exec(db, "DELETE FROM otp_failures WHERE user_id = $1 AND client = $2", &[&user_id, &client])
-                .await
-                .map(drop)
+            exec(db, "DELETE FROM otp_failures WHERE subject = $1 AND scope = $2", &[&subject, &scope]).await.map(drop)
         })
     }
 }

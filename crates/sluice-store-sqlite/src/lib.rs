@@ -129,7 +129,7 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
 ///
 /// Without that last setting, SQLite plans a statement again whenever a value bound to it might
 /// change the plan — in practice at every call of a lookup on part of a key (`WHERE name = ?1`
-/// on `components (name, version)`, `WHERE user_id = ?1` on `otp_codes (user_id, client)`):
+/// on `components (name, version)`, `WHERE user_id = ?1` on `otp_codes (user_id, purpose)`):
 /// parsing it again was 7% of a SQLite server's time under load (docs/performance.md). The
 /// store's queries are keyed lookups whose best plan does not depend on the value.
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -299,12 +299,13 @@ impl UserStore for SqliteStore {
     }
 }
 
-const CODE_COLUMNS: &str = "id, client, key_id, mac, length, expires_at, attempts, max_attempts, status";
+const CODE_COLUMNS: &str = "id, client, key_id, mac, length, expires_at, attempts, max_attempts, status, purpose";
 
 fn code_from(row: &Row<'_>) -> rusqlite::Result<StoredCode> {
     let status: String = row.get(8)?;
     Ok(StoredCode {
         id: row.get(0)?,
+        purpose: row.get(9)?,
         client: row.get(1)?,
         key_id: row.get(2)?,
         mac: row.get(3)?,
@@ -322,8 +323,8 @@ impl CodeStore for SqliteStore {
         self.write(move |conn| {
             let recent: Option<String> = row(
                 conn,
-                "SELECT recent FROM otp_codes WHERE user_id = ?1 AND client = ?2",
-                params![code.user_id, code.client],
+                "SELECT recent FROM otp_codes WHERE user_id = ?1 AND purpose = ?2",
+                params![code.user_id, code.purpose],
                 |r| r.get(0),
             )
             .optional()?;
@@ -335,14 +336,15 @@ impl CodeStore for SqliteStore {
             let recent = recent.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
             exec(
                 conn,
-                "INSERT INTO otp_codes (user_id, client, id, key_id, mac, length, issued_at, expires_at, attempts,
-                                        max_attempts, status, recent)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, 'live', ?10)
-                 ON CONFLICT (user_id, client) DO UPDATE SET id = ?3, key_id = ?4, mac = ?5, length = ?6,
-                    issued_at = ?7, expires_at = ?8, attempts = 0, max_attempts = ?9, status = 'live', recent = ?10",
+                "INSERT INTO otp_codes (user_id, purpose, id, key_id, mac, length, issued_at, expires_at, attempts,
+                                        max_attempts, status, recent, client)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, 'live', ?10, ?11)
+                 ON CONFLICT (user_id, purpose) DO UPDATE SET id = ?3, key_id = ?4, mac = ?5, length = ?6,
+                    issued_at = ?7, expires_at = ?8, attempts = 0, max_attempts = ?9, status = 'live', recent = ?10,
+                    client = ?11",
                 params![
                     code.user_id,
-                    code.client,
+                    code.purpose,
                     code.id,
                     code.key_id,
                     code.mac,
@@ -350,37 +352,38 @@ impl CodeStore for SqliteStore {
                     code.issued_at,
                     code.expires_at,
                     code.max_attempts,
-                    recent
+                    recent,
+                    code.client
                 ],
             )?;
             Ok(Issued::Stored)
         })
     }
 
-    fn attempt_code(&self, user_id: &str, client: &str) -> Result<Option<StoredCode>, StoreError> {
-        let (user_id, client) = (user_id.to_owned(), client.to_owned());
+    fn attempt_code(&self, user_id: &str, purpose: &str) -> Result<Option<StoredCode>, StoreError> {
+        let (user_id, purpose) = (user_id.to_owned(), purpose.to_owned());
         self.write(move |conn| {
             Ok(row(
                 conn,
                 &format!(
                     "UPDATE otp_codes SET attempts = attempts + 1
-                      WHERE user_id = ?1 AND client = ?2 AND status = 'live' RETURNING {CODE_COLUMNS}"
+                      WHERE user_id = ?1 AND purpose = ?2 AND status = 'live' RETURNING {CODE_COLUMNS}"
                 ),
-                params![user_id, client],
+                params![user_id, purpose],
                 code_from,
             )
             .optional()?)
         })
     }
 
-    fn consume_code(&self, user_id: &str, client: &str, id: &str, now: Millis) -> Result<bool, StoreError> {
-        let (user_id, client, id) = (user_id.to_owned(), client.to_owned(), id.to_owned());
+    fn consume_code(&self, user_id: &str, purpose: &str, id: &str, now: Millis) -> Result<bool, StoreError> {
+        let (user_id, purpose, id) = (user_id.to_owned(), purpose.to_owned(), id.to_owned());
         self.write(move |conn| {
             let changed = exec(
                 conn,
                 "UPDATE otp_codes SET status = 'used'
-                  WHERE user_id = ?1 AND client = ?2 AND id = ?3 AND status = 'live' AND expires_at > ?4",
-                params![user_id, client, id, now],
+                  WHERE user_id = ?1 AND purpose = ?2 AND id = ?3 AND status = 'live' AND expires_at > ?4",
+                params![user_id, purpose, id, now],
             )?;
             Ok(changed == 1)
         })
@@ -398,57 +401,57 @@ impl CodeStore for SqliteStore {
         })
     }
 
-    fn record_failure(&self, user_id: &str, client: &str, now: Millis, since: Millis) -> Result<u32, StoreError> {
-        let (user_id, client) = (user_id.to_owned(), client.to_owned());
+    fn record_failure(&self, subject: &str, scope: &str, now: Millis, since: Millis) -> Result<u32, StoreError> {
+        let (subject, scope) = (subject.to_owned(), scope.to_owned());
         self.write(move |conn| {
             exec(
                 conn,
-                "DELETE FROM otp_failures WHERE user_id = ?1 AND client = ?2 AND at <= ?3",
-                params![user_id, client, since],
+                "DELETE FROM otp_failures WHERE subject = ?1 AND scope = ?2 AND at <= ?3",
+                params![subject, scope, since],
             )?;
             exec(
                 conn,
-                "INSERT INTO otp_failures (user_id, client, at) VALUES (?1, ?2, ?3)",
-                params![user_id, client, now],
+                "INSERT INTO otp_failures (subject, scope, at) VALUES (?1, ?2, ?3)",
+                params![subject, scope, now],
             )?;
             Ok(row(
                 conn,
-                "SELECT count(*) FROM otp_failures WHERE user_id = ?1 AND client = ?2",
-                params![user_id, client],
+                "SELECT count(*) FROM otp_failures WHERE subject = ?1 AND scope = ?2",
+                params![subject, scope],
                 |r| r.get(0),
             )?)
         })
     }
 
-    fn lock(&self, user_id: &str, client: &str, until: Millis) -> Result<(), StoreError> {
-        let (user_id, client) = (user_id.to_owned(), client.to_owned());
+    fn lock(&self, subject: &str, scope: &str, until: Millis) -> Result<(), StoreError> {
+        let (subject, scope) = (subject.to_owned(), scope.to_owned());
         self.write(move |conn| {
             exec(
                 conn,
-                "INSERT INTO otp_locks (user_id, client, until) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (user_id, client) DO UPDATE SET until = max(until, ?3)",
-                params![user_id, client, until],
+                "INSERT INTO otp_locks (subject, scope, until) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (subject, scope) DO UPDATE SET until = max(until, ?3)",
+                params![subject, scope, until],
             )?;
             Ok(())
         })
     }
 
-    fn locked_until(&self, user_id: &str, client: &str, now: Millis) -> Result<Option<Millis>, StoreError> {
+    fn locked_until(&self, subject: &str, scope: &str, now: Millis) -> Result<Option<Millis>, StoreError> {
         self.read(|conn| {
             Ok(row(
                 conn,
-                "SELECT until FROM otp_locks WHERE user_id = ?1 AND client = ?2 AND until > ?3",
-                params![user_id, client, now],
+                "SELECT until FROM otp_locks WHERE subject = ?1 AND scope = ?2 AND until > ?3",
+                params![subject, scope, now],
                 |r| r.get(0),
             )
             .optional()?)
         })
     }
 
-    fn clear_failures(&self, user_id: &str, client: &str) -> Result<(), StoreError> {
-        let (user_id, client) = (user_id.to_owned(), client.to_owned());
+    fn clear_failures(&self, subject: &str, scope: &str) -> Result<(), StoreError> {
+        let (subject, scope) = (subject.to_owned(), scope.to_owned());
         self.write(move |conn| {
-            exec(conn, "DELETE FROM otp_failures WHERE user_id = ?1 AND client = ?2", params![user_id, client])?;
+            exec(conn, "DELETE FROM otp_failures WHERE subject = ?1 AND scope = ?2", params![subject, scope])?;
             Ok(())
         })
     }
@@ -841,7 +844,7 @@ impl Store for SqliteStore {
         let cutoff = purge.now - HOUR;
         let deletes: [(&str, Vec<i64>); 5] = [
             (
-                "DELETE FROM otp_codes WHERE (user_id, client) IN (SELECT user_id, client FROM otp_codes
+                "DELETE FROM otp_codes WHERE (user_id, purpose) IN (SELECT user_id, purpose FROM otp_codes
                   WHERE issued_at <= ?1 AND (status = 'used' OR expires_at <= ?2) LIMIT ?3)",
                 vec![cutoff, purge.now, batch],
             ),

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
-use sluice::otp::{self, IssueRules};
+use sluice::otp::{self, Binding, IssueRules};
 use sluice::store::{IssueLimits, MemoryStore, Store, User};
 use sluice::{Engine, ManualClock, RunContext, RunOptions, Services};
 use sluice_store_sqlite::SqliteStore;
@@ -19,6 +19,8 @@ const COMPONENT: &str = include_str!("../../../examples/for-test-code/component.
 /// Advancing the clock this much between codes keeps every run within the resend cooldown
 /// and the hourly cap, as a stream of different requests would.
 const STEP_MS: i64 = 7 * 60_000;
+/// The binding of the benchmark's codes.
+const WORKPLACE: Binding<'static> = Binding { purpose: "bench", client: "workplace" };
 
 fn services(store: Arc<dyn Store>) -> (Services, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(1_795_000_000_000));
@@ -74,8 +76,8 @@ fn bench(c: &mut Criterion) {
         group.bench_function(format!("issue_and_confirm/{name}"), |b| {
             b.iter(|| {
                 clock.advance(STEP_MS);
-                let code = otp::issue(&services, &user, "workplace", &rules).unwrap();
-                otp::confirm(&services, &user, "workplace", &json!(code.expose())).unwrap();
+                let code = otp::issue(&services, &user, WORKPLACE, &rules).unwrap();
+                otp::confirm(&services, &user, WORKPLACE, &json!(code.expose())).unwrap();
             })
         });
     }

@@ -7,9 +7,12 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use sluice::otp::{self, CodeKeys, ConfirmError, IssueRules};
+use sluice::otp::{self, Binding, CodeKeys, ConfirmError, IssueRules};
 use sluice::store::{IssueLimits, MemoryStore, User};
 use sluice::{ManualClock, Services};
+
+/// The binding of the codes typed here.
+const WEB: Binding<'static> = Binding { purpose: "sign-in", client: "web" };
 
 /// The bad codes of `tests/bad-inputs/codes.json`: `"$code"` stands for the code just issued,
 /// `"$other"` for another well-formed code, and `repeat` repeats `typed` that many times.
@@ -55,12 +58,12 @@ fn every_bad_code_is_refused_for_its_reason() {
         max_attempts: 1000,
         limits: IssueLimits { resend_cooldown: 0, max_per_hour: 10 },
     };
-    let code = otp::issue(&services, &ann, "web", &rules).unwrap().expose().to_owned();
+    let code = otp::issue(&services, &ann, WEB, &rules).unwrap().expose().to_owned();
     let other = if code == "000000" { "111111" } else { "000000" };
     let bad = corpus(&code, other);
     let mut lines = Vec::new();
     for (what, typed) in &bad {
-        let reason = match otp::confirm(&services, &ann, "web", typed) {
+        let reason = match otp::confirm(&services, &ann, WEB, typed) {
             Ok(()) => panic!("{what} was accepted"),
             Err(ConfirmError::Rejected(why)) => why.reason().to_owned(),
             Err(ConfirmError::Store(e)) => panic!("the store failed: {e}"),
@@ -70,7 +73,7 @@ fn every_bad_code_is_refused_for_its_reason() {
     insta::assert_snapshot!(lines.join("\n"));
     let quoted = format!(" \"{code}\" ");
     assert!(
-        otp::confirm(&services, &ann, "web", &json!(quoted)).is_ok(),
+        otp::confirm(&services, &ann, WEB, &json!(quoted)).is_ok(),
         "the right code, quoted and spaced, still works"
     );
 }

@@ -7,7 +7,7 @@
 use std::sync::{Arc, Barrier};
 
 use serde_json::{Map, json};
-use sluice::otp::{self, CodeKeys, ConfirmError, IssueRules, OtpError, Rejection};
+use sluice::otp::{self, Binding, CONFIRM_SCOPE, CodeKeys, ConfirmError, IssueRules, OtpError, Rejection};
 use sluice::store::{EntryWrite, HOUR, IssueLimits, MemoryStore, Purge, Session, Store, StoreError, User};
 use sluice::{ManualClock, Services};
 use sluice_store_postgres::PostgresStore;
@@ -17,6 +17,13 @@ use sluice_store_sqlite::SqliteStore;
 const SECRET: &str = "conformance-secret-0123456789abcdef";
 const T0: i64 = 1_795_000_000_000;
 const MIN: i64 = 60_000;
+/// The purpose of the suite's codes.
+const PURPOSE: &str = "sign-in";
+
+/// A code of the suite's purpose for `client`.
+fn from(client: &str) -> Binding<'_> {
+    Binding { purpose: PURPOSE, client }
+}
 
 /// A store under test, its services on a manual clock, and three users.
 struct Harness {
@@ -68,11 +75,11 @@ impl Harness {
     }
 
     fn issue(&self, who: &User, client: &str) -> String {
-        otp::issue(&self.services, who, client, &Self::rules()).unwrap().expose().to_owned()
+        otp::issue(&self.services, who, from(client), &Self::rules()).unwrap().expose().to_owned()
     }
 
     fn confirm(&self, who: &User, client: &str, typed: &str) -> Result<(), Rejection> {
-        match otp::confirm(&self.services, who, client, &json!(typed)) {
+        match otp::confirm(&self.services, who, from(client), &json!(typed)) {
             Ok(()) => Ok(()),
             Err(ConfirmError::Rejected(why)) => Err(why),
             Err(ConfirmError::Store(e)) => panic!("store failed: {e}"),
@@ -108,7 +115,7 @@ fn only_digits_of_the_right_length_count(h: &Harness) {
     assert_eq!(h.confirm(&h.ann, "web", &code), Err(Rejection::TooManyAttempts));
     h.later();
     let code = h.issue(&h.ann, "web");
-    let number = otp::confirm(&h.services, &h.ann, "web", &json!(code.parse::<u64>().unwrap()));
+    let number = otp::confirm(&h.services, &h.ann, from("web"), &json!(code.parse::<u64>().unwrap()));
     assert!(matches!(number, Err(ConfirmError::Rejected(Rejection::Malformed))), "a JSON number: {number:?}");
     assert_eq!(h.confirm(&h.ann, "web", &code), Ok(()));
 }
@@ -126,7 +133,7 @@ fn a_new_code_voids_the_earlier_ones(h: &Harness) {
 fn concurrent_confirms_succeed_exactly_once(h: &Harness) {
     for round in 0..3 {
         h.clock.advance(60 * MIN); // a fresh hour: no lock, no rate limit
-        h.services.store.clear_failures(&h.ann.id, "web").unwrap();
+        h.services.store.clear_failures(&h.ann.id, CONFIRM_SCOPE).unwrap();
         let code = h.issue(&h.ann, "web");
         // A worker whose store fails panics (`Harness::confirm`), and that fails the test: a
         // store must answer contention with a verdict, never an error.
@@ -167,19 +174,24 @@ fn five_failed_attempts_kill_a_code(h: &Harness) {
     assert_eq!(h.confirm(&h.ann, "web", &code), Err(Rejection::TooManyAttempts));
 }
 
-fn failures_lock_the_user_and_client_and_resends_do_not_reset_them(h: &Harness) {
-    for _ in 0..2 {
-        let code = h.issue(&h.ann, "web");
+fn failures_lock_the_user_whatever_the_client_and_resends_do_not_reset_them(h: &Harness) {
+    // Eleven failures spread over clients: a caller who names a new client each time gets no
+    // more guesses.
+    for client in ["web", "mobile"] {
+        let code = h.issue(&h.ann, client);
         for _ in 0..5 {
-            assert_eq!(h.confirm(&h.ann, "web", &wrong(&code)), Err(Rejection::Wrong));
+            assert_eq!(h.confirm(&h.ann, client, &wrong(&code)), Err(Rejection::Wrong));
         }
         h.later();
     }
-    let code = h.issue(&h.ann, "web");
-    assert_eq!(h.confirm(&h.ann, "web", &wrong(&code)), Err(Rejection::Wrong), "the 11th failure");
-    assert_eq!(h.confirm(&h.ann, "web", &code), Err(Rejection::Locked));
-    let other_client = h.issue(&h.ann, "mobile");
-    assert_eq!(h.confirm(&h.ann, "mobile", &other_client), Ok(()), "the lock is per user and client");
+    let code = h.issue(&h.ann, "kiosk");
+    assert_eq!(h.confirm(&h.ann, "kiosk", &wrong(&code)), Err(Rejection::Wrong), "the 11th failure");
+    assert_eq!(h.confirm(&h.ann, "kiosk", &code), Err(Rejection::Locked));
+    h.later();
+    let other_client = h.issue(&h.ann, "tablet");
+    assert_eq!(h.confirm(&h.ann, "tablet", &other_client), Err(Rejection::Locked), "the lock is per user");
+    let bobs = h.issue(&h.bob, "web");
+    assert_eq!(h.confirm(&h.bob, "web", &bobs), Ok(()), "other users are not locked");
     h.clock.advance(14 * MIN);
     let code = h.issue(&h.ann, "web");
     assert_eq!(h.confirm(&h.ann, "web", &code), Err(Rejection::Locked), "still locked after 14.5 minutes");
@@ -188,10 +200,12 @@ fn failures_lock_the_user_and_client_and_resends_do_not_reset_them(h: &Harness) 
     assert_eq!(h.confirm(&h.ann, "web", &code), Ok(()), "unlocked after 15 minutes");
 }
 
-fn a_code_works_only_for_its_user_and_client(h: &Harness) {
+fn a_code_works_only_for_its_user_client_and_purpose(h: &Harness) {
     let code = h.issue(&h.ann, "web");
     assert_eq!(h.confirm(&h.ann, "mobile", &code), Err(Rejection::WrongClient));
     assert_eq!(h.confirm(&h.bob, "web", &code), Err(Rejection::NoCode));
+    let elsewhere = otp::confirm(&h.services, &h.ann, Binding { purpose: "payment", client: "web" }, &json!(code));
+    assert!(matches!(elsewhere, Err(ConfirmError::Rejected(Rejection::OtherPurpose))), "{elsewhere:?}");
     let bobs = h.issue(&h.bob, "web");
     if bobs != code {
         assert_eq!(h.confirm(&h.bob, "web", &code), Err(Rejection::Wrong));
@@ -199,19 +213,38 @@ fn a_code_works_only_for_its_user_and_client(h: &Harness) {
     assert_eq!(h.confirm(&h.ann, "web", &code), Ok(()));
 }
 
+fn a_user_holds_one_code_per_purpose_whatever_the_client(h: &Harness) {
+    let for_web = h.issue(&h.ann, "web");
+    h.later();
+    let for_mobile = h.issue(&h.ann, "mobile");
+    if for_web != for_mobile {
+        assert_eq!(h.confirm(&h.ann, "web", &for_web), Err(Rejection::WrongClient), "the newer code took its place");
+    }
+    let payment = Binding { purpose: "payment", client: "web" };
+    let paying = otp::issue(&h.services, &h.ann, payment, &Harness::rules()).unwrap().expose().to_owned();
+    assert_eq!(h.confirm(&h.ann, "mobile", &for_mobile), Ok(()), "another purpose keeps its own code");
+    assert!(otp::confirm(&h.services, &h.ann, payment, &json!(paying)).is_ok());
+}
+
 fn issuing_is_rate_limited(h: &Harness) {
     h.issue(&h.ann, "web");
     h.clock.advance(10_000);
-    let limited = otp::issue(&h.services, &h.ann, "web", &Harness::rules()).unwrap_err();
+    let limited = otp::issue(&h.services, &h.ann, from("web"), &Harness::rules()).unwrap_err();
     assert!(matches!(limited, OtpError::RateLimited { retry_after: 20_000 }), "{limited:?}");
-    assert_eq!(limited.to_string(), "too many codes were requested for this user and client; try again in 20 s");
+    assert_eq!(limited.to_string(), "too many codes were requested for this user; try again in 20 s");
+    // The limits count per user and purpose: another client does not reset them.
+    let other_client = otp::issue(&h.services, &h.ann, from("mobile"), &Harness::rules()).unwrap_err();
+    assert!(matches!(other_client, OtpError::RateLimited { retry_after: 20_000 }), "{other_client:?}");
     h.issue(&h.bob, "web"); // other users are not held up
     for _ in 1..10 {
         h.later();
         h.issue(&h.ann, "web");
     }
     h.later();
-    assert!(matches!(otp::issue(&h.services, &h.ann, "web", &Harness::rules()), Err(OtpError::RateLimited { .. })));
+    assert!(matches!(
+        otp::issue(&h.services, &h.ann, from("web"), &Harness::rules()),
+        Err(OtpError::RateLimited { .. })
+    ));
     h.clock.advance(60 * MIN);
     h.issue(&h.ann, "web");
 }
@@ -223,9 +256,9 @@ fn a_rotated_key_still_confirms_earlier_codes(h: &Harness) {
             CodeKeys::from_secret("the-next-secret-0123456789abcdefgh").unwrap().with_previous(previous).unwrap();
         Services { keys: Arc::new(keys), ..h.services.clone() }
     };
-    let without = otp::confirm(&rotated(&[]), &h.ann, "web", &json!(code));
+    let without = otp::confirm(&rotated(&[]), &h.ann, from("web"), &json!(code));
     assert!(matches!(without, Err(ConfirmError::Rejected(Rejection::Wrong))), "{without:?}");
-    assert!(otp::confirm(&rotated(&[SECRET]), &h.ann, "web", &json!(code)).is_ok());
+    assert!(otp::confirm(&rotated(&[SECRET]), &h.ann, from("web"), &json!(code)).is_ok());
 }
 
 fn users_are_unique_by_name_without_regard_to_case(h: &Harness) {
@@ -368,7 +401,7 @@ fn all_at_once<T: Send>(n: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T> {
 }
 
 fn concurrent_issues_store_exactly_one_code(h: &Harness) {
-    let outcomes = all_at_once(16, |_| otp::issue(&h.services, &h.ann, "web", &Harness::rules()));
+    let outcomes = all_at_once(16, |_| otp::issue(&h.services, &h.ann, from("web"), &Harness::rules()));
     let issued: Vec<String> = outcomes.iter().filter_map(|o| o.as_ref().ok()).map(|c| c.expose().to_owned()).collect();
     assert_eq!(issued.len(), 1, "the resend cooldown lets one of 16 simultaneous requests through");
     assert!(outcomes.iter().filter_map(|o| o.as_ref().err()).all(|e| matches!(e, OtpError::RateLimited { .. })));
@@ -487,8 +520,9 @@ macro_rules! every_store {
             concurrent_confirms_succeed_exactly_once,
             a_code_expires_at_issue_plus_lifetime,
             five_failed_attempts_kill_a_code,
-            failures_lock_the_user_and_client_and_resends_do_not_reset_them,
-            a_code_works_only_for_its_user_and_client,
+            failures_lock_the_user_whatever_the_client_and_resends_do_not_reset_them,
+            a_code_works_only_for_its_user_client_and_purpose,
+            a_user_holds_one_code_per_purpose_whatever_the_client,
             issuing_is_rate_limited,
             a_rotated_key_still_confirms_earlier_codes,
             users_are_unique_by_name_without_regard_to_case,

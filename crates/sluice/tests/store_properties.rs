@@ -1,8 +1,10 @@
-//! Random interleavings of issuing, confirming and waiting, on every store: a code never
-//! succeeds twice, after its expiry, after a newer code replaced it, or for a pair it was not
-//! issued to; and a store is no safer by refusing everything: the first try of a pair's live
-//! code succeeds while the pair has had no refusal, and after the case every pair gets a new
-//! code that confirms. (Other refusals are pinned by the conformance suite.)
+//! Random interleavings of issuing, confirming and waiting, on every store, for two users and two
+//! clients (one purpose: a user holds one code, which a new one replaces whatever its client):
+//! a code never succeeds twice, after its expiry, after a newer code replaced it, or for a user
+//! and client it was not issued to; and a store is no safer by refusing everything: the first
+//! try of a user's live code from its client succeeds while the user has had no refusal, and
+//! after the case every user and client gets a new code that confirms. (Other refusals are
+//! pinned by the conformance suite.)
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
@@ -11,7 +13,7 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use serde_json::json;
-use sluice::otp::{self, CodeKeys, ConfirmError, IssueRules};
+use sluice::otp::{self, Binding, CodeKeys, ConfirmError, IssueRules};
 use sluice::store::{IssueLimits, MemoryStore, Store, User};
 use sluice::{Clock, ManualClock, Services};
 use sluice_store_postgres::PostgresStore;
@@ -21,6 +23,11 @@ use sluice_store_sqlite::SqliteStore;
 const LIFETIME: i64 = 5 * 60_000;
 const USERS: [&str; 2] = ["ann", "bob"];
 const CLIENTS: [&str; 2] = ["web", "app"];
+
+/// The binding of a code for client `client` (one purpose for all).
+fn from(client: usize) -> Binding<'static> {
+    Binding { purpose: "sign-in", client: CLIENTS[client] }
+}
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -70,16 +77,16 @@ fn check(store: Arc<dyn Store>, ops: &[Op]) {
     };
     let mut issued: Vec<Issued> = Vec::new();
     let mut spent: HashSet<usize> = HashSet::new();
-    // Per pair: tries since its last code was issued, and whether it was ever refused (only a
-    // pair with no refusal is surely not locked).
-    let mut tries: HashMap<(usize, usize), u32> = HashMap::new();
-    let mut refused: HashSet<(usize, usize)> = HashSet::new();
+    // Per user: tries since their last code was issued, and whether they were ever refused
+    // (only a user with no refusal is surely not locked).
+    let mut tries: HashMap<usize, u32> = HashMap::new();
+    let mut refused: HashSet<usize> = HashSet::new();
     for op in ops {
         match *op {
             Op::Issue { user, client } => {
-                if let Ok(code) = otp::issue(&services, &users[user], CLIENTS[client], &rules) {
-                    tries.insert((user, client), 0);
-                    for earlier in issued.iter_mut().filter(|i| i.pair == (user, client)) {
+                if let Ok(code) = otp::issue(&services, &users[user], from(client), &rules) {
+                    tries.insert(user, 0);
+                    for earlier in issued.iter_mut().filter(|i| i.pair.0 == user) {
                         earlier.replaced = true;
                     }
                     let expires_at = clock.now() + LIFETIME;
@@ -99,29 +106,30 @@ fn check(store: Arc<dyn Store>, ops: &[Op]) {
                     && !typed.replaced
                     && !spent.contains(&i)
                     && clock.now() < typed.expires_at
-                    && tries.get(&pair) == Some(&0)
-                    && !refused.contains(&pair);
-                let result = otp::confirm(&services, &users[user], CLIENTS[client], &json!(typed.code));
-                *tries.entry(pair).or_default() += 1;
+                    && tries.get(&user) == Some(&0)
+                    && !refused.contains(&user);
+                let result = otp::confirm(&services, &users[user], from(client), &json!(typed.code));
+                *tries.entry(user).or_default() += 1;
                 if result.is_err() {
-                    refused.insert(pair);
+                    refused.insert(user);
                 }
                 assert!(!must_succeed || result.is_ok(), "the first try of live code #{i} was refused: {result:?}");
                 match result {
                     Ok(()) => {
-                        // A six-digit code typed for another pair may match that pair's own code
+                        // A six-digit code typed for another user may match that user's own code
                         // by chance; only a success for the code's own pair is about this code.
-                        if (user, client) == typed.pair {
+                        if pair == typed.pair {
                             assert!(spent.insert(i), "code #{i} succeeded twice");
                             assert!(clock.now() < typed.expires_at, "code #{i} succeeded after its expiry");
                             assert!(!typed.replaced, "code #{i} succeeded after a newer code replaced it");
                         } else {
-                            let own = issued.iter().rposition(|c| c.pair == (user, client));
+                            let own = issued.iter().rposition(|c| c.pair.0 == user);
                             assert!(
-                                own.is_some_and(|o| issued[o].code == typed.code && spent.insert(o)),
-                                "code #{i} of pair {:?} opened pair {:?}",
+                                own.is_some_and(|o| issued[o].pair == pair
+                                    && issued[o].code == typed.code
+                                    && spent.insert(o)),
+                                "code #{i} of pair {:?} opened pair {pair:?}",
                                 typed.pair,
-                                (user, client)
                             );
                         }
                     }
@@ -136,10 +144,11 @@ fn check(store: Arc<dyn Store>, ops: &[Op]) {
     // Past every lock, rate window and lifetime: each pair gets a code, and it confirms.
     clock.advance(2 * 60 * 60_000);
     for (user, name) in users.iter().enumerate() {
-        for client in CLIENTS {
-            let code = otp::issue(&services, name, client, &rules)
+        for client in 0..CLIENTS.len() {
+            clock.advance(rules.limits.resend_cooldown);
+            let code = otp::issue(&services, name, from(client), &rules)
                 .unwrap_or_else(|e| panic!("no new code for pair ({user}, {client}): {e}"));
-            let confirmed = otp::confirm(&services, name, client, &json!(code.expose()));
+            let confirmed = otp::confirm(&services, name, from(client), &json!(code.expose()));
             assert!(confirmed.is_ok(), "the new code of pair ({user}, {client}) was refused: {confirmed:?}");
         }
     }

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sluice_core::otp::{self, ConfirmError, REJECTED, Rejection};
+use sluice_core::otp::{self, Binding, ConfirmError, REJECTED, Rejection};
 use sluice_core::schemars::{self, JsonSchema};
 use sluice_core::{
     BuildContext, BuildError, BuiltStep, FieldOrValue, FieldPath, Group, Item, Localized, SettingLabel, Step,
@@ -30,6 +30,11 @@ pub struct ConfirmOneTimeCodeSettings {
     /// Default: the run's client.
     #[serde(default)]
     pub client: Option<FieldOrValue>,
+    /// What the code is for: the purpose of the Get one-time code step that issued it.
+    /// Default: the component's name.
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub purpose: Option<String>,
     /// Where `true` (confirmed) or `false` goes. Default `_confirmed`.
     #[serde(default = "default_result")]
     pub result_field: String,
@@ -69,6 +74,7 @@ struct Confirm {
     typed: FieldPath,
     user: Option<ValueSource>,
     client: Option<ValueSource>,
+    purpose: String,
     result: FieldPath,
     on_failure: OnFailure,
     /// The session lifetime, when a session is issued.
@@ -139,6 +145,7 @@ impl StepPlugin for ConfirmOneTimeCodeForUser {
                     de: "Bei Fehlschlag",
                 },
             },
+            labels::PURPOSE,
         ],
     };
 
@@ -146,6 +153,7 @@ impl StepPlugin for ConfirmOneTimeCodeForUser {
         let typed = cx.path("userCodeField", &settings.user_code_field);
         let user = settings.user_name.as_ref().map(|u| cx.value_source("userName", u)).transpose();
         let client = client_setting(settings.client.as_ref(), cx);
+        let purpose = settings.purpose.unwrap_or_else(|| cx.component().to_owned());
         let result = cx.path("resultField", &settings.result_field);
         let session = match (&settings.session_lifetime, settings.issue_session) {
             (Some(d), true) => Some(d.check("sessionLifetime", 60_000, 30 * 86_400_000, cx)).transpose(),
@@ -160,6 +168,7 @@ impl StepPlugin for ConfirmOneTimeCodeForUser {
             typed: typed?,
             user: user?,
             client: client?,
+            purpose,
             result: result?,
             on_failure: settings.on_failure,
         }))
@@ -178,7 +187,9 @@ impl Step for Confirm {
         let client = client_of(self.client.as_ref(), &item, cx)?;
         let typed = self.typed.get(&item).cloned().unwrap_or(Value::Null);
         let verdict = match &user {
-            Some(user) => otp::confirm(cx.services(), user, &client, &typed),
+            Some(user) => {
+                otp::confirm(cx.services(), user, Binding { purpose: &self.purpose, client: &client }, &typed)
+            }
             None => Err(ConfirmError::Rejected(Rejection::NoCode)),
         };
         let confirmed = match verdict {

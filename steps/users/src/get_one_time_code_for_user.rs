@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 use serde_json::Value;
-use sluice_core::otp::{self, CODE_LENGTHS, IssueRules, MAX_LIFETIME_MS, OtpError};
+use sluice_core::otp::{self, Binding, CODE_LENGTHS, IssueRules, MAX_LIFETIME_MS, OtpError};
 use sluice_core::schemars::{self, JsonSchema};
 use sluice_core::store::IssueLimits;
 use sluice_core::{
@@ -25,6 +25,12 @@ pub struct GetOneTimeCodeSettings {
     /// `{"value": "workplace"}`. Default: the run's client. A code works only for its client.
     #[serde(default)]
     pub client: Option<FieldOrValue>,
+    /// What the code is for. A user holds one code per purpose, and a code confirms only in a
+    /// Confirm step with the same purpose. Default: the component's name, so that one
+    /// component's codes never confirm in another.
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub purpose: Option<String>,
     /// The lifetime of a code: seconds (`300`) or a duration (`"5m"`), from 1 s to 10 minutes.
     /// Default 5 minutes.
     #[serde(default)]
@@ -37,11 +43,12 @@ pub struct GetOneTimeCodeSettings {
     #[serde(default = "default_attempts")]
     #[schemars(range(min = 1, max = 10))]
     pub max_attempts: u32,
-    /// Time before another code may be issued for the same user and client: seconds or a
-    /// duration, up to 1 hour. Default 30 s.
+    /// Time before another code may be issued for the same user and purpose, whatever the
+    /// client: seconds or a duration, up to 1 hour. Default 30 s.
     #[serde(default)]
     pub resend_cooldown: Option<DurationSetting>,
-    /// Codes at most for one user and client in any hour, 1 to 100. Default 10.
+    /// Codes at most for one user and purpose in any hour, whatever the client, 1 to 100.
+    /// Default 10.
     #[serde(default = "default_per_hour")]
     #[schemars(range(min = 1, max = 100))]
     pub max_codes_per_hour: u32,
@@ -70,6 +77,7 @@ pub struct GetOneTimeCodeForUser;
 struct Issue {
     user: ValueSource,
     client: Option<ValueSource>,
+    purpose: String,
     rules: IssueRules,
     result: FieldPath,
 }
@@ -148,12 +156,14 @@ impl StepPlugin for GetOneTimeCodeForUser {
                 },
             },
             labels::RESULT_FIELD,
+            labels::PURPOSE,
         ],
     };
 
     fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
         let user = cx.value_source("userName", &settings.user_name);
         let client = client_setting(settings.client.as_ref(), cx);
+        let purpose = settings.purpose.unwrap_or_else(|| cx.component().to_owned());
         let lifetime = match &settings.code_lifetime {
             Some(d) => d.check("codeLifetime", 1000, MAX_LIFETIME_MS, cx),
             None => Ok(300_000),
@@ -170,6 +180,7 @@ impl StepPlugin for GetOneTimeCodeForUser {
         Ok(BuiltStep::each(Issue {
             user: user?,
             client: client?,
+            purpose,
             rules: IssueRules {
                 length: settings.code_length,
                 lifetime: lifetime?,
@@ -195,7 +206,8 @@ impl Step for Issue {
             return Err(StepError::at_setting("userName", format!("user \"{}\" is inactive", user.user_name)));
         }
         let client = client_of(self.client.as_ref(), &item, cx)?;
-        let code = otp::issue(cx.services(), &user, &client, &self.rules).map_err(|e| match e {
+        let binding = Binding { purpose: &self.purpose, client: &client };
+        let code = otp::issue(cx.services(), &user, binding, &self.rules).map_err(|e| match e {
             OtpError::RateLimited { .. } => StepError::new(e.to_string()),
             OtpError::Store(e) => e.into(),
             other => StepError::new(format!("cannot issue a code: {other}")),
@@ -258,7 +270,7 @@ mod tests {
         get.run_one(json!({"data": {"U": "ann"}})).unwrap();
         clock.advance(5_000);
         let limited = fail("ann").message;
-        assert_eq!(limited, "too many codes were requested for this user and client; try again in 25 s");
+        assert_eq!(limited, "too many codes were requested for this user; try again in 25 s");
     }
 
     #[test]

@@ -21,19 +21,29 @@ pub struct Replica {
 }
 
 impl Replica {
-    /// Starts `sluice serve` on a free loopback port against `store`, with one user, `ann`.
+    /// Starts `sluice serve` on a free loopback port against `store`, importing the users
+    /// [`HOLDERS`] and `c0` … `c99`.
     pub fn start(store: &str) -> Replica {
-        Replica::start_with(store, &[])
+        Replica::start_for(store, 100, &[])
     }
 
     /// Like [`Replica::start`], with more options for `sluice serve`.
     pub fn start_with(store: &str, options: &[&str]) -> Replica {
+        Replica::start_for(store, 100, options)
+    }
+
+    /// Starts `sluice serve` against `store` with `options`, importing the users [`HOLDERS`]
+    /// and `c0` … `c{numbered - 1}` (none with 0: a replica joining a database that has them).
+    pub fn start_for(store: &str, numbered: usize, options: &[&str]) -> Replica {
         let folder = tempfile::tempdir().unwrap();
         let users = folder.path().join("users.json");
-        std::fs::write(&users, r#"[{"userName": "ann", "email": "ann@example.com"}]"#).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args(["serve", "--addr", "127.0.0.1:0", "--users"])
-            .arg(&users)
+        std::fs::write(&users, users_file(numbered)).unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
+        command.args(["serve", "--addr", "127.0.0.1:0"]);
+        if numbered > 0 {
+            command.arg("--users").arg(&users);
+        }
+        let mut child = command
             .args(options)
             .env("SLUICE_STORE", store)
             .env("SLUICE_SECRET", SECRET)
@@ -96,6 +106,16 @@ impl Drop for Replica {
     }
 }
 
+/// Code holders the tests name (a user holds one code per purpose, so every code a test keeps
+/// is for a user of its own): these, and the numbered `c0`, `c1`, … of [`Replica::start_for`].
+const HOLDERS: [&str; 7] = ["ann", "before", "during", "after", "one", "race", "v1"];
+
+/// The users file of a replica: the [`HOLDERS`] and `numbered` more.
+fn users_file(numbered: usize) -> String {
+    let names = HOLDERS.iter().map(|n| (*n).to_owned()).chain((0..numbered).map(|n| format!("c{n}")));
+    serde_json::to_string(&names.map(|name| json!({"userName": name})).collect::<Vec<_>>()).unwrap()
+}
+
 pub fn agent() -> ureq::Agent {
     ureq::Agent::new_with_config(
         ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(20))).build(),
@@ -117,21 +137,23 @@ pub fn call(method: &str, url: &str, body: Option<Value>) -> Option<(u16, Value)
     Some((status, serde_json::from_str(&body).unwrap_or(Value::Null)))
 }
 
-/// `Codes`: `Issue` gives the user `data.user` a code for client `data.client` and answers it
-/// in `data.code`; `Confirm` confirms `data.code` (422 when refused).
+/// `Codes`: `Issue` gives the user `data.user` a code (for the run's client) and answers it in
+/// `data.code`; `Confirm` confirms `data.code` (422 when refused). No resend cooldown, 100 codes
+/// an hour per user.
 pub fn codes_component() -> Value {
     json!({"name": "Codes", "dataflows": [
         {"name": "Issue", "stages": [{"name": "S", "steps": [
             {"name": "model", "type": "get_action_model"},
             {"name": "code", "type": "get_one_time_code_for_user", "source": "model",
-             "settings": {"userName": "data.user", "client": "data.client", "codeLifetime": "10m", "maxAttempts": 10}},
+             "settings": {"userName": "data.user", "codeLifetime": "10m", "maxAttempts": 10,
+                          "resendCooldown": 0, "maxCodesPerHour": 100}},
             {"name": "show", "type": "execute_script", "source": "code",
              "settings": {"script": "item.data.code = item._oneTimeCode;"}},
             {"name": "response", "type": "write_response", "source": "show"}]}]},
         {"name": "Confirm", "stages": [{"name": "S", "steps": [
             {"name": "model", "type": "get_action_model"},
             {"name": "confirm", "type": "confirm_one_time_code_for_user", "source": "model",
-             "settings": {"userName": "data.user", "client": "data.client", "userCodeField": "data.code"}},
+             "settings": {"userName": "data.user", "userCodeField": "data.code"}},
             {"name": "response", "type": "write_response", "source": "confirm"}]}]}
     ]})
 }
@@ -141,21 +163,22 @@ pub fn save_codes(base: &str) {
     assert_eq!(status, 200, "{body}");
 }
 
-/// Runs a dataflow of `Codes` for `ann` and `client` with `data` added: status and body.
-pub fn execute(base: &str, dataflow: &str, client: &str, extra: Value) -> Option<(u16, Value)> {
+/// Runs a dataflow of `Codes` for the user `holder` (one of [`HOLDERS`] or a numbered one)
+/// with `data` added: status and body.
+pub fn execute(base: &str, dataflow: &str, holder: &str, extra: Value) -> Option<(u16, Value)> {
     let url = format!("{base}/api/components/Codes/dataflows/{dataflow}/execute");
-    let mut data = json!({"user": "ann", "client": client});
+    let mut data = json!({"user": holder});
     data.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap_or_default());
     call("POST", &url, Some(json!({ "data": data })))
 }
 
-/// Issues a code for `ann` and `client`: the status, and the code on success.
-pub fn issue(base: &str, client: &str) -> Option<(u16, Option<String>)> {
-    let (status, body) = execute(base, "Issue", client, json!({}))?;
+/// Issues a code for `holder`: the status, and the code on success.
+pub fn issue(base: &str, holder: &str) -> Option<(u16, Option<String>)> {
+    let (status, body) = execute(base, "Issue", holder, json!({}))?;
     Some((status, body.pointer("/response/0/data/code").and_then(Value::as_str).map(str::to_owned)))
 }
 
-/// Confirms `code` for `ann` and `client`: the status.
-pub fn confirm(base: &str, client: &str, code: &str) -> Option<u16> {
-    execute(base, "Confirm", client, json!({ "code": code })).map(|(status, _)| status)
+/// Confirms `code` for `holder`: the status.
+pub fn confirm(base: &str, holder: &str, code: &str) -> Option<u16> {
+    execute(base, "Confirm", holder, json!({ "code": code })).map(|(status, _)| status)
 }

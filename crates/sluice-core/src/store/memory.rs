@@ -32,8 +32,9 @@ struct State {
     users: BTreeMap<String, User>,
     /// Lower-case user name → id.
     user_names: BTreeMap<String, String>,
-    /// The code of each (user, client).
+    /// The code of each (user, purpose).
     codes: BTreeMap<(String, String), Slot>,
+    /// Failure times and locks of each (subject, scope).
     failures: BTreeMap<(String, String), Vec<Millis>>,
     locks: BTreeMap<(String, String), Millis>,
     /// By (component, id), with each entry's primary key.
@@ -59,7 +60,7 @@ impl MemoryStore {
     }
 }
 
-/// A user and client's code, when it was issued, and the last hour's issue times.
+/// A user's code for a purpose, when it was issued, and the last hour's issue times.
 #[derive(Debug)]
 struct Slot {
     code: StoredCode,
@@ -67,8 +68,8 @@ struct Slot {
     recent: Vec<Millis>,
 }
 
-fn pair(user_id: &str, client: &str) -> (String, String) {
-    (user_id.to_owned(), client.to_owned())
+fn pair(first: &str, second: &str) -> (String, String) {
+    (first.to_owned(), second.to_owned())
 }
 
 impl UserStore for MemoryStore {
@@ -115,7 +116,7 @@ impl UserStore for MemoryStore {
 impl CodeStore for MemoryStore {
     fn issue_code(&self, code: &NewCode, limits: &IssueLimits) -> Result<Issued, StoreError> {
         let mut state = self.state();
-        let slot = pair(&code.user_id, &code.client);
+        let slot = pair(&code.user_id, &code.purpose);
         let recent = state.codes.get(&slot).map(|c| c.recent.as_slice()).unwrap_or_default();
         let recent = match check_issue_limits(recent, code.issued_at, limits) {
             Ok(recent) => recent,
@@ -123,6 +124,7 @@ impl CodeStore for MemoryStore {
         };
         let stored = StoredCode {
             id: code.id.clone(),
+            purpose: code.purpose.clone(),
             client: code.client.clone(),
             key_id: code.key_id.clone(),
             mac: code.mac.clone(),
@@ -136,18 +138,18 @@ impl CodeStore for MemoryStore {
         Ok(Issued::Stored)
     }
 
-    fn attempt_code(&self, user_id: &str, client: &str) -> Result<Option<StoredCode>, StoreError> {
+    fn attempt_code(&self, user_id: &str, purpose: &str) -> Result<Option<StoredCode>, StoreError> {
         let mut state = self.state();
-        let live = state.codes.get_mut(&pair(user_id, client)).filter(|s| s.code.status == CodeStatus::Live);
+        let live = state.codes.get_mut(&pair(user_id, purpose)).filter(|s| s.code.status == CodeStatus::Live);
         Ok(live.map(|s| {
             s.code.attempts = s.code.attempts.saturating_add(1);
             s.code.clone()
         }))
     }
 
-    fn consume_code(&self, user_id: &str, client: &str, id: &str, now: Millis) -> Result<bool, StoreError> {
+    fn consume_code(&self, user_id: &str, purpose: &str, id: &str, now: Millis) -> Result<bool, StoreError> {
         let mut state = self.state();
-        Ok(match state.codes.get_mut(&pair(user_id, client)) {
+        Ok(match state.codes.get_mut(&pair(user_id, purpose)) {
             Some(s) if s.code.id == id && s.code.status == CodeStatus::Live && now < s.code.expires_at => {
                 s.code.status = CodeStatus::Used;
                 true
@@ -162,25 +164,25 @@ impl CodeStore for MemoryStore {
         Ok(newest.map(|(_, s)| s.code.clone()))
     }
 
-    fn record_failure(&self, user_id: &str, client: &str, now: Millis, since: Millis) -> Result<u32, StoreError> {
+    fn record_failure(&self, subject: &str, scope: &str, now: Millis, since: Millis) -> Result<u32, StoreError> {
         let mut state = self.state();
-        let failures = state.failures.entry(pair(user_id, client)).or_default();
+        let failures = state.failures.entry(pair(subject, scope)).or_default();
         failures.retain(|at| *at > since);
         failures.push(now);
         Ok(u32::try_from(failures.len()).unwrap_or(u32::MAX))
     }
 
-    fn lock(&self, user_id: &str, client: &str, until: Millis) -> Result<(), StoreError> {
-        self.state().locks.insert(pair(user_id, client), until);
+    fn lock(&self, subject: &str, scope: &str, until: Millis) -> Result<(), StoreError> {
+        self.state().locks.insert(pair(subject, scope), until);
         Ok(())
     }
 
-    fn locked_until(&self, user_id: &str, client: &str, now: Millis) -> Result<Option<Millis>, StoreError> {
-        Ok(self.state().locks.get(&pair(user_id, client)).copied().filter(|until| *until > now))
+    fn locked_until(&self, subject: &str, scope: &str, now: Millis) -> Result<Option<Millis>, StoreError> {
+        Ok(self.state().locks.get(&pair(subject, scope)).copied().filter(|until| *until > now))
     }
 
-    fn clear_failures(&self, user_id: &str, client: &str) -> Result<(), StoreError> {
-        self.state().failures.remove(&pair(user_id, client));
+    fn clear_failures(&self, subject: &str, scope: &str) -> Result<(), StoreError> {
+        self.state().failures.remove(&pair(subject, scope));
         Ok(())
     }
 }

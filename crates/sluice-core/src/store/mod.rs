@@ -92,7 +92,9 @@ pub struct NewCode {
     pub id: String,
     /// The user's id.
     pub user_id: String,
-    /// The client the code was issued for.
+    /// What the code is for (such as the component's name): a user holds one code per purpose.
+    pub purpose: String,
+    /// The client the code was issued for: it confirms only from there.
     pub client: String,
     /// Which server key made the hash.
     pub key_id: String,
@@ -129,7 +131,7 @@ pub fn check_issue_limits(recent: &[Millis], now: Millis, limits: &IssueLimits) 
     Ok(kept)
 }
 
-/// Limits on issuing codes for one user and client.
+/// Limits on issuing codes for one user and purpose, whatever the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IssueLimits {
     /// Time that must pass between two codes.
@@ -165,6 +167,8 @@ pub enum CodeStatus {
 pub struct StoredCode {
     /// Challenge id.
     pub id: String,
+    /// What it is for.
+    pub purpose: String,
     /// The client it was issued for.
     pub client: String,
     /// Which server key made the hash.
@@ -185,30 +189,32 @@ pub struct StoredCode {
 
 /// One-time codes and the failure counts that lock confirmation.
 ///
-/// A user and client hold at most one code: a new one takes the place of the last, so
-/// earlier codes are void. The times of the codes issued within the last hour are kept with
-/// it, for the rate limits.
+/// A user holds at most one code per purpose: a new one takes the place of the last, whatever
+/// its client, so earlier codes are void. The times of the codes issued within the last hour
+/// are kept with it, for the rate limits, which therefore count per user and purpose: a
+/// caller cannot get more codes by naming other clients. Failures and locks count per
+/// subject (a user's id) and scope (what failed: confirmations, logins), never per client.
 pub trait CodeStore {
-    /// Atomically: refuses when `limits` forbid a new code for the user and client; otherwise
-    /// stores `code` in the pair's place, voiding the earlier one.
+    /// Atomically: refuses when `limits` forbid a new code for the user and purpose;
+    /// otherwise stores `code` in their place, voiding the earlier one.
     fn issue_code(&self, code: &NewCode, limits: &IssueLimits) -> Result<Issued, StoreError>;
-    /// Atomically counts one attempt on the live code of the user and client, and returns it
-    /// with the new count; `None` when the pair has no live code.
-    fn attempt_code(&self, user_id: &str, client: &str) -> Result<Option<StoredCode>, StoreError>;
-    /// Spends the pair's code `id` while it is live and unexpired: `true` for exactly one
-    /// caller, `false` for every other.
-    fn consume_code(&self, user_id: &str, client: &str, id: &str, now: Millis) -> Result<bool, StoreError>;
-    /// The user's newest code (any client, any status), to tell why a confirmation failed.
+    /// Atomically counts one attempt on the live code of the user and purpose, and returns it
+    /// with the new count; `None` when they have no live code.
+    fn attempt_code(&self, user_id: &str, purpose: &str) -> Result<Option<StoredCode>, StoreError>;
+    /// Spends the code `id` of the user and purpose while it is live and unexpired: `true` for
+    /// exactly one caller, `false` for every other.
+    fn consume_code(&self, user_id: &str, purpose: &str, id: &str, now: Millis) -> Result<bool, StoreError>;
+    /// The user's newest code (any purpose, any status), to tell why a confirmation failed.
     fn newest_code(&self, user_id: &str) -> Result<Option<StoredCode>, StoreError>;
-    /// Records a failed confirmation and returns how many failures the pair has had since
+    /// Records a failure of `subject` in `scope` and returns how many it has had there since
     /// `since`. Older failures are forgotten.
-    fn record_failure(&self, user_id: &str, client: &str, now: Millis, since: Millis) -> Result<u32, StoreError>;
-    /// Locks confirmation for the pair until `until`.
-    fn lock(&self, user_id: &str, client: &str, until: Millis) -> Result<(), StoreError>;
-    /// The end of the pair's lock, when one is in force at `now`.
-    fn locked_until(&self, user_id: &str, client: &str, now: Millis) -> Result<Option<Millis>, StoreError>;
-    /// Forgets the pair's failures (after a success).
-    fn clear_failures(&self, user_id: &str, client: &str) -> Result<(), StoreError>;
+    fn record_failure(&self, subject: &str, scope: &str, now: Millis, since: Millis) -> Result<u32, StoreError>;
+    /// Locks `subject` in `scope` until `until`.
+    fn lock(&self, subject: &str, scope: &str, until: Millis) -> Result<(), StoreError>;
+    /// The end of the lock of `subject` in `scope`, when one is in force at `now`.
+    fn locked_until(&self, subject: &str, scope: &str, now: Millis) -> Result<Option<Millis>, StoreError>;
+    /// Forgets the failures of `subject` in `scope` (after a success).
+    fn clear_failures(&self, subject: &str, scope: &str) -> Result<(), StoreError>;
 }
 
 /// An entry of a component: its `data` and system fields.
