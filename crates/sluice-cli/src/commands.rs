@@ -386,6 +386,10 @@ pub struct ServeOptions {
     pub run_details: bool,
     /// How long run records are kept.
     pub keep_runs: std::time::Duration,
+    /// The client of every run.
+    pub client: String,
+    /// Whether a password alone opens a session.
+    pub password_sessions: bool,
     /// Threads for runs and store calls (`None`: the store's default).
     pub workers: Option<usize>,
 }
@@ -393,7 +397,17 @@ pub struct ServeOptions {
 /// `sluice serve`.
 pub fn serve(options: ServeOptions, store: &StoreArgs) -> Result<(), Failure> {
     let environment = |e: &dyn std::fmt::Display| Failure::Environment(e.to_string());
-    let ServeOptions { addr, body_limit, admin_tokens, users, run_details, keep_runs, workers } = options;
+    let ServeOptions {
+        addr,
+        body_limit,
+        admin_tokens,
+        users,
+        run_details,
+        keep_runs,
+        client,
+        password_sessions,
+        workers,
+    } = options;
     if admin_tokens.is_empty() {
         eprintln!("warning: SLUICE_ADMIN_TOKENS is empty: builder endpoints will answer 401 to everyone");
     }
@@ -408,6 +422,8 @@ pub fn serve(options: ServeOptions, store: &StoreArgs) -> Result<(), Failure> {
         admin_tokens,
         keep_run_details: run_details,
         run_retention: keep_runs,
+        client,
+        password_sessions,
         ..Default::default()
     };
     let engine = std::sync::Arc::new(engine);

@@ -118,9 +118,9 @@ enum Command {
         /// The calling user (name or id).
         #[arg(long)]
         user: Option<String>,
-        /// The client or application making the request.
-        #[arg(long)]
-        client: Option<String>,
+        /// The client or application making the request (one-time codes are bound to it).
+        #[arg(long, default_value = "cli")]
+        client: String,
         /// Include every step's emitted items, duration and status.
         #[arg(long)]
         trace: bool,
@@ -204,6 +204,14 @@ enum Command {
         /// How long run records are kept (a background purge deletes older ones), such as 7d or 12h.
         #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
         keep_runs: std::time::Duration,
+        /// The client every run of this server is for (one-time codes are bound to it); only a
+        /// builder may name another for one request, with the X-Sluice-Client header.
+        #[arg(long, default_value = "web")]
+        client: String,
+        /// Let POST /api/session open a session for a password alone (one factor). Off by
+        /// default: end users sign in through a dataflow that confirms a second factor.
+        #[arg(long)]
+        password_sessions: bool,
         /// Threads that run dataflows and store calls (default: 16 per core and at least 32 for SQLite
         /// and PostgreSQL, 4 per core and at least 8 for memory); requests beyond them wait their turn.
         #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
@@ -331,7 +339,7 @@ fn main() -> ExitCode {
         Command::Steps { lang, format } => commands::steps(lang.into(), format),
         Command::Run { file, dataflow, input, input_file, user, client, trace, format, store } => {
             let input = commands::RunInput { inline: input, file: input_file };
-            let cx = sluice::RunContext { user, client };
+            let cx = sluice::RunContext { user, client: Some(client) };
             commands::run(&file, &dataflow, input, cx, trace, format, &store)
         }
         Command::Replay { dir, store, user, client, format } => {
@@ -353,7 +361,18 @@ fn main() -> ExitCode {
             commands::runs_list(limit, format, &store)
         }
         Command::Schemas { out } => commands::schemas(&out),
-        Command::Serve { addr, body_limit, admin_tokens, users, no_run_details, keep_runs, workers, store } => {
+        Command::Serve {
+            addr,
+            body_limit,
+            admin_tokens,
+            users,
+            no_run_details,
+            keep_runs,
+            client,
+            password_sessions,
+            workers,
+            store,
+        } => {
             let tokens = admin_tokens.iter().flat_map(|t| t.split(',')).map(str::trim).filter(|t| !t.is_empty());
             let admin_tokens = tokens.map(str::to_owned).collect();
             let options = commands::ServeOptions {
@@ -363,6 +382,8 @@ fn main() -> ExitCode {
                 users,
                 run_details: !no_run_details,
                 keep_runs,
+                client,
+                password_sessions,
                 workers: workers.map(usize::from),
             };
             commands::serve(options, &store)

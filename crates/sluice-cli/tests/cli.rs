@@ -107,6 +107,25 @@ fn run_prints_the_response_and_the_trace() {
 }
 
 #[test]
+fn run_has_a_client_by_default() {
+    // The e-mail login issues a code for the run's client: `sluice run` is the client `cli`
+    // unless --client names another (it used to stop with "the run has no client").
+    let email = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/email-2fa");
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("s.db").display());
+    let users = format!("{email}/users.json");
+    assert_eq!(sluice().args(["users", "import", &users, "--store", &store]).output().unwrap().status.code(), Some(0));
+    let login = sluice()
+        .args(["run", &format!("{email}/component.json"), "-d", "Login", "--store", &store, "--format", "json"])
+        .args(["--trace", "--input", r#"{"data":{"UserName":"ann","Password":"correct horse battery staple"}}"#])
+        .output()
+        .unwrap();
+    assert_eq!(login.status.code(), Some(0), "{}", String::from_utf8_lossy(&login.stderr));
+    let runs = sluice().args(["runs", "list", "--store", &store, "--format", "json"]).output().unwrap();
+    assert_eq!(stdout_json(&runs)[0]["client"], "cli");
+}
+
+#[test]
 fn a_failing_run_exits_1_naming_the_step_and_its_place() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("fails.json");

@@ -248,9 +248,16 @@ fn execute_now(
     let anonymous = plan.is_public(dataflow) && !headers.contains_key(axum::http::header::AUTHORIZATION);
     let caller = if anonymous { Caller::Anonymous } else { state.caller(headers)? };
     let input = if body.is_empty() { json!({"data": {}}) } else { parse(body)? };
-    let header_client = headers.get("x-sluice-client").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    if !matches!(caller, Caller::Admin) {
+        refuse_system_fields(&input)?;
+    }
     let cx = match caller {
-        Caller::Admin | Caller::Anonymous => RunContext { user: None, client: header_client.or(Some("web".into())) },
+        // A builder may run as another client (to try a flow); no one else chooses theirs.
+        Caller::Admin => {
+            let named = headers.get("x-sluice-client").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            RunContext { user: None, client: Some(named.unwrap_or_else(|| state.client.clone())) }
+        }
+        Caller::Anonymous => RunContext { user: None, client: Some(state.client.clone()) },
         Caller::User { user_id, client } => RunContext { user: Some(user_id), client: Some(client) },
     };
     let (run_id, outcome) = run(state, &plan, dataflow, &input, &cx);
@@ -272,6 +279,21 @@ fn execute_now(
             json!({"runId": run_id, "error": {"step": f.step, "type": f.step_type, "pointer": f.pointer, "message": f.message}}),
         )),
         Err(e) => Err(ApiError::not_found(e.to_string())),
+    }
+}
+
+/// 422 when an action model from anyone but a builder sets a system field (a top-level key
+/// starting with `_`, such as `_user`): those are the server's and the steps', and a caller who
+/// set `_user` could otherwise act as another user.
+fn refuse_system_fields(input: &Value) -> Result<(), ApiError> {
+    match input.as_object().and_then(|fields| fields.keys().find(|k| k.starts_with('_'))) {
+        Some(key) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "the action model sets the system field \"{key}\": only the server and the steps set fields starting with \"_\"; remove it"
+            ),
+        )),
+        None => Ok(()),
     }
 }
 
@@ -348,8 +370,16 @@ fn replay(state: &AppState, id: &str, headers: &HeaderMap) -> Result<Response, A
     Ok(Json(json!({"matches": status == recorded.status && now == before, "status": status, "recorded": before, "replayed": now})).into_response())
 }
 
-/// `POST /api/session`: signs an end user in with a password.
+/// `POST /api/session`: signs an end user in with a password alone, when the server allows
+/// password-only sessions.
 pub async fn session(State(state): Shared, body: Bytes) -> Result<Response, ApiError> {
+    if !state.password_sessions {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "password-only sessions are off: sign in through a dataflow that confirms a second factor \
+             (sluice serve --password-sessions turns them on, with one factor)",
+        ));
+    }
     let body = parse(&body)?;
     let refused = || ApiError::new(StatusCode::UNAUTHORIZED, "invalid user name or password");
     let (Some(user), Some(password)) =
@@ -362,8 +392,9 @@ pub async fn session(State(state): Shared, body: Bytes) -> Result<Response, ApiE
     let login = state.login.clone();
     let services = state.engine.services().clone();
     let lifetime = state.session_lifetime;
+    let client = state.client.clone();
     blocking(move || {
-        let run = RunContext { user: None, client: Some("web".into()) };
+        let run = RunContext { user: None, client: Some(client.clone()) };
         let out = login.run(&Value::Null, vec![item], &run).map_err(|_| refused())?;
         let user_id = out
             .items
@@ -373,7 +404,7 @@ pub async fn session(State(state): Shared, body: Bytes) -> Result<Response, ApiE
             .and_then(Value::as_str)
             .ok_or_else(refused)?
             .to_owned();
-        let (token, session) = sluice::sessions::open_session(&services, &user_id, "web", lifetime)?;
+        let (token, session) = sluice::sessions::open_session(&services, &user_id, &client, lifetime)?;
         Ok(Json(json!({"token": token, "expiresAt": sluice::clock::rfc3339(session.expires_at)})).into_response())
     })
     .await

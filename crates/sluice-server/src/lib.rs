@@ -36,6 +36,13 @@ pub struct ServerConfig {
     pub admin_tokens: Vec<String>,
     /// How long sessions from `POST /api/session` last, in milliseconds.
     pub session_lifetime: i64,
+    /// Whether `POST /api/session` opens a session for a password alone (one factor). Off by
+    /// default: sessions come from a dataflow that confirms a second factor.
+    pub password_sessions: bool,
+    /// The client every run of this server is for (one-time codes are bound to it). Only a
+    /// builder may name another, with `X-Sluice-Client`; end users and anonymous callers
+    /// cannot choose it.
+    pub client: String,
     /// Keep each run's input, trace and outcome (secrets redacted) for `GET /api/runs/{id}`
     /// and replays.
     pub keep_run_details: bool,
@@ -52,6 +59,8 @@ impl Default for ServerConfig {
             timeout: Duration::from_secs(30),
             admin_tokens: Vec::new(),
             session_lifetime: 12 * 3_600_000,
+            password_sessions: false,
+            client: "web".into(),
             keep_run_details: true,
             run_retention: Duration::from_secs(7 * 24 * 3600),
             purge_every: Duration::from_secs(60),
@@ -67,6 +76,8 @@ pub struct AppState {
     metrics: Metrics,
     login: Arc<SingleStep>,
     session_lifetime: i64,
+    password_sessions: bool,
+    client: String,
     keep_run_details: bool,
     /// The step catalog as JSON, in each language of [`Lang::ALL`] (it never changes while the
     /// process runs: step types are linked in).
@@ -90,7 +101,7 @@ pub enum ServeError {
 impl AppState {
     /// The state for `engine` (whose services hold the store) and `config`.
     pub fn new(engine: Arc<Engine>, config: &ServerConfig) -> Result<AppState, ServeError> {
-        let settings = json!({"userName": "userName", "userPassword": "password", "client": {"value": "web"}});
+        let settings = json!({"userName": "userName", "userPassword": "password", "client": {"value": config.client}});
         let login = engine
             .single_step("session", "login_with_password", settings, &Default::default())
             .map_err(|d| ServeError::Login(d.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")))?;
@@ -106,6 +117,8 @@ impl AppState {
             metrics: Metrics::default(),
             login: Arc::new(login),
             session_lifetime: config.session_lifetime,
+            password_sessions: config.password_sessions,
+            client: config.client.clone(),
             keep_run_details: config.keep_run_details,
         })
     }
@@ -313,9 +326,15 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "POST",
             path: "/api/session",
-            summary: "Signs an end user in: {userName, password} → {token, expiresAt}.",
+            summary: "Signs an end user in with a password alone (one factor), when the server allows it (--password-sessions): {userName, password} → {token, expiresAt}.",
             access: Access::Public,
-            responses: &[(200, "{token, expiresAt}"), BAD, (401, "invalid user name or password"), UNAVAILABLE],
+            responses: &[
+                (200, "{token, expiresAt}"),
+                BAD,
+                (401, "invalid user name or password"),
+                (403, "password-only sessions are off: sign in through a dataflow with a second factor"),
+                UNAVAILABLE,
+            ],
             handler: post(api::session),
         },
     ]

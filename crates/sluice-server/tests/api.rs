@@ -66,7 +66,7 @@ fn public_endpoints_answer_and_the_openapi_document_matches_the_routes() {
 
 #[test]
 fn builder_endpoints_need_a_builder_token() {
-    let server = Server::start();
+    let server = Server::with_password_sessions();
     for (method, path) in
         [("POST", "/api/validate"), ("PUT", "/api/components/X"), ("GET", "/api/runs"), ("GET", "/api/components")]
     {
@@ -88,7 +88,7 @@ fn builder_endpoints_need_a_builder_token() {
 
 #[test]
 fn sign_in_answers_the_same_for_an_unknown_user_and_a_wrong_password() {
-    let server = Server::start();
+    let server = Server::with_password_sessions();
     let wrong = server.sign_in("ann", "nope");
     let unknown = server.sign_in("nobody", "nope");
     assert_eq!((wrong.status, unknown.status), (401, 401));
@@ -128,7 +128,7 @@ fn components_are_validated_versioned_read_and_deleted() {
 
 #[test]
 fn execute_runs_as_the_signed_in_user_and_runs_are_recorded_and_replayed() {
-    let server = Server::start();
+    let server = Server::with_password_sessions();
     server.admin("PUT", "/api/components/ForTestCodeDemo", Some(FOR_TEST_CODE));
     let token = server.sign_in("ann", "correct horse battery staple").body["token"].as_str().unwrap().to_owned();
     let execute = |dataflow: &str, body: &str, token: Option<&str>| {

@@ -15,17 +15,20 @@ use sluice_store_postgres::testing::TestSchema;
 const TARGET: &str = include_str!("../../../tests/bad-inputs/action-model-target.json");
 const EXECUTE: &str = "/api/components/BadInputs/dataflows/Save/execute";
 
-/// A server on each store this machine has, the target component saved on it.
+/// A server on each store this machine has, the target component saved on it. Password-only
+/// sessions are on, so that the corpus reaches `POST /api/session`'s own checks (off, it
+/// answers every request 403 before reading it: `attacks.rs`).
 fn servers() -> Vec<(&'static str, Server, Box<dyn std::any::Any>)> {
+    let start = |services| Server::start_configured(services, |c| c.password_sessions = true);
     let dir = tempfile::tempdir().unwrap();
     let sqlite = format!("sqlite:{}", dir.path().join("sluice.db").display());
     let secrets = Secrets { current: Some("bad-inputs-secret-0123456789abcdef".into()), previous: vec![] };
     let mut servers: Vec<(&str, Server, Box<dyn std::any::Any>)> = vec![
-        ("memory", Server::start_on(open("memory:", &secrets).unwrap()), Box::new(())),
-        ("sqlite", Server::start_on(open(&sqlite, &secrets).unwrap()), Box::new(dir)),
+        ("memory", start(open("memory:", &secrets).unwrap()), Box::new(())),
+        ("sqlite", start(open(&sqlite, &secrets).unwrap()), Box::new(dir)),
     ];
     if let Some(schema) = TestSchema::new("bad_inputs") {
-        servers.push(("postgres", Server::start_on(open(&schema.url(), &secrets).unwrap()), Box::new(schema)));
+        servers.push(("postgres", start(open(&schema.url(), &secrets).unwrap()), Box::new(schema)));
     }
     for (store, server, _) in &servers {
         let saved = server.admin("PUT", "/api/components/BadInputs", Some(TARGET));

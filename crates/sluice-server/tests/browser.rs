@@ -59,13 +59,14 @@ fn chromedriver() -> Option<(Driver, u16)> {
 
 type Drive<T> = Result<T, Box<dyn std::error::Error>>;
 
-/// Serves `component` (saved as `name`, with `users`) and drives a headless browser on it:
-/// `drive` gets the browser, the page's address and the store. `None` when chromedriver is
-/// missing outside CI.
+/// Serves `component` (saved as `name`, with `users`, as `config`) and drives a headless
+/// browser on it: `drive` gets the browser, the page's address and the store. `None` when
+/// chromedriver is missing outside CI.
 fn browse<T>(
     name: &str,
     component: &str,
     users: &str,
+    config: ServerConfig,
     drive: impl AsyncFnOnce(&WebDriver, &str, &Arc<dyn Store>) -> Drive<T>,
 ) -> Option<T> {
     let (_driver, port) = chromedriver()?;
@@ -74,7 +75,6 @@ fn browse<T>(
     services.store.save_component(name, component, 0).unwrap();
     let store = services.store.clone();
     let engine = Arc::new(Engine::builder().services(services).build().unwrap());
-    let config = ServerConfig::default();
     let app = sluice_server::router(Arc::new(AppState::new(engine, &config).unwrap()), &config);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
@@ -102,7 +102,9 @@ fn capabilities() -> thirtyfour::ChromeCapabilities {
 
 #[test]
 fn the_modal_shows_the_code_stored_in_the_entry() {
-    let shown = browse("ForTestCodeDemo", FOR_TEST_CODE, USERS, async |driver, base, store| {
+    // The ForTestCode demo signs in with a password alone, which the server must allow.
+    let single_factor = ServerConfig { password_sessions: true, ..ServerConfig::default() };
+    let shown = browse("ForTestCodeDemo", FOR_TEST_CODE, USERS, single_factor, async |driver, base, store| {
         driver.goto(base).await?;
         driver.find(By::Id("userName")).await?.send_keys("ann").await?;
         driver.find(By::Id("password")).await?.send_keys("correct horse battery staple").await?;
@@ -123,21 +125,23 @@ fn the_modal_shows_the_code_stored_in_the_entry() {
 
 #[test]
 fn an_end_user_signs_in_with_a_password_and_an_emailed_code() {
-    let signed_in = browse("EmailTwoFactor", EMAIL, EMAIL_USERS, async |driver, base, store| {
-        driver.goto(base).await?;
-        driver.find(By::Id("userName")).await?.send_keys("ann").await?;
-        driver.find(By::Id("password")).await?.send_keys("correct horse battery staple").await?;
-        driver.find(By::Id("sendCode")).await?.click().await?;
-        driver.query(By::Id("code")).and_displayed().first().await?;
-        // The "e-mail": the in-app inbox in the store.
-        let ann = store.find_user("ann")?.ok_or("no user ann")?;
-        let mail = store.list_messages(Some(&ann.id), None, 1)?.pop().ok_or("no message")?;
-        let code = mail.body.split(|c: char| !c.is_ascii_digit()).find(|r| r.len() == 6).ok_or("no code")?.to_owned();
-        driver.find(By::Id("code")).await?.send_keys(&code).await?;
-        driver.find(By::Id("verifyCode")).await?.click().await?;
-        let listed = driver.query(By::Css("button[data-component='EmailTwoFactor']")).first().await?;
-        Ok((listed.text().await?, driver.find(By::Id("who")).await?.text().await?))
-    });
+    let signed_in =
+        browse("EmailTwoFactor", EMAIL, EMAIL_USERS, ServerConfig::default(), async |driver, base, store| {
+            driver.goto(base).await?;
+            driver.find(By::Id("userName")).await?.send_keys("ann").await?;
+            driver.find(By::Id("password")).await?.send_keys("correct horse battery staple").await?;
+            driver.find(By::Id("sendCode")).await?.click().await?;
+            driver.query(By::Id("code")).and_displayed().first().await?;
+            // The "e-mail": the in-app inbox in the store.
+            let ann = store.find_user("ann")?.ok_or("no user ann")?;
+            let mail = store.list_messages(Some(&ann.id), None, 1)?.pop().ok_or("no message")?;
+            let code =
+                mail.body.split(|c: char| !c.is_ascii_digit()).find(|r| r.len() == 6).ok_or("no code")?.to_owned();
+            driver.find(By::Id("code")).await?.send_keys(&code).await?;
+            driver.find(By::Id("verifyCode")).await?.click().await?;
+            let listed = driver.query(By::Css("button[data-component='EmailTwoFactor']")).first().await?;
+            Ok((listed.text().await?, driver.find(By::Id("who")).await?.text().await?))
+        });
     let Some((listed, who)) = signed_in else { return };
     assert_eq!((listed.as_str(), who.as_str()), ("E-mail two-factor login", "ann"));
 }

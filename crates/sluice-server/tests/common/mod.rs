@@ -33,9 +33,21 @@ impl Server {
 
     /// A server on `services`' store, with the example users.
     pub fn start_on(services: sluice::Services) -> Server {
+        Server::start_configured(services, |_| {})
+    }
+
+    /// A server that opens sessions for a password alone (`--password-sessions`).
+    pub fn with_password_sessions() -> Server {
+        Server::start_configured(sluice::Services::in_memory().unwrap(), |c| c.password_sessions = true)
+    }
+
+    /// A server on `services`' store, with the example users, configured by `configure` after
+    /// the tests' defaults.
+    pub fn start_configured(services: sluice::Services, configure: impl FnOnce(&mut ServerConfig)) -> Server {
         services.store.import_users(&sluice::users::parse_users(USERS).unwrap()).unwrap();
         let engine = Arc::new(Engine::builder().services(services.clone()).build().unwrap());
-        let config = ServerConfig { body_limit: 64 << 10, admin_tokens: vec![ADMIN.into()], ..Default::default() };
+        let mut config = ServerConfig { body_limit: 64 << 10, admin_tokens: vec![ADMIN.into()], ..Default::default() };
+        configure(&mut config);
         let state = Arc::new(AppState::new(engine, &config).unwrap());
         let app = sluice_server::router(state, &config);
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();

@@ -1,0 +1,199 @@
+//! Sign-in and codes tried as an attacker would, over a real socket, against the shipped
+//! `examples/email-2fa` component (and the ForTestCode scenario beside it), on SQLite and on
+//! PostgreSQL (when `SLUICE_TEST_POSTGRES` is set): a password alone opens no session, naming
+//! other clients buys no more guesses and no more codes, a code of one component opens nothing
+//! in another, and no caller but a builder sets a system field such as `_user`.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{ADMIN, Answer, Server};
+use serde_json::{Value, json};
+use sluice_store_postgres::testing::TestSchema;
+
+const EMAIL: &str = include_str!("../../../examples/email-2fa/component.json");
+const FOR_TEST_CODE: &str = include_str!("../../../examples/for-test-code/component.json");
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A server on a store of `kind` ("sqlite" or "postgres") with both components saved; `None`
+/// (after a line cargo shows) when PostgreSQL is asked for and not configured.
+fn server(kind: &str, test: &str) -> Option<(Server, Box<dyn std::any::Any>)> {
+    let (url, place): (String, Box<dyn std::any::Any>) = match kind {
+        "sqlite" => {
+            let dir = tempfile::tempdir().unwrap();
+            (format!("sqlite:{}", dir.path().join("sluice.db").display()), Box::new(dir))
+        }
+        _ => {
+            let schema = TestSchema::new(test)?;
+            (schema.url(), Box::new(schema))
+        }
+    };
+    let secrets =
+        sluice::setup::Secrets { current: Some("attack-test-secret-0123456789abcdef".into()), previous: vec![] };
+    let server = Server::start_on(sluice::setup::open(&url, &secrets).unwrap());
+    for (name, file) in [("EmailTwoFactor", EMAIL), ("ForTestCodeDemo", FOR_TEST_CODE)] {
+        let saved = server.admin("PUT", &format!("/api/components/{name}"), Some(file));
+        assert_eq!(saved.status, 200, "{}", saved.text);
+    }
+    Some((server, place))
+}
+
+/// Runs `dataflow` of `component` on `data`, with these headers.
+fn run(server: &Server, component: &str, dataflow: &str, data: Value, headers: &[(&str, &str)]) -> Answer {
+    let headers: Vec<(String, String)> = headers.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let path = format!("/api/components/{component}/dataflows/{dataflow}/execute");
+    server.send("POST", &path, &headers, Some(json!({ "data": data }).to_string().as_bytes()))
+}
+
+/// The public Login of the e-mail two-factor component, anonymous, naming `client`.
+fn login(server: &Server, password: &str, client: &str) -> Answer {
+    run(
+        server,
+        "EmailTwoFactor",
+        "Login",
+        json!({"UserName": "ann", "Password": password}),
+        &[("x-sluice-client", client)],
+    )
+}
+
+/// The public Verify, anonymous, naming `client`.
+fn verify(server: &Server, code: &str, client: &str) -> Answer {
+    run(server, "EmailTwoFactor", "Verify", json!({"UserName": "ann", "Code": code}), &[("x-sluice-client", client)])
+}
+
+/// The codes in ann's in-app inbox, newest first.
+fn inbox(server: &Server) -> Vec<String> {
+    let ann = server.services.store.find_user("ann").unwrap().unwrap();
+    let messages = server.services.store.list_messages(Some(&ann.id), None, 100).unwrap();
+    let code = |body: &str| body.split(|c: char| !c.is_ascii_digit()).find(|r| r.len() == 6).unwrap_or("").to_owned();
+    messages.iter().map(|m| code(&m.body)).collect()
+}
+
+fn wrong(code: &str) -> String {
+    code.bytes().map(|b| char::from(b'0' + (b - b'0' + 1) % 10)).collect()
+}
+
+/// Signs ann in for real (password, then the mailed code): her session token.
+fn signed_in(server: &Server) -> String {
+    assert_eq!(login(server, PASSWORD, "web").status, 200);
+    let verified = verify(server, &inbox(server)[0], "web");
+    verified.body["response"][0]["_session"]["token"].as_str().unwrap().to_owned()
+}
+
+fn a_password_alone_opens_no_session(server: &Server) {
+    let answer = server.sign_in("ann", PASSWORD);
+    assert_eq!(answer.status, 403, "{}", answer.text);
+    assert!(answer.body.get("token").is_none());
+    let message = answer.body["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("password-only sessions are off"), "{message}");
+}
+
+fn naming_other_clients_buys_no_more_codes_or_code_guesses(server: &Server) {
+    // 25 logins within a second, each naming another client: one code reaches the inbox.
+    assert_eq!(login(server, PASSWORD, "client-0").status, 200);
+    for n in 1..25 {
+        let again = login(server, PASSWORD, &format!("client-{n}"));
+        assert_eq!(again.status, 422, "login {n}: {}", again.text);
+    }
+    let codes = inbox(server);
+    assert_eq!(codes.len(), 1, "{codes:?}");
+    // 25 wrong codes, each naming another client, then the right one: refused, no session.
+    for n in 0..25 {
+        let guess = verify(server, &wrong(&codes[0]), &format!("client-{n}"));
+        assert_eq!(guess.status, 422, "guess {n}: {}", guess.text);
+    }
+    let right = verify(server, &codes[0], "client-0");
+    assert_eq!(right.status, 422, "after 25 failures the right code is refused: {}", right.text);
+    assert!(!right.text.contains("token"));
+}
+
+fn naming_other_clients_buys_no_more_password_guesses(server: &Server) {
+    for n in 0..11 {
+        assert_eq!(login(server, "not the password", &format!("client-{n}")).status, 422);
+    }
+    let locked = login(server, PASSWORD, "yet-another-client");
+    assert_eq!(locked.status, 422, "the 12th try, with the right password: {}", locked.text);
+    assert_eq!(locked.body["error"]["message"], "invalid user name or password");
+    assert!(inbox(server).is_empty(), "no code was sent");
+}
+
+fn a_code_of_one_component_opens_nothing_in_another(server: &Server) {
+    // Ann signs in for real and gets a ForTestCode code, shown in the modal (for client "workplace").
+    let token = signed_in(server);
+    let shown = run(server, "ForTestCodeDemo", "GetCode", json!({}), &[("authorization", &format!("Bearer {token}"))]);
+    assert_eq!(shown.status, 200, "{}", shown.text);
+    let code = shown.body["formActions"][0]["parameters"]["ForTestCode"].as_str().unwrap().to_owned();
+    // That code opens no session in EmailTwoFactor: not anonymously naming its client, and
+    // not even for a builder who runs Verify as that client (the purposes differ).
+    let anonymous = verify(server, &code, "workplace");
+    assert_eq!(anonymous.status, 422, "{}", anonymous.text);
+    let builder = [("authorization", format!("Bearer {ADMIN}")), ("x-sluice-client", "workplace".to_owned())];
+    let builder: Vec<(&str, &str)> = builder.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let as_builder = run(server, "EmailTwoFactor", "Verify", json!({"UserName": "ann", "Code": code}), &builder);
+    assert_eq!(as_builder.status, 422, "{}", as_builder.text);
+    assert!(!as_builder.text.contains("_session"));
+    let run_id = as_builder.body["runId"].as_str().unwrap();
+    let trace = server.admin("GET", &format!("/api/runs/{run_id}"), None).text;
+    assert!(trace.contains("code refused: the code was issued for another purpose"), "{trace}");
+}
+
+fn system_fields_come_only_from_the_server(server: &Server) {
+    let token = signed_in(server);
+    let bearer = format!("Bearer {token}");
+    let forged = server.send(
+        "POST",
+        "/api/components/ForTestCodeDemo/dataflows/GetCode/execute",
+        &[("authorization".into(), bearer)],
+        Some(br#"{"data": {}, "_user": {"userName": "kim", "id": "kim"}}"#),
+    );
+    assert_eq!(forged.status, 422, "{}", forged.text);
+    assert_eq!(
+        forged.body["error"]["message"],
+        "the action model sets the system field \"_user\": only the server and the steps set fields starting with \"_\"; remove it"
+    );
+    let anonymous = run(server, "EmailTwoFactor", "Login", json!({"UserName": "ann"}), &[]);
+    assert_eq!(anonymous.status, 422);
+    let with_system_field = server.send(
+        "POST",
+        "/api/components/EmailTwoFactor/dataflows/Login/execute",
+        &[],
+        Some(br#"{"data": {"UserName": "ann", "Password": "x"}, "_session": {}}"#),
+    );
+    assert_eq!(with_system_field.status, 422);
+    assert!(with_system_field.text.contains("\\\"_session\\\""), "{}", with_system_field.text);
+    // A builder trying a flow may set them.
+    let builder = server.admin(
+        "POST",
+        "/api/components/ForTestCodeDemo/dataflows/ConfirmCode/execute",
+        Some(r#"{"data": {"ForTestCode": "000000"}, "_note": "builder"}"#),
+    );
+    assert!(!builder.text.contains("system field"), "{}", builder.text);
+}
+
+/// Each attack on a fresh server, on every store.
+macro_rules! on_every_store {
+    ($($store:ident),*: $attacks:tt) => {
+        $(on_every_store!(@store $store $attacks);)*
+    };
+    (@store $store:ident [$($attack:ident),* $(,)?]) => {
+        mod $store {
+            $(
+                #[test]
+                fn $attack() {
+                    if let Some((server, _place)) = super::server(stringify!($store), stringify!($attack)) {
+                        super::$attack(&server);
+                    }
+                }
+            )*
+        }
+    };
+}
+
+on_every_store!(sqlite, postgres: [
+    a_password_alone_opens_no_session,
+    naming_other_clients_buys_no_more_codes_or_code_guesses,
+    naming_other_clients_buys_no_more_password_guesses,
+    a_code_of_one_component_opens_nothing_in_another,
+    system_fields_come_only_from_the_server,
+]);
