@@ -17,6 +17,32 @@ use crate::error::ApiError;
 
 type Shared = State<Arc<AppState>>;
 
+/// A request body that says it is JSON (`Content-Type: application/json` or `…+json`), unread;
+/// an empty body needs no type. Any other body gets 415: every body the server reads is JSON,
+/// and a browser sends a cross-site request with a body of another type (`text/plain`, a form)
+/// without asking the server first, so such a request is refused before anything runs.
+pub struct JsonBody(pub Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonBody {
+    type Rejection = Response;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let essence = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+        let json = essence.as_deref().is_some_and(|t| t == "application/json" || t.ends_with("+json"));
+        let body = Bytes::from_request(request, state).await.map_err(IntoResponse::into_response)?;
+        if !body.is_empty() && !json {
+            let given = essence.map_or("not given".to_owned(), |t| format!("\"{t}\""));
+            let message = format!("the body must be JSON, sent with Content-Type: application/json (it was {given})");
+            return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, message).into_response());
+        }
+        Ok(JsonBody(body))
+    }
+}
+
 /// Parses a JSON body, or 400 saying where it breaks.
 fn parse(body: &[u8]) -> Result<Value, ApiError> {
     if body.starts_with(b"\xEF\xBB\xBF") {
@@ -58,9 +84,13 @@ pub async fn healthz(State(state): Shared) -> Result<Response, ApiError> {
     .await
 }
 
-/// `GET /metrics`.
-pub async fn metrics(State(state): Shared) -> Response {
-    ([("content-type", "text/plain; version=0.0.4")], state.metrics.render()).into_response()
+/// `GET /metrics` (builders only: it names components and dataflows and counts codes).
+pub async fn metrics(State(state): Shared, headers: HeaderMap) -> Result<Response, ApiError> {
+    blocking(move || {
+        state.admin(&headers)?;
+        Ok(([("content-type", "text/plain; version=0.0.4")], state.metrics.render()).into_response())
+    })
+    .await
 }
 
 /// `GET /api/steps?lang=fr` (or `Accept-Language`).
@@ -74,7 +104,11 @@ pub async fn steps(State(state): Shared, Query(query): Query<HashMap<String, Str
 }
 
 /// `POST /api/validate`.
-pub async fn validate(State(state): Shared, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+pub async fn validate(
+    State(state): Shared,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
     blocking(move || {
         state.admin(&headers)?;
         match state.engine.load("component.json", &body) {
@@ -91,7 +125,7 @@ pub async fn put_component(
     State(state): Shared,
     Path(name): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     blocking(move || save_component(&state, &name, &headers, &body)).await
 }
@@ -227,7 +261,7 @@ pub async fn execute(
     State(state): Shared,
     Path((name, dataflow)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     blocking(move || execute_now(&state, &name, &dataflow, &headers, &body)).await
 }
@@ -372,7 +406,7 @@ fn replay(state: &AppState, id: &str, headers: &HeaderMap) -> Result<Response, A
 
 /// `POST /api/session`: signs an end user in with a password alone, when the server allows
 /// password-only sessions.
-pub async fn session(State(state): Shared, body: Bytes) -> Result<Response, ApiError> {
+pub async fn session(State(state): Shared, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
     if !state.password_sessions {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

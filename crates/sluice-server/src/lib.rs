@@ -175,6 +175,7 @@ const UNAUTHORIZED: (u16, &str) = (401, "no valid credential");
 const FORBIDDEN: (u16, &str) = (403, "an end user's credential where a builder token is needed");
 const NOT_FOUND: (u16, &str) = (404, "unknown component, dataflow or run");
 const TOO_LARGE: (u16, &str) = (413, "the body is larger than the limit");
+const NOT_JSON: (u16, &str) = (415, "a body sent with another Content-Type than application/json");
 const INVALID: (u16, &str) = (422, "the component is invalid, or the run failed");
 const UNAVAILABLE: (u16, &str) = (503, "the store is unavailable; try again");
 
@@ -199,6 +200,14 @@ pub fn routes() -> Vec<Route> {
         },
         Route {
             method: "GET",
+            path: "/app.css",
+            summary: "The web page's styles.",
+            access: Access::Public,
+            responses: &[(200, "CSS")],
+            handler: get(stylesheet),
+        },
+        Route {
+            method: "GET",
             path: "/healthz",
             summary: "Whether the server and its store work.",
             access: Access::Public,
@@ -209,8 +218,8 @@ pub fn routes() -> Vec<Route> {
             method: "GET",
             path: "/metrics",
             summary: "Counters in Prometheus' text format: runs, step durations, failures by step type, one-time codes.",
-            access: Access::Public,
-            responses: &[(200, "Prometheus text")],
+            access: Access::Builder,
+            responses: &[(200, "Prometheus text"), UNAUTHORIZED, FORBIDDEN],
             handler: get(api::metrics),
         },
         Route {
@@ -240,6 +249,7 @@ pub fn routes() -> Vec<Route> {
                 UNAUTHORIZED,
                 FORBIDDEN,
                 TOO_LARGE,
+                NOT_JSON,
                 (422, "{\"valid\": false, \"errors\": [..]}"),
             ],
             handler: post(api::validate),
@@ -257,7 +267,16 @@ pub fn routes() -> Vec<Route> {
             path: "/api/components/{name}",
             summary: "Validates and saves a component file as a new version.",
             access: Access::Builder,
-            responses: &[(200, "{name, version}"), BAD, UNAUTHORIZED, FORBIDDEN, TOO_LARGE, INVALID, UNAVAILABLE],
+            responses: &[
+                (200, "{name, version}"),
+                BAD,
+                UNAUTHORIZED,
+                FORBIDDEN,
+                TOO_LARGE,
+                NOT_JSON,
+                INVALID,
+                UNAVAILABLE,
+            ],
             handler: put(api::put_component),
         },
         Route {
@@ -287,6 +306,7 @@ pub fn routes() -> Vec<Route> {
                 UNAUTHORIZED,
                 NOT_FOUND,
                 TOO_LARGE,
+                NOT_JSON,
                 (422, "{runId, error: {step, type, pointer, message}}"),
                 UNAVAILABLE,
             ],
@@ -333,6 +353,7 @@ pub fn routes() -> Vec<Route> {
                 BAD,
                 (401, "invalid user name or password"),
                 (403, "password-only sessions are off: sign in through a dataflow with a second factor"),
+                NOT_JSON,
                 UNAVAILABLE,
             ],
             handler: post(api::session),
@@ -382,6 +403,10 @@ async fn script() -> impl IntoResponse {
     ([("content-type", "text/javascript; charset=utf-8")], include_str!("../web/app.js"))
 }
 
+async fn stylesheet() -> impl IntoResponse {
+    ([("content-type", "text/css; charset=utf-8")], include_str!("../web/app.css"))
+}
+
 /// The router with every route, the body limit and the timeout.
 pub fn router(state: Arc<AppState>, config: &ServerConfig) -> Router {
     let mut router = Router::new();
@@ -395,6 +420,7 @@ pub fn router(state: Arc<AppState>, config: &ServerConfig) -> Router {
             error::ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, message)
         })
         .layer(axum::middleware::from_fn(refuse_nul_in_address))
+        .layer(axum::middleware::from_fn(security_headers))
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
@@ -416,6 +442,26 @@ async fn refuse_nul_in_address(
         return error::ApiError::bad_request(message).into_response();
     }
     next.run(request).await
+}
+
+/// The Content-Security-Policy of every answer: the page loads its script and styles from this
+/// server only, runs no inline code, and is framed by no one.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// Headers on every answer: the Content-Security-Policy, no MIME sniffing, no referrer; and on
+/// `/api` answers, which carry codes, tokens and run records, no caching.
+async fn security_headers(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let api = request.uri().path().starts_with("/api/");
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if api {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 /// Rows each purge call deletes at most, per kind.

@@ -178,7 +178,7 @@ fn execute_runs_as_the_signed_in_user_and_runs_are_recorded_and_replayed() {
     let replay = server.admin("POST", &format!("/api/runs/{}/replay", demo.body["runId"].as_str().unwrap()), None);
     assert_eq!(replay.body["matches"], true, "{}", replay.text);
 
-    let metrics = server.call("GET", "/metrics", None, None).text;
+    let metrics = server.admin("GET", "/metrics", None).text;
     assert!(metrics.contains("sluice_one_time_codes_total{outcome=\"issued\"} 1"), "{metrics}");
     assert!(metrics.contains("sluice_one_time_codes_total{outcome=\"confirmed\"} 1"), "{metrics}");
     assert!(metrics.contains("sluice_step_failures_total{type=\"confirm_one_time_code_for_user\"} 1"), "{metrics}");

@@ -2,7 +2,9 @@
 //! `examples/email-2fa` component (and the ForTestCode scenario beside it), on SQLite and on
 //! PostgreSQL (when `SLUICE_TEST_POSTGRES` is set): a password alone opens no session, naming
 //! other clients buys no more guesses and no more codes, a code of one component opens nothing
-//! in another, and no caller but a builder sets a system field such as `_user`.
+//! in another, no caller but a builder sets a system field such as `_user`, a cross-site form or
+//! `text/plain` post runs nothing, answers carry the browser protections, and the metrics are
+//! for builders.
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
@@ -171,6 +173,56 @@ fn system_fields_come_only_from_the_server(server: &Server) {
     assert!(!builder.text.contains("system field"), "{}", builder.text);
 }
 
+fn a_cross_site_text_post_runs_nothing(server: &Server) {
+    // What a page on another site can make a browser send without asking first.
+    let login = br#"{"data": {"UserName": "ann", "Password": "correct horse battery staple"}}"#;
+    for content_type in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"] {
+        let answer = server.send(
+            "POST",
+            "/api/components/EmailTwoFactor/dataflows/Login/execute",
+            &[("content-type".into(), content_type.into()), ("origin".into(), "https://evil.example".into())],
+            Some(login),
+        );
+        assert_eq!(answer.status, 415, "{content_type}: {}", answer.text);
+        let essence = content_type.split(';').next().unwrap();
+        assert_eq!(
+            answer.body["error"]["message"],
+            format!("the body must be JSON, sent with Content-Type: application/json (it was \"{essence}\")")
+        );
+    }
+    assert!(inbox(server).is_empty(), "no login ran, no code was sent");
+    assert_eq!(server.admin("GET", "/api/runs", None).body, json!([]), "no run was recorded");
+}
+
+fn answers_carry_the_browser_protections(server: &Server) {
+    let token = format!("Bearer {ADMIN}");
+    for (path, api) in [("/", false), ("/app.js", false), ("/api/components", true), ("/api/nope", true)] {
+        let answer = server.send("GET", path, &[("authorization".into(), token.clone())], None);
+        let header = |name: &str| answer.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        assert_eq!(
+            header("content-security-policy"),
+            "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+            "{path}"
+        );
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("referrer-policy"), "no-referrer", "{path}");
+        assert_eq!(header("cache-control"), if api { "no-store" } else { "" }, "{path}");
+    }
+    // The page keeps to that policy: no inline script, style or handler.
+    let page = server.call("GET", "/", None, None).text;
+    assert!(!page.contains("<style") && !page.contains(" on") && !page.contains("<script>"), "{page}");
+    assert_eq!(server.call("GET", "/app.css", None, None).status, 200);
+}
+
+fn metrics_are_for_builders(server: &Server) {
+    assert_eq!(server.call("GET", "/metrics", None, None).status, 401);
+    let token = signed_in(server);
+    assert_eq!(server.call("GET", "/metrics", Some(&token), None).status, 403);
+    let metrics = server.admin("GET", "/metrics", None);
+    assert_eq!(metrics.status, 200);
+    assert!(metrics.text.contains("sluice_runs_total"), "{}", metrics.text);
+}
+
 /// Each attack on a fresh server, on every store.
 macro_rules! on_every_store {
     ($($store:ident),*: $attacks:tt) => {
@@ -196,4 +248,7 @@ on_every_store!(sqlite, postgres: [
     naming_other_clients_buys_no_more_password_guesses,
     a_code_of_one_component_opens_nothing_in_another,
     system_fields_come_only_from_the_server,
+    a_cross_site_text_post_runs_nothing,
+    answers_carry_the_browser_protections,
+    metrics_are_for_builders,
 ]);

@@ -58,13 +58,15 @@ fn put_busy(base: &str, millis: u64) {
     let answer = agent()
         .put(format!("{base}/api/components/Busy"))
         .header("authorization", format!("Bearer {TOKEN}"))
+        .header("content-type", "application/json")
         .send(busy_component(millis));
     assert_eq!(answer.unwrap().status().as_u16(), 200);
 }
 
 fn run_busy(base: &str) -> u16 {
     let url = format!("{base}/api/components/Busy/dataflows/Busy/execute");
-    agent().post(url).header("authorization", format!("Bearer {TOKEN}")).send("{}").unwrap().status().as_u16()
+    let request = agent().post(url).header("authorization", format!("Bearer {TOKEN}"));
+    request.header("content-type", "application/json").send("{}").unwrap().status().as_u16()
 }
 
 #[test]

@@ -43,7 +43,7 @@ for p in "${ports[@]}"; do
 done
 server=${servers[0]}
 trap 'kill "${servers[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
-curl -fs -X PUT -H "Authorization: Bearer $TOKEN" --data-binary @"$COMPONENT" \
+curl -fs -X PUT -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" --data-binary @"$COMPONENT" \
   "http://127.0.0.1:$port/api/components/ForTestCodeDemo" >/dev/null
 # CPU time of the servers so far, in clock ticks.
 cpu() { for s in "${servers[@]}"; do awk '{print $14 + $15}' "/proc/$s/stat"; done | awk '{t += $1} END {print t}'; }

@@ -66,13 +66,15 @@ impl Server {
         self.send(method, path, authorization.as_slice(), body)
     }
 
-    /// A request with these headers (a body is sent as JSON).
+    /// A request with these headers (a body is sent as JSON unless they name its type).
     pub fn send(&self, method: &str, path: &str, headers: &[(String, String)], body: Option<&[u8]>) -> Answer {
         let url = format!("{}{path}", self.base);
         let request = headers
             .iter()
             .fold(ureq::http::Request::builder().method(method).uri(&url), |r, (name, value)| r.header(name, value));
+        let typed = headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
         let response = match body {
+            Some(bytes) if typed => self.agent.run(request.body(bytes.to_vec()).unwrap()),
             Some(bytes) => {
                 self.agent.run(request.header("content-type", "application/json").body(bytes.to_vec()).unwrap())
             }
