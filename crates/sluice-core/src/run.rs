@@ -3,8 +3,8 @@
 use std::time::Instant;
 
 use serde::Serialize;
-use serde_json::Value;
 use serde_json::value::RawValue;
+use serde_json::{Value, json};
 
 use crate::plan::{CompiledStep, Plan};
 use crate::plugin::{BuiltStep, Item, Secret, StepContext, StepError};
@@ -37,6 +37,10 @@ pub struct Outcome {
     pub form_actions: Vec<Value>,
     /// One entry per step, in dataflow order.
     pub trace: Vec<StepTrace>,
+    /// The secret fields of the run, those marked while it ran (such as a session token)
+    /// included: what [`Outcome::recorded`] redacts.
+    #[serde(skip)]
+    pub secrets: Vec<Secret>,
 }
 
 /// What a run gives back to its caller, `{"response", "formActions"}`: what `execute` answers,
@@ -54,6 +58,15 @@ impl Outcome {
     /// What the run gives back to its caller (the outcome without its trace).
     pub fn returned(&self) -> Returned<'_> {
         Returned { response: &self.response, form_actions: &self.form_actions }
+    }
+
+    /// What a run record keeps of [`Outcome::returned`] and what a replay compares: every secret
+    /// field of the response redacted, credentials such as a session token included (the caller
+    /// got them; no record keeps them).
+    pub fn recorded(&self) -> Value {
+        let mut response = self.response.clone();
+        response.iter_mut().for_each(|item| redact(item, &self.secrets));
+        json!(Returned { response: &response, form_actions: &self.form_actions })
     }
 }
 
@@ -176,8 +189,12 @@ impl Plan {
         let steps = &flow.steps;
         let mut outputs: Vec<Vec<Item>> = steps.iter().map(|_| Vec::new()).collect();
         let mut unread: Vec<usize> = steps.iter().map(|s| s.consumers).collect();
-        let mut outcome =
-            Outcome { response: Vec::new(), form_actions: Vec::new(), trace: Vec::with_capacity(steps.len()) };
+        let mut outcome = Outcome {
+            response: Vec::new(),
+            form_actions: Vec::new(),
+            trace: Vec::with_capacity(steps.len()),
+            secrets: Vec::new(),
+        };
         let mut secrets = flow.secrets.clone();
         let mut users = Vec::new();
         for (i, step) in steps.iter().enumerate() {
@@ -224,6 +241,7 @@ impl Plan {
         for item in &mut outcome.response {
             secrets.iter().filter(|s| !s.in_response).for_each(|s| drop(s.path.remove(item)));
         }
+        outcome.secrets = secrets;
         Ok(outcome)
     }
 }
@@ -289,7 +307,7 @@ impl Plan {
             _ => {}
         }
         let (trace, outcome) = match result {
-            Ok(o) => (raw(&o.trace), raw(&o.returned())),
+            Ok(o) => (raw(&o.trace), raw(&o.recorded())),
             Err(RunError::StepFailed(f)) => (raw(&f.trace), None),
             Err(_) => (None, None),
         };

@@ -392,7 +392,7 @@ fn replay(state: &AppState, id: &str, headers: &HeaderMap) -> Result<Response, A
     let cx = RunContext { user: recorded.user.clone(), client: recorded.client.clone() };
     let (_, outcome) = run(state, &plan, &recorded.dataflow, &input, &cx);
     let (status, now) = match &outcome {
-        Ok(o) => ("ok", json!(o.returned())),
+        Ok(o) => ("ok", o.recorded()),
         Err(RunError::StepFailed(f)) => ("failed", json!({"error": {"step": f.step, "message": f.message}})),
         Err(e) => ("failed", json!({"error": {"message": e.to_string()}})),
     };

@@ -18,18 +18,77 @@ const EMAIL: &str = include_str!("../../../examples/email-2fa/component.json");
 const FOR_TEST_CODE: &str = include_str!("../../../examples/for-test-code/component.json");
 const PASSWORD: &str = "correct horse battery staple";
 
+/// Where a test server keeps its state.
+enum Place {
+    Sqlite(tempfile::TempDir),
+    Postgres(TestSchema),
+}
+
+impl Place {
+    /// Everything stored, as text: the bytes of the SQLite file, its WAL and key file, or every
+    /// PostgreSQL row.
+    fn stored(&self) -> String {
+        match self {
+            Place::Sqlite(dir) => {
+                let bytes: Vec<u8> = std::fs::read_dir(dir.path())
+                    .unwrap()
+                    .flat_map(|entry| std::fs::read(entry.unwrap().path()).unwrap())
+                    .collect();
+                String::from_utf8_lossy(&bytes).into_owned()
+            }
+            Place::Postgres(schema) => schema.dump().unwrap(),
+        }
+    }
+
+    /// Every row of every table but the in-app inbox (`messages`, where a mailed code stays for
+    /// its reader by design), one line each.
+    fn rows_outside_the_inbox(&self) -> Vec<String> {
+        match self {
+            Place::Sqlite(dir) => {
+                let db = rusqlite::Connection::open(dir.path().join("sluice.db")).unwrap();
+                let tables: Vec<String> = db
+                    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'messages'")
+                    .unwrap()
+                    .query_map([], |r| r.get(0))
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect();
+                let mut rows = Vec::new();
+                for table in tables {
+                    let mut select = db.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
+                    let columns = select.column_count();
+                    let mut found = select.query([]).unwrap();
+                    while let Some(row) = found.next().unwrap() {
+                        let values: Vec<String> = (0..columns)
+                            .map(|i| match row.get_ref(i).unwrap() {
+                                rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                                    String::from_utf8_lossy(t).into_owned()
+                                }
+                                other => format!("{other:?}"),
+                            })
+                            .collect();
+                        rows.push(format!("{table}: {}", values.join(" | ")));
+                    }
+                }
+                rows
+            }
+            Place::Postgres(schema) => {
+                schema.dump().unwrap().lines().filter(|l| !l.starts_with("messages: ")).map(str::to_owned).collect()
+            }
+        }
+    }
+}
+
 /// A server on a store of `kind` ("sqlite" or "postgres") with both components saved; `None`
 /// (after a line cargo shows) when PostgreSQL is asked for and not configured.
-fn server(kind: &str, test: &str) -> Option<(Server, Box<dyn std::any::Any>)> {
-    let (url, place): (String, Box<dyn std::any::Any>) = match kind {
-        "sqlite" => {
-            let dir = tempfile::tempdir().unwrap();
-            (format!("sqlite:{}", dir.path().join("sluice.db").display()), Box::new(dir))
-        }
-        _ => {
-            let schema = TestSchema::new(test)?;
-            (schema.url(), Box::new(schema))
-        }
+fn server(kind: &str, test: &str) -> Option<(Server, Place)> {
+    let place = match kind {
+        "sqlite" => Place::Sqlite(tempfile::tempdir().unwrap()),
+        _ => Place::Postgres(TestSchema::new(test)?),
+    };
+    let url = match &place {
+        Place::Sqlite(dir) => format!("sqlite:{}", dir.path().join("sluice.db").display()),
+        Place::Postgres(schema) => schema.url(),
     };
     let secrets =
         sluice::setup::Secrets { current: Some("attack-test-secret-0123456789abcdef".into()), previous: vec![] };
@@ -83,7 +142,7 @@ fn signed_in(server: &Server) -> String {
     verified.body["response"][0]["_session"]["token"].as_str().unwrap().to_owned()
 }
 
-fn a_password_alone_opens_no_session(server: &Server) {
+fn a_password_alone_opens_no_session(server: &Server, _: &Place) {
     let answer = server.sign_in("ann", PASSWORD);
     assert_eq!(answer.status, 403, "{}", answer.text);
     assert!(answer.body.get("token").is_none());
@@ -91,7 +150,7 @@ fn a_password_alone_opens_no_session(server: &Server) {
     assert!(message.starts_with("password-only sessions are off"), "{message}");
 }
 
-fn naming_other_clients_buys_no_more_codes_or_code_guesses(server: &Server) {
+fn naming_other_clients_buys_no_more_codes_or_code_guesses(server: &Server, _: &Place) {
     // 25 logins within a second, each naming another client: one code reaches the inbox.
     assert_eq!(login(server, PASSWORD, "client-0").status, 200);
     for n in 1..25 {
@@ -110,7 +169,7 @@ fn naming_other_clients_buys_no_more_codes_or_code_guesses(server: &Server) {
     assert!(!right.text.contains("token"));
 }
 
-fn naming_other_clients_buys_no_more_password_guesses(server: &Server) {
+fn naming_other_clients_buys_no_more_password_guesses(server: &Server, _: &Place) {
     for n in 0..11 {
         assert_eq!(login(server, "not the password", &format!("client-{n}")).status, 422);
     }
@@ -120,7 +179,7 @@ fn naming_other_clients_buys_no_more_password_guesses(server: &Server) {
     assert!(inbox(server).is_empty(), "no code was sent");
 }
 
-fn a_code_of_one_component_opens_nothing_in_another(server: &Server) {
+fn a_code_of_one_component_opens_nothing_in_another(server: &Server, _: &Place) {
     // Ann signs in for real and gets a ForTestCode code, shown in the modal (for client "workplace").
     let token = signed_in(server);
     let shown = run(server, "ForTestCodeDemo", "GetCode", json!({}), &[("authorization", &format!("Bearer {token}"))]);
@@ -140,7 +199,7 @@ fn a_code_of_one_component_opens_nothing_in_another(server: &Server) {
     assert!(trace.contains("code refused: the code was issued for another purpose"), "{trace}");
 }
 
-fn system_fields_come_only_from_the_server(server: &Server) {
+fn system_fields_come_only_from_the_server(server: &Server, _: &Place) {
     let token = signed_in(server);
     let bearer = format!("Bearer {token}");
     let forged = server.send(
@@ -173,7 +232,7 @@ fn system_fields_come_only_from_the_server(server: &Server) {
     assert!(!builder.text.contains("system field"), "{}", builder.text);
 }
 
-fn a_cross_site_text_post_runs_nothing(server: &Server) {
+fn a_cross_site_text_post_runs_nothing(server: &Server, _: &Place) {
     // What a page on another site can make a browser send without asking first.
     let login = br#"{"data": {"UserName": "ann", "Password": "correct horse battery staple"}}"#;
     for content_type in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"] {
@@ -194,7 +253,7 @@ fn a_cross_site_text_post_runs_nothing(server: &Server) {
     assert_eq!(server.admin("GET", "/api/runs", None).body, json!([]), "no run was recorded");
 }
 
-fn answers_carry_the_browser_protections(server: &Server) {
+fn answers_carry_the_browser_protections(server: &Server, _: &Place) {
     let token = format!("Bearer {ADMIN}");
     for (path, api) in [("/", false), ("/app.js", false), ("/api/components", true), ("/api/nope", true)] {
         let answer = server.send("GET", path, &[("authorization".into(), token.clone())], None);
@@ -214,13 +273,45 @@ fn answers_carry_the_browser_protections(server: &Server) {
     assert_eq!(server.call("GET", "/app.css", None, None).status, 200);
 }
 
-fn metrics_are_for_builders(server: &Server) {
+fn metrics_are_for_builders(server: &Server, _: &Place) {
     assert_eq!(server.call("GET", "/metrics", None, None).status, 401);
     let token = signed_in(server);
     assert_eq!(server.call("GET", "/metrics", Some(&token), None).status, 403);
     let metrics = server.admin("GET", "/metrics", None);
     assert_eq!(metrics.status, 200);
     assert!(metrics.text.contains("sluice_runs_total"), "{}", metrics.text);
+}
+
+fn no_token_password_or_typed_code_is_kept(server: &Server, place: &Place) {
+    assert_eq!(login(server, PASSWORD, "web").status, 200);
+    let code = inbox(server)[0].clone();
+    let verified = verify(server, &code, "web");
+    assert_eq!(verified.status, 200, "{}", verified.text);
+    let token = verified.body["response"][0]["_session"]["token"].as_str().unwrap().to_owned();
+    assert_eq!(token.len(), 64, "the caller gets its token");
+    // What a builder can read of the runs, and what the store holds.
+    let listed = server.admin("GET", "/api/runs?limit=100", None);
+    let mut seen = vec![listed.text.clone()];
+    for run in listed.body.as_array().unwrap() {
+        let id = run["id"].as_str().unwrap();
+        let record = server.admin("GET", &format!("/api/runs/{id}"), None);
+        assert_eq!(record.status, 200);
+        seen.push(record.text);
+        seen.push(server.admin("POST", &format!("/api/runs/{id}/replay"), None).text);
+    }
+    assert!(seen.iter().any(|t| t.contains("[redacted]")), "the records were read");
+    for text in &seen {
+        for (what, secret) in
+            [("the session token", token.as_str()), ("the password", PASSWORD), ("the typed code", &code)]
+        {
+            assert!(!text.contains(secret), "{what} was kept: {text}");
+        }
+    }
+    let stored = place.stored();
+    assert!(!stored.contains(&token) && !stored.contains(PASSWORD), "the store holds the token or the password");
+    for row in place.rows_outside_the_inbox() {
+        assert!(!row.contains(&code), "the typed code was kept: {row}");
+    }
 }
 
 /// Each attack on a fresh server, on every store.
@@ -233,8 +324,8 @@ macro_rules! on_every_store {
             $(
                 #[test]
                 fn $attack() {
-                    if let Some((server, _place)) = super::server(stringify!($store), stringify!($attack)) {
-                        super::$attack(&server);
+                    if let Some((server, place)) = super::server(stringify!($store), stringify!($attack)) {
+                        super::$attack(&server, &place);
                     }
                 }
             )*
@@ -251,4 +342,5 @@ on_every_store!(sqlite, postgres: [
     a_cross_site_text_post_runs_nothing,
     answers_carry_the_browser_protections,
     metrics_are_for_builders,
+    no_token_password_or_typed_code_is_kept,
 ]);

@@ -21,7 +21,8 @@ use crate::{DurationSetting, client_of, client_setting, find_user};
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ConfirmOneTimeCodeSettings {
     /// Path of the field holding the code the user typed, such as `_code`. Surrounding spaces
-    /// and quotes are ignored; anything else that is not the code's digits fails.
+    /// and quotes are ignored; anything else that is not the code's digits fails. The field is
+    /// secret: traces and run records show it as "[redacted]", responses leave it out.
     pub user_code_field: String,
     /// Name or id of the user: a model path or `{"value": "ann"}`. Default: the calling user.
     #[serde(default)]
@@ -151,6 +152,10 @@ impl StepPlugin for ConfirmOneTimeCodeForUser {
 
     fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
         let typed = cx.path("userCodeField", &settings.user_code_field);
+        // The typed code is a secret like the issued one: traces and run records redact it.
+        if let Ok(path) = &typed {
+            cx.secret_field(path);
+        }
         let user = settings.user_name.as_ref().map(|u| cx.value_source("userName", u)).transpose();
         let client = client_setting(settings.client.as_ref(), cx);
         let purpose = settings.purpose.unwrap_or_else(|| cx.component().to_owned());
