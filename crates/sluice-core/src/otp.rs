@@ -87,12 +87,21 @@ impl fmt::Debug for CodeKeys {
     }
 }
 
+/// The fewest different characters a secret may hold (a 32-character secret of one repeated
+/// character, or of a short pattern, is no key).
+pub const MIN_DISTINCT: usize = 10;
+
 /// Why the server key could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     /// The secret is too short to be a key.
     #[error("the secret must be at least 32 characters long (it has {0}); generate one with `openssl rand -hex 32`")]
     TooShort(usize),
+    /// The secret repeats too few characters to be a key.
+    #[error(
+        "the secret must hold at least {MIN_DISTINCT} different characters (it has {0}); generate one with `openssl rand -hex 32`"
+    )]
+    TooPlain(usize),
     /// The key file could not be read or made.
     #[error("cannot use the key file {path}: {message}")]
     File {
@@ -104,11 +113,16 @@ pub enum KeyError {
 }
 
 impl CodeKeys {
-    /// Keys from a secret of at least 32 characters (such as `SLUICE_SECRET`).
+    /// Keys from a secret of at least 32 characters, at least [`MIN_DISTINCT`] of them different
+    /// (such as `SLUICE_SECRET`).
     pub fn from_secret(secret: &str) -> Result<CodeKeys, KeyError> {
         let secret = secret.trim();
         if secret.len() < 32 {
             return Err(KeyError::TooShort(secret.len()));
+        }
+        let distinct = secret.chars().collect::<std::collections::BTreeSet<char>>().len();
+        if distinct < MIN_DISTINCT {
+            return Err(KeyError::TooPlain(distinct));
         }
         Ok(CodeKeys { current: Key::from_secret(secret.as_bytes()), previous: Vec::new() })
     }
@@ -120,16 +134,20 @@ impl CodeKeys {
         Ok(CodeKeys { current: Key::from_secret(&bytes), previous: Vec::new() })
     }
 
-    /// Reads the key file at `path`, creating it (mode 0600, 32 random bytes in hex) when it
-    /// does not exist.
+    /// Reads the key file at `path`, creating it (mode 0600, in a folder made with mode 0700;
+    /// 32 random bytes in hex) when it does not exist. A key file that its group or others can
+    /// read is refused.
     pub fn from_file(path: &Path) -> Result<CodeKeys, KeyError> {
         let fail = |message: String| KeyError::File { path: path.display().to_string(), message };
         if !path.exists() {
             let mut bytes = [0u8; 32];
             rand::rngs::SysRng.try_fill_bytes(&mut bytes).map_err(|e| fail(e.to_string()))?;
             let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-            write_private(path, &hex).map_err(|e| fail(e.to_string()))?;
+            crate::files::create_private_file(path)
+                .and_then(|mut file| std::io::Write::write_all(&mut file, hex.as_bytes()))
+                .map_err(|e| fail(e.to_string()))?;
         }
+        crate::files::check_private(path).map_err(fail)?;
         let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
         CodeKeys::from_secret(&text).map_err(|e| fail(e.to_string()))
     }
@@ -169,25 +187,6 @@ impl CodeKeys {
             Self::mac(key, &stored.id, user_id, &stored.client, typed).verify_slice(&stored.mac).is_ok()
         })
     }
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
-    file.write_all(text.as_bytes())
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(path, text)
 }
 
 /// Rules shared by every code: how failures lock confirmation.
@@ -499,6 +498,13 @@ mod tests {
     #[test]
     fn secrets_must_be_long_and_key_files_are_private() {
         assert!(matches!(CodeKeys::from_secret("short"), Err(KeyError::TooShort(5))));
+        let plain = CodeKeys::from_secret(&"a".repeat(32)).unwrap_err();
+        assert_eq!(
+            plain.to_string(),
+            "the secret must hold at least 10 different characters (it has 1); generate one with `openssl rand -hex 32`"
+        );
+        assert!(matches!(CodeKeys::from_secret(&"abc123".repeat(8)), Err(KeyError::TooPlain(6))));
+        assert!(CodeKeys::from_secret("0123456789abcdef0123456789abcdef").is_ok());
         // A folder the key file's creation makes (from_file creates missing folders), inside a
         // temporary one removed however the test ends.
         let temporary = tempfile::tempdir().unwrap();
@@ -510,6 +516,12 @@ mod tests {
         {
             use std::os::unix::fs::PermissionsExt;
             assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            let folder = path.parent().unwrap();
+            assert_eq!(std::fs::metadata(folder).unwrap().permissions().mode() & 0o777, 0o700);
+            // A key file that others can read is no secret: refused, saying how to fix it.
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let open = CodeKeys::from_file(&path).unwrap_err().to_string();
+            assert!(open.contains("can be read or written by others (mode 644): run `chmod 600 "), "{open}");
         }
     }
 }

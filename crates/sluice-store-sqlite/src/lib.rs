@@ -82,12 +82,16 @@ impl Failure {
 }
 
 impl SqliteStore {
-    /// Opens (creating it and its folder when needed) the database at `path` and migrates it.
+    /// Opens (creating it when needed, mode 0600, in a folder made with mode 0700) the database
+    /// at `path` and migrates it. SQLite gives its log and shared-memory files the database
+    /// file's mode.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
         let path = path.as_ref().to_path_buf();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+        match sluice_core::files::create_private_file(&path) {
+            // Made here, or already there (another process may have made it meanwhile).
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(StoreError::Unavailable(format!("cannot create {}: {e}", path.display()))),
         }
         let mut conn = connect(&path)?;
         migrate(&mut conn)?;
@@ -948,6 +952,20 @@ mod tests {
         let [got, listed] = writer::tests::during_hold(hold, reads).try_into().unwrap();
         assert_eq!(got, (Ok(vec!["run-1".to_owned()]), true), "get_run did not wait for the record");
         assert_eq!(listed, (Ok(vec!["run-1".to_owned()]), true), "list_runs did not wait for the record");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_database_its_log_and_the_folder_made_for_them_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data").join("sluice.db");
+        let store = SqliteStore::open(&path).unwrap();
+        store.import_users(&[sluice_core::store::User::new("ann")]).unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.path().join("data")), 0o700, "the folder");
+        assert_eq!(mode(&path), 0o600, "the database");
+        assert_eq!(mode(&dir.path().join("data").join("sluice.db-wal")), 0o600, "its log");
     }
 
     #[test]
