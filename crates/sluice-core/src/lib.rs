@@ -76,8 +76,35 @@ pub fn new_time_ordered_uuid() -> String {
     uuid::Builder::from_unix_timestamp_millis(millis, &rand::random()).into_uuid().to_string()
 }
 
+/// Most characters of a caller's value that a log line shows.
+pub const LOG_TEXT_CHARS: usize = 64;
+
+/// A value that a caller chose (a client, a user name) as a log line shows it: control
+/// characters and quotes escaped, so it cannot forge a line, and at most [`LOG_TEXT_CHARS`]
+/// characters, so it cannot flood the log.
+pub fn log_text(value: &str) -> String {
+    let mut shown: String = value.chars().take(LOG_TEXT_CHARS).flat_map(char::escape_debug).collect();
+    if value.chars().nth(LOG_TEXT_CHARS).is_some() {
+        shown.push('…');
+    }
+    shown
+}
+
+/// The SHA-256 of `text`, in hex: a fixed-size stand-in that reveals nothing of it.
+pub fn fingerprint(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn log_text_escapes_and_truncates() {
+        assert_eq!(super::log_text("web"), "web");
+        assert_eq!(super::log_text("a\nuser=admin \"x\""), "a\\nuser=admin \\\"x\\\"");
+        assert_eq!(super::log_text(&"x".repeat(100)), format!("{}…", "x".repeat(64)));
+    }
+
     #[test]
     fn time_ordered_ids_are_version_7_and_sort_by_creation() {
         let first = super::new_time_ordered_uuid();

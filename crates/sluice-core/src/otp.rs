@@ -271,11 +271,12 @@ pub fn issue(services: &Services, user: &User, binding: Binding<'_>, rules: &Iss
     };
     match services.store.issue_code(&new, &rules.limits)? {
         Issued::Stored => {
-            tracing::info!(user = %user.id, purpose, client, challenge = %new.id, "one-time code issued");
+            tracing::info!(user = %user.id, purpose, client = %crate::log_text(client), challenge = %new.id, "one-time code issued");
             Ok(code)
         }
         Issued::Limited { retry_after } => {
-            tracing::info!(user = %user.id, purpose, client, retry_after, "one-time code refused: rate limit");
+            let client = crate::log_text(client);
+            tracing::info!(user = %user.id, purpose, %client, retry_after, "one-time code refused: rate limit");
             Err(OtpError::RateLimited { retry_after })
         }
     }
@@ -364,14 +365,15 @@ pub fn confirm(services: &Services, user: &User, binding: Binding<'_>, typed: &V
     match verdict {
         Ok(()) => {
             store.clear_failures(&user.id, CONFIRM_SCOPE)?;
-            tracing::info!(user = %user.id, purpose, client, "one-time code confirmed");
+            tracing::info!(user = %user.id, purpose, client = %crate::log_text(client), "one-time code confirmed");
             Ok(())
         }
         Err(rejection) => {
             if rejection != Rejection::Locked && count_failure(services, &user.id, CONFIRM_SCOPE, now)? {
                 tracing::warn!(user = %user.id, "one-time code confirmation locked");
             }
-            tracing::info!(user = %user.id, purpose, client, reason = rejection.reason(), "one-time code rejected");
+            let (client, reason) = (crate::log_text(client), rejection.reason());
+            tracing::info!(user = %user.id, purpose, %client, reason, "one-time code rejected");
             Err(ConfirmError::Rejected(rejection))
         }
     }

@@ -423,6 +423,10 @@ impl StepContext<'_> {
     /// not read again by later steps of the same run (one run sees one state of the user, and
     /// makes one round trip for it).
     pub fn find_user(&mut self, name_or_id: &str) -> Result<Option<crate::store::User>, crate::store::StoreError> {
+        // No user has a name that long: refused before any lookup, as no such user.
+        if name_or_id.len() > crate::store::MAX_USER_NAME_BYTES {
+            return Ok(None);
+        }
         if let Some((_, user)) = self.users.iter().find(|(key, _)| key == name_or_id) {
             return Ok(Some(user.clone()));
         }

@@ -311,8 +311,24 @@ impl Plan {
             Err(RunError::StepFailed(f)) => (raw(&f.trace), None),
             Err(_) => (None, None),
         };
-        RunRecord { input: raw(&input), trace, outcome, ..record }
+        // Anyone may run a public dataflow: what they send must not grow the store unbounded.
+        let limit = if self.is_public(dataflow) { PUBLIC_RECORD_BYTES } else { usize::MAX };
+        let keep = |details: Option<Box<RawValue>>| details.map(|d| capped(d, limit));
+        RunRecord { input: keep(raw(&input)), trace: keep(trace), outcome: keep(outcome), ..record }
     }
+}
+
+/// The most a run record of a public dataflow keeps of its input, its trace and its outcome,
+/// each, in bytes of JSON; more is replaced by [`capped`]'s marker.
+pub const PUBLIC_RECORD_BYTES: usize = 64 * 1024;
+
+/// `details` when it is at most `limit` bytes, else `{"truncated": true, "bytes": N}`.
+fn capped(details: Box<RawValue>, limit: usize) -> Box<RawValue> {
+    let bytes = details.get().len();
+    if bytes <= limit {
+        return details;
+    }
+    raw(&json!({"truncated": true, "bytes": bytes})).unwrap_or(details)
 }
 
 /// `value` as JSON text (written once; nothing reads it back).

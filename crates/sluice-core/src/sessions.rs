@@ -2,7 +2,6 @@
 //! token is stored; the token (256 random bits, hex) is shown once, to its owner.
 
 use rand::TryRng;
-use sha2::{Digest, Sha256};
 
 use crate::clock::Millis;
 use crate::services::Services;
@@ -14,7 +13,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// The stored form of a token.
 pub fn token_hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
+    crate::fingerprint(token)
 }
 
 /// A new session: the token (to hand to the user) and the stored record.

@@ -82,6 +82,15 @@ impl Place {
 /// A server on a store of `kind` ("sqlite" or "postgres") with both components saved; `None`
 /// (after a line cargo shows) when PostgreSQL is asked for and not configured.
 fn server(kind: &str, test: &str) -> Option<(Server, Place)> {
+    server_with(kind, test, |_| {})
+}
+
+/// Like [`server`], configured further by `configure`.
+fn server_with(
+    kind: &str,
+    test: &str,
+    configure: impl FnOnce(&mut sluice_server::ServerConfig),
+) -> Option<(Server, Place)> {
     let place = match kind {
         "sqlite" => Place::Sqlite(tempfile::tempdir().unwrap()),
         _ => Place::Postgres(TestSchema::new(test)?),
@@ -92,7 +101,7 @@ fn server(kind: &str, test: &str) -> Option<(Server, Place)> {
     };
     let secrets =
         sluice::setup::Secrets { current: Some("attack-test-secret-0123456789abcdef".into()), previous: vec![] };
-    let server = Server::start_on(sluice::setup::open(&url, &secrets).unwrap());
+    let server = Server::start_configured(sluice::setup::open(&url, &secrets).unwrap(), configure);
     for (name, file) in [("EmailTwoFactor", EMAIL), ("ForTestCodeDemo", FOR_TEST_CODE)] {
         let saved = server.admin("PUT", &format!("/api/components/{name}"), Some(file));
         assert_eq!(saved.status, 200, "{}", saved.text);
@@ -344,3 +353,36 @@ on_every_store!(sqlite, postgres: [
     metrics_are_for_builders,
     no_token_password_or_typed_code_is_kept,
 ]);
+
+/// Eight anonymous logins with 2 MB user names (the server's default 10 MB body limit): each is
+/// refused like any unknown user, and the store barely grows (it grew by 32 MB: the names went
+/// into run inputs and failure rows).
+fn huge_user_names_are_refused_and_kept_nowhere(kind: &str) {
+    let default_body_limit = sluice_server::ServerConfig::default().body_limit;
+    let test = format!("huge_user_names_{kind}");
+    let Some((server, place)) = server_with(kind, &test, |c| c.body_limit = default_body_limit) else { return };
+    let before = place.stored().len();
+    for n in 0..8 {
+        let name = format!("{n}{}", "x".repeat(2 << 20));
+        let answer = run(&server, "EmailTwoFactor", "Login", json!({"UserName": name, "Password": "p"}), &[]);
+        assert_eq!(answer.status, 422, "{}", &answer.text[..answer.text.len().min(300)]);
+        assert_eq!(answer.body["error"]["message"], "invalid user name or password");
+    }
+    let grown = place.stored().len().saturating_sub(before);
+    assert!(grown < 1 << 20, "the store grew by {grown} bytes");
+    let runs = server.admin("GET", "/api/runs?limit=1", None).body;
+    let id = runs[0]["id"].as_str().unwrap();
+    let record = server.admin("GET", &format!("/api/runs/{id}"), None).body;
+    assert_eq!(record["input"]["truncated"], true, "{}", record["input"]);
+    assert!(record["input"]["bytes"].as_u64().unwrap() > 2 << 20);
+}
+
+#[test]
+fn huge_user_names_are_refused_and_kept_nowhere_on_sqlite() {
+    huge_user_names_are_refused_and_kept_nowhere("sqlite");
+}
+
+#[test]
+fn huge_user_names_are_refused_and_kept_nowhere_on_postgresql() {
+    huge_user_names_are_refused_and_kept_nowhere("postgres");
+}

@@ -136,9 +136,10 @@ impl Step for Login {
         let user = find_user(cx, name.as_deref())?;
         // Throttling is per user (or per name, for names that match no user), whatever the
         // client: naming other clients buys no more guesses.
+        // An unknown name is kept as its fingerprint: failure rows stay small whatever was sent.
         let subject = match &user {
             Some(u) => u.id.clone(),
-            None => format!("name:{}", name.unwrap_or_default().to_lowercase()),
+            None => format!("name:{}", sluice_core::fingerprint(&name.unwrap_or_default().to_lowercase())),
         };
         let scope = LOGIN_SCOPE;
         let services = cx.services().clone();
@@ -161,7 +162,7 @@ impl Step for Login {
             if !locked {
                 otp::count_failure(&services, &subject, scope, now).map_err(fail)?;
             }
-            tracing::info!(subject = %subject, client = %client, reason, "login refused");
+            tracing::info!(subject = %subject, client = %sluice_core::log_text(&client), reason, "login refused");
             cx.note(format!("login refused: {reason}"));
             return Err(StepError::new(LOGIN_REFUSED));
         }

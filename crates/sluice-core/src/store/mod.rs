@@ -110,6 +110,10 @@ pub struct NewCode {
     pub max_attempts: u32,
 }
 
+/// The longest user name (or id) a step looks up, in bytes; a longer one is no user's, and is
+/// refused before any lookup.
+pub const MAX_USER_NAME_BYTES: usize = 256;
+
 /// One hour, in milliseconds: the window of the issue and failure limits.
 pub const HOUR: Millis = 3_600_000;
 
