@@ -40,10 +40,21 @@ pub fn open_session(
     Ok((token, session))
 }
 
-/// The live session a token stands for.
+/// The live session a token stands for, while its user exists and is active (a deactivated
+/// user's sessions stop at once).
 pub fn check_token(services: &Services, token: &str) -> Result<Option<Session>, StoreError> {
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);
     }
-    services.store.find_session(&token_hash(token), services.clock.now())
+    let Some(session) = services.store.find_session(&token_hash(token), services.clock.now())? else {
+        return Ok(None);
+    };
+    let active = services.store.find_user(&session.user_id)?.is_some_and(|user| user.active);
+    Ok(active.then_some(session))
+}
+
+/// Ends the session `token` stands for (signing out): whether there was one.
+pub fn sign_out(services: &Services, token: &str) -> Result<bool, StoreError> {
+    let Some(session) = check_token(services, token)? else { return Ok(false) };
+    Ok(services.store.end_sessions(&session.user_id, Some(&session.token_hash))? > 0)
 }

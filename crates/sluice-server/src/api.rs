@@ -443,3 +443,41 @@ pub async fn session(State(state): Shared, JsonBody(body): JsonBody) -> Result<R
     })
     .await
 }
+
+/// `GET /api/session`: who the caller is.
+pub async fn whoami(State(state): Shared, headers: HeaderMap) -> Result<Response, ApiError> {
+    blocking(move || {
+        let services = state.engine.services();
+        let token = crate::auth::bearer(&headers).unwrap_or_default();
+        match state.caller(&headers)? {
+            Caller::Admin => Ok(Json(json!({"builder": true})).into_response()),
+            Caller::User { user_id, .. } => {
+                let session = sluice::sessions::check_token(services, token)?.ok_or_else(ApiError::unauthorized)?;
+                let user = services.store.find_user(&user_id)?.ok_or_else(ApiError::unauthorized)?;
+                Ok(Json(json!({
+                    "userName": user.user_name,
+                    "client": session.client,
+                    "createdAt": sluice::clock::rfc3339(session.created_at),
+                    "expiresAt": sluice::clock::rfc3339(session.expires_at),
+                }))
+                .into_response())
+            }
+            Caller::Anonymous => Err(ApiError::unauthorized()),
+        }
+    })
+    .await
+}
+
+/// `DELETE /api/session`: ends the session of the token sent.
+pub async fn sign_out(State(state): Shared, headers: HeaderMap) -> Result<Response, ApiError> {
+    blocking(move || match state.caller(&headers)? {
+        Caller::User { .. } => {
+            let token = crate::auth::bearer(&headers).unwrap_or_default();
+            sluice::sessions::sign_out(state.engine.services(), token)?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        Caller::Admin => Err(ApiError::bad_request("a builder token is no session: there is nothing to sign out of")),
+        Caller::Anonymous => Err(ApiError::unauthorized()),
+    })
+    .await
+}

@@ -358,6 +358,26 @@ pub fn routes() -> Vec<Route> {
             ],
             handler: post(api::session),
         },
+        Route {
+            method: "GET",
+            path: "/api/session",
+            summary: "Who the caller is: a builder, or an end user with the client and end of the session.",
+            access: Access::Signed,
+            responses: &[
+                (200, "{builder: true} or {userName, client, createdAt, expiresAt}"),
+                UNAUTHORIZED,
+                UNAVAILABLE,
+            ],
+            handler: get(api::whoami),
+        },
+        Route {
+            method: "DELETE",
+            path: "/api/session",
+            summary: "Signs the caller out: the session of the token sent ends.",
+            access: Access::Signed,
+            responses: &[(204, "signed out"), (400, "a builder token is no session"), UNAUTHORIZED, UNAVAILABLE],
+            handler: delete(api::sign_out),
+        },
     ]
 }
 

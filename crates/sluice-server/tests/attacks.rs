@@ -323,6 +323,34 @@ fn no_token_password_or_typed_code_is_kept(server: &Server, place: &Place) {
     }
 }
 
+fn signing_out_ends_the_session(server: &Server, _: &Place) {
+    let token = signed_in(server);
+    let who = server.call("GET", "/api/session", Some(&token), None);
+    assert_eq!(
+        (who.status, who.body["userName"].as_str(), who.body["client"].as_str()),
+        (200, Some("ann"), Some("web"))
+    );
+    assert!(who.body["expiresAt"].is_string(), "{}", who.text);
+    assert_eq!(server.admin("GET", "/api/session", None).body, json!({"builder": true}));
+    assert_eq!(server.admin("DELETE", "/api/session", None).status, 400, "a builder token is no session");
+    assert_eq!(server.call("DELETE", "/api/session", Some(&token), None).status, 204);
+    assert_eq!(server.call("GET", "/api/session", Some(&token), None).status, 401);
+    assert_eq!(server.call("GET", "/api/components", Some(&token), None).status, 401);
+    assert_eq!(server.call("DELETE", "/api/session", Some(&token), None).status, 401, "signed out already");
+}
+
+fn deactivating_a_user_ends_their_sessions_at_once(server: &Server, _: &Place) {
+    let token = signed_in(server);
+    assert_eq!(server.call("GET", "/api/components", Some(&token), None).status, 200);
+    // What `sluice users import` does with "active": false.
+    let store = &server.services.store;
+    let ann = store.find_user("ann").unwrap().unwrap();
+    store.import_users(&[sluice::store::User { active: false, ..ann.clone() }]).unwrap();
+    assert_eq!(server.call("GET", "/api/components", Some(&token), None).status, 401);
+    store.import_users(&[ann]).unwrap();
+    assert_eq!(server.call("GET", "/api/components", Some(&token), None).status, 200, "active again");
+}
+
 /// Each attack on a fresh server, on every store.
 macro_rules! on_every_store {
     ($($store:ident),*: $attacks:tt) => {
@@ -352,6 +380,8 @@ on_every_store!(sqlite, postgres: [
     answers_carry_the_browser_protections,
     metrics_are_for_builders,
     no_token_password_or_typed_code_is_kept,
+    signing_out_ends_the_session,
+    deactivating_a_user_ends_their_sessions_at_once,
 ]);
 
 /// Eight anonymous logins with 2 MB user names (the server's default 10 MB body limit): each is

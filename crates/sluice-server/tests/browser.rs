@@ -140,8 +140,14 @@ fn an_end_user_signs_in_with_a_password_and_an_emailed_code() {
             driver.find(By::Id("code")).await?.send_keys(&code).await?;
             driver.find(By::Id("verifyCode")).await?.click().await?;
             let listed = driver.query(By::Css("button[data-component='EmailTwoFactor']")).first().await?;
-            Ok((listed.text().await?, driver.find(By::Id("who")).await?.text().await?))
+            let (listed, who) = (listed.text().await?, driver.find(By::Id("who")).await?.text().await?);
+            let live = store.list_sessions(&ann.id, 0)?.len();
+            // Signing out ends the session on the server and shows the sign-in again.
+            driver.find(By::Id("signOut")).await?.click().await?;
+            driver.query(By::Id("signIn")).and_displayed().first().await?;
+            Ok((listed, who, live, store.list_sessions(&ann.id, 0)?.len()))
         });
-    let Some((listed, who)) = signed_in else { return };
+    let Some((listed, who, live, left)) = signed_in else { return };
     assert_eq!((listed.as_str(), who.as_str()), ("E-mail two-factor login", "ann"));
+    assert_eq!((live, left), (1, 0), "one session while signed in, none after signing out");
 }

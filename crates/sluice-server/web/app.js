@@ -22,8 +22,16 @@ function signedIn(newToken, who) {
   $("who").textContent = who;
   $("signin").hidden = true;
   $("app").hidden = false;
+  $("signOut").hidden = false;
   loadComponents();
 }
+
+// Ends the session on the server (a builder token has none), then forgets the token.
+$("signOut").onclick = async () => {
+  await api("DELETE", "/api/session");
+  sessionStorage.removeItem("sluiceToken");
+  location.reload();
+};
 
 $("signIn").onclick = async () => {
   const answer = await api("POST", "/api/session", { userName: $("userName").value, password: $("password").value });
@@ -138,4 +146,9 @@ function openModal(action) {
   $("modal").classList.add("open");
 }
 
-if (token) signedIn(token, "");
+if (token) {
+  signedIn(token, "");
+  api("GET", "/api/session").then((answer) => {
+    if (answer.status === 200) $("who").textContent = answer.json.builder ? "builder" : answer.json.userName;
+  });
+}

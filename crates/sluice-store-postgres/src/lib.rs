@@ -978,6 +978,16 @@ impl OutboxStore for PostgresStore {
     }
 }
 
+fn session_from(r: &Row) -> Outcome<Session> {
+    Ok(Session {
+        token_hash: r.try_get(0)?,
+        user_id: r.try_get(1)?,
+        client: r.try_get(2)?,
+        created_at: r.try_get(3)?,
+        expires_at: r.try_get(4)?,
+    })
+}
+
 impl SessionStore for PostgresStore {
     fn create_session(&self, s: &Session) -> Result<(), StoreError> {
         self.with(async |db| {
@@ -998,17 +1008,34 @@ impl SessionStore for PostgresStore {
                 "SELECT token_hash, user_id, client, created_at, expires_at FROM sessions
                   WHERE token_hash = $1 AND expires_at > $2",
                 &[&token_hash, &now],
-                |r| {
-                    Ok(Session {
-                        token_hash: r.try_get(0)?,
-                        user_id: r.try_get(1)?,
-                        client: r.try_get(2)?,
-                        created_at: r.try_get(3)?,
-                        expires_at: r.try_get(4)?,
-                    })
-                },
+                session_from,
             )
             .await
+        })
+    }
+
+    fn list_sessions(&self, user_id: &str, now: Millis) -> Result<Vec<Session>, StoreError> {
+        self.with(async |db| {
+            rows(
+                db,
+                "SELECT token_hash, user_id, client, created_at, expires_at FROM sessions
+                  WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC",
+                &[&user_id, &now],
+                session_from,
+            )
+            .await
+        })
+    }
+
+    fn end_sessions(&self, user_id: &str, only: Option<&str>) -> Result<usize, StoreError> {
+        self.with(async |db| {
+            let ended = exec(
+                db,
+                "DELETE FROM sessions WHERE user_id = $1 AND ($2::text IS NULL OR token_hash = $2)",
+                &[&user_id, &only],
+            )
+            .await?;
+            Ok(usize::try_from(ended).unwrap_or(usize::MAX))
         })
     }
 }

@@ -818,19 +818,44 @@ impl SessionStore for SqliteStore {
                 "SELECT token_hash, user_id, client, created_at, expires_at FROM sessions
                   WHERE token_hash = ?1 AND expires_at > ?2",
                 params![token_hash, now],
-                |r| {
-                    Ok(Session {
-                        token_hash: r.get(0)?,
-                        user_id: r.get(1)?,
-                        client: r.get(2)?,
-                        created_at: r.get(3)?,
-                        expires_at: r.get(4)?,
-                    })
-                },
+                session_from,
             )
             .optional()?)
         })
     }
+
+    fn list_sessions(&self, user_id: &str, now: Millis) -> Result<Vec<Session>, StoreError> {
+        self.read(|conn| {
+            Ok(all_rows(
+                conn,
+                "SELECT token_hash, user_id, client, created_at, expires_at FROM sessions
+                  WHERE user_id = ?1 AND expires_at > ?2 ORDER BY created_at DESC",
+                params![user_id, now],
+                session_from,
+            )?)
+        })
+    }
+
+    fn end_sessions(&self, user_id: &str, only: Option<&str>) -> Result<usize, StoreError> {
+        let (user_id, only) = (user_id.to_owned(), only.map(str::to_owned));
+        self.write(move |conn| {
+            Ok(exec(
+                conn,
+                "DELETE FROM sessions WHERE user_id = ?1 AND (?2 IS NULL OR token_hash = ?2)",
+                params![user_id, only],
+            )?)
+        })
+    }
+}
+
+fn session_from(r: &Row<'_>) -> rusqlite::Result<Session> {
+    Ok(Session {
+        token_hash: r.get(0)?,
+        user_id: r.get(1)?,
+        client: r.get(2)?,
+        created_at: r.get(3)?,
+        expires_at: r.get(4)?,
+    })
 }
 
 impl Store for SqliteStore {

@@ -100,7 +100,8 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX runs_by_component ON runs (component, started_at);",
     // 4: a user holds one code per purpose, bound to the client it was issued for; failures
     // and locks count per subject (a user) and scope (what failed), not per client. Live codes
-    // (10 minutes at most) are voided: their place changes.
+    // (10 minutes at most) are voided: their place changes. Sessions are found by user, to
+    // list and revoke them.
     "DELETE FROM otp_codes;
     ALTER TABLE otp_codes RENAME COLUMN client TO purpose;
     ALTER TABLE otp_codes ADD COLUMN client TEXT NOT NULL DEFAULT '';
@@ -109,5 +110,6 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE otp_failures RENAME COLUMN client TO scope;
     DELETE FROM otp_locks;
     ALTER TABLE otp_locks RENAME COLUMN user_id TO subject;
-    ALTER TABLE otp_locks RENAME COLUMN client TO scope;",
+    ALTER TABLE otp_locks RENAME COLUMN client TO scope;
+    CREATE INDEX sessions_by_user ON sessions (user_id, created_at);",
 ];

@@ -438,6 +438,33 @@ fn sessions_are_found_until_they_expire(h: &Harness) {
     assert_eq!(store.find_session(&"cd".repeat(32), T0).unwrap(), None);
 }
 
+fn sessions_are_listed_ended_one_at_a_time_and_revoked(h: &Harness) {
+    let store = &h.services.store;
+    let session = |n: u8, user: &User, created_at| Session {
+        token_hash: format!("{n:02x}").repeat(32),
+        user_id: user.id.clone(),
+        client: "web".into(),
+        created_at,
+        expires_at: created_at + MIN,
+    };
+    let (first, second, bobs) = (session(1, &h.ann, T0), session(2, &h.ann, T0 + 1), session(3, &h.bob, T0));
+    for s in [&first, &second, &bobs] {
+        store.create_session(s).unwrap();
+    }
+    assert_eq!(store.list_sessions(&h.ann.id, T0 + 2).unwrap(), [second.clone(), first.clone()], "newest first");
+    assert_eq!(store.list_sessions(&h.ann.id, T0 + MIN).unwrap(), std::slice::from_ref(&second), "live ones only");
+    // Signing out ends that session only, and only for its user.
+    assert_eq!(store.end_sessions(&h.bob.id, Some(&first.token_hash)).unwrap(), 0);
+    assert_eq!(store.end_sessions(&h.ann.id, Some(&first.token_hash)).unwrap(), 1);
+    assert_eq!(store.find_session(&first.token_hash, T0).unwrap(), None);
+    assert_eq!(store.find_session(&second.token_hash, T0).unwrap(), Some(second.clone()));
+    // Revoking ends every session of the user, and no one else's.
+    store.create_session(&session(4, &h.ann, T0 + 2)).unwrap();
+    assert_eq!(store.end_sessions(&h.ann.id, None).unwrap(), 2);
+    assert!(store.list_sessions(&h.ann.id, T0).unwrap().is_empty());
+    assert_eq!(store.find_session(&bobs.token_hash, T0).unwrap(), Some(bobs));
+}
+
 fn purge_forgets_only_what_may_go(h: &Harness) {
     let store = &h.services.store;
     let spent = h.issue(&h.ann, "web");
@@ -533,6 +560,7 @@ macro_rules! every_store {
             concurrent_failures_are_each_counted,
             concurrent_saves_get_distinct_versions,
             sessions_are_found_until_they_expire,
+            sessions_are_listed_ended_one_at_a_time_and_revoked,
             purge_forgets_only_what_may_go,
         );)*
     };

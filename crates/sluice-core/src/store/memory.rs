@@ -368,6 +368,21 @@ impl SessionStore for MemoryStore {
     fn find_session(&self, token_hash: &str, now: Millis) -> Result<Option<Session>, StoreError> {
         Ok(self.state().sessions.get(token_hash).filter(|s| now < s.expires_at).cloned())
     }
+
+    fn list_sessions(&self, user_id: &str, now: Millis) -> Result<Vec<Session>, StoreError> {
+        let state = self.state();
+        let mut live: Vec<Session> =
+            state.sessions.values().filter(|s| s.user_id == user_id && now < s.expires_at).cloned().collect();
+        live.sort_by_key(|s| std::cmp::Reverse(s.created_at));
+        Ok(live)
+    }
+
+    fn end_sessions(&self, user_id: &str, only: Option<&str>) -> Result<usize, StoreError> {
+        let mut state = self.state();
+        let before = state.sessions.len();
+        state.sessions.retain(|hash, s| s.user_id != user_id || only.is_some_and(|only| only != hash));
+        Ok(before - state.sessions.len())
+    }
 }
 
 impl ComponentStore for MemoryStore {

@@ -504,6 +504,11 @@ pub trait SessionStore {
     fn create_session(&self, session: &Session) -> Result<(), StoreError>;
     /// The session with this token hash, when it has not expired at `now`.
     fn find_session(&self, token_hash: &str, now: Millis) -> Result<Option<Session>, StoreError>;
+    /// The user's sessions that have not expired at `now`, newest first.
+    fn list_sessions(&self, user_id: &str, now: Millis) -> Result<Vec<Session>, StoreError>;
+    /// Ends the user's session with the token hash `only` (signing out), or all the user's
+    /// sessions (revoking them); returns how many ended.
+    fn end_sessions(&self, user_id: &str, only: Option<&str>) -> Result<usize, StoreError>;
 }
 
 /// A complete store.
