@@ -262,14 +262,17 @@ fn import_users_into(file: &Path, services: &Services) -> Result<(), Failure> {
         print_diagnostics(file, &problems);
         Failure::Invalid
     })?;
-    let written = services.store.import_users(&users).map_err(|e| match e {
+    let imported = sluice::users::import(services.store.as_ref(), &text, &users).map_err(|e| match e {
         sluice::store::StoreError::Duplicate(message) => {
             eprintln!("{}: {message}", file.display());
             Failure::Invalid
         }
         other => store_failure(other),
     })?;
-    println!("{written} users imported into {}", services.store.location());
+    println!("{} users imported into {}", imported.users, services.store.location());
+    if imported.sessions_ended > 0 {
+        println!("{} sessions ended (users deactivated or given another password)", imported.sessions_ended);
+    }
     Ok(())
 }
 

@@ -20,6 +20,7 @@ pub mod labels;
 mod load;
 pub mod notify;
 pub mod otp;
+pub mod passwords;
 pub mod path;
 pub mod plan;
 pub mod plugin;

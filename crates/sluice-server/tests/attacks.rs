@@ -339,16 +339,27 @@ fn signing_out_ends_the_session(server: &Server, _: &Place) {
     assert_eq!(server.call("DELETE", "/api/session", Some(&token), None).status, 401, "signed out already");
 }
 
-fn deactivating_a_user_ends_their_sessions_at_once(server: &Server, _: &Place) {
+fn deactivating_a_user_or_changing_the_password_ends_their_sessions(server: &Server, _: &Place) {
+    let store = server.services.store.as_ref();
+    // What `sluice users import` does with a users file.
+    let import = |file: &str| sluice::users::import(store, file, &sluice::users::parse_users(file).unwrap()).unwrap();
+    let same = format!(r#"[{{"userName": "ann", "email": "ann@example.com", "password": "{PASSWORD}"}}]"#);
     let token = signed_in(server);
-    assert_eq!(server.call("GET", "/api/components", Some(&token), None).status, 200);
-    // What `sluice users import` does with "active": false.
-    let store = &server.services.store;
+    let works = |token: &str| server.call("GET", "/api/components", Some(token), None).status;
+    assert_eq!(import(&same).sessions_ended, 0, "the same password again ends nothing");
+    assert_eq!(works(&token), 200);
+    // Deactivated: the session stops at once (and is ended).
+    let inactive = same.replace(r#""password""#, r#""active": false, "password""#);
+    assert_eq!(import(&inactive).sessions_ended, 1);
+    assert_eq!(works(&token), 401);
+    import(&same);
+    // A new session (as Verify opens one; the e-mail login waits out its resend cooldown).
     let ann = store.find_user("ann").unwrap().unwrap();
-    store.import_users(&[sluice::store::User { active: false, ..ann.clone() }]).unwrap();
-    assert_eq!(server.call("GET", "/api/components", Some(&token), None).status, 401);
-    store.import_users(&[ann]).unwrap();
-    assert_eq!(server.call("GET", "/api/components", Some(&token), None).status, 200, "active again");
+    let (token, _) = sluice::sessions::open_session(&server.services, &ann.id, "web", 60_000).unwrap();
+    assert_eq!(works(&token), 200);
+    // Another password: every session of the user ends.
+    assert_eq!(import(&same.replace(PASSWORD, "a brand new passphrase")).sessions_ended, 1);
+    assert_eq!(works(&token), 401);
 }
 
 /// Each attack on a fresh server, on every store.
@@ -381,7 +392,7 @@ on_every_store!(sqlite, postgres: [
     metrics_are_for_builders,
     no_token_password_or_typed_code_is_kept,
     signing_out_ends_the_session,
-    deactivating_a_user_ends_their_sessions_at_once,
+    deactivating_a_user_or_changing_the_password_ends_their_sessions,
 ]);
 
 /// Eight anonymous logins with 2 MB user names (the server's default 10 MB body limit): each is

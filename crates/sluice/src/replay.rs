@@ -192,11 +192,7 @@ pub fn replay(dir: &Path, options: &ReplayOptions) -> Result<Vec<Check>, ReplayE
             (format!("sqlite:{}", dir.join("sluice.db").display()), Some(dir))
         }
     };
-    let passwords = serde_json::from_str::<Vec<Value>>(&users_text)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|u| Some((u["userName"].as_str()?.to_lowercase(), u["password"].as_str()?.to_owned())))
-        .collect();
+    let passwords = crate::users::passwords_in(&users_text);
     let result = replay_in(&component, &url, users, passwords, options);
     if let Some(dir) = fresh {
         let _ = std::fs::remove_dir_all(dir);

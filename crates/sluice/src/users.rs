@@ -4,12 +4,14 @@
 //! `lastName`, `locale`, `active` (default `true`), `password` (hashed with Argon2id on
 //! import, never stored in clear) and `id` (a UUID; made when absent).
 
-use argon2::password_hash::{PasswordHasher, SaltString};
 use serde::Deserialize;
 use serde_json::Value;
 use sluice_core::Diagnostic;
 use sluice_core::source::Source;
-use sluice_core::store::User;
+use std::collections::HashMap;
+
+use sluice_core::passwords;
+use sluice_core::store::{Store, StoreError, User};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -79,7 +81,7 @@ pub fn parse_users(text: &str) -> Result<Vec<User>, Vec<Diagnostic>> {
             },
             None => uuid::Uuid::new_v4().to_string(),
         };
-        let password_hash = match input.password.as_deref().map(hash_password).transpose() {
+        let password_hash = match input.password.as_deref().map(sluice_core::passwords::hash).transpose() {
             Ok(hash) => hash,
             Err(e) => {
                 problems.push((format!("/{i}/password"), e));
@@ -118,14 +120,41 @@ pub fn parse_users(text: &str) -> Result<Vec<User>, Vec<Diagnostic>> {
 }
 
 /// Hashes a password with Argon2id and a random salt (PHC string).
-fn hash_password(password: &str) -> Result<String, String> {
-    let mut salt = [0u8; 16];
-    rand::TryRng::try_fill_bytes(&mut rand::rngs::SysRng, &mut salt).map_err(|e| e.to_string())?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
-    argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| e.to_string())
+/// The passwords of the users file `text` (still in clear), by lower-case user name.
+pub fn passwords_in(text: &str) -> HashMap<String, String> {
+    serde_json::from_str::<Vec<Value>>(text)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|u| Some((u["userName"].as_str()?.trim().to_lowercase(), u["password"].as_str()?.to_owned())))
+        .collect()
+}
+
+/// What [`import`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Imported {
+    /// Users written.
+    pub users: usize,
+    /// Sessions ended: of the users the file deactivated or gave another password.
+    pub sessions_ended: usize,
+}
+
+/// Writes `users`, parsed from the users file `text`, into `store`, then ends every session of
+/// a user the file deactivates or gives another password (a password is checked against the
+/// user's stored hash: the file's hashes are salted anew at every import).
+pub fn import(store: &dyn Store, text: &str, users: &[User]) -> Result<Imported, StoreError> {
+    let passwords = passwords_in(text);
+    let before = users.iter().map(|u| store.find_user(&u.user_name)).collect::<Result<Vec<_>, _>>()?;
+    let written = store.import_users(users)?;
+    let mut sessions_ended = 0;
+    for (user, old) in users.iter().zip(before) {
+        let Some(old) = old else { continue };
+        let password = passwords.get(&user.user_name.to_lowercase());
+        let unchanged = |p: &String| old.password_hash.as_deref().is_some_and(|hash| passwords::matches(hash, p));
+        if !user.active || password.is_some_and(|p| !unchanged(p)) {
+            sessions_ended += store.end_sessions(&old.id, None)?;
+        }
+    }
+    Ok(Imported { users: written, sessions_ended })
 }
 
 #[cfg(test)]

@@ -3,17 +3,14 @@
 //! failures are throttled per user, whatever the client. On success the user goes into the item for the
 //! second factor; no session is granted here.
 
-use std::sync::OnceLock;
-
-use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use serde::Deserialize;
 use serde_json::Value;
-use sluice_core::otp;
 use sluice_core::schemars::{self, JsonSchema};
 use sluice_core::{
     BuildContext, BuildError, BuiltStep, FieldOrValue, FieldPath, Group, Item, Localized, SettingLabel, Step,
     StepContext, StepDescriptor, StepError, StepMeta, StepPlugin, ValueSource, labels,
 };
+use sluice_core::{otp, passwords};
 
 use crate::{client_of, client_setting, find_user};
 
@@ -106,25 +103,6 @@ impl StepPlugin for LoginWithPassword {
 
 sluice_core::inventory::submit! { StepDescriptor::of::<LoginWithPassword>() }
 
-/// A hash checked when the user does not exist, so that the answer costs the same work.
-fn stand_in_hash() -> &'static str {
-    static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| {
-        use argon2::password_hash::{PasswordHasher, SaltString};
-        SaltString::encode_b64(b"sluice-stand-in!")
-            .ok()
-            .and_then(|salt| {
-                argon2::Argon2::default().hash_password(b"no user has this password", &salt).ok().map(|h| h.to_string())
-            })
-            .unwrap_or_default()
-    })
-}
-
-fn password_matches(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash)
-        .is_ok_and(|parsed| argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
-}
-
 impl Step for Login {
     fn run(&self, mut item: Item, cx: &mut StepContext<'_>, out: &mut Vec<Item>) -> Result<(), StepError> {
         let client = client_of(self.client.as_ref(), &item, cx)?;
@@ -147,9 +125,9 @@ impl Step for Login {
         let now = services.clock.now();
         let fail = StepError::from;
         let locked = store.locked_until(&subject, scope, now).map_err(fail)?.is_some();
-        let hash = user.as_ref().and_then(|u| u.password_hash.as_deref()).unwrap_or(stand_in_hash());
+        let hash = user.as_ref().and_then(|u| u.password_hash.as_deref()).unwrap_or(passwords::stand_in_hash());
         // The hash is always checked, so every refusal costs the same work.
-        let matches = password_matches(hash, &password);
+        let matches = passwords::matches(hash, &password);
         let refusal = match &user {
             _ if locked => Some("too many failed logins lately"),
             None => Some("no such user"),
