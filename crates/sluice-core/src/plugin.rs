@@ -227,24 +227,43 @@ pub struct StepError {
     /// The store could not be reached: the dataflow is not at fault, and trying again later
     /// may work (a server answers 503).
     pub unavailable: bool,
+    /// The message is fit for anyone, such as "invalid or expired code": a server shows it to
+    /// end users and anonymous callers. Any other message goes to builders only (it may name a
+    /// user, a limit or a setting); the others get [`REQUEST_FAILED`].
+    pub public: bool,
 }
+
+/// What end users and anonymous callers are told when a step fails with a message that is not
+/// [`StepError::public`]; the detail stays in the run record.
+pub const REQUEST_FAILED: &str = "the request could not be completed";
 
 impl From<crate::store::StoreError> for StepError {
     fn from(e: crate::store::StoreError) -> Self {
         let unavailable = matches!(e, crate::store::StoreError::Unavailable(_));
-        StepError { message: e.to_string(), setting: None, unavailable }
+        StepError { message: e.to_string(), setting: None, unavailable, public: false }
     }
 }
 
 impl StepError {
     /// A failure not tied to one setting.
     pub fn new(message: impl Into<String>) -> Self {
-        StepError { message: message.into(), setting: None, unavailable: false }
+        StepError { message: message.into(), setting: None, unavailable: false, public: false }
+    }
+
+    /// A failure whose message anyone may read (it tells nothing of users, limits or settings).
+    pub fn public(message: impl Into<String>) -> Self {
+        StepError::new(message).for_anyone()
+    }
+
+    /// This failure, its message fit for anyone (such as what is wrong with the caller's own
+    /// input).
+    pub fn for_anyone(self) -> Self {
+        StepError { public: true, ..self }
     }
 
     /// A failure caused by the value of a setting, such as a path that holds the wrong thing.
     pub fn at_setting(setting: &str, message: impl Into<String>) -> Self {
-        StepError { message: message.into(), setting: Some(setting.to_owned()), unavailable: false }
+        StepError { setting: Some(setting.to_owned()), ..StepError::new(message) }
     }
 }
 

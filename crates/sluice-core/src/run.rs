@@ -168,6 +168,17 @@ pub struct StepFailure {
     /// The store could not be reached (see [`StepError::unavailable`](crate::StepError)).
     #[serde(skip)]
     pub unavailable: bool,
+    /// The message is fit for anyone (see [`StepError::public`](crate::StepError)).
+    #[serde(skip)]
+    pub public: bool,
+}
+
+impl StepFailure {
+    /// The message for someone who is not a builder: the step's own when it is public, else
+    /// [`REQUEST_FAILED`](crate::plugin::REQUEST_FAILED).
+    pub fn public_message(&self) -> &str {
+        if self.public { &self.message } else { crate::plugin::REQUEST_FAILED }
+    }
 }
 
 impl Plan {
@@ -398,6 +409,7 @@ fn failure(step: &CompiledStep, error: StepError, rest: &[CompiledStep], mut tra
         message: error.message,
         trace,
         unavailable: error.unavailable,
+        public: error.public,
     }))
 }
 

@@ -285,6 +285,7 @@ fn execute_now(
     if !matches!(caller, Caller::Admin) {
         refuse_system_fields(&input)?;
     }
+    let builder = matches!(caller, Caller::Admin);
     let cx = match caller {
         // A builder may run as another client (to try a flow); no one else chooses theirs.
         Caller::Admin => {
@@ -308,10 +309,17 @@ fn execute_now(
             let executed = Executed { run_id: &run_id, returned: o.returned() };
             Ok(Json(executed).into_response())
         }
-        Err(RunError::StepFailed(f)) => Err(ApiError::with_body(
-            if f.unavailable { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::UNPROCESSABLE_ENTITY },
-            json!({"runId": run_id, "error": {"step": f.step, "type": f.step_type, "pointer": f.pointer, "message": f.message}}),
-        )),
+        Err(RunError::StepFailed(f)) => {
+            let status = if f.unavailable { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::UNPROCESSABLE_ENTITY };
+            // A builder sees where and why; anyone else a message fit for anyone, and the run id
+            // (the detail stays in the run record).
+            let error = if builder {
+                json!({"step": f.step, "type": f.step_type, "pointer": f.pointer, "message": f.message})
+            } else {
+                json!({"message": f.public_message()})
+            };
+            Err(ApiError::with_body(status, json!({"runId": run_id, "error": error})))
+        }
         Err(e) => Err(ApiError::not_found(e.to_string())),
     }
 }

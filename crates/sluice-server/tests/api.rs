@@ -151,7 +151,7 @@ fn execute_runs_as_the_signed_in_user_and_runs_are_recorded_and_replayed() {
     let again = execute("ConfirmCode", &json!({"data": {"ForTestCode": code}}).to_string(), Some(&token));
     assert_eq!(again.status, 422);
     assert_eq!(again.body["error"]["message"], "invalid or expired code");
-    assert_eq!(again.body["error"]["step"], "confirm");
+    assert!(again.body["error"].get("step").is_none(), "where it failed is for builders: {}", again.text);
 
     assert_eq!(execute("GetCode", "{nope", Some(&token)).status, 400);
     assert_eq!(execute("NoSuchFlow", "{}", Some(&token)).status, 404);

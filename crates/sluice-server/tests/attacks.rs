@@ -362,6 +362,28 @@ fn deactivating_a_user_or_changing_the_password_ends_their_sessions(server: &Ser
     assert_eq!(works(&token), 401);
 }
 
+fn strangers_learn_nothing_from_a_failing_step(server: &Server, _: &Place) {
+    // A second login within the resend cooldown (the code step fails with "try again in 30 s"):
+    // anonymous callers get a message fit for anyone, and the run id.
+    assert_eq!(login(server, PASSWORD, "web").status, 200);
+    let too_soon = login(server, PASSWORD, "web");
+    assert_eq!(too_soon.status, 422);
+    assert_eq!(too_soon.body["error"], json!({"message": "the request could not be completed"}), "{}", too_soon.text);
+    assert!(too_soon.body["runId"].is_string());
+    // An unknown user at Verify is told what a known one with a wrong code is told.
+    let unknown = run(server, "EmailTwoFactor", "Verify", json!({"UserName": "nobody", "Code": "123456"}), &[]);
+    let wrong_code = run(server, "EmailTwoFactor", "Verify", json!({"UserName": "ann", "Code": "000000"}), &[]);
+    assert_eq!((unknown.status, &unknown.body["error"]), (422, &json!({"message": "invalid or expired code"})));
+    assert_eq!(unknown.body["error"], wrong_code.body["error"]);
+    // The detail is in the run record, for builders.
+    let id = too_soon.body["runId"].as_str().unwrap();
+    let record = server.admin("GET", &format!("/api/runs/{id}"), None);
+    assert!(record.body["message"].as_str().unwrap().contains("try again in"), "{}", record.text);
+    // What a mistyped password or code says is the same for anyone.
+    let wrong = login(server, "not the password", "web");
+    assert_eq!(wrong.body["error"], json!({"message": "invalid user name or password"}));
+}
+
 /// Each attack on a fresh server, on every store.
 macro_rules! on_every_store {
     ($($store:ident),*: $attacks:tt) => {
@@ -393,6 +415,7 @@ on_every_store!(sqlite, postgres: [
     no_token_password_or_typed_code_is_kept,
     signing_out_ends_the_session,
     deactivating_a_user_or_changing_the_password_ends_their_sessions,
+    strangers_learn_nothing_from_a_failing_step,
 ]);
 
 /// Eight anonymous logins with 2 MB user names (the server's default 10 MB body limit): each is

@@ -66,7 +66,7 @@ impl StartStep for ActionModel {
         for mut item in input_items(input)? {
             let data = item.entry("data").or_insert_with(|| Value::Object(Item::new()));
             if !data.is_object() {
-                return Err(StepError::new("the action model's \"data\" must be a JSON object"));
+                return Err(StepError::public("the action model's \"data\" must be a JSON object"));
             }
             if let Some(validator) = &self.validate {
                 let problems = schema_violations(validator, data, 5);
@@ -77,7 +77,8 @@ impl StartStep for ActionModel {
                             "the input values do not fit the definitions: {}",
                             problems.join("; ").replace("(root)", "data")
                         ),
-                    ));
+                    )
+                    .for_anyone());
                 }
             }
             out.push(item);

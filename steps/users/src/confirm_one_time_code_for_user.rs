@@ -206,7 +206,7 @@ impl Step for Confirm {
             Err(ConfirmError::Store(e)) => return Err(e.into()),
         };
         if !confirmed && self.on_failure == OnFailure::Stop {
-            return Err(StepError::new(REJECTED));
+            return Err(StepError::public(REJECTED));
         }
         self.result.set(&mut item, Value::Bool(confirmed)).map_err(|e| StepError::at_setting("resultField", e))?;
         if let (true, Some(lifetime), Some(user)) = (confirmed, self.session, &user) {

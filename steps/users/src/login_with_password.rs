@@ -142,7 +142,7 @@ impl Step for Login {
             }
             tracing::info!(subject = %subject, client = %sluice_core::log_text(&client), reason, "login refused");
             cx.note(format!("login refused: {reason}"));
-            return Err(StepError::new(LOGIN_REFUSED));
+            return Err(StepError::public(LOGIN_REFUSED));
         }
         store.clear_failures(&subject, scope).map_err(fail)?;
         let value = user.map_or(Value::Null, |u| u.to_item_value());
