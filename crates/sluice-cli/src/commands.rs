@@ -309,6 +309,47 @@ pub fn entries_list(component: &str, format: Format, store: &StoreArgs) -> Resul
     Ok(())
 }
 
+/// The user with this name or id, or a usage error saying there is none.
+fn user_named(services: &Services, name: &str) -> Result<sluice::store::User, Failure> {
+    services
+        .store
+        .find_user(name)
+        .map_err(store_failure)?
+        .ok_or_else(|| Failure::Environment(format!("there is no user named or with id \"{name}\"")))
+}
+
+/// `sluice sessions list --user NAME`.
+pub fn sessions_list(user: &str, format: Format, store: &StoreArgs) -> Result<(), Failure> {
+    let services = services(store)?;
+    let user = user_named(&services, user)?;
+    let sessions = services.store.list_sessions(&user.id, services.clock.now()).map_err(store_failure)?;
+    // The token hashes stay in the store: what a person needs is when and from where.
+    let shown: Vec<Value> = sessions
+        .iter()
+        .map(|s| json!({"client": s.client, "createdAt": rfc3339(s.created_at), "expiresAt": rfc3339(s.expires_at)}))
+        .collect();
+    if format == Format::Json {
+        print_json(&json!(shown));
+        return Ok(());
+    }
+    if sessions.is_empty() {
+        println!("{} has no live session", user.user_name);
+    }
+    for s in &sessions {
+        println!("{}  until {}  client {}", rfc3339(s.created_at), rfc3339(s.expires_at), s.client);
+    }
+    Ok(())
+}
+
+/// `sluice sessions revoke --user NAME`.
+pub fn sessions_revoke(user: &str, store: &StoreArgs) -> Result<(), Failure> {
+    let services = services(store)?;
+    let user = user_named(&services, user)?;
+    let ended = services.store.end_sessions(&user.id, None).map_err(store_failure)?;
+    println!("{ended} session(s) of {} ended", user.user_name);
+    Ok(())
+}
+
 /// `sluice runs list`.
 pub fn runs_list(limit: usize, format: Format, store: &StoreArgs) -> Result<(), Failure> {
     let runs = services(store)?.store.list_runs(None, limit).map_err(store_failure)?;
@@ -332,13 +373,7 @@ pub fn outbox_list(
     store: &StoreArgs,
 ) -> Result<(), Failure> {
     let services = services(store)?;
-    let user_id = match user {
-        Some(name) => match services.store.find_user(name).map_err(store_failure)? {
-            Some(u) => Some(u.id),
-            None => return Err(Failure::Environment(format!("there is no user named or with id \"{name}\""))),
-        },
-        None => None,
-    };
+    let user_id = user.map(|name| user_named(&services, name).map(|u| u.id)).transpose()?;
     let status = failed.then_some(sluice::store::MessageStatus::Failed);
     let messages = services.store.list_messages(user_id.as_deref(), status, limit).map_err(store_failure)?;
     if format == Format::Json {

@@ -173,6 +173,13 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// List or end the sessions of end users.
+    Sessions {
+        #[command(subcommand)]
+        command: SessionsCommand,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// List the records of past runs.
     Runs {
         #[command(subcommand)]
@@ -277,6 +284,25 @@ enum OutboxCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum SessionsCommand {
+    /// List a user's live sessions, newest first (never their tokens).
+    List {
+        /// The user (name or id).
+        #[arg(long)]
+        user: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// End every session of a user: signed out everywhere at once.
+    Revoke {
+        /// The user (name or id).
+        #[arg(long)]
+        user: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum RunsCommand {
     /// List the newest runs.
     List {
@@ -357,6 +383,12 @@ fn main() -> ExitCode {
             commands::outbox_list(user.as_deref(), failed, limit, format, &store)
         }
         Command::Outbox { command: OutboxCommand::Retry, store } => commands::outbox_retry(&store),
+        Command::Sessions { command: SessionsCommand::List { user, format }, store } => {
+            commands::sessions_list(&user, format, &store)
+        }
+        Command::Sessions { command: SessionsCommand::Revoke { user }, store } => {
+            commands::sessions_revoke(&user, &store)
+        }
         Command::Runs { command: RunsCommand::List { limit, format }, store } => {
             commands::runs_list(limit, format, &store)
         }

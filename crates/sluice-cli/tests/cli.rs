@@ -168,7 +168,7 @@ fn usage_and_environment_problems_exit_2() {
 
 #[test]
 fn every_command_has_help() {
-    let commands: [&[&str]; 14] = [
+    let commands: [&[&str]; 16] = [
         &["--help"],
         &["validate", "--help"],
         &["steps", "--help"],
@@ -182,6 +182,8 @@ fn every_command_has_help() {
         &["runs", "list", "--help"],
         &["outbox", "list", "--help"],
         &["outbox", "retry", "--help"],
+        &["sessions", "list", "--help"],
+        &["sessions", "revoke", "--help"],
         &["help", "users"],
     ];
     for command in commands {
@@ -260,6 +262,33 @@ fn users_import_list_and_entries_list_use_the_named_store() {
     assert!(String::from_utf8_lossy(&text.stdout).contains("\"ForTestCode\""));
     let runs = sluice().args(["runs", "list", "--store", &store, "--format", "json"]).output().unwrap();
     assert_eq!(stdout_json(&runs)[0]["dataflow"], "GetCode");
+}
+
+#[test]
+fn sessions_are_listed_and_revoked_by_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("s.db").display());
+    let users = format!("{FOR_TEST_CODE}/users.json");
+    assert_eq!(sluice().args(["users", "import", &users, "--store", &store]).output().unwrap().status.code(), Some(0));
+    // Two sessions of ann, as a confirm step opens them.
+    let services = sluice::setup::open(&store, &Default::default()).unwrap();
+    let ann = services.store.find_user("ann").unwrap().unwrap();
+    for client in ["web", "mobile"] {
+        sluice::sessions::open_session(&services, &ann.id, client, 3_600_000).unwrap();
+    }
+    drop(services);
+    let list = |format: &str| {
+        sluice().args(["sessions", "list", "--user", "ann", "--format", format, "--store", &store]).output().unwrap()
+    };
+    let listed = stdout_json(&list("json"));
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    assert!(listed.to_string().contains("mobile") && !listed.to_string().contains("tokenHash"), "{listed}");
+    let revoked = sluice().args(["sessions", "revoke", "--user", "ann", "--store", &store]).output().unwrap();
+    assert_eq!(revoked.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&revoked.stdout), "2 session(s) of ann ended\n");
+    assert_eq!(String::from_utf8_lossy(&list("text").stdout), "ann has no live session\n");
+    let unknown = sluice().args(["sessions", "list", "--user", "nobody", "--store", &store]).output().unwrap();
+    assert_eq!(unknown.status.code(), Some(2));
 }
 
 #[test]
