@@ -428,6 +428,8 @@ pub struct ServeOptions {
     pub client: String,
     /// Whether a password alone opens a session.
     pub password_sessions: bool,
+    /// The component the web page signs in with.
+    pub signin_component: String,
     /// Threads for runs and store calls (`None`: the store's default).
     pub workers: Option<usize>,
 }
@@ -462,6 +464,7 @@ pub fn serve(options: ServeOptions, store: &StoreArgs) -> Result<(), Failure> {
         run_retention: keep_runs,
         client,
         password_sessions,
+        signin_component,
         ..Default::default()
     };
     let engine = std::sync::Arc::new(engine);

@@ -219,6 +219,9 @@ enum Command {
         /// default: end users sign in through a dataflow that confirms a second factor.
         #[arg(long)]
         password_sessions: bool,
+        /// The component whose public Login and Verify dataflows the web page signs in with.
+        #[arg(long, default_value = "EmailTwoFactor")]
+        signin_component: String,
         /// Threads that run dataflows and store calls (default: 16 per core and at least 32 for SQLite
         /// and PostgreSQL, 4 per core and at least 8 for memory); requests beyond them wait their turn.
         #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
@@ -402,6 +405,7 @@ fn main() -> ExitCode {
             keep_runs,
             client,
             password_sessions,
+            signin_component,
             workers,
             store,
         } => {
@@ -416,6 +420,7 @@ fn main() -> ExitCode {
                 keep_runs,
                 client,
                 password_sessions,
+                signin_component,
                 workers: workers.map(usize::from),
             };
             commands::serve(options, &store)

@@ -43,6 +43,8 @@ pub struct ServerConfig {
     /// builder may name another, with `X-Sluice-Client`; end users and anonymous callers
     /// cannot choose it.
     pub client: String,
+    /// The component whose public `Login` and `Verify` dataflows the web page signs in with.
+    pub signin_component: String,
     /// Keep each run's input, trace and outcome (secrets redacted) for `GET /api/runs/{id}`
     /// and replays.
     pub keep_run_details: bool,
@@ -61,6 +63,7 @@ impl Default for ServerConfig {
             session_lifetime: 12 * 3_600_000,
             password_sessions: false,
             client: "web".into(),
+            signin_component: "EmailTwoFactor".into(),
             keep_run_details: true,
             run_retention: Duration::from_secs(7 * 24 * 3600),
             purge_every: Duration::from_secs(60),
@@ -78,6 +81,8 @@ pub struct AppState {
     session_lifetime: i64,
     password_sessions: bool,
     client: String,
+    /// The web page, naming the sign-in component (written once, at start).
+    page: String,
     keep_run_details: bool,
     /// The step catalog as JSON, in each language of [`Lang::ALL`] (it never changes while the
     /// process runs: step types are linked in).
@@ -119,6 +124,7 @@ impl AppState {
             session_lifetime: config.session_lifetime,
             password_sessions: config.password_sessions,
             client: config.client.clone(),
+            page: web_page(&config.signin_component),
             keep_run_details: config.keep_run_details,
         })
     }
@@ -415,8 +421,26 @@ async fn openapi() -> impl IntoResponse {
     axum::Json(openapi_document())
 }
 
-async fn page() -> Html<&'static str> {
-    Html(include_str!("../web/index.html"))
+/// The web page, with the sign-in component set on the server in a `<meta>` tag the page's
+/// script reads (the page takes it from no one else: a link cannot point it elsewhere).
+fn web_page(signin_component: &str) -> String {
+    let escaped: String = signin_component
+        .chars()
+        .map(|c| match c {
+            '&' => "&amp;".to_owned(),
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '"' => "&quot;".to_owned(),
+            '\'' => "&#39;".to_owned(),
+            c => c.to_string(),
+        })
+        .collect();
+    let meta = format!("<meta name=\"sluice-signin\" content=\"{escaped}\">\n<title>");
+    include_str!("../web/index.html").replacen("<title>", &meta, 1)
+}
+
+async fn page(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> Html<String> {
+    Html(state.page.clone())
 }
 
 async fn script() -> impl IntoResponse {

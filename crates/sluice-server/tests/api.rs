@@ -223,3 +223,15 @@ fn public_dataflows_sign_an_end_user_in_with_a_code() {
         server.call("POST", "/api/components/ForTestCodeDemo/dataflows/GetCode/execute", None, Some(b"{}"));
     assert_eq!(signed_only.status, 401, "dataflows are not public unless they say so");
 }
+
+#[test]
+fn the_page_signs_in_with_the_component_set_on_the_server() {
+    let default = Server::start();
+    let page = default.call("GET", "/", None, None).text;
+    assert!(page.contains(r#"<meta name="sluice-signin" content="EmailTwoFactor">"#), "{page}");
+    let services = sluice::Services::in_memory().unwrap();
+    let named = Server::start_configured(services, |c| c.signin_component = r#"Sign"<in>"#.into());
+    let page = named.call("GET", "/?signin=Elsewhere", None, None).text;
+    assert!(page.contains(r#"<meta name="sluice-signin" content="Sign&quot;&lt;in&gt;">"#), "{page}");
+    assert!(!page.contains("Elsewhere"), "a link cannot point the page elsewhere");
+}

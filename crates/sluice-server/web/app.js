@@ -41,8 +41,8 @@ $("signIn").onclick = async () => {
 $("useToken").onclick = () => signedIn($("adminToken").value, "builder");
 
 // Two-factor sign-in through a component's public Login and Verify dataflows
-// (?signin=NAME picks the component; EmailTwoFactor by default).
-const signinComponent = new URLSearchParams(location.search).get("signin") || "EmailTwoFactor";
+// (the server names the component: sluice serve --signin-component, EmailTwoFactor by default).
+const signinComponent = document.querySelector('meta[name="sluice-signin"]')?.content || "EmailTwoFactor";
 const flow = (name) => "/api/components/" + encodeURIComponent(signinComponent) + "/dataflows/" + name + "/execute";
 
 $("sendCode").onclick = async () => {
