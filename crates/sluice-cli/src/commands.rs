@@ -446,6 +446,7 @@ pub fn serve(options: ServeOptions, store: &StoreArgs) -> Result<(), Failure> {
         keep_runs,
         client,
         password_sessions,
+        signin_component,
         workers,
     } = options;
     if admin_tokens.is_empty() {
