@@ -52,9 +52,3 @@ pub fn check_token(services: &Services, token: &str) -> Result<Option<Session>, 
     let active = services.store.find_user(&session.user_id)?.is_some_and(|user| user.active);
     Ok(active.then_some(session))
 }
-
-/// Ends the session `token` stands for (signing out): whether there was one.
-pub fn sign_out(services: &Services, token: &str) -> Result<bool, StoreError> {
-    let Some(session) = check_token(services, token)? else { return Ok(false) };
-    Ok(services.store.end_sessions(&session.user_id, Some(&session.token_hash))? > 0)
-}

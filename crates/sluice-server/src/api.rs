@@ -282,10 +282,10 @@ fn execute_now(
     let anonymous = plan.is_public(dataflow) && !headers.contains_key(axum::http::header::AUTHORIZATION);
     let caller = if anonymous { Caller::Anonymous } else { state.caller(headers)? };
     let input = if body.is_empty() { json!({"data": {}}) } else { parse(body)? };
-    if !matches!(caller, Caller::Admin) {
+    let builder = matches!(caller, Caller::Admin);
+    if !builder {
         refuse_system_fields(&input)?;
     }
-    let builder = matches!(caller, Caller::Admin);
     let cx = match caller {
         // A builder may run as another client (to try a flow); no one else chooses theirs.
         Caller::Admin => {
@@ -293,7 +293,7 @@ fn execute_now(
             RunContext { user: None, client: Some(named.unwrap_or_else(|| state.client.clone())) }
         }
         Caller::Anonymous => RunContext { user: None, client: Some(state.client.clone()) },
-        Caller::User { user_id, client } => RunContext { user: Some(user_id), client: Some(client) },
+        Caller::User(session) => RunContext { user: Some(session.user_id), client: Some(session.client) },
     };
     let (run_id, outcome) = run(state, &plan, dataflow, &input, &cx);
     match outcome {
@@ -454,24 +454,20 @@ pub async fn session(State(state): Shared, JsonBody(body): JsonBody) -> Result<R
 
 /// `GET /api/session`: who the caller is.
 pub async fn whoami(State(state): Shared, headers: HeaderMap) -> Result<Response, ApiError> {
-    blocking(move || {
-        let services = state.engine.services();
-        let token = crate::auth::bearer(&headers).unwrap_or_default();
-        match state.caller(&headers)? {
-            Caller::Admin => Ok(Json(json!({"builder": true})).into_response()),
-            Caller::User { user_id, .. } => {
-                let session = sluice::sessions::check_token(services, token)?.ok_or_else(ApiError::unauthorized)?;
-                let user = services.store.find_user(&user_id)?.ok_or_else(ApiError::unauthorized)?;
-                Ok(Json(json!({
-                    "userName": user.user_name,
-                    "client": session.client,
-                    "createdAt": sluice::clock::rfc3339(session.created_at),
-                    "expiresAt": sluice::clock::rfc3339(session.expires_at),
-                }))
-                .into_response())
-            }
-            Caller::Anonymous => Err(ApiError::unauthorized()),
+    blocking(move || match state.caller(&headers)? {
+        Caller::Admin => Ok(Json(json!({"builder": true})).into_response()),
+        Caller::User(session) => {
+            let user = state.engine.services().store.find_user(&session.user_id)?;
+            let user = user.ok_or_else(ApiError::unauthorized)?;
+            Ok(Json(json!({
+                "userName": user.user_name,
+                "client": session.client,
+                "createdAt": sluice::clock::rfc3339(session.created_at),
+                "expiresAt": sluice::clock::rfc3339(session.expires_at),
+            }))
+            .into_response())
         }
+        Caller::Anonymous => Err(ApiError::unauthorized()),
     })
     .await
 }
@@ -479,9 +475,8 @@ pub async fn whoami(State(state): Shared, headers: HeaderMap) -> Result<Response
 /// `DELETE /api/session`: ends the session of the token sent.
 pub async fn sign_out(State(state): Shared, headers: HeaderMap) -> Result<Response, ApiError> {
     blocking(move || match state.caller(&headers)? {
-        Caller::User { .. } => {
-            let token = crate::auth::bearer(&headers).unwrap_or_default();
-            sluice::sessions::sign_out(state.engine.services(), token)?;
+        Caller::User(session) => {
+            state.engine.services().store.end_sessions(&session.user_id, Some(&session.token_hash))?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         Caller::Admin => Err(ApiError::bad_request("a builder token is no session: there is nothing to sign out of")),

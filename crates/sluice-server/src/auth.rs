@@ -15,13 +15,9 @@ pub enum Caller {
     Admin,
     /// No credential, on a public dataflow.
     Anonymous,
-    /// An end user: may read components and execute dataflows as themselves.
-    User {
-        /// The user's id.
-        user_id: String,
-        /// The client the session was opened for.
-        client: String,
-    },
+    /// An end user, with the live session of the token sent: may read components and execute
+    /// dataflows as themselves.
+    User(sluice::store::Session),
 }
 
 /// SHA-256 of an admin token, as kept in memory.
@@ -30,7 +26,7 @@ pub fn admin_hash(token: &str) -> [u8; 32] {
 }
 
 /// The token of `Authorization: Bearer <token>`.
-pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
@@ -47,7 +43,7 @@ impl AppState {
             return Ok(Caller::Admin);
         }
         match sluice::sessions::check_token(self.engine.services(), token)? {
-            Some(session) => Ok(Caller::User { user_id: session.user_id, client: session.client }),
+            Some(session) => Ok(Caller::User(session)),
             None => Err(ApiError::unauthorized()),
         }
     }
@@ -56,7 +52,7 @@ impl AppState {
     pub fn admin(&self, headers: &HeaderMap) -> Result<(), ApiError> {
         match self.caller(headers)? {
             Caller::Admin => Ok(()),
-            Caller::User { .. } => Err(ApiError::forbidden()),
+            Caller::User(_) => Err(ApiError::forbidden()),
             Caller::Anonymous => Err(ApiError::unauthorized()),
         }
     }
