@@ -326,7 +326,15 @@ pub fn sessions_list(user: &str, format: Format, store: &StoreArgs) -> Result<()
     // The token hashes stay in the store: what a person needs is when and from where.
     let shown: Vec<Value> = sessions
         .iter()
-        .map(|s| json!({"client": s.client, "createdAt": rfc3339(s.created_at), "expiresAt": rfc3339(s.expires_at)}))
+        .map(|s| {
+            json!({
+                "client": s.client,
+                "methods": method_names(s),
+                "createdAt": rfc3339(s.created_at),
+                "lastUsedAt": rfc3339(s.last_used_at),
+                "expiresAt": rfc3339(s.expires_at),
+            })
+        })
         .collect();
     if format == Format::Json {
         print_json(&json!(shown));
@@ -336,9 +344,15 @@ pub fn sessions_list(user: &str, format: Format, store: &StoreArgs) -> Result<()
         println!("{} has no live session", user.user_name);
     }
     for s in &sessions {
-        println!("{}  until {}  client {}", rfc3339(s.created_at), rfc3339(s.expires_at), s.client);
+        let (since, until, methods) = (rfc3339(s.created_at), rfc3339(s.expires_at), method_names(s).join("+"));
+        println!("{since}  until {until}  client {}  earned with {methods}", s.client);
     }
     Ok(())
+}
+
+/// How a session was earned (`pwd`, `otp`).
+fn method_names(session: &sluice::store::Session) -> Vec<&'static str> {
+    session.methods.iter().map(|f| f.method.name()).collect()
 }
 
 /// `sluice sessions revoke --user NAME`.

@@ -274,7 +274,8 @@ fn sessions_are_listed_and_revoked_by_user() {
     let services = sluice::setup::open(&store, &Default::default()).unwrap();
     let ann = services.store.find_user("ann").unwrap().unwrap();
     for client in ["web", "mobile"] {
-        sluice::sessions::open_session(&services, &ann.id, client, 3_600_000).unwrap();
+        let rules = sluice::sessions::SessionRules { lifetime: 3_600_000, idle_timeout: 0 };
+        sluice::sessions::open_session(&services, &ann.id, client, Vec::new(), rules).unwrap();
     }
     drop(services);
     let list = |format: &str| {
@@ -333,7 +334,7 @@ fn the_email_login_replays_and_its_outbox_lists_and_retries() {
         stdout.contains("ok   the code reaches the user's inbox, in the user's language, and not the response"),
         "{stdout}"
     );
-    assert!(stdout.contains("ok   the code confirms once and opens a session"), "{stdout}");
+    assert!(stdout.contains("ok   the code confirms once and opens a two-factor session — _confirmed = true, session earned with pwd+otp"), "{stdout}");
     assert!(stdout.contains("ok   the same code fails the second time — step \"confirm\" said \"invalid or expired code\" (code refused: the code was already used)"), "{stdout}");
 
     let dir = tempfile::tempdir().unwrap();

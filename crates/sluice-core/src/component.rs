@@ -166,7 +166,8 @@ pub struct Dataflow {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Who may run it through `sluice serve`: `signedIn` (default; a builder token or an end
-    /// user's session) or `public` (anyone, such as a sign-in dataflow).
+    /// user's session), `twoFactor` (a builder token or a session earned with a password and a
+    /// one-time code) or `public` (anyone, such as a sign-in dataflow).
     #[serde(default, skip_serializing_if = "Access::is_signed_in")]
     pub access: Access,
     /// The stages, in order.
@@ -180,6 +181,8 @@ pub enum Access {
     /// A builder token or an end user's session.
     #[default]
     SignedIn,
+    /// A builder token or a session earned with a password and a one-time code.
+    TwoFactor,
     /// Anyone, without a credential.
     Public,
 }

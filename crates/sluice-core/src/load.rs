@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use indexmap::IndexMap;
 
-use crate::component::{Definition, Definitions, NotificationTemplate, data_schema};
+use crate::component::{Access, Definition, Definitions, NotificationTemplate, data_schema};
 use crate::diagnostics::{LoadError, Problem, locate};
 use crate::engine::Engine;
 use crate::plan::{CompiledDataflow, CompiledStep, Plan};
@@ -152,12 +152,13 @@ impl Loader<'_> {
                 );
             }
             let steps = self.read_steps(dataflow, &pointer);
-            let public = dataflow.get("access").and_then(Value::as_str) == Some("public");
+            // The file's schema has checked the value.
+            let access = dataflow.get("access").and_then(|a| Access::deserialize(a).ok()).unwrap_or_default();
             let mut secrets = Vec::new();
             let compiled =
                 self.compile_dataflow(component, &steps, &definitions, &data_schema, &templates, &mut secrets);
             if let (Some(name), Some(steps)) = (name, compiled) {
-                dataflows.push(CompiledDataflow { name: name.to_owned(), steps, secrets, public });
+                dataflows.push(CompiledDataflow { name: name.to_owned(), steps, secrets, access });
             }
         }
         let name = root.get("name").and_then(Value::as_str)?.to_owned();

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::Services;
 use crate::clock::Millis;
-use crate::store::{CodeStatus, IssueLimits, Issued, NewCode, StoreError, StoredCode, User};
+use crate::store::{AuthMethod, CodeStatus, Factor, IssueLimits, Issued, NewCode, StoreError, StoredCode, User};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -250,9 +250,29 @@ pub struct Binding<'a> {
 /// client or purpose, so that naming other clients buys no more guesses.
 pub const CONFIRM_SCOPE: &str = "code";
 
+/// Where Get one-time code for user writes the challenge id of the code it issued.
+pub const CHALLENGE_FIELD: &str = "_otpChallenge";
+
+/// A code just issued: the code (for the step that hands it on) and its challenge id (not
+/// secret: it names the code, so that a confirmation can ask for this one code only).
+#[derive(Debug)]
+pub struct IssuedCode {
+    /// The code.
+    pub code: Code,
+    /// The challenge id.
+    pub challenge: String,
+}
+
 /// Issues a new code for `user` bound to `binding`, voiding the user's earlier code for the
-/// same purpose.
-pub fn issue(services: &Services, user: &User, binding: Binding<'_>, rules: &IssueRules) -> Result<Code, OtpError> {
+/// same purpose. `factors` are what the user proved before in the same run (a password): a
+/// session opened when the code is confirmed is earned with them too.
+pub fn issue(
+    services: &Services,
+    user: &User,
+    binding: Binding<'_>,
+    rules: &IssueRules,
+    factors: Vec<Factor>,
+) -> Result<IssuedCode, OtpError> {
     let Binding { purpose, client } = binding;
     let code = generate_code(rules.length)?;
     let id = crate::new_uuid();
@@ -268,11 +288,12 @@ pub fn issue(services: &Services, user: &User, binding: Binding<'_>, rules: &Iss
         issued_at: now,
         expires_at: now + rules.lifetime,
         max_attempts: rules.max_attempts,
+        factors,
     };
     match services.store.issue_code(&new, &rules.limits)? {
         Issued::Stored => {
             tracing::info!(user = %user.id, purpose, client = %crate::log_text(client), challenge = %new.id, "one-time code issued");
-            Ok(code)
+            Ok(IssuedCode { code, challenge: new.id })
         }
         Issued::Limited { retry_after } => {
             let client = crate::log_text(client);
@@ -303,6 +324,8 @@ pub enum Rejection {
     OtherPurpose,
     /// The user has no code.
     NoCode,
+    /// The confirmation asked for another code (by its challenge id) than the user's live one.
+    OtherChallenge,
     /// Too many failures for this user lately.
     Locked,
 }
@@ -319,6 +342,7 @@ impl Rejection {
             Rejection::WrongClient => "the code was issued for another client",
             Rejection::OtherPurpose => "the code was issued for another purpose",
             Rejection::NoCode => "no code was issued for this user",
+            Rejection::OtherChallenge => "the challenge names no live code of this user",
             Rejection::Locked => "confirmation is locked after too many failures",
         }
     }
@@ -352,21 +376,30 @@ pub fn count_failure(services: &Services, subject: &str, scope: &str, now: Milli
     Ok(lock)
 }
 
-/// Confirms the code `typed` for `user` and `binding`.
-pub fn confirm(services: &Services, user: &User, binding: Binding<'_>, typed: &Value) -> Result<(), ConfirmError> {
+/// Confirms the code `typed` for `user` and `binding` (and, when `challenge` is given, only
+/// the code of that challenge id). Returns the factors the user has now proved: those proved
+/// before the code was issued, and the code.
+pub fn confirm(
+    services: &Services,
+    user: &User,
+    binding: Binding<'_>,
+    challenge: Option<&str>,
+    typed: &Value,
+) -> Result<Vec<Factor>, ConfirmError> {
     let Binding { purpose, client } = binding;
     let store = &services.store;
     let now = services.clock.now();
     let verdict = if store.locked_until(&user.id, CONFIRM_SCOPE, now)?.is_some() {
         Err(Rejection::Locked)
     } else {
-        check(services, user, binding, typed, now)?
+        check(services, user, binding, challenge, typed, now)?
     };
     match verdict {
-        Ok(()) => {
+        Ok(mut factors) => {
             store.clear_failures(&user.id, CONFIRM_SCOPE)?;
             tracing::info!(user = %user.id, purpose, client = %crate::log_text(client), "one-time code confirmed");
-            Ok(())
+            factors.push(Factor { method: AuthMethod::Otp, at: now });
+            Ok(factors)
         }
         Err(rejection) => {
             if rejection != Rejection::Locked && count_failure(services, &user.id, CONFIRM_SCOPE, now)? {
@@ -384,9 +417,10 @@ fn check(
     services: &Services,
     user: &User,
     Binding { purpose, client }: Binding<'_>,
+    challenge: Option<&str>,
     typed: &Value,
     now: Millis,
-) -> Result<Result<(), Rejection>, StoreError> {
+) -> Result<Result<Vec<Factor>, Rejection>, StoreError> {
     let store = &services.store;
     let Some(code) = store.attempt_code(&user.id, purpose)? else {
         return Ok(Err(match store.newest_code(&user.id)? {
@@ -395,6 +429,9 @@ fn check(
             _ => Rejection::NoCode,
         }));
     };
+    if challenge.is_some_and(|challenge| challenge != code.id) {
+        return Ok(Err(Rejection::OtherChallenge));
+    }
     if code.client != client {
         return Ok(Err(Rejection::WrongClient));
     }
@@ -408,7 +445,7 @@ fn check(
     if !services.keys.verify(&code, &user.id, &typed) {
         return Ok(Err(Rejection::Wrong));
     }
-    Ok(if store.consume_code(&user.id, purpose, &code.id, now)? { Ok(()) } else { Err(Rejection::Used) })
+    Ok(if store.consume_code(&user.id, purpose, &code.id, now)? { Ok(code.factors) } else { Err(Rejection::Used) })
 }
 
 /// Why [`confirm`] failed.

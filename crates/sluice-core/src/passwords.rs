@@ -36,3 +36,95 @@ pub fn stand_in_hash() -> &'static str {
             .unwrap_or_default()
     })
 }
+
+/// The one message every refused login shows, whatever the reason.
+pub const LOGIN_REFUSED: &str = "invalid user name or password";
+
+/// The scope in which failed logins are counted and locked: per user (or per unknown name),
+/// whatever the client, so that naming other clients buys no more guesses.
+pub const LOGIN_SCOPE: &str = "login";
+
+/// Why a login was refused: for traces and logs, never for the person who tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Too many failed logins lately.
+    Locked,
+    /// No user has the name.
+    NoSuchUser,
+    /// The user has no password.
+    NoPassword,
+    /// Not the user's password.
+    WrongPassword,
+    /// The user is inactive.
+    Inactive,
+}
+
+impl Refusal {
+    /// The reason in words.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Refusal::Locked => "too many failed logins lately",
+            Refusal::NoSuchUser => "no such user",
+            Refusal::NoPassword => "the user has no password",
+            Refusal::WrongPassword => "wrong password",
+            Refusal::Inactive => "the user is inactive",
+        }
+    }
+}
+
+/// Why [`check_login`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Refused; the reason is for traces only.
+    #[error("{LOGIN_REFUSED}")]
+    Refused(Refusal),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// Checks a login of `user` (found by `name`; `None` when no user has it) with `password`,
+/// for the login step and the server alike: the same answer after the same Argon2 work for an
+/// unknown user, an inactive one and a wrong password; failures counted and locked per user
+/// (per name's fingerprint for unknown names, so failure rows stay small whatever was sent).
+pub fn check_login(
+    services: &crate::Services,
+    name: &str,
+    user: Option<&crate::store::User>,
+    password: &str,
+    client: &str,
+) -> Result<(), LoginError> {
+    let subject = match user {
+        Some(u) => u.id.clone(),
+        None => format!("name:{}", crate::fingerprint(&name.to_lowercase())),
+    };
+    let store = &services.store;
+    let now = services.clock.now();
+    let locked = store.locked_until(&subject, LOGIN_SCOPE, now)?.is_some();
+    let hash = user.and_then(|u| u.password_hash.as_deref()).unwrap_or(stand_in_hash());
+    // The hash is always checked, so every refusal costs the same work.
+    let right = matches(hash, password);
+    let refusal = match user {
+        _ if locked => Some(Refusal::Locked),
+        None => Some(Refusal::NoSuchUser),
+        Some(u) if u.password_hash.is_none() => Some(Refusal::NoPassword),
+        Some(_) if !right => Some(Refusal::WrongPassword),
+        Some(u) if !u.active => Some(Refusal::Inactive),
+        Some(_) => None,
+    };
+    let client = crate::log_text(client);
+    match refusal {
+        Some(refusal) => {
+            if !locked {
+                crate::otp::count_failure(services, &subject, LOGIN_SCOPE, now)?;
+            }
+            tracing::info!(subject = %subject, %client, reason = refusal.reason(), "login refused");
+            Err(LoginError::Refused(refusal))
+        }
+        None => {
+            store.clear_failures(&subject, LOGIN_SCOPE)?;
+            tracing::info!(subject = %subject, %client, "login accepted");
+            Ok(())
+        }
+    }
+}

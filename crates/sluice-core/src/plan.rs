@@ -1,6 +1,6 @@
 //! A compiled component: every dataflow with its steps built and its sources resolved.
 
-use crate::component::Definitions;
+use crate::component::{Access, Definitions};
 use crate::plugin::{BuiltStep, Secret};
 use std::sync::Arc;
 
@@ -32,8 +32,8 @@ pub(crate) struct CompiledDataflow {
     pub steps: Vec<CompiledStep>,
     /// Fields its steps declared secret when they were built.
     pub secrets: Vec<Secret>,
-    /// Anyone may run it through the server.
-    pub public: bool,
+    /// Who may run it through the server.
+    pub access: Access,
 }
 
 pub(crate) struct CompiledStep {
@@ -74,9 +74,14 @@ impl Plan {
         &self.templates
     }
 
+    /// Who may run `dataflow` through the server (`None`: there is no such dataflow).
+    pub fn access(&self, dataflow: &str) -> Option<Access> {
+        self.dataflow(dataflow).map(|d| d.access)
+    }
+
     /// Whether anyone may run `dataflow` through the server (`"access": "public"`).
     pub fn is_public(&self, dataflow: &str) -> bool {
-        self.dataflow(dataflow).is_some_and(|d| d.public)
+        self.access(dataflow) == Some(Access::Public)
     }
 
     /// The services its runs use (those of the engine that loaded it).

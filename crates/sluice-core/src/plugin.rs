@@ -420,6 +420,8 @@ pub struct StepContext<'r> {
     pub(crate) notes: &'r mut Vec<String>,
     /// Users read from the store during this run, by the name or id asked for and by id.
     pub(crate) users: &'r mut Vec<(String, crate::store::User)>,
+    /// Factors users proved during this run, by user id.
+    pub(crate) factors: &'r mut Vec<(String, crate::store::Factor)>,
 }
 
 impl StepContext<'_> {
@@ -442,8 +444,8 @@ impl StepContext<'_> {
     /// not read again by later steps of the same run (one run sees one state of the user, and
     /// makes one round trip for it).
     pub fn find_user(&mut self, name_or_id: &str) -> Result<Option<crate::store::User>, crate::store::StoreError> {
-        // No user has a name that long: refused before any lookup, as no such user.
-        if name_or_id.len() > crate::store::MAX_USER_NAME_BYTES {
+        // Refused before any lookup, as no such user.
+        if !crate::store::could_name_a_user(name_or_id) {
             return Ok(None);
         }
         if let Some((_, user)) = self.users.iter().find(|(key, _)| key == name_or_id) {
@@ -458,6 +460,18 @@ impl StepContext<'_> {
             self.users.push((name_or_id.to_owned(), user.clone()));
         }
         Ok(found)
+    }
+
+    /// Records that the user `user_id` proved `method` now (a password step that accepted
+    /// the password): a code issued later in the run carries it to the session it opens.
+    pub fn proved(&mut self, user_id: &str, method: crate::store::AuthMethod) {
+        let factor = crate::store::Factor { method, at: self.services.clock.now() };
+        self.factors.push((user_id.to_owned(), factor));
+    }
+
+    /// The factors the user `user_id` proved earlier in this run.
+    pub fn proved_by(&self, user_id: &str) -> Vec<crate::store::Factor> {
+        self.factors.iter().filter(|(id, _)| id == user_id).map(|(_, factor)| *factor).collect()
     }
 
     /// Marks the field at `path` as a credential for its owner: traces show it as

@@ -208,6 +208,7 @@ impl Plan {
         };
         let mut secrets = flow.secrets.clone();
         let mut users = Vec::new();
+        let mut factors = Vec::new();
         for (i, step) in steps.iter().enumerate() {
             let started = Instant::now();
             let read = step.consumers > 0;
@@ -221,6 +222,7 @@ impl Plan {
                 secrets: &mut secrets,
                 notes: &mut notes,
                 users: &mut users,
+                factors: &mut factors,
             };
             let mut out = Vec::new();
             let (items_in, result) = match &step.built {

@@ -108,6 +108,7 @@ impl SingleStep {
             secrets: &mut secrets,
             notes: &mut result.notes,
             users: &mut Vec::new(),
+            factors: &mut Vec::new(),
         };
         let mut out = Vec::new();
         match &self.built {

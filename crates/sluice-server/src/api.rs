@@ -9,6 +9,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use sluice::passwords::{self, LoginError};
+use sluice::store::{AuthMethod, Factor};
 use sluice::{Diagnostic, Lang, LoadError, Plan, RunContext, RunError, RunOptions};
 
 use crate::AppState;
@@ -282,6 +284,15 @@ fn execute_now(
     let anonymous = plan.is_public(dataflow) && !headers.contains_key(axum::http::header::AUTHORIZATION);
     let caller = if anonymous { Caller::Anonymous } else { state.caller(headers)? };
     let input = if body.is_empty() { json!({"data": {}}) } else { parse(body)? };
+    if let Caller::User(session) = &caller
+        && plan.access(dataflow) == Some(sluice::component::Access::TwoFactor)
+        && !session.two_factor()
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "this dataflow needs a session signed in with a password and a one-time code: sign in again with both",
+        ));
+    }
     let builder = matches!(caller, Caller::Admin);
     if !builder {
         refuse_system_fields(&input)?;
@@ -423,30 +434,29 @@ pub async fn session(State(state): Shared, JsonBody(body): JsonBody) -> Result<R
         ));
     }
     let body = parse(&body)?;
-    let refused = || ApiError::new(StatusCode::UNAUTHORIZED, "invalid user name or password");
-    let (Some(user), Some(password)) =
+    let (Some(name), Some(password)) =
         (body.get("userName").and_then(Value::as_str), body.get("password").and_then(Value::as_str))
     else {
         return Err(ApiError::bad_request("send {\"userName\": .., \"password\": ..}"));
     };
-    let item = json!({"userName": user, "password": password});
-    let item = item.as_object().cloned().unwrap_or_default();
-    let login = state.login.clone();
-    let services = state.engine.services().clone();
-    let lifetime = state.session_lifetime;
-    let client = state.client.clone();
+    let (name, password) = (name.to_owned(), password.to_owned());
     blocking(move || {
-        let run = RunContext { user: None, client: Some(client.clone()) };
-        let out = login.run(&Value::Null, vec![item], &run).map_err(|_| refused())?;
-        let user_id = out
-            .items
-            .first()
-            .and_then(|i| i.get("_user"))
-            .and_then(|u| u.get("id"))
-            .and_then(Value::as_str)
-            .ok_or_else(refused)?
-            .to_owned();
-        let (token, session) = sluice::sessions::open_session(&services, &user_id, &client, lifetime)?;
+        let services = state.engine.services();
+        let user = match sluice::store::could_name_a_user(&name) {
+            true => services.store.find_user(&name)?,
+            false => None,
+        };
+        match passwords::check_login(services, &name, user.as_ref(), &password, &state.client) {
+            Ok(()) => {}
+            Err(LoginError::Refused(_)) => {
+                return Err(ApiError::new(StatusCode::UNAUTHORIZED, passwords::LOGIN_REFUSED));
+            }
+            Err(LoginError::Store(e)) => return Err(e.into()),
+        }
+        let user = user.ok_or_else(|| ApiError::internal("an accepted login has no user"))?;
+        let methods = vec![Factor { method: AuthMethod::Pwd, at: services.clock.now() }];
+        let (token, session) =
+            sluice::sessions::open_session(services, &user.id, &state.client, methods, state.session_rules)?;
         Ok(Json(json!({"token": token, "expiresAt": sluice::clock::rfc3339(session.expires_at)})).into_response())
     })
     .await
@@ -459,11 +469,19 @@ pub async fn whoami(State(state): Shared, headers: HeaderMap) -> Result<Response
         Caller::User(session) => {
             let user = state.engine.services().store.find_user(&session.user_id)?;
             let user = user.ok_or_else(ApiError::unauthorized)?;
+            let methods: Vec<Value> = session
+                .methods
+                .iter()
+                .map(|f| json!({"method": f.method, "at": sluice::clock::rfc3339(f.at)}))
+                .collect();
             Ok(Json(json!({
                 "userName": user.user_name,
                 "client": session.client,
+                "methods": methods,
+                "twoFactor": session.two_factor(),
                 "createdAt": sluice::clock::rfc3339(session.created_at),
                 "expiresAt": sluice::clock::rfc3339(session.expires_at),
+                "idleTimeoutSeconds": session.idle_timeout / 1000,
             }))
             .into_response())
         }

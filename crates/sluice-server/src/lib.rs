@@ -19,8 +19,9 @@ use axum::extract::DefaultBodyLimit;
 use axum::response::{Html, IntoResponse};
 use axum::routing::{MethodRouter, delete, get, post, put};
 use serde_json::{Value, json};
+use sluice::sessions::SessionRules;
 use sluice::store::Store;
-use sluice::{Engine, Lang, Plan, SingleStep};
+use sluice::{Engine, Lang, Plan};
 
 pub use auth::{Caller, admin_hash};
 pub use metrics::Metrics;
@@ -36,6 +37,8 @@ pub struct ServerConfig {
     pub admin_tokens: Vec<String>,
     /// How long sessions from `POST /api/session` last, in milliseconds.
     pub session_lifetime: i64,
+    /// How long sessions from `POST /api/session` last unused, in milliseconds (0: no limit).
+    pub session_idle_timeout: i64,
     /// Whether `POST /api/session` opens a session for a password alone (one factor). Off by
     /// default: sessions come from a dataflow that confirms a second factor.
     pub password_sessions: bool,
@@ -61,6 +64,7 @@ impl Default for ServerConfig {
             timeout: Duration::from_secs(30),
             admin_tokens: Vec::new(),
             session_lifetime: 12 * 3_600_000,
+            session_idle_timeout: sluice::sessions::DEFAULT_IDLE_TIMEOUT,
             password_sessions: false,
             client: "web".into(),
             signin_component: "EmailTwoFactor".into(),
@@ -77,8 +81,7 @@ pub struct AppState {
     plans: RwLock<HashMap<String, (i64, Arc<Plan>)>>,
     admin_tokens: Vec<[u8; 32]>,
     metrics: Metrics,
-    login: Arc<SingleStep>,
-    session_lifetime: i64,
+    session_rules: SessionRules,
     password_sessions: bool,
     client: String,
     /// The web page, naming the sign-in component (written once, at start).
@@ -92,9 +95,6 @@ pub struct AppState {
 /// Why a server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    /// The engine could not build the sign-in step.
-    #[error("cannot prepare the sign-in: {0}")]
-    Login(String),
     /// The step catalog could not be written as JSON.
     #[error("cannot write the step catalog: {0}")]
     Catalog(#[from] serde_json::Error),
@@ -106,10 +106,6 @@ pub enum ServeError {
 impl AppState {
     /// The state for `engine` (whose services hold the store) and `config`.
     pub fn new(engine: Arc<Engine>, config: &ServerConfig) -> Result<AppState, ServeError> {
-        let settings = json!({"userName": "userName", "userPassword": "password", "client": {"value": config.client}});
-        let login = engine
-            .single_step("session", "login_with_password", settings, &Default::default())
-            .map_err(|d| ServeError::Login(d.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")))?;
         let catalogs = Lang::ALL
             .into_iter()
             .map(|lang| serde_json::to_vec(&engine.catalog(lang)).map(Bytes::from))
@@ -120,8 +116,10 @@ impl AppState {
             plans: RwLock::new(HashMap::new()),
             admin_tokens: config.admin_tokens.iter().map(|t| admin_hash(t.trim())).collect(),
             metrics: Metrics::default(),
-            login: Arc::new(login),
-            session_lifetime: config.session_lifetime,
+            session_rules: SessionRules {
+                lifetime: config.session_lifetime,
+                idle_timeout: config.session_idle_timeout,
+            },
             password_sessions: config.password_sessions,
             client: config.client.clone(),
             page: web_page(&config.signin_component),

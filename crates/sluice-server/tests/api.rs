@@ -213,7 +213,8 @@ fn public_dataflows_sign_an_end_user_in_with_a_code() {
     assert_eq!(mail.subject, "Ihr Anmeldecode");
     let code: String = mail.body.split(|c: char| !c.is_ascii_digit()).find(|run| run.len() == 6).unwrap().to_owned();
     assert!(!login.text.contains(&code));
-    let verify = execute("Verify", json!({"data": {"UserName": "dieter", "Code": code}}), None);
+    let challenge = &login.body["response"][0]["_otpChallenge"];
+    let verify = execute("Verify", json!({"data": {"UserName": "dieter", "Code": code, "Challenge": challenge}}), None);
     assert_eq!(verify.status, 200, "{}", verify.text);
     let token = verify.body["response"][0]["_session"]["token"].as_str().unwrap().to_owned();
     assert_eq!(server.call("GET", "/api/components", Some(&token), None).status, 200, "the session is a credential");

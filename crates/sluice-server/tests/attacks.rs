@@ -17,6 +17,9 @@ use sluice_store_postgres::testing::TestSchema;
 const EMAIL: &str = include_str!("../../../examples/email-2fa/component.json");
 const FOR_TEST_CODE: &str = include_str!("../../../examples/for-test-code/component.json");
 const PASSWORD: &str = "correct horse battery staple";
+/// Sessions a test opens by hand: an hour, no idle timeout.
+const HOUR_SESSION: sluice::sessions::SessionRules =
+    sluice::sessions::SessionRules { lifetime: 3_600_000, idle_timeout: 0 };
 
 /// Where a test server keeps its state.
 enum Place {
@@ -127,9 +130,18 @@ fn login(server: &Server, password: &str, client: &str) -> Answer {
     )
 }
 
-/// The public Verify, anonymous, naming `client`.
-fn verify(server: &Server, code: &str, client: &str) -> Answer {
-    run(server, "EmailTwoFactor", "Verify", json!({"UserName": "ann", "Code": code}), &[("x-sluice-client", client)])
+/// The challenge id a successful Login answered with.
+fn challenge_of(login: &Answer) -> String {
+    login.body["response"][0]["_otpChallenge"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no challenge: {}", login.text))
+        .to_owned()
+}
+
+/// The public Verify of `code` for `challenge`, anonymous, naming `client`.
+fn verify(server: &Server, code: &str, challenge: &str, client: &str) -> Answer {
+    let data = json!({"UserName": "ann", "Code": code, "Challenge": challenge});
+    run(server, "EmailTwoFactor", "Verify", data, &[("x-sluice-client", client)])
 }
 
 /// The codes in ann's in-app inbox, newest first.
@@ -146,8 +158,9 @@ fn wrong(code: &str) -> String {
 
 /// Signs ann in for real (password, then the mailed code): her session token.
 fn signed_in(server: &Server) -> String {
-    assert_eq!(login(server, PASSWORD, "web").status, 200);
-    let verified = verify(server, &inbox(server)[0], "web");
+    let logged_in = login(server, PASSWORD, "web");
+    assert_eq!(logged_in.status, 200, "{}", logged_in.text);
+    let verified = verify(server, &inbox(server)[0], &challenge_of(&logged_in), "web");
     verified.body["response"][0]["_session"]["token"].as_str().unwrap().to_owned()
 }
 
@@ -161,7 +174,9 @@ fn a_password_alone_opens_no_session(server: &Server, _: &Place) {
 
 fn naming_other_clients_buys_no_more_codes_or_code_guesses(server: &Server, _: &Place) {
     // 25 logins within a second, each naming another client: one code reaches the inbox.
-    assert_eq!(login(server, PASSWORD, "client-0").status, 200);
+    let first = login(server, PASSWORD, "client-0");
+    assert_eq!(first.status, 200);
+    let challenge = challenge_of(&first);
     for n in 1..25 {
         let again = login(server, PASSWORD, &format!("client-{n}"));
         assert_eq!(again.status, 422, "login {n}: {}", again.text);
@@ -170,10 +185,10 @@ fn naming_other_clients_buys_no_more_codes_or_code_guesses(server: &Server, _: &
     assert_eq!(codes.len(), 1, "{codes:?}");
     // 25 wrong codes, each naming another client, then the right one: refused, no session.
     for n in 0..25 {
-        let guess = verify(server, &wrong(&codes[0]), &format!("client-{n}"));
+        let guess = verify(server, &wrong(&codes[0]), &challenge, &format!("client-{n}"));
         assert_eq!(guess.status, 422, "guess {n}: {}", guess.text);
     }
-    let right = verify(server, &codes[0], "client-0");
+    let right = verify(server, &codes[0], &challenge, "client-0");
     assert_eq!(right.status, 422, "after 25 failures the right code is refused: {}", right.text);
     assert!(!right.text.contains("token"));
 }
@@ -196,7 +211,7 @@ fn a_code_of_one_component_opens_nothing_in_another(server: &Server, _: &Place) 
     let code = shown.body["formActions"][0]["parameters"]["ForTestCode"].as_str().unwrap().to_owned();
     // That code opens no session in EmailTwoFactor: not anonymously naming its client, and
     // not even for a builder who runs Verify as that client (the purposes differ).
-    let anonymous = verify(server, &code, "workplace");
+    let anonymous = verify(server, &code, "", "workplace");
     assert_eq!(anonymous.status, 422, "{}", anonymous.text);
     let builder = [("authorization", format!("Bearer {ADMIN}")), ("x-sluice-client", "workplace".to_owned())];
     let builder: Vec<(&str, &str)> = builder.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -206,6 +221,61 @@ fn a_code_of_one_component_opens_nothing_in_another(server: &Server, _: &Place) 
     let run_id = as_builder.body["runId"].as_str().unwrap();
     let trace = server.admin("GET", &format!("/api/runs/{run_id}"), None).text;
     assert!(trace.contains("code refused: the code was issued for another purpose"), "{trace}");
+}
+
+fn a_code_confirms_only_with_the_challenge_it_was_issued_with(server: &Server, _: &Place) {
+    let logged_in = login(server, PASSWORD, "web");
+    assert_eq!(logged_in.status, 200);
+    let (code, challenge) = (inbox(server)[0].clone(), challenge_of(&logged_in));
+    // The right code, but for no challenge or another one (a caller who learnt a code without
+    // its Login, say): refused as a wrong code.
+    for other in ["", "00000000-0000-4000-8000-000000000000"] {
+        let refused = verify(server, &code, other, "web");
+        assert_eq!(refused.status, 422, "challenge {other:?}: {}", refused.text);
+        assert_eq!(refused.body["error"]["message"], "invalid or expired code");
+        let record = server.admin("GET", &format!("/api/runs/{}", refused.body["runId"].as_str().unwrap()), None);
+        assert!(record.text.contains("the challenge names no live code of this user"), "{}", record.text);
+    }
+    let confirmed = verify(server, &code, &challenge, "web");
+    assert_eq!(confirmed.status, 200, "{}", confirmed.text);
+}
+
+/// On a server that also opens password-only sessions: such a session runs `signedIn`
+/// dataflows but not `twoFactor` ones; a session from Login and Verify runs both and says how it
+/// was earned.
+fn two_factor_dataflows_need_both_factors(kind: &str) {
+    let test = format!("two_factor_dataflows_{kind}");
+    let Some((server, _place)) = server_with(kind, &test, |c| c.password_sessions = true) else { return };
+    let bearer = |token: &str| format!("Bearer {token}");
+    let password_only = server.sign_in("ann", PASSWORD);
+    assert_eq!(password_only.status, 200, "{}", password_only.text);
+    let weak = password_only.body["token"].as_str().unwrap().to_owned();
+    let who = server.call("GET", "/api/session", Some(&weak), None).body;
+    assert_eq!((who["methods"][0]["method"].clone(), who["twoFactor"].clone()), (json!("pwd"), json!(false)));
+    let refused = run(&server, "EmailTwoFactor", "Profile", json!({}), &[("authorization", &bearer(&weak))]);
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    assert!(refused.text.contains("a password and a one-time code"), "{}", refused.text);
+    let signed = run(&server, "ForTestCodeDemo", "GetCode", json!({}), &[("authorization", &bearer(&weak))]);
+    assert_eq!(signed.status, 200, "a signedIn dataflow takes any session: {}", signed.text);
+
+    let strong = signed_in(&server);
+    let who = server.call("GET", "/api/session", Some(&strong), None).body;
+    let methods: Vec<&str> = who["methods"].as_array().unwrap().iter().map(|m| m["method"].as_str().unwrap()).collect();
+    assert_eq!((methods, who["twoFactor"].clone()), (vec!["pwd", "otp"], json!(true)), "{who}");
+    assert_eq!(who["idleTimeoutSeconds"], 1800);
+    let profile = run(&server, "EmailTwoFactor", "Profile", json!({}), &[("authorization", &bearer(&strong))]);
+    assert_eq!(profile.status, 200, "{}", profile.text);
+    assert_eq!(profile.body["response"][0]["_user"]["userName"], "ann");
+}
+
+#[test]
+fn two_factor_dataflows_need_both_factors_on_sqlite() {
+    two_factor_dataflows_need_both_factors("sqlite");
+}
+
+#[test]
+fn two_factor_dataflows_need_both_factors_on_postgresql() {
+    two_factor_dataflows_need_both_factors("postgres");
 }
 
 fn system_fields_come_only_from_the_server(server: &Server, _: &Place) {
@@ -292,9 +362,10 @@ fn metrics_are_for_builders(server: &Server, _: &Place) {
 }
 
 fn no_token_password_or_typed_code_is_kept(server: &Server, place: &Place) {
-    assert_eq!(login(server, PASSWORD, "web").status, 200);
+    let logged_in = login(server, PASSWORD, "web");
+    assert_eq!(logged_in.status, 200);
     let code = inbox(server)[0].clone();
-    let verified = verify(server, &code, "web");
+    let verified = verify(server, &code, &challenge_of(&logged_in), "web");
     assert_eq!(verified.status, 200, "{}", verified.text);
     let token = verified.body["response"][0]["_session"]["token"].as_str().unwrap().to_owned();
     assert_eq!(token.len(), 64, "the caller gets its token");
@@ -355,7 +426,8 @@ fn deactivating_a_user_or_changing_the_password_ends_their_sessions(server: &Ser
     import(&same);
     // A new session (as Verify opens one; the e-mail login waits out its resend cooldown).
     let ann = store.find_user("ann").unwrap().unwrap();
-    let (token, _) = sluice::sessions::open_session(&server.services, &ann.id, "web", 60_000).unwrap();
+    let (token, _) =
+        sluice::sessions::open_session(&server.services, &ann.id, "web", Vec::new(), HOUR_SESSION).unwrap();
     assert_eq!(works(&token), 200);
     // Another password: every session of the user ends.
     assert_eq!(import(&same.replace(PASSWORD, "a brand new passphrase")).sessions_ended, 1);
@@ -408,6 +480,7 @@ on_every_store!(sqlite, postgres: [
     naming_other_clients_buys_no_more_codes_or_code_guesses,
     naming_other_clients_buys_no_more_password_guesses,
     a_code_of_one_component_opens_nothing_in_another,
+    a_code_confirms_only_with_the_challenge_it_was_issued_with,
     system_fields_come_only_from_the_server,
     a_cross_site_text_post_runs_nothing,
     answers_carry_the_browser_protections,

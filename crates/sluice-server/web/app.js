@@ -45,15 +45,18 @@ $("useToken").onclick = () => signedIn($("adminToken").value, "builder");
 const signinComponent = document.querySelector('meta[name="sluice-signin"]')?.content || "EmailTwoFactor";
 const flow = (name) => "/api/components/" + encodeURIComponent(signinComponent) + "/dataflows/" + name + "/execute";
 
+let challenge = "";
 $("sendCode").onclick = async () => {
   $("signinError").textContent = "";
   const answer = await api("POST", flow("Login"), { data: { UserName: $("userName").value, Password: $("password").value } });
+  // The code's challenge id: Verify checks the typed code against that code only.
+  challenge = answer.json?.response?.[0]?._otpChallenge || "";
   if (answer.status === 200) $("codeStep").hidden = false;
   else $("signinError").textContent = answer.json?.error?.message || "sign-in failed";
 };
 
 $("verifyCode").onclick = async () => {
-  const answer = await api("POST", flow("Verify"), { data: { UserName: $("userName").value, Code: $("code").value } });
+  const answer = await api("POST", flow("Verify"), { data: { UserName: $("userName").value, Code: $("code").value, Challenge: challenge } });
   const session = answer.json?.response?.[0]?._session;
   if (answer.status === 200 && session) signedIn(session.token, $("userName").value);
   else $("signinError").textContent = answer.json?.error?.message || "the code was refused";

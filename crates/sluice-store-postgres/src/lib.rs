@@ -30,6 +30,7 @@ use sluice_core::store::{
     Channel, CodeStatus, CodeStore, ComponentStore, Entry, EntryStore, EntryWrite, HOUR, IssueLimits, Issued, Message,
     MessageStatus, NewCode, OutboxStore, Purge, RawJson, RunRecord, RunStore, Session, SessionStore, Store, StoreError,
     StoredCode, StoredComponent, User, UserStore, check_issue_limits, duplicate_key, entry_not_found,
+    factors_from_text, factors_to_text,
 };
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{Json, ToSql};
@@ -387,7 +388,8 @@ impl UserStore for PostgresStore {
     }
 }
 
-const CODE_COLUMNS: &str = "id, purpose, client, key_id, mac, length, expires_at, attempts, max_attempts, status";
+const CODE_COLUMNS: &str =
+    "id, purpose, client, key_id, mac, length, expires_at, attempts, max_attempts, status, factors";
 
 fn code_from(row: &Row) -> Outcome<StoredCode> {
     let status: &str = row.try_get("status")?;
@@ -402,6 +404,7 @@ fn code_from(row: &Row) -> Outcome<StoredCode> {
         attempts: count(row, "attempts")?,
         max_attempts: count(row, "max_attempts")?,
         status: if status == "live" { CodeStatus::Live } else { CodeStatus::Used },
+        factors: factors_from_text(row.try_get("factors")?),
     })
 }
 
@@ -421,11 +424,11 @@ impl CodeStore for PostgresStore {
                 let stored = row(
                     client,
                     "INSERT INTO otp_codes (user_id, purpose, id, key_id, mac, length, issued_at, expires_at,
-                                            attempts, max_attempts, status, recent, client)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, 'live', ARRAY[$7::bigint], $13)
+                                            attempts, max_attempts, status, recent, client, factors)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, 'live', ARRAY[$7::bigint], $13, $14)
                      ON CONFLICT (user_id, purpose) DO UPDATE SET id = $3, key_id = $4, mac = $5, length = $6,
                         issued_at = $7, expires_at = $8, attempts = 0, max_attempts = $9, status = 'live',
-                        client = $13,
+                        client = $13, factors = $14,
                         recent = array(SELECT t FROM unnest(otp_codes.recent) AS t WHERE t > $7 - $12::bigint ORDER BY t)
                                  || $7::bigint
                       WHERE NOT ($10::bigint > 0 AND EXISTS (SELECT 1 FROM unnest(otp_codes.recent) AS t
@@ -446,6 +449,7 @@ impl CodeStore for PostgresStore {
                         &i64::from(limits.max_per_hour),
                         &HOUR,
                         &code.client,
+                        &factors_to_text(&code.factors),
                     ],
                     |_| Ok(()),
                 )
@@ -978,6 +982,12 @@ impl OutboxStore for PostgresStore {
     }
 }
 
+const SESSION_COLUMNS: &str =
+    "token_hash, user_id, client, created_at, expires_at, methods, idle_timeout, last_used_at";
+
+/// A session live at `$2` ([`Session::live_at`]).
+const SESSION_LIVE: &str = "expires_at > $2 AND (idle_timeout = 0 OR last_used_at + idle_timeout > $2)";
+
 fn session_from(r: &Row) -> Outcome<Session> {
     Ok(Session {
         token_hash: r.try_get(0)?,
@@ -985,6 +995,9 @@ fn session_from(r: &Row) -> Outcome<Session> {
         client: r.try_get(2)?,
         created_at: r.try_get(3)?,
         expires_at: r.try_get(4)?,
+        methods: factors_from_text(r.try_get(5)?),
+        idle_timeout: r.try_get(6)?,
+        last_used_at: r.try_get(7)?,
     })
 }
 
@@ -993,8 +1006,31 @@ impl SessionStore for PostgresStore {
         self.with(async |db| {
             exec(
                 db,
-                "INSERT INTO sessions (token_hash, user_id, client, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-                &[&s.token_hash, &s.user_id, &s.client, &s.created_at, &s.expires_at],
+                "INSERT INTO sessions (token_hash, user_id, client, created_at, expires_at, methods, idle_timeout,
+                                       last_used_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[
+                    &s.token_hash,
+                    &s.user_id,
+                    &s.client,
+                    &s.created_at,
+                    &s.expires_at,
+                    &factors_to_text(&s.methods),
+                    &s.idle_timeout,
+                    &s.last_used_at,
+                ],
+            )
+            .await
+            .map(drop)
+        })
+    }
+
+    fn touch_session(&self, token_hash: &str, at: Millis) -> Result<(), StoreError> {
+        self.with(async |db| {
+            exec(
+                db,
+                "UPDATE sessions SET last_used_at = $2 WHERE token_hash = $1 AND last_used_at < $2",
+                &[&token_hash, &at],
             )
             .await
             .map(drop)
@@ -1005,8 +1041,7 @@ impl SessionStore for PostgresStore {
         self.with(async |db| {
             row(
                 db,
-                "SELECT token_hash, user_id, client, created_at, expires_at FROM sessions
-                  WHERE token_hash = $1 AND expires_at > $2",
+                &format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = $1 AND {SESSION_LIVE}"),
                 &[&token_hash, &now],
                 session_from,
             )
@@ -1018,8 +1053,10 @@ impl SessionStore for PostgresStore {
         self.with(async |db| {
             rows(
                 db,
-                "SELECT token_hash, user_id, client, created_at, expires_at FROM sessions
-                  WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC",
+                &format!(
+                    "SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = $1 AND {SESSION_LIVE}
+                      ORDER BY created_at DESC"
+                ),
                 &[&user_id, &now],
                 session_from,
             )
@@ -1070,7 +1107,7 @@ impl Store for PostgresStore {
                 ),
                 (
                     "DELETE FROM sessions WHERE ctid = ANY(ARRAY(SELECT ctid FROM sessions
-                      WHERE expires_at <= $1 LIMIT $2))",
+                      WHERE expires_at <= $1 OR (idle_timeout > 0 AND last_used_at + idle_timeout <= $1) LIMIT $2))",
                     &[&purge.now, &batch],
                 ),
                 (

@@ -121,4 +121,13 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE otp_locks RENAME COLUMN user_id TO subject;
     ALTER TABLE otp_locks RENAME COLUMN client TO scope;
     CREATE INDEX sessions_by_user ON sessions (user_id, created_at);",
+    // 3: sessions know how they were earned (the factors, also carried by the code that opens
+    // one) and when they were last used (idle timeout). Sessions from before earned none that
+    // counts. Run outcomes recorded before session tokens were redacted lose their outcome.
+    "ALTER TABLE otp_codes ADD COLUMN factors text NOT NULL DEFAULT '[]';
+    ALTER TABLE sessions ADD COLUMN methods text NOT NULL DEFAULT '[]';
+    ALTER TABLE sessions ADD COLUMN idle_timeout bigint NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN last_used_at bigint NOT NULL DEFAULT 0;
+    UPDATE sessions SET last_used_at = created_at;
+    UPDATE runs SET outcome = NULL WHERE strpos(outcome::text, '\"_session\"') > 0;",
 ];

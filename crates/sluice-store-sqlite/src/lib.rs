@@ -30,6 +30,7 @@ use sluice_core::store::{
     Channel, CodeStatus, CodeStore, ComponentStore, Entry, EntryStore, EntryWrite, HOUR, IssueLimits, Issued, Message,
     MessageStatus, NewCode, OutboxStore, Purge, RunRecord, RunStore, Session, SessionStore, Store, StoreError,
     StoredCode, StoredComponent, User, UserStore, check_issue_limits, duplicate_key, entry_not_found,
+    factors_from_text, factors_to_text,
 };
 
 use checkpoints::Checkpointer;
@@ -303,7 +304,8 @@ impl UserStore for SqliteStore {
     }
 }
 
-const CODE_COLUMNS: &str = "id, client, key_id, mac, length, expires_at, attempts, max_attempts, status, purpose";
+const CODE_COLUMNS: &str =
+    "id, client, key_id, mac, length, expires_at, attempts, max_attempts, status, purpose, factors";
 
 fn code_from(row: &Row<'_>) -> rusqlite::Result<StoredCode> {
     let status: String = row.get(8)?;
@@ -318,6 +320,7 @@ fn code_from(row: &Row<'_>) -> rusqlite::Result<StoredCode> {
         attempts: row.get(6)?,
         max_attempts: row.get(7)?,
         status: if status == "live" { CodeStatus::Live } else { CodeStatus::Used },
+        factors: factors_from_text(&row.get::<_, String>(10)?),
     })
 }
 
@@ -341,11 +344,11 @@ impl CodeStore for SqliteStore {
             exec(
                 conn,
                 "INSERT INTO otp_codes (user_id, purpose, id, key_id, mac, length, issued_at, expires_at, attempts,
-                                        max_attempts, status, recent, client)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, 'live', ?10, ?11)
+                                        max_attempts, status, recent, client, factors)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, 'live', ?10, ?11, ?12)
                  ON CONFLICT (user_id, purpose) DO UPDATE SET id = ?3, key_id = ?4, mac = ?5, length = ?6,
                     issued_at = ?7, expires_at = ?8, attempts = 0, max_attempts = ?9, status = 'live', recent = ?10,
-                    client = ?11",
+                    client = ?11, factors = ?12",
                 params![
                     code.user_id,
                     code.purpose,
@@ -357,7 +360,8 @@ impl CodeStore for SqliteStore {
                     code.expires_at,
                     code.max_attempts,
                     recent,
-                    code.client
+                    code.client,
+                    factors_to_text(&code.factors)
                 ],
             )?;
             Ok(Issued::Stored)
@@ -804,8 +808,31 @@ impl SessionStore for SqliteStore {
         self.write(move |conn| {
             exec(
                 conn,
-                "INSERT INTO sessions (token_hash, user_id, client, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![s.token_hash, s.user_id, s.client, s.created_at, s.expires_at],
+                "INSERT INTO sessions (token_hash, user_id, client, created_at, expires_at, methods, idle_timeout,
+                                       last_used_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    s.token_hash,
+                    s.user_id,
+                    s.client,
+                    s.created_at,
+                    s.expires_at,
+                    factors_to_text(&s.methods),
+                    s.idle_timeout,
+                    s.last_used_at
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn touch_session(&self, token_hash: &str, at: Millis) -> Result<(), StoreError> {
+        let token_hash = token_hash.to_owned();
+        self.write(move |conn| {
+            exec(
+                conn,
+                "UPDATE sessions SET last_used_at = ?2 WHERE token_hash = ?1 AND last_used_at < ?2",
+                params![token_hash, at],
             )?;
             Ok(())
         })
@@ -815,8 +842,7 @@ impl SessionStore for SqliteStore {
         self.read(|conn| {
             Ok(row(
                 conn,
-                "SELECT token_hash, user_id, client, created_at, expires_at FROM sessions
-                  WHERE token_hash = ?1 AND expires_at > ?2",
+                &format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = ?1 AND {SESSION_LIVE}"),
                 params![token_hash, now],
                 session_from,
             )
@@ -828,8 +854,10 @@ impl SessionStore for SqliteStore {
         self.read(|conn| {
             Ok(all_rows(
                 conn,
-                "SELECT token_hash, user_id, client, created_at, expires_at FROM sessions
-                  WHERE user_id = ?1 AND expires_at > ?2 ORDER BY created_at DESC",
+                &format!(
+                    "SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = ?1 AND {SESSION_LIVE}
+                      ORDER BY created_at DESC"
+                ),
                 params![user_id, now],
                 session_from,
             )?)
@@ -848,6 +876,12 @@ impl SessionStore for SqliteStore {
     }
 }
 
+const SESSION_COLUMNS: &str =
+    "token_hash, user_id, client, created_at, expires_at, methods, idle_timeout, last_used_at";
+
+/// A session live at `?2` ([`Session::live_at`]).
+const SESSION_LIVE: &str = "expires_at > ?2 AND (idle_timeout = 0 OR last_used_at + idle_timeout > ?2)";
+
 fn session_from(r: &Row<'_>) -> rusqlite::Result<Session> {
     Ok(Session {
         token_hash: r.get(0)?,
@@ -855,6 +889,9 @@ fn session_from(r: &Row<'_>) -> rusqlite::Result<Session> {
         client: r.get(2)?,
         created_at: r.get(3)?,
         expires_at: r.get(4)?,
+        methods: factors_from_text(&r.get::<_, String>(5)?),
+        idle_timeout: r.get(6)?,
+        last_used_at: r.get(7)?,
     })
 }
 
@@ -886,7 +923,8 @@ impl Store for SqliteStore {
                 vec![purge.now, batch],
             ),
             (
-                "DELETE FROM sessions WHERE token_hash IN (SELECT token_hash FROM sessions WHERE expires_at <= ?1 LIMIT ?2)",
+                "DELETE FROM sessions WHERE token_hash IN (SELECT token_hash FROM sessions
+                  WHERE expires_at <= ?1 OR (idle_timeout > 0 AND last_used_at + idle_timeout <= ?1) LIMIT ?2)",
                 vec![purge.now, batch],
             ),
             (
@@ -991,6 +1029,40 @@ mod tests {
         assert_eq!(mode(&dir.path().join("data")), 0o700, "the folder");
         assert_eq!(mode(&path), 0o600, "the database");
         assert_eq!(mode(&dir.path().join("data").join("sluice.db-wal")), 0o600, "its log");
+    }
+
+    #[test]
+    fn the_migration_to_version_5_scrubs_session_tokens_from_old_run_outcomes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        // A file as version 4 left it, with a run outcome that kept a session token in clear
+        // (as versions before it did) and one that kept none.
+        let conn = Connection::open(&path).unwrap();
+        for migration in &MIGRATIONS[..4] {
+            conn.execute_batch(migration).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        let token = "ab".repeat(32);
+        let leaked = format!(r#"{{"response":[{{"_session":{{"token":"{token}"}}}}]}}"#);
+        for (id, outcome) in [("leaky", leaked.as_str()), ("clean", r#"{"response":[{"ok":true}]}"#)] {
+            conn.execute(
+                "INSERT INTO runs (id, component, dataflow, started_at, duration_us, status, outcome)
+                 VALUES (?1, 'C', 'F', 1, 1, 'ok', ?2)",
+                params![id, outcome],
+            )
+            .unwrap();
+        }
+        drop(conn);
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.get_run("leaky").unwrap().unwrap().outcome.map(|o| o.get().to_owned()), None);
+        let clean = store.get_run("clean").unwrap().unwrap().outcome.map(|o| o.get().to_owned());
+        assert_eq!(clean.as_deref(), Some(r#"{"response":[{"ok":true}]}"#));
+        drop(store);
+        for file in std::fs::read_dir(dir.path()).unwrap() {
+            let file = file.unwrap().path();
+            let bytes = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+            assert!(!bytes.contains(&token), "the token is still in {}", file.display());
+        }
     }
 
     #[test]

@@ -112,4 +112,13 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE otp_locks RENAME COLUMN user_id TO subject;
     ALTER TABLE otp_locks RENAME COLUMN client TO scope;
     CREATE INDEX sessions_by_user ON sessions (user_id, created_at);",
+    // 5: sessions know how they were earned (the factors, also carried by the code that opens
+    // one) and when they were last used (idle timeout). Sessions from before earned none that
+    // counts. Run outcomes recorded before session tokens were redacted lose their outcome.
+    "ALTER TABLE otp_codes ADD COLUMN factors TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE sessions ADD COLUMN methods TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE sessions ADD COLUMN idle_timeout INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN last_used_at INTEGER NOT NULL DEFAULT 0;
+    UPDATE sessions SET last_used_at = created_at;
+    UPDATE runs SET outcome = NULL WHERE instr(outcome, '\"_session\"') > 0;",
 ];

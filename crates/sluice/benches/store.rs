@@ -76,8 +76,8 @@ fn bench(c: &mut Criterion) {
         group.bench_function(format!("issue_and_confirm/{name}"), |b| {
             b.iter(|| {
                 clock.advance(STEP_MS);
-                let code = otp::issue(&services, &user, WORKPLACE, &rules).unwrap();
-                otp::confirm(&services, &user, WORKPLACE, &json!(code.expose())).unwrap();
+                let code = otp::issue(&services, &user, WORKPLACE, &rules, Vec::new()).unwrap();
+                otp::confirm(&services, &user, WORKPLACE, None, &json!(code.code.expose())).unwrap();
             })
         });
     }

@@ -304,23 +304,29 @@ fn email_two_factor(scenario: &Scenario, services: &Services) -> Vec<Check> {
             code.len()
         ),
     });
-    let verify = json!({"data": {"UserName": user, "Code": code}});
+    // Login answers with the code's challenge id, and Verify checks the code against it.
+    let challenge = outcome.response.first().and_then(|i| i.get(crate::otp::CHALLENGE_FIELD)).cloned();
+    let verify = json!({"data": {"UserName": user, "Code": code, "Challenge": challenge}});
     match scenario.run("Verify", verify.clone()) {
         Ok(outcome) => {
             let item = outcome.response.first().cloned().unwrap_or_default();
             let token = item.get("_session").and_then(|s| s.get("token")).and_then(Value::as_str).unwrap_or_default();
             let session = sessions::check_token(services, token).ok().flatten();
             checks.push(Check {
-                name: "the code confirms once and opens a session".into(),
-                passed: item.get("_confirmed") == Some(&json!(true)) && session.is_some_and(|s| s.user_id == user_id),
+                name: "the code confirms once and opens a two-factor session".into(),
+                passed: item.get("_confirmed") == Some(&json!(true))
+                    && session.as_ref().is_some_and(|s| s.user_id == user_id && s.two_factor()),
                 detail: format!(
-                    "_confirmed = {}, session until {}",
+                    "_confirmed = {}, session earned with {}, until {}",
                     item.get("_confirmed").cloned().unwrap_or_default(),
+                    session
+                        .map(|s| s.methods.iter().map(|f| f.method.name()).collect::<Vec<_>>().join("+"))
+                        .unwrap_or_default(),
                     item.get("_session").and_then(|s| s.get("expiresAt")).cloned().unwrap_or_default()
                 ),
             });
         }
-        Err(e) => checks.push(fail("the code confirms once and opens a session", e.to_string())),
+        Err(e) => checks.push(fail("the code confirms once and opens a two-factor session", e.to_string())),
     }
     checks.push(scenario.refused("the same code fails the second time", "Verify", verify, Rejection::Used));
     checks

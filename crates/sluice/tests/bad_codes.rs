@@ -58,13 +58,13 @@ fn every_bad_code_is_refused_for_its_reason() {
         max_attempts: 1000,
         limits: IssueLimits { resend_cooldown: 0, max_per_hour: 10 },
     };
-    let code = otp::issue(&services, &ann, WEB, &rules).unwrap().expose().to_owned();
+    let code = otp::issue(&services, &ann, WEB, &rules, Vec::new()).unwrap().code.expose().to_owned();
     let other = if code == "000000" { "111111" } else { "000000" };
     let bad = corpus(&code, other);
     let mut lines = Vec::new();
     for (what, typed) in &bad {
-        let reason = match otp::confirm(&services, &ann, WEB, typed) {
-            Ok(()) => panic!("{what} was accepted"),
+        let reason = match otp::confirm(&services, &ann, WEB, None, typed) {
+            Ok(_) => panic!("{what} was accepted"),
             Err(ConfirmError::Rejected(why)) => why.reason().to_owned(),
             Err(ConfirmError::Store(e)) => panic!("the store failed: {e}"),
         };
@@ -73,7 +73,7 @@ fn every_bad_code_is_refused_for_its_reason() {
     insta::assert_snapshot!(lines.join("\n"));
     let quoted = format!(" \"{code}\" ");
     assert!(
-        otp::confirm(&services, &ann, WEB, &json!(quoted)).is_ok(),
+        otp::confirm(&services, &ann, WEB, None, &json!(quoted)).is_ok(),
         "the right code, quoted and spaced, still works"
     );
 }

@@ -54,7 +54,7 @@ fn smtp_delivers_the_localized_code_to_a_real_server() {
     let Some(server) = smtp_server(port) else { return };
     let channels = Channels { smtp_url: Some(format!("smtp://127.0.0.1:{port}")), ..Default::default() };
     let (plan, services, _dir) = setup("Smtp", &channels);
-    login(&plan, "ann", "pw-ann-123").unwrap();
+    let challenge = login(&plan, "ann", "pw-ann-123").unwrap().response[0]["_otpChallenge"].clone();
     login(&plan, "kim", "pw-kim-123").unwrap();
     let messages = server.messages();
     assert_eq!(messages.len(), 2, "{messages:#?}");
@@ -66,7 +66,12 @@ fn smtp_delivers_the_localized_code_to_a_real_server() {
     let code = code_in(ann);
     assert_eq!(code.len(), 6, "{ann}");
     let cx = RunContext { user: None, client: Some("web".into()) };
-    let verified = plan.run("Verify", &json!({"data": {"UserName": "ann", "Code": code}}), &cx, RunOptions::default());
+    let verified = plan.run(
+        "Verify",
+        &json!({"data": {"UserName": "ann", "Code": code, "Challenge": challenge}}),
+        &cx,
+        RunOptions::default(),
+    );
     assert_eq!(verified.unwrap().response[0]["_confirmed"], true);
     let sent = services.store.list_messages(None, None, 10).unwrap();
     assert!(

@@ -8,7 +8,9 @@ use std::sync::{Arc, Barrier};
 
 use serde_json::{Map, json};
 use sluice::otp::{self, Binding, CONFIRM_SCOPE, CodeKeys, ConfirmError, IssueRules, OtpError, Rejection};
-use sluice::store::{EntryWrite, HOUR, IssueLimits, MemoryStore, Purge, Session, Store, StoreError, User};
+use sluice::store::{
+    AuthMethod, EntryWrite, Factor, HOUR, IssueLimits, MemoryStore, Purge, Session, Store, StoreError, User,
+};
 use sluice::{ManualClock, Services};
 use sluice_store_postgres::PostgresStore;
 use sluice_store_postgres::testing::TestSchema;
@@ -75,12 +77,12 @@ impl Harness {
     }
 
     fn issue(&self, who: &User, client: &str) -> String {
-        otp::issue(&self.services, who, from(client), &Self::rules()).unwrap().expose().to_owned()
+        otp::issue(&self.services, who, from(client), &Self::rules(), Vec::new()).unwrap().code.expose().to_owned()
     }
 
     fn confirm(&self, who: &User, client: &str, typed: &str) -> Result<(), Rejection> {
-        match otp::confirm(&self.services, who, from(client), &json!(typed)) {
-            Ok(()) => Ok(()),
+        match otp::confirm(&self.services, who, from(client), None, &json!(typed)) {
+            Ok(_) => Ok(()),
             Err(ConfirmError::Rejected(why)) => Err(why),
             Err(ConfirmError::Store(e)) => panic!("store failed: {e}"),
         }
@@ -115,7 +117,7 @@ fn only_digits_of_the_right_length_count(h: &Harness) {
     assert_eq!(h.confirm(&h.ann, "web", &code), Err(Rejection::TooManyAttempts));
     h.later();
     let code = h.issue(&h.ann, "web");
-    let number = otp::confirm(&h.services, &h.ann, from("web"), &json!(code.parse::<u64>().unwrap()));
+    let number = otp::confirm(&h.services, &h.ann, from("web"), None, &json!(code.parse::<u64>().unwrap()));
     assert!(matches!(number, Err(ConfirmError::Rejected(Rejection::Malformed))), "a JSON number: {number:?}");
     assert_eq!(h.confirm(&h.ann, "web", &code), Ok(()));
 }
@@ -204,7 +206,8 @@ fn a_code_works_only_for_its_user_client_and_purpose(h: &Harness) {
     let code = h.issue(&h.ann, "web");
     assert_eq!(h.confirm(&h.ann, "mobile", &code), Err(Rejection::WrongClient));
     assert_eq!(h.confirm(&h.bob, "web", &code), Err(Rejection::NoCode));
-    let elsewhere = otp::confirm(&h.services, &h.ann, Binding { purpose: "payment", client: "web" }, &json!(code));
+    let elsewhere =
+        otp::confirm(&h.services, &h.ann, Binding { purpose: "payment", client: "web" }, None, &json!(code));
     assert!(matches!(elsewhere, Err(ConfirmError::Rejected(Rejection::OtherPurpose))), "{elsewhere:?}");
     let bobs = h.issue(&h.bob, "web");
     if bobs != code {
@@ -221,19 +224,20 @@ fn a_user_holds_one_code_per_purpose_whatever_the_client(h: &Harness) {
         assert_eq!(h.confirm(&h.ann, "web", &for_web), Err(Rejection::WrongClient), "the newer code took its place");
     }
     let payment = Binding { purpose: "payment", client: "web" };
-    let paying = otp::issue(&h.services, &h.ann, payment, &Harness::rules()).unwrap().expose().to_owned();
+    let paying =
+        otp::issue(&h.services, &h.ann, payment, &Harness::rules(), Vec::new()).unwrap().code.expose().to_owned();
     assert_eq!(h.confirm(&h.ann, "mobile", &for_mobile), Ok(()), "another purpose keeps its own code");
-    assert!(otp::confirm(&h.services, &h.ann, payment, &json!(paying)).is_ok());
+    assert!(otp::confirm(&h.services, &h.ann, payment, None, &json!(paying)).is_ok());
 }
 
 fn issuing_is_rate_limited(h: &Harness) {
     h.issue(&h.ann, "web");
     h.clock.advance(10_000);
-    let limited = otp::issue(&h.services, &h.ann, from("web"), &Harness::rules()).unwrap_err();
+    let limited = otp::issue(&h.services, &h.ann, from("web"), &Harness::rules(), Vec::new()).unwrap_err();
     assert!(matches!(limited, OtpError::RateLimited { retry_after: 20_000 }), "{limited:?}");
     assert_eq!(limited.to_string(), "too many codes were requested for this user; try again in 20 s");
     // The limits count per user and purpose: another client does not reset them.
-    let other_client = otp::issue(&h.services, &h.ann, from("mobile"), &Harness::rules()).unwrap_err();
+    let other_client = otp::issue(&h.services, &h.ann, from("mobile"), &Harness::rules(), Vec::new()).unwrap_err();
     assert!(matches!(other_client, OtpError::RateLimited { retry_after: 20_000 }), "{other_client:?}");
     h.issue(&h.bob, "web"); // other users are not held up
     for _ in 1..10 {
@@ -242,7 +246,7 @@ fn issuing_is_rate_limited(h: &Harness) {
     }
     h.later();
     assert!(matches!(
-        otp::issue(&h.services, &h.ann, from("web"), &Harness::rules()),
+        otp::issue(&h.services, &h.ann, from("web"), &Harness::rules(), Vec::new()),
         Err(OtpError::RateLimited { .. })
     ));
     h.clock.advance(60 * MIN);
@@ -256,9 +260,9 @@ fn a_rotated_key_still_confirms_earlier_codes(h: &Harness) {
             CodeKeys::from_secret("the-next-secret-0123456789abcdefgh").unwrap().with_previous(previous).unwrap();
         Services { keys: Arc::new(keys), ..h.services.clone() }
     };
-    let without = otp::confirm(&rotated(&[]), &h.ann, from("web"), &json!(code));
+    let without = otp::confirm(&rotated(&[]), &h.ann, from("web"), None, &json!(code));
     assert!(matches!(without, Err(ConfirmError::Rejected(Rejection::Wrong))), "{without:?}");
-    assert!(otp::confirm(&rotated(&[SECRET]), &h.ann, from("web"), &json!(code)).is_ok());
+    assert!(otp::confirm(&rotated(&[SECRET]), &h.ann, from("web"), None, &json!(code)).is_ok());
 }
 
 fn users_are_unique_by_name_without_regard_to_case(h: &Harness) {
@@ -401,8 +405,9 @@ fn all_at_once<T: Send>(n: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T> {
 }
 
 fn concurrent_issues_store_exactly_one_code(h: &Harness) {
-    let outcomes = all_at_once(16, |_| otp::issue(&h.services, &h.ann, from("web"), &Harness::rules()));
-    let issued: Vec<String> = outcomes.iter().filter_map(|o| o.as_ref().ok()).map(|c| c.expose().to_owned()).collect();
+    let outcomes = all_at_once(16, |_| otp::issue(&h.services, &h.ann, from("web"), &Harness::rules(), Vec::new()));
+    let issued: Vec<String> =
+        outcomes.iter().filter_map(|o| o.as_ref().ok()).map(|c| c.code.expose().to_owned()).collect();
     assert_eq!(issued.len(), 1, "the resend cooldown lets one of 16 simultaneous requests through");
     assert!(outcomes.iter().filter_map(|o| o.as_ref().err()).all(|e| matches!(e, OtpError::RateLimited { .. })));
     assert_eq!(h.confirm(&h.ann, "web", &issued[0]), Ok(()));
@@ -423,30 +428,75 @@ fn concurrent_saves_get_distinct_versions(h: &Harness) {
     assert_eq!(versions, (1..=8).collect::<Vec<i64>>());
 }
 
+/// A session of `user` made at `created_at`, living a minute, with no idle timeout.
+fn session(n: u8, user: &User, created_at: i64) -> Session {
+    Session {
+        token_hash: format!("{n:02x}").repeat(32),
+        user_id: user.id.clone(),
+        client: "web".into(),
+        methods: Vec::new(),
+        created_at,
+        expires_at: created_at + MIN,
+        idle_timeout: 0,
+        last_used_at: created_at,
+    }
+}
+
 fn sessions_are_found_until_they_expire(h: &Harness) {
     let store = &h.services.store;
-    let session = Session {
-        token_hash: "ab".repeat(32),
-        user_id: h.ann.id.clone(),
-        client: "web".into(),
-        created_at: T0,
-        expires_at: T0 + MIN,
-    };
+    let session = session(0xab, &h.ann, T0);
     store.create_session(&session).unwrap();
     assert_eq!(store.find_session(&session.token_hash, T0 + MIN - 1).unwrap(), Some(session.clone()));
     assert_eq!(store.find_session(&session.token_hash, T0 + MIN).unwrap(), None);
     assert_eq!(store.find_session(&"cd".repeat(32), T0).unwrap(), None);
 }
 
+fn sessions_keep_their_factors_and_end_when_left_idle(h: &Harness) {
+    let store = &h.services.store;
+    let methods = vec![Factor { method: AuthMethod::Pwd, at: T0 - 5 }, Factor { method: AuthMethod::Otp, at: T0 }];
+    let idle = Session { methods, expires_at: T0 + 10 * MIN, idle_timeout: 2 * MIN, ..session(0x12, &h.ann, T0) };
+    store.create_session(&idle).unwrap();
+    let found = |at| store.find_session(&idle.token_hash, at).unwrap();
+    assert_eq!(found(T0 + 2 * MIN - 1), Some(idle.clone()), "its factors come back as stored");
+    assert!(found(T0 + 2 * MIN - 1).unwrap().two_factor());
+    assert_eq!(found(T0 + 2 * MIN), None, "two minutes unused");
+    // A use restarts the idle time; a use recorded late never moves it back.
+    store.touch_session(&idle.token_hash, T0 + 2 * MIN).unwrap();
+    store.touch_session(&idle.token_hash, T0 + MIN).unwrap();
+    assert_eq!(found(T0 + 4 * MIN - 1).map(|s| s.last_used_at), Some(T0 + 2 * MIN));
+    assert_eq!(store.list_sessions(&h.ann.id, T0 + 4 * MIN - 1).unwrap().len(), 1);
+    assert!(store.list_sessions(&h.ann.id, T0 + 4 * MIN).unwrap().is_empty(), "idle sessions are not listed");
+    // However much it is used, it ends at its end.
+    store.touch_session(&idle.token_hash, T0 + 9 * MIN).unwrap();
+    assert_eq!(found(T0 + 10 * MIN), None);
+}
+
+fn a_code_carries_the_factors_proved_before_it(h: &Harness) {
+    let password = Factor { method: AuthMethod::Pwd, at: T0 - 1 };
+    let issued = otp::issue(&h.services, &h.ann, from("web"), &Harness::rules(), vec![password]).unwrap();
+    h.clock.advance(1000);
+    let proved = otp::confirm(&h.services, &h.ann, from("web"), None, &json!(issued.code.expose())).unwrap();
+    assert_eq!(proved, [password, Factor { method: AuthMethod::Otp, at: T0 + 1000 }]);
+}
+
+fn a_challenge_confirms_only_its_own_code(h: &Harness) {
+    let first = otp::issue(&h.services, &h.ann, from("web"), &Harness::rules(), Vec::new()).unwrap();
+    h.later();
+    let second = otp::issue(&h.services, &h.ann, from("web"), &Harness::rules(), Vec::new()).unwrap();
+    let code = json!(second.code.expose());
+    let confirm = |challenge| match otp::confirm(&h.services, &h.ann, from("web"), challenge, &code) {
+        Ok(_) => Ok(()),
+        Err(ConfirmError::Rejected(why)) => Err(why),
+        Err(ConfirmError::Store(e)) => panic!("store failed: {e}"),
+    };
+    // The first challenge names a code that is void; an empty one names none.
+    assert_eq!(confirm(Some(&first.challenge)), Err(Rejection::OtherChallenge));
+    assert_eq!(confirm(Some("")), Err(Rejection::OtherChallenge));
+    assert_eq!(confirm(Some(&second.challenge)), Ok(()));
+}
+
 fn sessions_are_listed_ended_one_at_a_time_and_revoked(h: &Harness) {
     let store = &h.services.store;
-    let session = |n: u8, user: &User, created_at| Session {
-        token_hash: format!("{n:02x}").repeat(32),
-        user_id: user.id.clone(),
-        client: "web".into(),
-        created_at,
-        expires_at: created_at + MIN,
-    };
     let (first, second, bobs) = (session(1, &h.ann, T0), session(2, &h.ann, T0 + 1), session(3, &h.bob, T0));
     for s in [&first, &second, &bobs] {
         store.create_session(s).unwrap();
@@ -472,13 +522,7 @@ fn purge_forgets_only_what_may_go(h: &Harness) {
     h.issue(&h.bob, "web"); // live, expires after 5 minutes
     store.record_failure(&h.bob.id, "app", T0, T0 - HOUR).unwrap();
     store.lock(&h.bob.id, "app", T0 + MIN).unwrap();
-    let session = Session {
-        token_hash: "ef".repeat(32),
-        user_id: h.bob.id.clone(),
-        client: "web".into(),
-        created_at: T0,
-        expires_at: T0 + MIN,
-    };
+    let session = session(0xef, &h.bob, T0);
     store.create_session(&session).unwrap();
     let run = |id: &str, at| sluice::store::RunRecord {
         id: id.into(),
@@ -560,6 +604,9 @@ macro_rules! every_store {
             concurrent_failures_are_each_counted,
             concurrent_saves_get_distinct_versions,
             sessions_are_found_until_they_expire,
+            sessions_keep_their_factors_and_end_when_left_idle,
+            a_code_carries_the_factors_proved_before_it,
+            a_challenge_confirms_only_its_own_code,
             sessions_are_listed_ended_one_at_a_time_and_revoked,
             purge_forgets_only_what_may_go,
         );)*

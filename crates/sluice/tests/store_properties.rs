@@ -84,7 +84,7 @@ fn check(store: Arc<dyn Store>, ops: &[Op]) {
     for op in ops {
         match *op {
             Op::Issue { user, client } => {
-                if let Ok(code) = otp::issue(&services, &users[user], from(client), &rules) {
+                if let Ok(code) = otp::issue(&services, &users[user], from(client), &rules, Vec::new()) {
                     tries.insert(user, 0);
                     for earlier in issued.iter_mut().filter(|i| i.pair.0 == user) {
                         earlier.replaced = true;
@@ -92,7 +92,7 @@ fn check(store: Arc<dyn Store>, ops: &[Op]) {
                     let expires_at = clock.now() + LIFETIME;
                     issued.push(Issued {
                         pair: (user, client),
-                        code: code.expose().to_owned(),
+                        code: code.code.expose().to_owned(),
                         expires_at,
                         replaced: false,
                     });
@@ -108,14 +108,14 @@ fn check(store: Arc<dyn Store>, ops: &[Op]) {
                     && clock.now() < typed.expires_at
                     && tries.get(&user) == Some(&0)
                     && !refused.contains(&user);
-                let result = otp::confirm(&services, &users[user], from(client), &json!(typed.code));
+                let result = otp::confirm(&services, &users[user], from(client), None, &json!(typed.code));
                 *tries.entry(user).or_default() += 1;
                 if result.is_err() {
                     refused.insert(user);
                 }
                 assert!(!must_succeed || result.is_ok(), "the first try of live code #{i} was refused: {result:?}");
                 match result {
-                    Ok(()) => {
+                    Ok(_) => {
                         // A six-digit code typed for another user may match that user's own code
                         // by chance; only a success for the code's own pair is about this code.
                         if pair == typed.pair {
@@ -146,9 +146,9 @@ fn check(store: Arc<dyn Store>, ops: &[Op]) {
     for (user, name) in users.iter().enumerate() {
         for client in 0..CLIENTS.len() {
             clock.advance(rules.limits.resend_cooldown);
-            let code = otp::issue(&services, name, from(client), &rules)
+            let code = otp::issue(&services, name, from(client), &rules, Vec::new())
                 .unwrap_or_else(|e| panic!("no new code for pair ({user}, {client}): {e}"));
-            let confirmed = otp::confirm(&services, name, from(client), &json!(code.expose()));
+            let confirmed = otp::confirm(&services, name, from(client), None, &json!(code.code.expose()));
             assert!(confirmed.is_ok(), "the new code of pair ({user}, {client}) was refused: {confirmed:?}");
         }
     }

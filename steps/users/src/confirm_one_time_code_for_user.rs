@@ -11,8 +11,9 @@ use sluice_core::{
     StepContext, StepDescriptor, StepError, StepMeta, StepPlugin, ValueSource, labels,
 };
 
+use sluice_core::Millis;
 use sluice_core::clock::rfc3339;
-use sluice_core::{Millis, sessions};
+use sluice_core::sessions::{self, SessionRules};
 
 use crate::{DurationSetting, client_of, client_setting, find_user};
 
@@ -51,6 +52,16 @@ pub struct ConfirmOneTimeCodeSettings {
     /// Default 12 hours.
     #[serde(default)]
     pub session_lifetime: Option<DurationSetting>,
+    /// How long a session lasts unused: seconds or a duration, 1 minute to 30 days. Default
+    /// 30 minutes (NIST SP 800-63B at AAL2).
+    #[serde(default)]
+    pub session_idle_timeout: Option<DurationSetting>,
+    /// Path of the field holding the challenge id that Get one-time code for user wrote into
+    /// `_otpChallenge`, such as `data.Challenge`: the typed code is then checked against that
+    /// code only, and a missing or unknown challenge fails like a wrong code. Default: the
+    /// user's live code for the purpose.
+    #[serde(default)]
+    pub challenge_field: Option<String>,
 }
 
 fn default_result() -> String {
@@ -78,8 +89,10 @@ struct Confirm {
     purpose: String,
     result: FieldPath,
     on_failure: OnFailure,
-    /// The session lifetime, when a session is issued.
-    session: Option<Millis>,
+    /// Where the challenge id is, when the code must be the one it names.
+    challenge: Option<FieldPath>,
+    /// How long sessions last, when the step opens one.
+    session: Option<SessionRules>,
 }
 
 impl StepPlugin for ConfirmOneTimeCodeForUser {
@@ -147,6 +160,26 @@ impl StepPlugin for ConfirmOneTimeCodeForUser {
                 },
             },
             labels::PURPOSE,
+            SettingLabel {
+                name: "sessionIdleTimeout",
+                label: Localized {
+                    en: "Session idle timeout",
+                    fr: "Délai d'inactivité de la session",
+                    es: "Tiempo de inactividad de la sesión",
+                    pt: "Tempo de inatividade da sessão",
+                    de: "Sitzungs-Leerlaufzeit",
+                },
+            },
+            SettingLabel {
+                name: "challengeField",
+                label: Localized {
+                    en: "Challenge field",
+                    fr: "Champ du défi",
+                    es: "Campo del desafío",
+                    pt: "Campo do desafio",
+                    de: "Feld der Challenge",
+                },
+            },
         ],
     };
 
@@ -158,18 +191,14 @@ impl StepPlugin for ConfirmOneTimeCodeForUser {
         }
         let user = settings.user_name.as_ref().map(|u| cx.value_source("userName", u)).transpose();
         let client = client_setting(settings.client.as_ref(), cx);
+        let session = session_rules(&settings, cx);
         let purpose = settings.purpose.unwrap_or_else(|| cx.component().to_owned());
         let result = cx.path("resultField", &settings.result_field);
-        let session = match (&settings.session_lifetime, settings.issue_session) {
-            (Some(d), true) => Some(d.check("sessionLifetime", 60_000, 30 * 86_400_000, cx)).transpose(),
-            (None, true) => Ok(Some(12 * 3_600_000)),
-            (Some(_), false) => {
-                Err(cx.invalid("sessionLifetime", "sessionLifetime needs \"issueSession\": true", None))
-            }
-            (None, false) => Ok(None),
-        };
+        let challenge = settings.challenge_field.as_deref().map(|c| cx.path("challengeField", c)).transpose();
+
         Ok(BuiltStep::each(Confirm {
             session: session?,
+            challenge: challenge?,
             typed: typed?,
             user: user?,
             client: client?,
@@ -178,6 +207,29 @@ impl StepPlugin for ConfirmOneTimeCodeForUser {
             on_failure: settings.on_failure,
         }))
     }
+}
+
+/// The lifetime and idle timeout of the sessions the step opens, when it opens them.
+fn session_rules(
+    settings: &ConfirmOneTimeCodeSettings,
+    cx: &mut BuildContext<'_>,
+) -> Result<Option<SessionRules>, BuildError> {
+    const RANGE: (Millis, Millis) = (60_000, 30 * 86_400_000);
+    let given =
+        [("sessionLifetime", &settings.session_lifetime), ("sessionIdleTimeout", &settings.session_idle_timeout)];
+    if !settings.issue_session {
+        return match given.iter().find(|(_, d)| d.is_some()) {
+            Some((name, _)) => Err(cx.invalid(name, format!("{name} needs \"issueSession\": true"), None)),
+            None => Ok(None),
+        };
+    }
+    let mut check = |(name, duration): (&str, &Option<DurationSetting>), default: Millis| match duration {
+        Some(d) => d.check(name, RANGE.0, RANGE.1, cx),
+        None => Ok(default),
+    };
+    let lifetime = check(given[0], 12 * 3_600_000);
+    let idle_timeout = check(given[1], sessions::DEFAULT_IDLE_TIMEOUT);
+    Ok(Some(SessionRules { lifetime: lifetime?, idle_timeout: idle_timeout? }))
 }
 
 sluice_core::inventory::submit! { StepDescriptor::of::<ConfirmOneTimeCodeForUser>() }
@@ -191,26 +243,31 @@ impl Step for Confirm {
         let user = find_user(cx, key.as_deref())?;
         let client = client_of(self.client.as_ref(), &item, cx)?;
         let typed = self.typed.get(&item).cloned().unwrap_or(Value::Null);
+        // With a challenge field, a missing challenge names no code: it fails like a wrong one.
+        let challenge = self.challenge.as_ref().map(|path| match path.get(&item) {
+            Some(Value::String(id)) => id.as_str(),
+            _ => "",
+        });
+        let binding = Binding { purpose: &self.purpose, client: &client };
         let verdict = match &user {
-            Some(user) => {
-                otp::confirm(cx.services(), user, Binding { purpose: &self.purpose, client: &client }, &typed)
-            }
+            Some(user) => otp::confirm(cx.services(), user, binding, challenge, &typed),
             None => Err(ConfirmError::Rejected(Rejection::NoCode)),
         };
-        let confirmed = match verdict {
-            Ok(()) => true,
+        let factors = match verdict {
+            Ok(factors) => Some(factors),
             Err(ConfirmError::Rejected(why)) => {
                 cx.note(format!("code refused: {}", why.reason()));
-                false
+                None
             }
             Err(ConfirmError::Store(e)) => return Err(e.into()),
         };
+        let confirmed = factors.is_some();
         if !confirmed && self.on_failure == OnFailure::Stop {
             return Err(StepError::public(REJECTED));
         }
         self.result.set(&mut item, Value::Bool(confirmed)).map_err(|e| StepError::at_setting("resultField", e))?;
-        if let (true, Some(lifetime), Some(user)) = (confirmed, self.session, &user) {
-            let (token, session) = sessions::open_session(cx.services(), &user.id, &client, lifetime)
+        if let (Some(factors), Some(rules), Some(user)) = (factors, self.session, &user) {
+            let (token, session) = sessions::open_session(cx.services(), &user.id, &client, factors, rules)
                 .map_err(|e| StepError::new(e.to_string()))?;
             item.insert("_session".into(), json!({"token": token, "expiresAt": rfc3339(session.expires_at)}));
             if let Ok(path) = FieldPath::parse("_session.token") {

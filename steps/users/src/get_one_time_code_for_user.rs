@@ -52,7 +52,8 @@ pub struct GetOneTimeCodeSettings {
     #[serde(default = "default_per_hour")]
     #[schemars(range(min = 1, max = 100))]
     pub max_codes_per_hour: u32,
-    /// Where the code is written. It is secret: traces show it as "[redacted]" and responses
+    /// Where the code is written (its challenge id goes into `_otpChallenge`, for a Confirm
+    /// step's `challengeField`). It is secret: traces show it as "[redacted]" and responses
     /// leave it out, unless a later step copies it into another field. Default `_oneTimeCode`.
     #[serde(default = "default_result")]
     pub result_field: String,
@@ -207,14 +208,16 @@ impl Step for Issue {
         }
         let client = client_of(self.client.as_ref(), &item, cx)?;
         let binding = Binding { purpose: &self.purpose, client: &client };
-        let code = otp::issue(cx.services(), &user, binding, &self.rules).map_err(|e| match e {
+        let factors = cx.proved_by(&user.id);
+        let issued = otp::issue(cx.services(), &user, binding, &self.rules, factors).map_err(|e| match e {
             OtpError::RateLimited { .. } => StepError::new(e.to_string()),
             OtpError::Store(e) => e.into(),
             other => StepError::new(format!("cannot issue a code: {other}")),
         })?;
         self.result
-            .set(&mut item, Value::String(code.expose().to_owned()))
+            .set(&mut item, Value::String(issued.code.expose().to_owned()))
             .map_err(|e| StepError::at_setting("resultField", e))?;
+        item.insert(otp::CHALLENGE_FIELD.into(), Value::String(issued.challenge));
         out.push(item);
         Ok(())
     }

@@ -5,20 +5,15 @@
 
 use serde::Deserialize;
 use serde_json::Value;
+use sluice_core::passwords::{self, LOGIN_REFUSED, LoginError};
 use sluice_core::schemars::{self, JsonSchema};
+use sluice_core::store::AuthMethod;
 use sluice_core::{
     BuildContext, BuildError, BuiltStep, FieldOrValue, FieldPath, Group, Item, Localized, SettingLabel, Step,
     StepContext, StepDescriptor, StepError, StepMeta, StepPlugin, ValueSource, labels,
 };
-use sluice_core::{otp, passwords};
 
 use crate::{client_of, client_setting, find_user};
-
-/// The one message every failed login shows.
-pub const LOGIN_REFUSED: &str = "invalid user name or password";
-
-/// The scope in which failed logins are counted and locked (per user, whatever the client).
-pub const LOGIN_SCOPE: &str = "login";
 
 /// Settings of `login_with_password`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -112,39 +107,18 @@ impl Step for Login {
             _ => String::new(),
         };
         let user = find_user(cx, name.as_deref())?;
-        // Throttling is per user (or per name, for names that match no user), whatever the
-        // client: naming other clients buys no more guesses.
-        // An unknown name is kept as its fingerprint: failure rows stay small whatever was sent.
-        let subject = match &user {
-            Some(u) => u.id.clone(),
-            None => format!("name:{}", sluice_core::fingerprint(&name.unwrap_or_default().to_lowercase())),
-        };
-        let scope = LOGIN_SCOPE;
-        let services = cx.services().clone();
-        let store = &services.store;
-        let now = services.clock.now();
-        let fail = StepError::from;
-        let locked = store.locked_until(&subject, scope, now).map_err(fail)?.is_some();
-        let hash = user.as_ref().and_then(|u| u.password_hash.as_deref()).unwrap_or(passwords::stand_in_hash());
-        // The hash is always checked, so every refusal costs the same work.
-        let matches = passwords::matches(hash, &password);
-        let refusal = match &user {
-            _ if locked => Some("too many failed logins lately"),
-            None => Some("no such user"),
-            Some(u) if u.password_hash.is_none() => Some("the user has no password"),
-            Some(_) if !matches => Some("wrong password"),
-            Some(u) if !u.active => Some("the user is inactive"),
-            Some(_) => None,
-        };
-        if let Some(reason) = refusal {
-            if !locked {
-                otp::count_failure(&services, &subject, scope, now).map_err(fail)?;
+        let name = name.unwrap_or_default();
+        match passwords::check_login(cx.services(), &name, user.as_ref(), &password, &client) {
+            Ok(()) => {}
+            Err(LoginError::Refused(refusal)) => {
+                cx.note(format!("login refused: {}", refusal.reason()));
+                return Err(StepError::public(LOGIN_REFUSED));
             }
-            tracing::info!(subject = %subject, client = %sluice_core::log_text(&client), reason, "login refused");
-            cx.note(format!("login refused: {reason}"));
-            return Err(StepError::public(LOGIN_REFUSED));
+            Err(LoginError::Store(e)) => return Err(e.into()),
         }
-        store.clear_failures(&subject, scope).map_err(fail)?;
+        if let Some(user) = &user {
+            cx.proved(&user.id, AuthMethod::Pwd);
+        }
         let value = user.map_or(Value::Null, |u| u.to_item_value());
         self.result.set(&mut item, value).map_err(|e| StepError::at_setting("resultField", e))?;
         out.push(item);
@@ -161,8 +135,8 @@ mod tests {
     use sluice_core::store::User;
     use sluice_core::{Engine, RunContext, SingleStep};
 
-    use super::LOGIN_REFUSED;
     use crate::test_support::engine;
+    use sluice_core::passwords::LOGIN_REFUSED;
 
     fn hashed(password: &str) -> String {
         let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();

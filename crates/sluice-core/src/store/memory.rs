@@ -133,6 +133,7 @@ impl CodeStore for MemoryStore {
             attempts: 0,
             max_attempts: code.max_attempts,
             status: CodeStatus::Live,
+            factors: code.factors.clone(),
         };
         state.codes.insert(slot, Slot { code: stored, issued_at: code.issued_at, recent });
         Ok(Issued::Stored)
@@ -366,13 +367,20 @@ impl SessionStore for MemoryStore {
     }
 
     fn find_session(&self, token_hash: &str, now: Millis) -> Result<Option<Session>, StoreError> {
-        Ok(self.state().sessions.get(token_hash).filter(|s| now < s.expires_at).cloned())
+        Ok(self.state().sessions.get(token_hash).filter(|s| s.live_at(now)).cloned())
+    }
+
+    fn touch_session(&self, token_hash: &str, at: Millis) -> Result<(), StoreError> {
+        if let Some(session) = self.state().sessions.get_mut(token_hash) {
+            session.last_used_at = session.last_used_at.max(at);
+        }
+        Ok(())
     }
 
     fn list_sessions(&self, user_id: &str, now: Millis) -> Result<Vec<Session>, StoreError> {
         let state = self.state();
         let mut live: Vec<Session> =
-            state.sessions.values().filter(|s| s.user_id == user_id && now < s.expires_at).cloned().collect();
+            state.sessions.values().filter(|s| s.user_id == user_id && s.live_at(now)).cloned().collect();
         live.sort_by_key(|s| std::cmp::Reverse(s.created_at));
         Ok(live)
     }
@@ -454,7 +462,7 @@ impl Store for MemoryStore {
         });
         purged += drop_some(failures, purge.batch, |times| times.iter().all(|at| *at <= purge.failures_before));
         purged += drop_some(locks, purge.batch, |until| *until <= purge.now);
-        purged += drop_some(sessions, purge.batch, |session| session.expires_at <= purge.now);
+        purged += drop_some(sessions, purge.batch, |session| !session.live_at(purge.now));
         let old_runs = runs.iter().take(purge.batch).take_while(|run| run.started_at < purge.runs_before).count();
         runs.drain(..old_runs);
         Ok(purged + old_runs)

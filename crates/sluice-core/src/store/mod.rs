@@ -108,11 +108,21 @@ pub struct NewCode {
     pub expires_at: Millis,
     /// Confirmations it allows, the right one included.
     pub max_attempts: u32,
+    /// The factors the user proved in the run that asked for it (a password, say): a session
+    /// opened when it is confirmed was earned with them and the code.
+    pub factors: Vec<Factor>,
 }
 
 /// The longest user name (or id) a step looks up, in bytes; a longer one is no user's, and is
 /// refused before any lookup.
 pub const MAX_USER_NAME_BYTES: usize = 256;
+
+/// Whether `name_or_id` could name a user: no longer than [`MAX_USER_NAME_BYTES`] and free of
+/// NUL characters (see [`NUL_RULE`](crate::types::NUL_RULE)). Anything else is no user's, and
+/// is refused before any lookup.
+pub fn could_name_a_user(name_or_id: &str) -> bool {
+    name_or_id.len() <= MAX_USER_NAME_BYTES && !name_or_id.contains('\0')
+}
 
 /// One hour, in milliseconds: the window of the issue and failure limits.
 pub const HOUR: Millis = 3_600_000;
@@ -189,6 +199,8 @@ pub struct StoredCode {
     pub max_attempts: u32,
     /// Its status.
     pub status: CodeStatus,
+    /// The factors proved before it was issued.
+    pub factors: Vec<Factor>,
 }
 
 /// One-time codes and the failure counts that lock confirmation.
@@ -482,7 +494,46 @@ pub trait OutboxStore {
     ) -> Result<Vec<Message>, StoreError>;
 }
 
-/// A signed-in session: what an end user presents after the second factor.
+/// How a user proved who they are (the `amr` values of RFC 8176).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")] // the same names as `name`
+pub enum AuthMethod {
+    /// A password.
+    Pwd,
+    /// A one-time code sent to the user.
+    Otp,
+}
+
+impl AuthMethod {
+    /// Its name, as sessions list it (`pwd`, `otp`).
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthMethod::Pwd => "pwd",
+            AuthMethod::Otp => "otp",
+        }
+    }
+}
+
+/// One factor a user proved, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Factor {
+    /// What was proved.
+    pub method: AuthMethod,
+    /// When.
+    pub at: Millis,
+}
+
+/// Factors as stored: a JSON array (`[{"method":"pwd","at":..}]`).
+pub fn factors_to_text(factors: &[Factor]) -> String {
+    serde_json::to_string(factors).unwrap_or_else(|_| "[]".into())
+}
+
+/// Factors from their stored text; text that is not factors counts as none.
+pub fn factors_from_text(text: &str) -> Vec<Factor> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+/// A signed-in session: what an end user presents after signing in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Session {
@@ -492,19 +543,40 @@ pub struct Session {
     pub user_id: String,
     /// The client it was issued for.
     pub client: String,
+    /// How it was earned: each factor the user proved, with its time.
+    pub methods: Vec<Factor>,
     /// When it was made.
     pub created_at: Millis,
-    /// When it stops working.
+    /// When it stops working, however much it is used.
     pub expires_at: Millis,
+    /// It also stops after this long unused (0: never).
+    pub idle_timeout: Millis,
+    /// When it was last used (kept to the minute: see [`sessions::TOUCH_EVERY`](crate::sessions::TOUCH_EVERY)).
+    pub last_used_at: Millis,
+}
+
+impl Session {
+    /// Whether it works at `now`: before its end and, with an idle timeout, used recently.
+    pub fn live_at(&self, now: Millis) -> bool {
+        now < self.expires_at && (self.idle_timeout == 0 || now < self.last_used_at + self.idle_timeout)
+    }
+
+    /// Whether it was earned with a password and a one-time code (`"access": "twoFactor"`).
+    pub fn two_factor(&self) -> bool {
+        let proved = |method| self.methods.iter().any(|f| f.method == method);
+        proved(AuthMethod::Pwd) && proved(AuthMethod::Otp)
+    }
 }
 
 /// Sessions.
 pub trait SessionStore {
     /// Stores a session.
     fn create_session(&self, session: &Session) -> Result<(), StoreError>;
-    /// The session with this token hash, when it has not expired at `now`.
+    /// The session with this token hash, when it is live at `now` ([`Session::live_at`]).
     fn find_session(&self, token_hash: &str, now: Millis) -> Result<Option<Session>, StoreError>;
-    /// The user's sessions that have not expired at `now`, newest first.
+    /// Records that the session was used at `at`.
+    fn touch_session(&self, token_hash: &str, at: Millis) -> Result<(), StoreError>;
+    /// The user's sessions live at `now`, newest first.
     fn list_sessions(&self, user_id: &str, now: Millis) -> Result<Vec<Session>, StoreError>;
     /// Ends the user's session with the token hash `only` (signing out), or all the user's
     /// sessions (revoking them); returns how many ended.
