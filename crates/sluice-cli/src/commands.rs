@@ -444,6 +444,8 @@ pub struct ServeOptions {
     pub password_sessions: bool,
     /// The component the web page signs in with.
     pub signin_component: String,
+    /// Proxies whose X-Forwarded-For is believed.
+    pub trusted_proxies: Vec<sluice_server::IpNet>,
     /// Threads for runs and store calls (`None`: the store's default).
     pub workers: Option<usize>,
 }
@@ -461,6 +463,7 @@ pub fn serve(options: ServeOptions, store: &StoreArgs) -> Result<(), Failure> {
         client,
         password_sessions,
         signin_component,
+        trusted_proxies,
         workers,
     } = options;
     if admin_tokens.is_empty() {
@@ -480,6 +483,7 @@ pub fn serve(options: ServeOptions, store: &StoreArgs) -> Result<(), Failure> {
         client,
         password_sessions,
         signin_component,
+        limits: sluice_server::LimitConfig { trusted_proxies, ..Default::default() },
         ..Default::default()
     };
     let engine = std::sync::Arc::new(engine);

@@ -222,6 +222,11 @@ enum Command {
         /// The component whose public Login and Verify dataflows the web page signs in with.
         #[arg(long, default_value = "EmailTwoFactor")]
         signin_component: String,
+        /// Proxies in front of the server whose X-Forwarded-For is believed, for the limits per
+        /// address: addresses or networks, comma-separated (such as 127.0.0.1,10.0.0.0/8).
+        /// From anyone else the header is ignored.
+        #[arg(long, value_parser = trusted_proxies)]
+        trusted_proxies: Option<Networks>,
         /// Threads that run dataflows and store calls (default: 16 per core and at least 32 for SQLite
         /// and PostgreSQL, 4 per core and at least 8 for memory); requests beyond them wait their turn.
         #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
@@ -406,6 +411,7 @@ fn main() -> ExitCode {
             client,
             password_sessions,
             signin_component,
+            trusted_proxies,
             workers,
             store,
         } => {
@@ -421,6 +427,7 @@ fn main() -> ExitCode {
                 client,
                 password_sessions,
                 signin_component,
+                trusted_proxies: trusted_proxies.map(|n| n.0).unwrap_or_default(),
                 workers: workers.map(usize::from),
             };
             commands::serve(options, &store)
@@ -434,4 +441,12 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The proxies of `--trusted-proxies`.
+#[derive(Debug, Clone)]
+struct Networks(Vec<sluice_server::IpNet>);
+
+fn trusted_proxies(text: &str) -> Result<Networks, String> {
+    sluice_server::parse_networks(text).map(Networks)
 }

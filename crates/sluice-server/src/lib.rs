@@ -6,6 +6,7 @@
 mod api;
 mod auth;
 mod error;
+mod limits;
 mod metrics;
 
 use std::collections::HashMap;
@@ -24,6 +25,8 @@ use sluice::store::Store;
 use sluice::{Engine, Lang, Plan};
 
 pub use auth::{Caller, admin_hash};
+pub use ipnet::IpNet;
+pub use limits::{LimitConfig, Throttle, parse_networks};
 pub use metrics::Metrics;
 
 /// Settings of a server.
@@ -55,6 +58,8 @@ pub struct ServerConfig {
     pub run_retention: Duration,
     /// How often the background purge looks for what may go.
     pub purge_every: Duration,
+    /// Limits on password sign-ins and anonymous runs of public dataflows.
+    pub limits: LimitConfig,
 }
 
 impl Default for ServerConfig {
@@ -71,6 +76,7 @@ impl Default for ServerConfig {
             keep_run_details: true,
             run_retention: Duration::from_secs(7 * 24 * 3600),
             purge_every: Duration::from_secs(60),
+            limits: LimitConfig::default(),
         }
     }
 }
@@ -87,6 +93,7 @@ pub struct AppState {
     /// The web page, naming the sign-in component (written once, at start).
     page: String,
     keep_run_details: bool,
+    limits: limits::Limits,
     /// The step catalog as JSON, in each language of [`Lang::ALL`] (it never changes while the
     /// process runs: step types are linked in).
     catalogs: Vec<Bytes>,
@@ -124,6 +131,7 @@ impl AppState {
             client: config.client.clone(),
             page: web_page(&config.signin_component),
             keep_run_details: config.keep_run_details,
+            limits: limits::Limits::new(&config.limits),
         })
     }
 
@@ -169,6 +177,8 @@ pub struct Route {
     pub summary: &'static str,
     /// Who may call it.
     pub access: Access,
+    /// Which of its requests the limits per address count.
+    pub throttle: Throttle,
     /// The answers it gives, by status.
     pub responses: &'static [(u16, &'static str)],
     handler: MethodRouter<Arc<AppState>>,
@@ -182,6 +192,8 @@ const TOO_LARGE: (u16, &str) = (413, "the body is larger than the limit");
 const NOT_JSON: (u16, &str) = (415, "a body sent with another Content-Type than application/json");
 const INVALID: (u16, &str) = (422, "the component is invalid, or the run failed");
 const UNAVAILABLE: (u16, &str) = (503, "the store is unavailable; try again");
+const TOO_MANY: (u16, &str) =
+    (429, "too many such requests from this address or from everyone; Retry-After says when to try again");
 
 /// Every route of the server.
 pub fn routes() -> Vec<Route> {
@@ -191,6 +203,7 @@ pub fn routes() -> Vec<Route> {
             path: "/",
             summary: "The web page.",
             access: Access::Public,
+            throttle: Throttle::No,
             responses: &[(200, "HTML")],
             handler: get(page),
         },
@@ -199,6 +212,7 @@ pub fn routes() -> Vec<Route> {
             path: "/app.js",
             summary: "The web page's script.",
             access: Access::Public,
+            throttle: Throttle::No,
             responses: &[(200, "JavaScript")],
             handler: get(script),
         },
@@ -207,6 +221,7 @@ pub fn routes() -> Vec<Route> {
             path: "/app.css",
             summary: "The web page's styles.",
             access: Access::Public,
+            throttle: Throttle::No,
             responses: &[(200, "CSS")],
             handler: get(stylesheet),
         },
@@ -215,6 +230,7 @@ pub fn routes() -> Vec<Route> {
             path: "/healthz",
             summary: "Whether the server and its store work.",
             access: Access::Public,
+            throttle: Throttle::No,
             responses: &[(200, "ok"), (503, "the store is unavailable")],
             handler: get(api::healthz),
         },
@@ -223,6 +239,7 @@ pub fn routes() -> Vec<Route> {
             path: "/metrics",
             summary: "Counters in Prometheus' text format: runs, step durations, failures by step type, one-time codes.",
             access: Access::Builder,
+            throttle: Throttle::No,
             responses: &[(200, "Prometheus text"), UNAUTHORIZED, FORBIDDEN],
             handler: get(api::metrics),
         },
@@ -231,6 +248,7 @@ pub fn routes() -> Vec<Route> {
             path: "/api/openapi.json",
             summary: "This document.",
             access: Access::Public,
+            throttle: Throttle::No,
             responses: &[(200, "OpenAPI 3")],
             handler: get(openapi),
         },
@@ -239,6 +257,7 @@ pub fn routes() -> Vec<Route> {
             path: "/api/steps",
             summary: "The step catalog with settings schemas and labels (?lang=en|fr|es|pt|de or Accept-Language).",
             access: Access::Public,
+            throttle: Throttle::No,
             responses: &[(200, "the catalog")],
             handler: get(api::steps),
         },
@@ -247,6 +266,7 @@ pub fn routes() -> Vec<Route> {
             path: "/api/validate",
             summary: "Validates a component file (the body).",
             access: Access::Builder,
+            throttle: Throttle::No,
             responses: &[
                 (200, "{\"valid\": true}"),
                 BAD,
@@ -263,6 +283,7 @@ pub fn routes() -> Vec<Route> {
             path: "/api/components",
             summary: "The saved components (latest versions).",
             access: Access::Signed,
+            throttle: Throttle::No,
             responses: &[(200, "[{name, version, title, savedAt}]"), UNAUTHORIZED, UNAVAILABLE],
             handler: get(api::list_components),
         },
@@ -271,6 +292,7 @@ pub fn routes() -> Vec<Route> {
             path: "/api/components/{name}",
             summary: "Validates and saves a component file as a new version.",
             access: Access::Builder,
+            throttle: Throttle::No,
             responses: &[
                 (200, "{name, version}"),
                 BAD,
@@ -288,6 +310,7 @@ pub fn routes() -> Vec<Route> {
             path: "/api/components/{name}",
             summary: "A saved component file (?version=N for an earlier one).",
             access: Access::Signed,
+            throttle: Throttle::No,
             responses: &[(200, "{name, version, component}"), BAD, UNAUTHORIZED, NOT_FOUND, UNAVAILABLE],
             handler: get(api::get_component),
         },
@@ -296,6 +319,7 @@ pub fn routes() -> Vec<Route> {
             path: "/api/components/{name}",
             summary: "Deletes a component and its versions.",
             access: Access::Builder,
+            throttle: Throttle::No,
             responses: &[(204, "deleted"), UNAUTHORIZED, FORBIDDEN, NOT_FOUND, UNAVAILABLE],
             handler: delete(api::delete_component),
         },
@@ -304,6 +328,7 @@ pub fn routes() -> Vec<Route> {
             path: "/api/components/{name}/dataflows/{dataflow}/execute",
             summary: "Runs a dataflow on the action model (the body); an end user runs as the calling user.",
             access: Access::Signed,
+            throttle: Throttle::Anonymous,
             responses: &[
                 (200, "{runId, response, formActions}"),
                 BAD,
@@ -312,6 +337,7 @@ pub fn routes() -> Vec<Route> {
                 TOO_LARGE,
                 NOT_JSON,
                 (422, "{runId, error: {step, type, pointer, message}}"),
+                TOO_MANY,
                 UNAVAILABLE,
             ],
             handler: post(api::execute),
@@ -321,6 +347,7 @@ pub fn routes() -> Vec<Route> {
             path: "/api/runs",
             summary: "Run records, newest first (?component=&limit=).",
             access: Access::Builder,
+            throttle: Throttle::No,
             responses: &[(200, "[run]"), BAD, UNAUTHORIZED, FORBIDDEN, UNAVAILABLE],
             handler: get(api::list_runs),
         },
@@ -329,6 +356,7 @@ pub fn routes() -> Vec<Route> {
             path: "/api/runs/{id}",
             summary: "A run record with its input and per-step trace, secrets redacted.",
             access: Access::Builder,
+            throttle: Throttle::No,
             responses: &[(200, "run"), UNAUTHORIZED, FORBIDDEN, NOT_FOUND, UNAVAILABLE],
             handler: get(api::get_run),
         },
@@ -337,6 +365,7 @@ pub fn routes() -> Vec<Route> {
             path: "/api/runs/{id}/replay",
             summary: "Runs a recorded run again on its input and says whether the outcome matches.",
             access: Access::Builder,
+            throttle: Throttle::No,
             responses: &[
                 (200, "{matches, status, recorded, replayed}"),
                 UNAUTHORIZED,
@@ -352,12 +381,14 @@ pub fn routes() -> Vec<Route> {
             path: "/api/session",
             summary: "Signs an end user in with a password alone (one factor), when the server allows it (--password-sessions): {userName, password} → {token, expiresAt}.",
             access: Access::Public,
+            throttle: Throttle::Always,
             responses: &[
                 (200, "{token, expiresAt}"),
                 BAD,
                 (401, "invalid user name or password"),
                 (403, "password-only sessions are off: sign in through a dataflow with a second factor"),
                 NOT_JSON,
+                TOO_MANY,
                 UNAVAILABLE,
             ],
             handler: post(api::session),
@@ -367,6 +398,7 @@ pub fn routes() -> Vec<Route> {
             path: "/api/session",
             summary: "Who the caller is: a builder, or an end user with the client and end of the session.",
             access: Access::Signed,
+            throttle: Throttle::No,
             responses: &[
                 (200, "{builder: true} or {userName, client, createdAt, expiresAt}"),
                 UNAUTHORIZED,
@@ -379,6 +411,7 @@ pub fn routes() -> Vec<Route> {
             path: "/api/session",
             summary: "Signs the caller out: the session of the token sent ends.",
             access: Access::Signed,
+            throttle: Throttle::No,
             responses: &[(204, "signed out"), (400, "a builder token is no session"), UNAUTHORIZED, UNAVAILABLE],
             handler: delete(api::sign_out),
         },
@@ -453,7 +486,15 @@ async fn stylesheet() -> impl IntoResponse {
 pub fn router(state: Arc<AppState>, config: &ServerConfig) -> Router {
     let mut router = Router::new();
     for route in routes() {
-        router = router.route(route.path, route.handler);
+        let handler = match route.throttle {
+            Throttle::No => route.handler,
+            throttle => {
+                route.handler.layer(axum::middleware::from_fn_with_state(state.clone(), move |state, request, next| {
+                    limits::throttle(state, throttle, request, next)
+                }))
+            }
+        };
+        router = router.route(route.path, handler);
     }
     router
         .fallback(|| async { error::ApiError::not_found("no such route; see /api/openapi.json") })
@@ -590,6 +631,8 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let addr: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(?addr, "serving");
+    // With each connection's peer address, for the limits per address.
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
     Ok(())
 }

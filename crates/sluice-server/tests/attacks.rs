@@ -11,6 +11,8 @@
 mod common;
 
 use common::{ADMIN, Answer, Server};
+use std::num::NonZeroU32;
+
 use serde_json::{Value, json};
 use sluice_store_postgres::testing::TestSchema;
 
@@ -276,6 +278,80 @@ fn two_factor_dataflows_need_both_factors_on_sqlite() {
 #[test]
 fn two_factor_dataflows_need_both_factors_on_postgresql() {
     two_factor_dataflows_need_both_factors("postgres");
+}
+
+/// Password sign-ins from one address, wrong each time, with a `X-Forwarded-For` of the
+/// caller's choosing.
+fn guesses(server: &Server, n: usize, forwarded_for: &str) -> Vec<Answer> {
+    let body = json!({"userName": "ann", "password": "not the password"}).to_string();
+    let headers = [("x-forwarded-for".to_owned(), forwarded_for.to_owned())];
+    (0..n).map(|_| server.send("POST", "/api/session", &headers, Some(body.as_bytes()))).collect()
+}
+
+fn statuses(answers: &[Answer]) -> Vec<u16> {
+    answers.iter().map(|a| a.status).collect()
+}
+
+/// A limit of 5 password checks per address (then one a minute): the 6th gets 429 with
+/// `Retry-After`, whatever `X-Forwarded-For` says, and costs nothing (no Argon2 work, no
+/// failure counted against the user).
+fn the_limits_count_per_address_whatever_the_caller_claims(kind: &str) {
+    let test = format!("limits_per_address_{kind}");
+    let limits = |trusted: Vec<ipnet::IpNet>| sluice_server::LimitConfig {
+        per_address_per_second: NonZeroU32::MIN,
+        per_address_burst: NonZeroU32::new(5).unwrap(),
+        trusted_proxies: trusted,
+        ..Default::default()
+    };
+    let Some((server, _place)) = server_with(kind, &test, |c| {
+        c.password_sessions = true;
+        c.limits = limits(Vec::new());
+    }) else {
+        return;
+    };
+    assert_eq!(statuses(&guesses(&server, 5, "198.51.100.1")), [401; 5]);
+    // Naming other addresses in X-Forwarded-For buys nothing from a peer that is no trusted proxy.
+    let refused = guesses(&server, 20, "198.51.100.2");
+    assert_eq!(statuses(&refused), [429; 20]);
+    let retry_after: u64 = refused[0].headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry_after), "Retry-After: {retry_after}");
+    assert!(refused[0].body["error"]["message"].as_str().unwrap().starts_with("too many requests"));
+    // Public dataflows run anonymously count too; a builder's requests do not.
+    let anonymous = run(&server, "EmailTwoFactor", "Login", json!({"UserName": "ann", "Password": "x"}), &[]);
+    assert_eq!(anonymous.status, 429, "{}", anonymous.text);
+    assert_eq!(server.admin("GET", "/api/runs?limit=1", None).status, 200);
+    let builder = [("authorization", format!("Bearer {ADMIN}"))];
+    let builder: Vec<(&str, &str)> = builder.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(
+        run(&server, "EmailTwoFactor", "Login", json!({"UserName": "ann", "Password": "x"}), &builder).status,
+        422
+    );
+    // The 21 refused tries were never checked: 5 failures, not 26, so ann is not locked (more
+    // than 10 lock her) and signs in from another address.
+    let elsewhere = Server::start_configured(server.services.clone(), |c| c.password_sessions = true);
+    assert_eq!(elsewhere.sign_in("ann", PASSWORD).status, 200, "ann was locked by refused tries");
+
+    // Behind a trusted proxy, each forwarded address has its own allowance.
+    let Some((proxied, _place)) = server_with(kind, &format!("{test}_proxied"), |c| {
+        c.password_sessions = true;
+        c.limits = limits(vec!["127.0.0.1/32".parse().unwrap()]);
+    }) else {
+        return;
+    };
+    assert_eq!(statuses(&guesses(&proxied, 6, "203.0.113.7")), [401, 401, 401, 401, 401, 429]);
+    assert_eq!(statuses(&guesses(&proxied, 1, "203.0.113.8")), [401], "another client of the proxy");
+    // The last hop the proxy appended is the client; what the client wrote before it is not.
+    assert_eq!(statuses(&guesses(&proxied, 1, "192.0.2.1, 203.0.113.7")), [429]);
+}
+
+#[test]
+fn the_limits_count_per_address_whatever_the_caller_claims_on_sqlite() {
+    the_limits_count_per_address_whatever_the_caller_claims("sqlite");
+}
+
+#[test]
+fn the_limits_count_per_address_whatever_the_caller_claims_on_postgresql() {
+    the_limits_count_per_address_whatever_the_caller_claims("postgres");
 }
 
 fn system_fields_come_only_from_the_server(server: &Server, _: &Place) {
