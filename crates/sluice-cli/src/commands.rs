@@ -364,6 +364,15 @@ pub fn sessions_revoke(user: &str, store: &StoreArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `sluice users unlock NAME`.
+pub fn users_unlock(user: &str, store: &StoreArgs) -> Result<(), Failure> {
+    let services = services(store)?;
+    let user = user_named(&services, user)?;
+    services.store.unlock(&user.id).map_err(store_failure)?;
+    println!("{} is unlocked", user.user_name);
+    Ok(())
+}
+
 /// `sluice runs list`.
 pub fn runs_list(limit: usize, format: Format, store: &StoreArgs) -> Result<(), Failure> {
     let runs = services(store)?.store.list_runs(None, limit).map_err(store_failure)?;

@@ -256,6 +256,12 @@ enum UsersCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Lift a user's locks (after too many failed logins or codes, 100 in a row lock until
+    /// unlocked) and forget their failures.
+    Unlock {
+        /// The user's name or id.
+        user: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -383,6 +389,7 @@ fn main() -> ExitCode {
         Command::Users { command, store } => match command {
             UsersCommand::Import { file } => commands::users_import(&file, &store),
             UsersCommand::List { format } => commands::users_list(format, &store),
+            UsersCommand::Unlock { user } => commands::users_unlock(&user, &store),
         },
         Command::Entries { command: EntriesCommand::List { component, format }, store } => {
             commands::entries_list(&component, format, &store)

@@ -265,6 +265,27 @@ fn users_import_list_and_entries_list_use_the_named_store() {
 }
 
 #[test]
+fn a_locked_user_is_unlocked() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("s.db").display());
+    let users = format!("{FOR_TEST_CODE}/users.json");
+    assert_eq!(sluice().args(["users", "import", &users, "--store", &store]).output().unwrap().status.code(), Some(0));
+    let services = sluice::setup::open(&store, &Default::default()).unwrap();
+    let ann = services.store.find_user("ann").unwrap().unwrap();
+    services.store.lock(&ann.id, sluice::passwords::LOGIN_SCOPE, i64::MAX).unwrap();
+    let unlock = |name: &str| sluice().args(["users", "unlock", name, "--store", &store]).output().unwrap();
+    let unlocked = unlock("ann");
+    assert_eq!(
+        (unlocked.status.code(), String::from_utf8_lossy(&unlocked.stdout).as_ref()),
+        (Some(0), "ann is unlocked\n")
+    );
+    assert_eq!(services.store.locked_until(&ann.id, sluice::passwords::LOGIN_SCOPE, 0).unwrap(), None);
+    let unknown = unlock("nobody");
+    assert_eq!(unknown.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&unknown.stderr), "error: there is no user named or with id \"nobody\"\n");
+}
+
+#[test]
 fn sessions_are_listed_and_revoked_by_user() {
     let dir = tempfile::tempdir().unwrap();
     let store = format!("sqlite:{}", dir.path().join("s.db").display());

@@ -198,11 +198,14 @@ pub struct OtpPolicy {
     pub failure_window: Millis,
     /// How long a lock lasts.
     pub lock_duration: Millis,
+    /// Failures of one user in a row, however far apart, that lock until a builder unlocks
+    /// (NIST SP 800-63B caps consecutive failures at 100).
+    pub max_consecutive_failures: u32,
 }
 
 impl Default for OtpPolicy {
     fn default() -> Self {
-        OtpPolicy { max_failures: 10, failure_window: 3_600_000, lock_duration: 900_000 }
+        OtpPolicy { max_failures: 10, failure_window: 3_600_000, lock_duration: 900_000, max_consecutive_failures: 100 }
     }
 }
 
@@ -362,16 +365,39 @@ pub fn normalize(typed: &Value, length: u32) -> Option<String> {
     (text.len() == length as usize && text.bytes().all(|b| b.is_ascii_digit())).then(|| text.to_owned())
 }
 
+/// Whose failure is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject<'a> {
+    /// A user, by id: failures in a row also count towards the lock only a builder lifts.
+    User(&'a str),
+    /// A name no user has (its fingerprint): only the window counts, so that names made up by
+    /// the million leave no lasting rows.
+    Unknown(&'a str),
+}
+
 /// Counts a failure of `subject` in `scope` (such as a user's code confirmations) and, when
 /// the failures of the policy's window exceed its maximum, locks the subject in that scope for
-/// the policy's lock duration. Returns whether it locked. Shared by code confirmations and
-/// password logins.
-pub fn count_failure(services: &Services, subject: &str, scope: &str, now: Millis) -> Result<bool, StoreError> {
+/// the policy's lock duration; a user whose failures in a row in one scope reach the policy's
+/// `max_consecutive_failures` is locked out of code confirmations and password logins until
+/// a builder unlocks them. Returns whether it
+/// locked. Shared by code confirmations and password logins.
+pub fn count_failure(services: &Services, subject: Subject<'_>, scope: &str, now: Millis) -> Result<bool, StoreError> {
     let policy = &services.otp;
-    let failures = services.store.record_failure(subject, scope, now, now - policy.failure_window)?;
+    let (Subject::User(key) | Subject::Unknown(key)) = subject;
+    let store = &services.store;
+    if let Subject::User(id) = subject
+        && store.add_consecutive_failure(id, scope)? >= policy.max_consecutive_failures
+    {
+        tracing::warn!(user = %id, scope, "locked after too many failures in a row, until a builder unlocks");
+        for scope in [CONFIRM_SCOPE, crate::passwords::LOGIN_SCOPE] {
+            store.lock(id, scope, Millis::MAX)?;
+        }
+        return Ok(true);
+    }
+    let failures = store.record_failure(key, scope, now, now - policy.failure_window)?;
     let lock = failures > policy.max_failures;
     if lock {
-        services.store.lock(subject, scope, now + policy.lock_duration)?;
+        store.lock(key, scope, now + policy.lock_duration)?;
     }
     Ok(lock)
 }
@@ -402,7 +428,7 @@ pub fn confirm(
             Ok(factors)
         }
         Err(rejection) => {
-            if rejection != Rejection::Locked && count_failure(services, &user.id, CONFIRM_SCOPE, now)? {
+            if rejection != Rejection::Locked && count_failure(services, Subject::User(&user.id), CONFIRM_SCOPE, now)? {
                 tracing::warn!(user = %user.id, "one-time code confirmation locked");
             }
             let (client, reason) = (crate::log_text(client), rejection.reason());

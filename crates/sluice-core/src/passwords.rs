@@ -94,9 +94,10 @@ pub fn check_login(
     password: &str,
     client: &str,
 ) -> Result<(), LoginError> {
-    let subject = match user {
-        Some(u) => u.id.clone(),
-        None => format!("name:{}", crate::fingerprint(&name.to_lowercase())),
+    let unknown = format!("name:{}", crate::fingerprint(&name.to_lowercase()));
+    let (subject, counted) = match user {
+        Some(u) => (u.id.clone(), crate::otp::Subject::User(&u.id)),
+        None => (unknown.clone(), crate::otp::Subject::Unknown(&unknown)),
     };
     let store = &services.store;
     let now = services.clock.now();
@@ -116,7 +117,7 @@ pub fn check_login(
     match refusal {
         Some(refusal) => {
             if !locked {
-                crate::otp::count_failure(services, &subject, LOGIN_SCOPE, now)?;
+                crate::otp::count_failure(services, counted, LOGIN_SCOPE, now)?;
             }
             tracing::info!(subject = %subject, %client, reason = refusal.reason(), "login refused");
             Err(LoginError::Refused(refusal))

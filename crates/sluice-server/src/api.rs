@@ -350,6 +350,23 @@ fn refuse_system_fields(input: &Value) -> Result<(), ApiError> {
     }
 }
 
+/// `POST /api/users/{name}/unlock`.
+pub async fn unlock_user(
+    State(state): Shared,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    blocking(move || {
+        state.admin(&headers)?;
+        let store = &state.engine.services().store;
+        let found = if sluice::store::could_name_a_user(&name) { store.find_user(&name)? } else { None };
+        let user = found.ok_or_else(|| ApiError::not_found(format!("there is no user named or with id \"{name}\"")))?;
+        store.unlock(&user.id)?;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })
+    .await
+}
+
 /// `GET /api/runs?component=&limit=`.
 pub async fn list_runs(
     State(state): Shared,

@@ -343,6 +343,15 @@ pub fn routes() -> Vec<Route> {
             handler: post(api::execute),
         },
         Route {
+            method: "POST",
+            path: "/api/users/{name}/unlock",
+            summary: "Lifts a user's locks (too many failed logins or codes; 100 in a row lock until unlocked) and forgets their failures.",
+            access: Access::Builder,
+            throttle: Throttle::No,
+            responses: &[(204, "unlocked"), UNAUTHORIZED, FORBIDDEN, NOT_FOUND, UNAVAILABLE],
+            handler: post(api::unlock_user),
+        },
+        Route {
             method: "GET",
             path: "/api/runs",
             summary: "Run records, newest first (?component=&limit=).",

@@ -354,6 +354,21 @@ fn the_limits_count_per_address_whatever_the_caller_claims_on_postgresql() {
     the_limits_count_per_address_whatever_the_caller_claims("postgres");
 }
 
+fn a_lock_only_a_builder_lifts(server: &Server, _: &Place) {
+    // As 100 failures in a row leave ann (the rule is store::*::failures_in_a_row_lock_until_a_builder_unlocks).
+    let store = &server.services.store;
+    let ann = store.find_user("ann").unwrap().unwrap();
+    store.lock(&ann.id, sluice::passwords::LOGIN_SCOPE, i64::MAX).unwrap();
+    assert_eq!(login(server, PASSWORD, "web").body["error"]["message"], "invalid user name or password");
+    // An end user's session (a lock stops sign-ins, not the sessions already open).
+    let token = sluice::sessions::open_session(&server.services, &ann.id, "web", Vec::new(), HOUR_SESSION).unwrap().0;
+    assert_eq!(server.call("POST", "/api/users/ann/unlock", None, None).status, 401);
+    assert_eq!(server.call("POST", "/api/users/ann/unlock", Some(&token), None).status, 403, "an end user");
+    assert_eq!(server.admin("POST", "/api/users/nobody/unlock", None).status, 404);
+    assert_eq!(server.admin("POST", "/api/users/ann/unlock", None).status, 204);
+    assert_eq!(login(server, PASSWORD, "web").status, 200, "unlocked");
+}
+
 fn system_fields_come_only_from_the_server(server: &Server, _: &Place) {
     let token = signed_in(server);
     let bearer = format!("Bearer {token}");
@@ -558,6 +573,7 @@ on_every_store!(sqlite, postgres: [
     a_code_of_one_component_opens_nothing_in_another,
     a_code_confirms_only_with_the_challenge_it_was_issued_with,
     system_fields_come_only_from_the_server,
+    a_lock_only_a_builder_lifts,
     a_cross_site_text_post_runs_nothing,
     answers_carry_the_browser_protections,
     metrics_are_for_builders,

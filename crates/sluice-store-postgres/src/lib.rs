@@ -559,7 +559,43 @@ impl CodeStore for PostgresStore {
 
     fn clear_failures(&self, subject: &str, scope: &str) -> Result<(), StoreError> {
         self.with(async |db| {
-            exec(db, "DELETE FROM otp_failures WHERE subject = $1 AND scope = $2", &[&subject, &scope]).await.map(drop)
+            exec(
+                db,
+                "WITH streak AS (DELETE FROM otp_streaks WHERE subject = $1 AND scope = $2)
+                 DELETE FROM otp_failures WHERE subject = $1 AND scope = $2",
+                &[&subject, &scope],
+            )
+            .await
+            .map(drop)
+        })
+    }
+
+    fn add_consecutive_failure(&self, subject: &str, scope: &str) -> Result<u32, StoreError> {
+        self.with(async |db| {
+            let counted = row(
+                db,
+                "INSERT INTO otp_streaks (subject, scope, failures) VALUES ($1, $2, 1)
+                 ON CONFLICT (subject, scope) DO UPDATE SET failures = otp_streaks.failures + 1
+                 RETURNING failures",
+                &[&subject, &scope],
+                |r| count(r, "failures"),
+            )
+            .await?;
+            Ok(counted.unwrap_or(1))
+        })
+    }
+
+    fn unlock(&self, subject: &str) -> Result<(), StoreError> {
+        self.with(async |db| {
+            exec(
+                db,
+                "WITH failures AS (DELETE FROM otp_failures WHERE subject = $1),
+                      streaks AS (DELETE FROM otp_streaks WHERE subject = $1)
+                 DELETE FROM otp_locks WHERE subject = $1",
+                &[&subject],
+            )
+            .await
+            .map(drop)
         })
     }
 }

@@ -460,6 +460,30 @@ impl CodeStore for SqliteStore {
         let (subject, scope) = (subject.to_owned(), scope.to_owned());
         self.write(move |conn| {
             exec(conn, "DELETE FROM otp_failures WHERE subject = ?1 AND scope = ?2", params![subject, scope])?;
+            exec(conn, "DELETE FROM otp_streaks WHERE subject = ?1 AND scope = ?2", params![subject, scope])?;
+            Ok(())
+        })
+    }
+
+    fn add_consecutive_failure(&self, subject: &str, scope: &str) -> Result<u32, StoreError> {
+        let (subject, scope) = (subject.to_owned(), scope.to_owned());
+        self.write(move |conn| {
+            Ok(row(
+                conn,
+                "INSERT INTO otp_streaks (subject, scope, failures) VALUES (?1, ?2, 1)
+                 ON CONFLICT (subject, scope) DO UPDATE SET failures = failures + 1 RETURNING failures",
+                params![subject, scope],
+                |r| r.get(0),
+            )?)
+        })
+    }
+
+    fn unlock(&self, subject: &str) -> Result<(), StoreError> {
+        let subject = subject.to_owned();
+        self.write(move |conn| {
+            for table in ["otp_failures", "otp_locks", "otp_streaks"] {
+                exec(conn, &format!("DELETE FROM {table} WHERE subject = ?1"), params![subject])?;
+            }
             Ok(())
         })
     }

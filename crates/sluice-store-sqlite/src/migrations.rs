@@ -115,10 +115,17 @@ pub const MIGRATIONS: &[&str] = &[
     // 5: sessions know how they were earned (the factors, also carried by the code that opens
     // one) and when they were last used (idle timeout). Sessions from before earned none that
     // counts. Run outcomes recorded before session tokens were redacted lose their outcome.
+    // Consecutive failures of users are counted until a success or a builder's unlock.
     "ALTER TABLE otp_codes ADD COLUMN factors TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE sessions ADD COLUMN methods TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE sessions ADD COLUMN idle_timeout INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE sessions ADD COLUMN last_used_at INTEGER NOT NULL DEFAULT 0;
     UPDATE sessions SET last_used_at = created_at;
-    UPDATE runs SET outcome = NULL WHERE instr(outcome, '\"_session\"') > 0;",
+    UPDATE runs SET outcome = NULL WHERE instr(outcome, '\"_session\"') > 0;
+    CREATE TABLE otp_streaks (
+        subject TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        failures INTEGER NOT NULL,
+        PRIMARY KEY (subject, scope)
+    ) WITHOUT ROWID;",
 ];

@@ -11,7 +11,7 @@ use sluice::otp::{self, Binding, CONFIRM_SCOPE, CodeKeys, ConfirmError, IssueRul
 use sluice::store::{
     AuthMethod, EntryWrite, Factor, HOUR, IssueLimits, MemoryStore, Purge, Session, Store, StoreError, User,
 };
-use sluice::{ManualClock, Services};
+use sluice::{Clock, ManualClock, Services};
 use sluice_store_postgres::PostgresStore;
 use sluice_store_postgres::testing::TestSchema;
 use sluice_store_sqlite::SqliteStore;
@@ -479,6 +479,41 @@ fn a_code_carries_the_factors_proved_before_it(h: &Harness) {
     assert_eq!(proved, [password, Factor { method: AuthMethod::Otp, at: T0 + 1000 }]);
 }
 
+fn failures_in_a_row_lock_until_a_builder_unlocks(h: &Harness) {
+    // Five in a row lock (100 by default); a success in between starts the count again.
+    let otp = otp::OtpPolicy { max_consecutive_failures: 5, ..h.services.otp };
+    let services = Services { otp, ..h.services.clone() };
+    let confirm = |typed: &str| match otp::confirm(&services, &h.ann, from("web"), None, &json!(typed)) {
+        Ok(_) => Ok(()),
+        Err(ConfirmError::Rejected(why)) => Err(why),
+        Err(ConfirmError::Store(e)) => panic!("store failed: {e}"),
+    };
+    let mut code = h.issue(&h.ann, "web");
+    for _ in 0..4 {
+        assert_eq!(confirm(&wrong(&code)), Err(Rejection::Wrong));
+    }
+    assert_eq!(confirm(&code), Ok(()));
+    for n in 0..5 {
+        h.later();
+        code = h.issue(&h.ann, "web");
+        assert_eq!(confirm(&wrong(&code)), Err(Rejection::Wrong), "failure {n} after the success");
+    }
+    // Locked, for codes and for passwords, long after any window.
+    h.clock.advance(24 * HOUR);
+    code = h.issue(&h.ann, "web");
+    assert_eq!(confirm(&code), Err(Rejection::Locked));
+    let store = &h.services.store;
+    assert!(store.locked_until(&h.ann.id, sluice::passwords::LOGIN_SCOPE, h.clock.now()).unwrap().is_some());
+    assert_eq!(store.locked_until(&h.bob.id, CONFIRM_SCOPE, h.clock.now()).unwrap(), None, "bob is not locked");
+    // A builder's unlock lifts both, and the count starts again.
+    store.unlock(&h.ann.id).unwrap();
+    assert_eq!(store.locked_until(&h.ann.id, sluice::passwords::LOGIN_SCOPE, h.clock.now()).unwrap(), None);
+    h.later();
+    code = h.issue(&h.ann, "web");
+    assert_eq!(confirm(&wrong(&code)), Err(Rejection::Wrong));
+    assert_eq!(confirm(&code), Ok(()));
+}
+
 fn a_challenge_confirms_only_its_own_code(h: &Harness) {
     let first = otp::issue(&h.services, &h.ann, from("web"), &Harness::rules(), Vec::new()).unwrap();
     h.later();
@@ -607,6 +642,7 @@ macro_rules! every_store {
             sessions_keep_their_factors_and_end_when_left_idle,
             a_code_carries_the_factors_proved_before_it,
             a_challenge_confirms_only_its_own_code,
+            failures_in_a_row_lock_until_a_builder_unlocks,
             sessions_are_listed_ended_one_at_a_time_and_revoked,
             purge_forgets_only_what_may_go,
         );)*

@@ -37,6 +37,8 @@ struct State {
     /// Failure times and locks of each (subject, scope).
     failures: BTreeMap<(String, String), Vec<Millis>>,
     locks: BTreeMap<(String, String), Millis>,
+    /// Consecutive failures of each (subject, scope).
+    streaks: BTreeMap<(String, String), u32>,
     /// By (component, id), with each entry's primary key.
     entries: BTreeMap<(String, String), (Option<String>, Entry)>,
     /// (component, primary key) → id, for entries not marked for deletion.
@@ -183,7 +185,24 @@ impl CodeStore for MemoryStore {
     }
 
     fn clear_failures(&self, subject: &str, scope: &str) -> Result<(), StoreError> {
-        self.state().failures.remove(&pair(subject, scope));
+        let mut state = self.state();
+        state.failures.remove(&pair(subject, scope));
+        state.streaks.remove(&pair(subject, scope));
+        Ok(())
+    }
+
+    fn add_consecutive_failure(&self, subject: &str, scope: &str) -> Result<u32, StoreError> {
+        let mut state = self.state();
+        let streak = state.streaks.entry(pair(subject, scope)).or_default();
+        *streak = streak.saturating_add(1);
+        Ok(*streak)
+    }
+
+    fn unlock(&self, subject: &str) -> Result<(), StoreError> {
+        let mut state = self.state();
+        state.failures.retain(|(s, _), _| s != subject);
+        state.locks.retain(|(s, _), _| s != subject);
+        state.streaks.retain(|(s, _), _| s != subject);
         Ok(())
     }
 }

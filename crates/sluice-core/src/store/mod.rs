@@ -229,8 +229,15 @@ pub trait CodeStore {
     fn lock(&self, subject: &str, scope: &str, until: Millis) -> Result<(), StoreError>;
     /// The end of the lock of `subject` in `scope`, when one is in force at `now`.
     fn locked_until(&self, subject: &str, scope: &str, now: Millis) -> Result<Option<Millis>, StoreError>;
-    /// Forgets the failures of `subject` in `scope` (after a success).
+    /// Forgets the failures of `subject` in `scope` (after a success), the consecutive ones
+    /// included.
     fn clear_failures(&self, subject: &str, scope: &str) -> Result<(), StoreError>;
+    /// Counts one more consecutive failure of `subject` in `scope` (kept until a success or an
+    /// unlock, however old) and returns how many there have been.
+    fn add_consecutive_failure(&self, subject: &str, scope: &str) -> Result<u32, StoreError>;
+    /// Lifts every lock of `subject` and forgets its failures, in every scope (a builder's
+    /// unlock).
+    fn unlock(&self, subject: &str) -> Result<(), StoreError>;
 }
 
 /// An entry of a component: its `data` and system fields.
