@@ -19,6 +19,6 @@ fuzz_target!(|bytes: &[u8]| {
     let Ok(input) = serde_json::from_slice::<Value>(bytes) else { return };
     let cx = RunContext { user: Some("ann".into()), client: Some("web".into()) };
     for dataflow in ["GetCode", "ConfirmCode"] {
-        let _ = PLAN.run(dataflow, &input, &cx, RunOptions { trace_items: true });
+        let _ = PLAN.run(dataflow, &input, &cx, RunOptions { trace_items: true, ..Default::default() });
     }
 });

@@ -150,7 +150,7 @@ pub fn run(
         }
         Err(e @ LoadError::Io { .. }) => return Err(Failure::Environment(e.to_string())),
     };
-    match plan.run_recorded(dataflow, &input, &cx, RunOptions { trace_items: trace }).1 {
+    match plan.run_recorded(dataflow, &input, &cx, RunOptions { trace_items: trace, ..Default::default() }).1 {
         Ok(outcome) => {
             if format == Format::Json {
                 let mut out = json!(outcome.returned());

@@ -87,12 +87,14 @@ pub enum LoginError {
 /// for the login step and the server alike: the same answer after the same Argon2 work for an
 /// unknown user, an inactive one and a wrong password; failures counted and locked per user
 /// (per name's fingerprint for unknown names, so failure rows stay small whatever was sent).
+/// A dry run checks the password and counts nothing.
 pub fn check_login(
     services: &crate::Services,
     name: &str,
     user: Option<&crate::store::User>,
     password: &str,
     client: &str,
+    dry_run: bool,
 ) -> Result<(), LoginError> {
     let unknown = format!("name:{}", crate::fingerprint(&name.to_lowercase()));
     let (subject, counted) = match user {
@@ -116,14 +118,16 @@ pub fn check_login(
     let client = crate::log_text(client);
     match refusal {
         Some(refusal) => {
-            if !locked {
+            if !locked && !dry_run {
                 crate::otp::count_failure(services, counted, LOGIN_SCOPE, now)?;
             }
             tracing::info!(subject = %subject, %client, reason = refusal.reason(), "login refused");
             Err(LoginError::Refused(refusal))
         }
         None => {
-            store.clear_failures(&subject, LOGIN_SCOPE)?;
+            if !dry_run {
+                store.clear_failures(&subject, LOGIN_SCOPE)?;
+            }
             tracing::info!(subject = %subject, %client, "login accepted");
             Ok(())
         }

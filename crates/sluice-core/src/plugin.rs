@@ -422,12 +422,19 @@ pub struct StepContext<'r> {
     pub(crate) users: &'r mut Vec<(String, crate::store::User)>,
     /// Factors users proved during this run, by user id.
     pub(crate) factors: &'r mut Vec<(String, crate::store::Factor)>,
+    pub(crate) dry_run: bool,
 }
 
 impl StepContext<'_> {
     /// Who runs the dataflow, and for which client.
     pub fn run(&self) -> &RunContext {
         self.run
+    }
+
+    /// Whether this is a dry run ([`RunOptions::dry_run`](crate::RunOptions::dry_run)): a step
+    /// with effects outside the run does nothing and notes what it would have done.
+    pub fn dry_run(&self) -> bool {
+        self.dry_run
     }
 
     /// The name of the running step.

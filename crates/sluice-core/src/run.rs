@@ -25,6 +25,10 @@ pub struct RunOptions {
     /// Keep the items every step emitted in the trace (the builder's "eye" view).
     /// Durations, statuses and counts are always kept.
     pub trace_items: bool,
+    /// A dry run (a replay's default): steps with effects outside the run — issuing or
+    /// checking codes, counting failures, opening sessions, sending notifications, writing
+    /// entries — do nothing and say in a trace note what they would have done.
+    pub dry_run: bool,
 }
 
 /// What a run produced.
@@ -223,6 +227,7 @@ impl Plan {
                 notes: &mut notes,
                 users: &mut users,
                 factors: &mut factors,
+                dry_run: options.dry_run,
             };
             let mut out = Vec::new();
             let (items_in, result) = match &step.built {

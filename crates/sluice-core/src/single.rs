@@ -109,6 +109,7 @@ impl SingleStep {
             notes: &mut result.notes,
             users: &mut Vec::new(),
             factors: &mut Vec::new(),
+            dry_run: false,
         };
         let mut out = Vec::new();
         match &self.built {

@@ -239,15 +239,17 @@ fn plan_of(state: &AppState, name: &str) -> Result<Arc<Plan>, ApiError> {
     Ok(plan)
 }
 
-/// Runs a dataflow and counts it (on a blocking thread: runs wait on the store).
+/// Runs a dataflow (for real, or as a dry run) and counts it (on a blocking thread: runs wait
+/// on the store).
 fn run(
     state: &AppState,
     plan: &Plan,
     dataflow: &str,
     input: &Value,
     cx: &RunContext,
+    dry_run: bool,
 ) -> (String, Result<sluice::Outcome, RunError>) {
-    let options = RunOptions { trace_items: state.keep_run_details };
+    let options = RunOptions { trace_items: state.keep_run_details, dry_run };
     let (run_id, outcome) = plan.run_recorded(dataflow, input, cx, options);
     let trace = match &outcome {
         Ok(o) => o.trace.as_slice(),
@@ -306,7 +308,7 @@ fn execute_now(
         Caller::Anonymous => RunContext { user: None, client: Some(state.client.clone()) },
         Caller::User(session) => RunContext { user: Some(session.user_id), client: Some(session.client) },
     };
-    let (run_id, outcome) = run(state, &plan, dataflow, &input, &cx);
+    let (run_id, outcome) = run(state, &plan, dataflow, &input, &cx, false);
     match outcome {
         Ok(o) => {
             // Written straight from the outcome: no copy of the items as a JSON tree.
@@ -405,17 +407,29 @@ fn recorded_run(state: &AppState, id: &str) -> Result<sluice::store::RunRecord, 
     state.engine.services().store.get_run(id)?.ok_or_else(|| ApiError::not_found(format!("there is no run \"{id}\"")))
 }
 
-/// `POST /api/runs/{id}/replay`: runs the dataflow again on the recorded input and compares.
+/// `POST /api/runs/{id}/replay[?effects=true]`: runs the dataflow again on the recorded input
+/// and compares; a dry run unless the builder asks for the effects.
 pub async fn replay_run(
     State(state): Shared,
     Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    blocking(move || replay(&state, &id, &headers)).await
+    blocking(move || {
+        state.admin(&headers)?;
+        let effects = match query.get("effects").map(String::as_str) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(ApiError::bad_request(format!("effects is \"true\" or \"false\", not \"{other}\"")));
+            }
+        };
+        replay(&state, &id, !effects)
+    })
+    .await
 }
 
-fn replay(state: &AppState, id: &str, headers: &HeaderMap) -> Result<Response, ApiError> {
-    state.admin(headers)?;
+fn replay(state: &AppState, id: &str, dry_run: bool) -> Result<Response, ApiError> {
     let recorded = recorded_run(state, id)?;
     let parsed = |raw: Option<&sluice::store::RawJson>| raw.and_then(|r| serde_json::from_str::<Value>(r.get()).ok());
     let Some(input) = parsed(recorded.input.as_ref()) else {
@@ -426,7 +440,7 @@ fn replay(state: &AppState, id: &str, headers: &HeaderMap) -> Result<Response, A
     };
     let plan = plan_of(state, &recorded.component)?;
     let cx = RunContext { user: recorded.user.clone(), client: recorded.client.clone() };
-    let (_, outcome) = run(state, &plan, &recorded.dataflow, &input, &cx);
+    let (_, outcome) = run(state, &plan, &recorded.dataflow, &input, &cx, dry_run);
     let (status, now) = match &outcome {
         Ok(o) => ("ok", o.recorded()),
         Err(RunError::StepFailed(f)) => ("failed", json!({"error": {"step": f.step, "message": f.message}})),
@@ -437,7 +451,9 @@ fn replay(state: &AppState, id: &str, headers: &HeaderMap) -> Result<Response, A
     } else {
         json!({"error": {"step": recorded.failed_step, "message": recorded.message}})
     };
-    Ok(Json(json!({"matches": status == recorded.status && now == before, "status": status, "recorded": before, "replayed": now})).into_response())
+    let matches = status == recorded.status && now == before;
+    Ok(Json(json!({"matches": matches, "dryRun": dry_run, "status": status, "recorded": before, "replayed": now}))
+        .into_response())
 }
 
 /// `POST /api/session`: signs an end user in with a password alone, when the server allows
@@ -463,7 +479,7 @@ pub async fn session(State(state): Shared, JsonBody(body): JsonBody) -> Result<R
             true => services.store.find_user(&name)?,
             false => None,
         };
-        match passwords::check_login(services, &name, user.as_ref(), &password, &state.client) {
+        match passwords::check_login(services, &name, user.as_ref(), &password, &state.client, false) {
             Ok(()) => {}
             Err(LoginError::Refused(_)) => {
                 return Err(ApiError::new(StatusCode::UNAUTHORIZED, passwords::LOGIN_REFUSED));

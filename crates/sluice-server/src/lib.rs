@@ -372,11 +372,12 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "POST",
             path: "/api/runs/{id}/replay",
-            summary: "Runs a recorded run again on its input and says whether the outcome matches.",
+            summary: "Runs a recorded run again on its input and says whether the outcome matches: a dry run (steps issue no code, send nothing, write nothing, count no failure, open no session, and say so in the trace) unless ?effects=true.",
             access: Access::Builder,
             throttle: Throttle::No,
             responses: &[
-                (200, "{matches, status, recorded, replayed}"),
+                (200, "{matches, dryRun, status, recorded, replayed}"),
+                BAD,
                 UNAUTHORIZED,
                 FORBIDDEN,
                 NOT_FOUND,

@@ -369,6 +369,59 @@ fn a_lock_only_a_builder_lifts(server: &Server, _: &Place) {
     assert_eq!(login(server, PASSWORD, "web").status, 200, "unlocked");
 }
 
+fn replays_have_no_side_effects_unless_asked(server: &Server, _: &Place) {
+    let store = &server.services.store;
+    let ann = store.find_user("ann").unwrap().unwrap();
+    let token = signed_in(server);
+    let bearer = format!("Bearer {token}");
+    let as_ann = [("authorization", bearer.as_str())];
+    let shown = run(server, "ForTestCodeDemo", "GetCode", json!({}), &as_ann);
+    assert_eq!(shown.status, 200, "{}", shown.text);
+    let code = shown.body["formActions"][0]["parameters"]["ForTestCode"].as_str().unwrap().to_owned();
+    let runs = server.admin("GET", "/api/runs?limit=100", None).body;
+    let id_of = |dataflow: &str| {
+        let run = runs.as_array().unwrap().iter().find(|r| r["dataflow"] == dataflow).unwrap();
+        run["id"].as_str().unwrap().to_owned()
+    };
+    let (get_code, login_run, verify) = (id_of("GetCode"), id_of("Login"), id_of("Verify"));
+    let entries = || store.list_entries("ForTestCodeDemo").unwrap().len();
+    let newest_code = || store.newest_code(&ann.id).unwrap().unwrap().id;
+    let (entries_before, inbox_before, sessions_before, code_before) =
+        (entries(), inbox(server).len(), store.list_sessions(&ann.id, i64::MAX / 2).unwrap().len(), newest_code());
+    let replay = |id: &str, query: &str| server.admin("POST", &format!("/api/runs/{id}/replay{query}"), None);
+    // The code step makes a code it does not store, the entry is not written, and each says so.
+    let dry = replay(&get_code, "");
+    assert_eq!((dry.status, dry.body["dryRun"].clone()), (200, json!(true)), "{}", dry.text);
+    // Login's recorded password is redacted: its replays fail, and count no failure (12 would
+    // lock ann); Verify's replay opens no session.
+    for _ in 0..12 {
+        assert_eq!(replay(&login_run, "").body["status"], "failed");
+    }
+    let verified = replay(&verify, "");
+    assert_eq!(verified.body["status"], "ok", "{}", verified.text);
+    assert_eq!(verified.body["replayed"]["response"][0]["_session"]["token"], "[redacted]");
+    assert_eq!(
+        (entries(), inbox(server).len(), store.list_sessions(&ann.id, i64::MAX / 2).unwrap().len(), newest_code()),
+        (entries_before, inbox_before, sessions_before, code_before),
+        "a dry run wrote an entry, sent a mail, opened a session or issued a code"
+    );
+    let trace = server.admin("GET", "/api/runs?limit=1", None).body;
+    let last = server.admin("GET", &format!("/api/runs/{}", trace[0]["id"].as_str().unwrap()), None).text;
+    assert!(last.contains("dry run: no session was opened"), "{last}");
+    // The code shown before the dry runs is still ann's live code, and ann is not locked.
+    let confirmed = run(server, "ForTestCodeDemo", "ConfirmCode", json!({"ForTestCode": code}), &as_ann);
+    assert_eq!(confirmed.status, 200, "{}", confirmed.text);
+    assert_eq!(login(server, PASSWORD, "web").status, 422, "too soon for a new code, but not locked");
+    assert!(!login(server, PASSWORD, "web").text.contains("invalid user name or password"));
+    // Asked for, the effects happen.
+    assert_eq!(replay(&get_code, "?effects=maybe").status, 400);
+    let real = replay(&get_code, "?effects=true");
+    assert_eq!((real.status, real.body["dryRun"].clone()), (200, json!(false)), "{}", real.text);
+    // For real, the code step meets the resend cooldown that the dry run never touched.
+    let refused = real.body["replayed"]["error"]["message"].as_str().unwrap_or_default();
+    assert!(refused.starts_with("too many codes were requested for this user"), "{}", real.text);
+}
+
 fn system_fields_come_only_from_the_server(server: &Server, _: &Place) {
     let token = signed_in(server);
     let bearer = format!("Bearer {token}");
@@ -574,6 +627,7 @@ on_every_store!(sqlite, postgres: [
     a_code_confirms_only_with_the_challenge_it_was_issued_with,
     system_fields_come_only_from_the_server,
     a_lock_only_a_builder_lifts,
+    replays_have_no_side_effects_unless_asked,
     a_cross_site_text_post_runs_nothing,
     answers_carry_the_browser_protections,
     metrics_are_for_builders,

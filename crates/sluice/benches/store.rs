@@ -52,7 +52,7 @@ fn bench(c: &mut Criterion) {
             })
         });
         // As `sluice serve` runs it: recorded with its input, trace (items kept) and outcome.
-        let details = RunOptions { trace_items: true };
+        let details = RunOptions { trace_items: true, ..Default::default() };
         group.bench_function(format!("get_code_recorded_with_details/{name}"), |b| {
             b.iter(|| {
                 clock.advance(STEP_MS);

@@ -82,7 +82,7 @@ struct Scenario {
 
 impl Scenario {
     fn run(&self, dataflow: &str, input: Value) -> Result<Outcome, RunError> {
-        self.plan.run(dataflow, &input, &self.cx, RunOptions { trace_items: false })
+        self.plan.run(dataflow, &input, &self.cx, RunOptions { trace_items: false, ..Default::default() })
     }
 
     /// Runs `dataflow` on `input`: what it answered, or what the failing step said with its

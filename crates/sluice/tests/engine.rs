@@ -13,7 +13,7 @@ const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/for-t
 fn run(component: Value, dataflow: &str, input: Value) -> Result<Outcome, RunError> {
     let engine = Engine::new().unwrap();
     let plan = engine.load("test", component.to_string().as_bytes()).unwrap();
-    plan.run(dataflow, &input, &RunContext::default(), RunOptions { trace_items: true })
+    plan.run(dataflow, &input, &RunContext::default(), RunOptions { trace_items: true, ..Default::default() })
 }
 
 fn flow(steps: Value) -> Value {

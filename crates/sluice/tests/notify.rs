@@ -41,7 +41,12 @@ fn setup(channel: &str, channels: &Channels) -> (Plan, Services, tempfile::TempD
 
 fn login(plan: &Plan, user: &str, password: &str) -> Result<sluice::Outcome, RunError> {
     let cx = RunContext { user: None, client: Some("web".into()) };
-    plan.run("Login", &json!({"data": {"UserName": user, "Password": password}}), &cx, RunOptions { trace_items: true })
+    plan.run(
+        "Login",
+        &json!({"data": {"UserName": user, "Password": password}}),
+        &cx,
+        RunOptions { trace_items: true, ..Default::default() },
+    )
 }
 
 fn code_in(text: &str) -> String {

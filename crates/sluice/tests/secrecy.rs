@@ -107,7 +107,7 @@ fn exercise(services: sluice::Services, user: &str, secret: &str) -> (Vec<String
     let engine = Engine::builder().services(services).register(StepDescriptor::of::<Spy>()).build().unwrap();
     let plan = engine.load("secrecy.json", &component()).unwrap();
     let cx = RunContext { user: Some(user.into()), client: Some("web".into()) };
-    let traced = RunOptions { trace_items: true };
+    let traced = RunOptions { trace_items: true, ..Default::default() };
 
     let mut visible = Vec::new();
     for _ in 0..3 {

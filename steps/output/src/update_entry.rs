@@ -202,7 +202,11 @@ impl Step for Writer {
                     format!("{} is empty: say which entry to mark for deletion", self.key),
                 )
             })?;
-            store.mark_entry_deleted(&self.component, &id, subject.as_deref(), now).map_err(StepError::from)?;
+            if cx.dry_run() {
+                cx.note(format!("dry run: entry {id} was not marked for deletion"));
+            } else {
+                store.mark_entry_deleted(&self.component, &id, subject.as_deref(), now).map_err(StepError::from)?;
+            }
             self.result.set(&mut item, Value::String(id)).map_err(|e| StepError::at_setting("resultField", e))?;
             out.push(item);
             return Ok(());
@@ -229,14 +233,23 @@ impl Step for Writer {
         self.check(&whole)?;
         let write =
             EntryWrite { component: self.component.clone(), data, name, key: self.key_of(&whole), subject, at: now };
+        let dry_run = cx.dry_run();
         let id = match id {
             Some(id) => {
-                store.update_entry(&id, &write).map_err(StepError::from)?;
+                if dry_run {
+                    cx.note(format!("dry run: entry {id} was not updated"));
+                } else {
+                    store.update_entry(&id, &write).map_err(StepError::from)?;
+                }
                 id
             }
             None => {
                 let id = sluice_core::new_time_ordered_uuid();
-                store.create_entry(&id, &write).map_err(StepError::from)?;
+                if dry_run {
+                    cx.note(format!("dry run: entry {id} was not created"));
+                } else {
+                    store.create_entry(&id, &write).map_err(StepError::from)?;
+                }
                 if let Some(Value::Object(data)) = item.get_mut("data") {
                     data.insert("Id".into(), Value::String(id.clone()));
                 }

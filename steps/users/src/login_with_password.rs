@@ -108,7 +108,8 @@ impl Step for Login {
         };
         let user = find_user(cx, name.as_deref())?;
         let name = name.unwrap_or_default();
-        match passwords::check_login(cx.services(), &name, user.as_ref(), &password, &client) {
+        let dry_run = cx.dry_run();
+        match passwords::check_login(cx.services(), &name, user.as_ref(), &password, &client, dry_run) {
             Ok(()) => {}
             Err(LoginError::Refused(refusal)) => {
                 cx.note(format!("login refused: {}", refusal.reason()));

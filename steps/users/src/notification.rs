@@ -60,7 +60,7 @@ impl Recipient {
 
 /// Writes the message to the outbox and hands it to its channel.
 pub fn send(
-    cx: &StepContext<'_>,
+    cx: &mut StepContext<'_>,
     channel: Channel,
     user: &User,
     subject: String,
@@ -91,5 +91,9 @@ pub fn send(
         created_at: now,
         updated_at: now,
     };
+    if cx.dry_run() {
+        cx.note(format!("dry run: a {:?} message to {} was not sent", message.channel, user.user_name));
+        return Ok(());
+    }
     notify::send(cx.services(), &message).map_err(|e| StepError::at_setting("notificationType", e.to_string()))
 }
