@@ -3,11 +3,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde_json::{Value, json};
 use sluice::passwords::{self, LoginError};
 use sluice::store::{AuthMethod, Factor};
@@ -87,12 +87,9 @@ pub async fn healthz(State(state): Shared) -> Result<Response, ApiError> {
 }
 
 /// `GET /metrics` (builders only: it names components and dataflows and counts codes).
-pub async fn metrics(State(state): Shared, headers: HeaderMap) -> Result<Response, ApiError> {
-    blocking(move || {
-        state.admin(&headers)?;
-        Ok(([("content-type", "text/plain; version=0.0.4")], state.metrics.render()).into_response())
-    })
-    .await
+pub async fn metrics(State(state): Shared) -> Result<Response, ApiError> {
+    blocking(move || Ok(([("content-type", "text/plain; version=0.0.4")], state.metrics.render()).into_response()))
+        .await
 }
 
 /// `GET /api/steps?lang=fr` (or `Accept-Language`).
@@ -106,18 +103,11 @@ pub async fn steps(State(state): Shared, Query(query): Query<HashMap<String, Str
 }
 
 /// `POST /api/validate`.
-pub async fn validate(
-    State(state): Shared,
-    headers: HeaderMap,
-    JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
-    blocking(move || {
-        state.admin(&headers)?;
-        match state.engine.load("component.json", &body) {
-            Ok(_) => Ok(Json(json!({"valid": true})).into_response()),
-            Err(LoadError::Invalid { diagnostics, .. }) => Err(problems(&diagnostics)),
-            Err(e) => Err(ApiError::bad_request(e.to_string())),
-        }
+pub async fn validate(State(state): Shared, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
+    blocking(move || match state.engine.load("component.json", &body) {
+        Ok(_) => Ok(Json(json!({"valid": true})).into_response()),
+        Err(LoadError::Invalid { diagnostics, .. }) => Err(problems(&diagnostics)),
+        Err(e) => Err(ApiError::bad_request(e.to_string())),
     })
     .await
 }
@@ -126,14 +116,12 @@ pub async fn validate(
 pub async fn put_component(
     State(state): Shared,
     Path(name): Path<String>,
-    headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    blocking(move || save_component(&state, &name, &headers, &body)).await
+    blocking(move || save_component(&state, &name, &body)).await
 }
 
-fn save_component(state: &AppState, name: &str, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
-    state.admin(headers)?;
+fn save_component(state: &AppState, name: &str, body: &[u8]) -> Result<Response, ApiError> {
     let plan = match state.engine.load(name, body) {
         Ok(plan) => plan,
         Err(LoadError::Invalid { diagnostics, .. }) => return Err(problems(&diagnostics)),
@@ -151,12 +139,11 @@ fn save_component(state: &AppState, name: &str, headers: &HeaderMap, body: &[u8]
 }
 
 /// `GET /api/components`.
-pub async fn list_components(State(state): Shared, headers: HeaderMap) -> Result<Response, ApiError> {
-    blocking(move || list_saved(&state, &headers)).await
+pub async fn list_components(State(state): Shared) -> Result<Response, ApiError> {
+    blocking(move || list_saved(&state)).await
 }
 
-fn list_saved(state: &AppState, headers: &HeaderMap) -> Result<Response, ApiError> {
-    state.caller(headers)?;
+fn list_saved(state: &AppState) -> Result<Response, ApiError> {
     let listed: Vec<Value> = state
         .engine
         .services()
@@ -176,10 +163,8 @@ pub async fn get_component(
     State(state): Shared,
     Path(name): Path<String>,
     Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     blocking(move || {
-        state.caller(&headers)?;
         let version = match query.get("version") {
             Some(v) => {
                 Some(v.parse::<i64>().map_err(|_| ApiError::bad_request(format!("version \"{v}\" is not a number")))?)
@@ -201,13 +186,8 @@ pub async fn get_component(
 }
 
 /// `DELETE /api/components/{name}`.
-pub async fn delete_component(
-    State(state): Shared,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
+pub async fn delete_component(State(state): Shared, Path(name): Path<String>) -> Result<Response, ApiError> {
     blocking(move || {
-        state.admin(&headers)?;
         if !state.engine.services().store.delete_component(&name)? {
             return Err(unknown_component(&name));
         }
@@ -264,16 +244,18 @@ fn run(
 pub async fn execute(
     State(state): Shared,
     Path((name, dataflow)): Path<(String, String)>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    blocking(move || execute_now(&state, &name, &dataflow, &headers, &body)).await
+    blocking(move || execute_now(&state, &name, &dataflow, caller, &headers, &body)).await
 }
 
 fn execute_now(
     state: &AppState,
     name: &str,
     dataflow: &str,
+    caller: Caller,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, ApiError> {
@@ -281,10 +263,11 @@ fn execute_now(
     if !plan.dataflow_names().contains(&dataflow) {
         return Err(ApiError::not_found(format!("component \"{name}\" has no dataflow named \"{dataflow}\"")));
     }
-    // A public dataflow (such as a sign-in) runs without a credential; a credential that is
-    // sent must still be valid.
-    let anonymous = plan.is_public(dataflow) && !headers.contains_key(axum::http::header::AUTHORIZATION);
-    let caller = if anonymous { Caller::Anonymous } else { state.caller(headers)? };
+    // Only a public dataflow (such as a sign-in) runs without a credential (one that is sent
+    // was checked by the route's guard).
+    if matches!(caller, Caller::Anonymous) && !plan.is_public(dataflow) {
+        return Err(ApiError::unauthorized());
+    }
     let input = if body.is_empty() { json!({"data": {}}) } else { parse(body)? };
     if let Caller::User(session) = &caller
         && plan.access(dataflow) == Some(sluice::component::Access::TwoFactor)
@@ -353,13 +336,8 @@ fn refuse_system_fields(input: &Value) -> Result<(), ApiError> {
 }
 
 /// `POST /api/users/{name}/unlock`.
-pub async fn unlock_user(
-    State(state): Shared,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
+pub async fn unlock_user(State(state): Shared, Path(name): Path<String>) -> Result<Response, ApiError> {
     blocking(move || {
-        state.admin(&headers)?;
         let store = &state.engine.services().store;
         let found = if sluice::store::could_name_a_user(&name) { store.find_user(&name)? } else { None };
         let user = found.ok_or_else(|| ApiError::not_found(format!("there is no user named or with id \"{name}\"")))?;
@@ -373,10 +351,8 @@ pub async fn unlock_user(
 pub async fn list_runs(
     State(state): Shared,
     Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     blocking(move || {
-        state.admin(&headers)?;
         let limit = match query.get("limit") {
             Some(l) => l
                 .parse::<usize>()
@@ -395,12 +371,8 @@ pub async fn list_runs(
 }
 
 /// `GET /api/runs/{id}`: the record with its trace.
-pub async fn get_run(State(state): Shared, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
-    blocking(move || {
-        state.admin(&headers)?;
-        Ok(Json(json!(recorded_run(&state, &id)?)).into_response())
-    })
-    .await
+pub async fn get_run(State(state): Shared, Path(id): Path<String>) -> Result<Response, ApiError> {
+    blocking(move || Ok(Json(json!(recorded_run(&state, &id)?)).into_response())).await
 }
 
 fn recorded_run(state: &AppState, id: &str) -> Result<sluice::store::RunRecord, ApiError> {
@@ -413,10 +385,8 @@ pub async fn replay_run(
     State(state): Shared,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     blocking(move || {
-        state.admin(&headers)?;
         let effects = match query.get("effects").map(String::as_str) {
             None | Some("false") => false,
             Some("true") => true,
@@ -496,8 +466,8 @@ pub async fn session(State(state): Shared, JsonBody(body): JsonBody) -> Result<R
 }
 
 /// `GET /api/session`: who the caller is.
-pub async fn whoami(State(state): Shared, headers: HeaderMap) -> Result<Response, ApiError> {
-    blocking(move || match state.caller(&headers)? {
+pub async fn whoami(State(state): Shared, Extension(caller): Extension<Caller>) -> Result<Response, ApiError> {
+    blocking(move || match caller {
         Caller::Admin => Ok(Json(json!({"builder": true})).into_response()),
         Caller::User(session) => {
             let user = state.engine.services().store.find_user(&session.user_id)?;
@@ -524,8 +494,8 @@ pub async fn whoami(State(state): Shared, headers: HeaderMap) -> Result<Response
 }
 
 /// `DELETE /api/session`: ends the session of the token sent.
-pub async fn sign_out(State(state): Shared, headers: HeaderMap) -> Result<Response, ApiError> {
-    blocking(move || match state.caller(&headers)? {
+pub async fn sign_out(State(state): Shared, Extension(caller): Extension<Caller>) -> Result<Response, ApiError> {
+    blocking(move || match caller {
         Caller::User(session) => {
             state.engine.services().store.end_sessions(&session.user_id, Some(&session.token_hash))?;
             Ok(StatusCode::NO_CONTENT.into_response())

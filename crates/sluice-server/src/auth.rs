@@ -1,12 +1,17 @@
 //! Who calls: a builder (an admin token from `SLUICE_ADMIN_TOKENS`) or an end user (a session
 //! token from `POST /api/session` or a dataflow whose confirm step issues one).
 
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
 use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::AppState;
 use crate::error::ApiError;
+use crate::{Access, AppState};
 
 /// A checked credential.
 #[derive(Debug, Clone)]
@@ -33,27 +38,57 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 impl AppState {
-    /// The caller, or 401.
-    pub fn caller(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
-        let token = bearer(headers).ok_or_else(ApiError::unauthorized)?;
+    /// Whether the request carries a builder token (compared with every admin token, in
+    /// constant time, without stopping at a match).
+    fn is_builder(&self, headers: &HeaderMap) -> bool {
+        let Some(token) = bearer(headers) else { return false };
         let hash = admin_hash(token);
-        // Compare with every admin token, in constant time, without stopping at a match.
-        let admin = self.admin_tokens.iter().fold(subtle::Choice::from(0), |found, known| found | known.ct_eq(&hash));
-        if bool::from(admin) {
+        let found = self.admin_tokens.iter().fold(subtle::Choice::from(0), |found, known| found | known.ct_eq(&hash));
+        bool::from(found)
+    }
+
+    /// The caller, or 401 (a session token is looked up in the store).
+    fn caller(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
+        if self.is_builder(headers) {
             return Ok(Caller::Admin);
         }
+        let token = bearer(headers).ok_or_else(ApiError::unauthorized)?;
         match sluice::sessions::check_token(self.engine.services(), token)? {
             Some(session) => Ok(Caller::User(session)),
             None => Err(ApiError::unauthorized()),
         }
     }
+}
 
-    /// The caller when it is a builder: 401 without a credential, 403 for an end user.
-    pub fn admin(&self, headers: &HeaderMap) -> Result<(), ApiError> {
-        match self.caller(headers)? {
-            Caller::Admin => Ok(()),
-            Caller::User(_) => Err(ApiError::forbidden()),
-            Caller::Anonymous => Err(ApiError::unauthorized()),
+/// The layer that enforces a route's [`Access`], as the route table declares it: the checked
+/// [`Caller`] goes into the request's extensions for the handler (`Extension<Caller>`), so no
+/// handler checks credentials itself and a new route cannot forget to.
+pub async fn guard(State(state): State<Arc<AppState>>, access: Access, mut request: Request, next: Next) -> Response {
+    let headers = request.headers().clone();
+    let caller = match access {
+        Access::Public => Ok(Caller::Anonymous),
+        _ if state.is_builder(&headers) => Ok(Caller::Admin),
+        // Runs without a credential only when the dataflow is public (the handler decides); a
+        // credential that is sent must be valid.
+        Access::Dataflow if !headers.contains_key(axum::http::header::AUTHORIZATION) => Ok(Caller::Anonymous),
+        // A session token is looked up in the store: on a blocking thread.
+        Access::Signed | Access::Dataflow | Access::Builder => {
+            let state = state.clone();
+            tokio::task::spawn_blocking(move || state.caller(&headers))
+                .await
+                .unwrap_or_else(|e| Err(ApiError::internal(format!("the request was lost: {e}"))))
         }
+    };
+    // An end user where a builder token is needed.
+    let caller = match (access, caller) {
+        (Access::Builder, Ok(Caller::User(_))) => Err(ApiError::forbidden()),
+        (_, caller) => caller,
+    };
+    match caller {
+        Ok(caller) => {
+            request.extensions_mut().insert(caller);
+            next.run(request).await
+        }
+        Err(refused) => refused.into_response(),
     }
 }

@@ -163,6 +163,8 @@ pub enum Access {
     Public,
     /// A builder token or an end user's session.
     Signed,
+    /// As the dataflow run says (`"access"` in its file): anyone for a public one.
+    Dataflow,
     /// A builder token only.
     Builder,
 }
@@ -327,7 +329,7 @@ pub fn routes() -> Vec<Route> {
             method: "POST",
             path: "/api/components/{name}/dataflows/{dataflow}/execute",
             summary: "Runs a dataflow on the action model (the body); an end user runs as the calling user.",
-            access: Access::Signed,
+            access: Access::Dataflow,
             throttle: Throttle::Anonymous,
             responses: &[
                 (200, "{runId, response, formActions}"),
@@ -496,13 +498,18 @@ async fn stylesheet() -> impl IntoResponse {
 pub fn router(state: Arc<AppState>, config: &ServerConfig) -> Router {
     let mut router = Router::new();
     for route in routes() {
+        let access = route.access;
+        // Layers run outside in: the limits before any credential is looked up.
+        let handler =
+            route.handler.layer(axum::middleware::from_fn_with_state(state.clone(), move |state, request, next| {
+                auth::guard(state, access, request, next)
+            }));
         let handler = match route.throttle {
-            Throttle::No => route.handler,
-            throttle => {
-                route.handler.layer(axum::middleware::from_fn_with_state(state.clone(), move |state, request, next| {
+            Throttle::No => handler,
+            throttle => handler
+                .layer(axum::middleware::from_fn_with_state(state.clone(), move |state, request, next| {
                     limits::throttle(state, throttle, request, next)
-                }))
-            }
+                })),
         };
         router = router.route(route.path, handler);
     }

@@ -64,6 +64,40 @@ fn public_endpoints_answer_and_the_openapi_document_matches_the_routes() {
     }
 }
 
+/// Every route the document marks as needing a credential refuses a request without one
+/// (401) or with a wrong one (401), and every route that documents 403 refuses an end user's
+/// session: access is enforced from the route table, so a new route cannot forget it.
+#[test]
+fn every_route_is_guarded_as_the_route_table_says() {
+    let server = Server::with_password_sessions();
+    let user = server.sign_in("ann", "correct horse battery staple").body["token"].as_str().unwrap().to_owned();
+    assert_eq!(server.admin("PUT", "/api/components/ForTestCodeDemo", Some(FOR_TEST_CODE)).status, 200);
+    let document = server.call("GET", "/api/openapi.json", None, None).body;
+    let mut guarded = 0;
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        // An existing component and run, so that only the guard can refuse.
+        let path = path.replace("{name}", "ForTestCodeDemo").replace("{dataflow}", "GetCode").replace("{id}", "r");
+        for (method, operation) in operations.as_object().unwrap() {
+            let method = method.to_uppercase();
+            let body = matches!(method.as_str(), "POST" | "PUT").then_some(b"{}".as_slice());
+            if operation.get("security").is_none() {
+                continue;
+            }
+            guarded += 1;
+            for token in [None, Some("wrong-token")] {
+                let answer = server.call(&method, &path, token, body);
+                assert_eq!(answer.status, 401, "{method} {path} with {token:?}: {}", answer.text);
+            }
+            if operation["responses"].get("403").is_some_and(|r| r["description"].as_str().unwrap().contains("builder"))
+            {
+                let answer = server.call(&method, &path, Some(&user), body);
+                assert_eq!(answer.status, 403, "{method} {path} with an end user's session: {}", answer.text);
+            }
+        }
+    }
+    assert!(guarded >= 13, "{guarded} guarded operations");
+}
+
 #[test]
 fn builder_endpoints_need_a_builder_token() {
     let server = Server::with_password_sessions();
