@@ -15,6 +15,7 @@ pub mod clock;
 pub mod component;
 pub mod diagnostics;
 pub mod engine;
+pub mod events;
 pub mod files;
 pub mod labels;
 mod load;

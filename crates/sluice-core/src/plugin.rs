@@ -423,6 +423,7 @@ pub struct StepContext<'r> {
     /// Factors users proved during this run, by user id.
     pub(crate) factors: &'r mut Vec<(String, crate::store::Factor)>,
     pub(crate) dry_run: bool,
+    pub(crate) events: &'r mut Vec<crate::events::Event>,
 }
 
 impl StepContext<'_> {
@@ -485,6 +486,11 @@ impl StepContext<'_> {
     /// `"[redacted]"`, responses keep it (such as a session token).
     pub fn mark_credential(&mut self, path: &FieldPath) {
         Secret::add(self.secrets, path, true);
+    }
+
+    /// Counts `event` for the server's metrics (recorded in this step's trace entry).
+    pub fn count(&mut self, event: crate::events::Event) {
+        self.events.push(event);
     }
 
     /// Adds a line to this step's trace entry: what the builder should know about the run

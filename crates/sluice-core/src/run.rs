@@ -94,6 +94,9 @@ pub struct StepTrace {
     /// What the step noted (such as why a code was refused).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// What it counted for the server's metrics.
+    #[serde(skip)]
+    pub events: Vec<crate::events::Event>,
     /// The items it emitted, when the run kept them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<TracedItems>,
@@ -217,6 +220,7 @@ impl Plan {
             let started = Instant::now();
             let read = step.consumers > 0;
             let mut notes = Vec::new();
+            let mut events = Vec::new();
             let mut cx = StepContext {
                 run: cx,
                 response: &mut outcome.response,
@@ -225,6 +229,7 @@ impl Plan {
                 services: &self.services,
                 secrets: &mut secrets,
                 notes: &mut notes,
+                events: &mut events,
                 users: &mut users,
                 factors: &mut factors,
                 dry_run: options.dry_run,
@@ -247,6 +252,8 @@ impl Plan {
                 items_in,
                 items_out: out.len(),
                 notes,
+                // A dry run did nothing to count.
+                events: if options.dry_run { Vec::new() } else { events },
                 items: if options.trace_items { redacted_json(&mut out, &secrets) } else { None },
             });
             if let Err(error) = result {
@@ -403,6 +410,7 @@ fn failure(step: &CompiledStep, error: StepError, rest: &[CompiledStep], mut tra
         items_in: 0,
         items_out: 0,
         notes: Vec::new(),
+        events: Vec::new(),
         items: None,
     }));
     let pointer = match &error.setting {

@@ -110,6 +110,7 @@ impl SingleStep {
             users: &mut Vec::new(),
             factors: &mut Vec::new(),
             dry_run: false,
+            events: &mut Vec::new(),
         };
         let mut out = Vec::new();
         match &self.built {

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 
+use sluice::events::Event;
 use sluice::{StepStatus, StepTrace};
 
 /// What the server counts.
@@ -20,8 +21,8 @@ struct Counts {
     steps: BTreeMap<String, (u64, f64)>,
     /// step type → failures.
     failures: BTreeMap<String, u64>,
-    /// outcome → codes (issued, confirmed, refused).
-    codes: BTreeMap<&'static str, u64>,
+    /// What steps counted.
+    events: BTreeMap<Event, u64>,
 }
 
 /// Changes the value counted under `key` (from the default when new): the name is copied only
@@ -50,16 +51,8 @@ impl Metrics {
             if step.status == StepStatus::Failed {
                 bump(&mut counts.failures, &step.step_type, |n| *n += 1);
             }
-            let code = match (step.step_type.as_str(), step.status) {
-                ("get_one_time_code_for_user", StepStatus::Ok) => Some("issued"),
-                ("confirm_one_time_code_for_user", _) if step.notes.iter().any(|n| n.starts_with("code refused")) => {
-                    Some("refused")
-                }
-                ("confirm_one_time_code_for_user", StepStatus::Ok) => Some("confirmed"),
-                _ => None,
-            };
-            if let Some(code) = code {
-                *counts.codes.entry(code).or_default() += step.items_in.max(1) as u64;
+            for event in &step.events {
+                *counts.events.entry(*event).or_default() += 1;
             }
         }
     }
@@ -92,10 +85,18 @@ impl Metrics {
         for (step_type, n) in &counts.failures {
             let _ = writeln!(out, "sluice_step_failures_total{{type=\"{step_type}\"}} {n}");
         }
-        out.push_str("# HELP sluice_one_time_codes_total One-time codes by outcome.\n# TYPE sluice_one_time_codes_total counter\n");
-        for outcome in ["issued", "confirmed", "refused"] {
-            let n = counts.codes.get(outcome).copied().unwrap_or(0);
-            let _ = writeln!(out, "sluice_one_time_codes_total{{outcome=\"{outcome}\"}} {n}");
+        // Every counter of every event, zero included, each metric's lines together.
+        let mut described = Vec::new();
+        for event in Event::ALL {
+            let counter = event.counter();
+            if !described.contains(&counter.metric) {
+                described.push(counter.metric);
+                let _ = writeln!(out, "# HELP {} {}\n# TYPE {} counter", counter.metric, counter.help, counter.metric);
+                for same in Event::ALL.into_iter().filter(|e| e.counter().metric == counter.metric) {
+                    let n = counts.events.get(&same).copied().unwrap_or(0);
+                    let _ = writeln!(out, "{}{{outcome=\"{}\"}} {n}", counter.metric, same.counter().outcome);
+                }
+            }
         }
         out
     }

@@ -503,6 +503,15 @@ fn metrics_are_for_builders(server: &Server, _: &Place) {
     let metrics = server.admin("GET", "/metrics", None);
     assert_eq!(metrics.status, 200);
     assert!(metrics.text.contains("sluice_runs_total"), "{}", metrics.text);
+    // What the steps counted: one password login, one code issued and confirmed.
+    for line in [
+        "sluice_password_logins_total{outcome=\"accepted\"} 1",
+        "sluice_password_logins_total{outcome=\"refused\"} 0",
+        "sluice_one_time_codes_total{outcome=\"issued\"} 1",
+        "sluice_one_time_codes_total{outcome=\"confirmed\"} 1",
+    ] {
+        assert!(metrics.text.lines().any(|l| l == line), "{line} is missing:\n{}", metrics.text);
+    }
 }
 
 fn no_token_password_or_typed_code_is_kept(server: &Server, place: &Place) {

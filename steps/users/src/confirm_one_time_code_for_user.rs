@@ -13,6 +13,7 @@ use sluice_core::{
 
 use sluice_core::Millis;
 use sluice_core::clock::rfc3339;
+use sluice_core::events::Event;
 use sluice_core::sessions::{self, SessionRules};
 
 use crate::{DurationSetting, client_of, client_setting, find_user};
@@ -258,9 +259,13 @@ impl Step for Confirm {
             None => Err(ConfirmError::Rejected(Rejection::NoCode)),
         };
         let factors = match verdict {
-            Ok(factors) => Some(factors),
+            Ok(factors) => {
+                cx.count(Event::CodeConfirmed);
+                Some(factors)
+            }
             Err(ConfirmError::Rejected(why)) => {
                 cx.note(format!("code refused: {}", why.reason()));
+                cx.count(Event::CodeRefused);
                 None
             }
             Err(ConfirmError::Store(e)) => return Err(e.into()),

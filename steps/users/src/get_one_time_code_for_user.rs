@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 use serde_json::Value;
+use sluice_core::events::Event;
 use sluice_core::otp::{self, Binding, CODE_LENGTHS, IssueRules, MAX_LIFETIME_MS, OtpError};
 use sluice_core::schemars::{self, JsonSchema};
 use sluice_core::store::IssueLimits;
@@ -221,6 +222,7 @@ impl Step for Issue {
             let factors = cx.proved_by(&user.id);
             otp::issue(cx.services(), &user, binding, &self.rules, factors).map_err(failed)?
         };
+        cx.count(Event::CodeIssued);
         self.result
             .set(&mut item, Value::String(issued.code.expose().to_owned()))
             .map_err(|e| StepError::at_setting("resultField", e))?;

@@ -5,6 +5,7 @@
 
 use serde::Deserialize;
 use serde_json::Value;
+use sluice_core::events::Event;
 use sluice_core::passwords::{self, LOGIN_REFUSED, LoginError};
 use sluice_core::schemars::{self, JsonSchema};
 use sluice_core::store::AuthMethod;
@@ -110,9 +111,10 @@ impl Step for Login {
         let name = name.unwrap_or_default();
         let dry_run = cx.dry_run();
         match passwords::check_login(cx.services(), &name, user.as_ref(), &password, &client, dry_run) {
-            Ok(()) => {}
+            Ok(()) => cx.count(Event::LoginAccepted),
             Err(LoginError::Refused(refusal)) => {
                 cx.note(format!("login refused: {}", refusal.reason()));
+                cx.count(Event::LoginRefused);
                 return Err(StepError::public(LOGIN_REFUSED));
             }
             Err(LoginError::Store(e)) => return Err(e.into()),
