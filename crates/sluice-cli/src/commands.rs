@@ -455,6 +455,8 @@ pub struct ServeOptions {
     pub signin_component: String,
     /// Proxies whose X-Forwarded-For is believed.
     pub trusted_proxies: Vec<sluice_server::IpNet>,
+    /// Where to serve `/metrics` without a credential, if anywhere.
+    pub metrics_addr: Option<std::net::SocketAddr>,
     /// Threads for runs and store calls (`None`: the store's default).
     pub workers: Option<usize>,
 }
@@ -473,6 +475,7 @@ pub fn serve(options: ServeOptions, store: &StoreArgs) -> Result<(), Failure> {
         password_sessions,
         signin_component,
         trusted_proxies,
+        metrics_addr,
         workers,
     } = options;
     if admin_tokens.is_empty() {
@@ -497,7 +500,8 @@ pub fn serve(options: ServeOptions, store: &StoreArgs) -> Result<(), Failure> {
     };
     let engine = std::sync::Arc::new(engine);
     let state = sluice_server::AppState::new(engine.clone(), &config).map_err(|e| environment(&e))?;
-    let app = sluice_server::router(std::sync::Arc::new(state), &config);
+    let state = std::sync::Arc::new(state);
+    let app = sluice_server::router(state.clone(), &config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .max_blocking_threads(workers)
         .enable_all()
@@ -507,6 +511,13 @@ pub fn serve(options: ServeOptions, store: &StoreArgs) -> Result<(), Failure> {
         let listener =
             sluice_server::listen(addr).map_err(|e| Failure::Environment(format!("cannot listen on {addr}: {e}")))?;
         eprintln!("sluice serving http://{} (store {})", listener.local_addr().map_or(addr, |a| a), store.store);
+        if let Some(metrics_addr) = metrics_addr {
+            let listener = sluice_server::listen(metrics_addr)
+                .map_err(|e| Failure::Environment(format!("cannot listen on {metrics_addr}: {e}")))?;
+            eprintln!("sluice metrics on http://{}/metrics", listener.local_addr().map_or(metrics_addr, |a| a));
+            let metrics = sluice_server::metrics_router(state);
+            tokio::spawn(sluice_server::serve(listener, metrics, shutdown_signal()));
+        }
         let config = config.clone();
         tokio::spawn(async move { sluice_server::housekeeping(engine, &config).await });
         sluice_server::serve(listener, app, shutdown_signal()).await.map_err(|e| environment(&e))

@@ -227,6 +227,10 @@ enum Command {
         /// From anyone else the header is ignored.
         #[arg(long, value_parser = trusted_proxies)]
         trusted_proxies: Option<Networks>,
+        /// Also serve GET /metrics without a credential on this address (one only the
+        /// monitoring reaches, such as 127.0.0.1:9090); on the main address it stays for builders.
+        #[arg(long)]
+        metrics_addr: Option<std::net::SocketAddr>,
         /// Threads that run dataflows and store calls (default: 16 per core and at least 32 for SQLite
         /// and PostgreSQL, 4 per core and at least 8 for memory); requests beyond them wait their turn.
         #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
@@ -419,6 +423,7 @@ fn main() -> ExitCode {
             password_sessions,
             signin_component,
             trusted_proxies,
+            metrics_addr,
             workers,
             store,
         } => {
@@ -435,6 +440,7 @@ fn main() -> ExitCode {
                 password_sessions,
                 signin_component,
                 trusted_proxies: trusted_proxies.map(|n| n.0).unwrap_or_default(),
+                metrics_addr,
                 workers: workers.map(usize::from),
             };
             commands::serve(options, &store)

@@ -283,7 +283,10 @@ impl Loader<'_> {
         // Sources must name a step placed earlier; the first step with a name wins.
         let first_index = |name: &str| index.get(name).copied();
         let mut compiled = Vec::new();
+        // What each step and those upstream of it declared they write (`None`: any field).
+        let mut written: Vec<Option<Vec<String>>> = Vec::with_capacity(steps.len());
         for (i, step) in steps.iter().enumerate() {
+            written.push(None);
             let registered = step.step_type.and_then(|t| self.engine.step(t));
             if let (Some(t), None) = (step.step_type, registered) {
                 let hint = suggestion(t, self.engine.steps.keys().copied()).map_or_else(
@@ -317,6 +320,10 @@ impl Loader<'_> {
                 continue;
             }
             let name = step.name.unwrap_or_default();
+            let upstream = match source {
+                Some(src) => written.get(src).cloned().flatten(),
+                None => Some(Vec::new()),
+            };
             let mut cx = BuildContext {
                 component,
                 step: name,
@@ -328,8 +335,12 @@ impl Loader<'_> {
                 scripts: &self.engine.scripts,
                 problems: &mut self.problems,
                 secrets: &mut *secrets,
+                upstream: upstream.as_deref(),
+                writes: Some(Vec::new()),
             };
-            let Ok(built) = registered.descriptor.build(settings, &mut cx) else { continue };
+            let built = registered.descriptor.build(settings, &mut cx);
+            written[i] = cx.writes.take().and_then(|own| upstream.map(|up| [up, own].concat()));
+            let Ok(built) = built else { continue };
             let starts = matches!(built, BuiltStep::Start(_));
             if starts != registered.descriptor.meta.starts_flow {
                 self.problems.push(

@@ -438,6 +438,55 @@ pub fn confirm(
     }
 }
 
+/// Does for `name`, which is no active user's, the work of issuing a code — a code drawn, its keyed
+/// hash, a round trip to the store's code slots (that changes nothing) — before the caller
+/// refuses, so that the time of the answer tells no one whether the user exists.
+pub fn work_for_unknown(
+    services: &Services,
+    name: &str,
+    binding: Binding<'_>,
+    rules: &IssueRules,
+) -> Result<(), OtpError> {
+    let subject = format!("name:{}", crate::fingerprint(&name.to_lowercase()));
+    let code = generate_code(rules.length)?;
+    let _ = services.keys.hash("", &subject, binding.client, &code);
+    services.store.attempt_code(&subject, binding.purpose)?;
+    Ok(())
+}
+
+/// Refuses a confirmation for `name`, which is no user's, after the work a confirmation for a
+/// user does — a lock looked up, a counted attempt on a code slot, a keyed hash, a failure
+/// counted in the hourly window (under the name's fingerprint, which locks as a user does) — so that the answer and its time tell no one whether
+/// the user exists.
+pub fn refuse_unknown(services: &Services, name: &str, binding: Binding<'_>, typed: &Value) -> Result<(), StoreError> {
+    let subject = format!("name:{}", crate::fingerprint(&name.to_lowercase()));
+    let now = services.clock.now();
+    // Locked like a user after as many failures, and then as quick to refuse.
+    if services.store.locked_until(&subject, CONFIRM_SCOPE, now)?.is_some() {
+        return Ok(());
+    }
+    // No code is stored under a name's fingerprint: the attempt changes nothing.
+    services.store.attempt_code(&subject, binding.purpose)?;
+    let stand_in = StoredCode {
+        id: String::new(),
+        purpose: binding.purpose.to_owned(),
+        client: binding.client.to_owned(),
+        key_id: services.keys.current_id().to_owned(),
+        mac: Vec::new(),
+        length: 6,
+        expires_at: now,
+        attempts: 1,
+        max_attempts: 1,
+        status: CodeStatus::Live,
+        factors: Vec::new(),
+    };
+    let typed = normalize(typed, stand_in.length).unwrap_or_default();
+    let _ = services.keys.verify(&stand_in, &subject, &typed);
+    count_failure(services, Subject::Unknown(&subject), CONFIRM_SCOPE, now)?;
+    tracing::info!(subject = %subject, reason = Rejection::NoCode.reason(), "one-time code rejected");
+    Ok(())
+}
+
 /// The verdict on one attempt; the outer error is the store's.
 fn check(
     services: &Services,

@@ -283,7 +283,16 @@ pub struct BuildContext<'a> {
     pub(crate) scripts: &'a Arc<ScriptHost>,
     pub(crate) problems: &'a mut Vec<Problem>,
     pub(crate) secrets: &'a mut Vec<Secret>,
+    /// Top-level fields the steps upstream of this one declared they write (`None`: a step
+    /// upstream may write any field, such as a script).
+    pub(crate) upstream: Option<&'a [String]>,
+    /// What this step declares it writes (`None`: any field).
+    pub(crate) writes: Option<Vec<String>>,
 }
+
+/// Where Get user info and Login with password put the user: a system field that callers
+/// other than builders cannot set.
+pub const USER_FIELD: &str = "_user";
 
 /// System fields every Aqtra entry has besides its definitions.
 pub const SYSTEM_FIELDS: [&str; 6] = ["Id", "name", "creatorSubject", "updateSubject", "createdDate", "updateDate"];
@@ -297,6 +306,39 @@ impl BuildContext<'_> {
     /// The name of the step being built.
     pub fn step_name(&self) -> &str {
         self.step
+    }
+
+    /// Declares that the step writes the field at `path` (into every item it emits), so that
+    /// steps downstream may read it.
+    pub fn writes(&mut self, path: &FieldPath) {
+        if let (Some(writes), Some(root)) = (&mut self.writes, path.segments().first()) {
+            writes.push(root.clone());
+        }
+    }
+
+    /// Declares that the step may write any field (a script): checks of what downstream steps
+    /// read stop here.
+    pub fn writes_anything(&mut self) {
+        self.writes = None;
+    }
+
+    /// Checks a setting that names a user (such as `userName`), as [`value_source`](Self::value_source)
+    /// does; and `_user`, which only steps write (Get user info, Login with password), never
+    /// callers other than builders, is a problem where no step upstream writes it.
+    pub fn user_source(&mut self, setting: &str, given: &FieldOrValue) -> Result<ValueSource, BuildError> {
+        let source = self.value_source(setting, given)?;
+        let ValueSource::Field(path) = &source else { return Ok(source) };
+        let reads_user = path.segments().first().is_some_and(|root| root == USER_FIELD);
+        match self.upstream {
+            Some(upstream) if reads_user && !upstream.iter().any(|w| w == USER_FIELD) => Err(self.invalid(
+                setting,
+                format!("{setting} reads {path}, but no step before this one writes {USER_FIELD}"),
+                Some(format!(
+                    "add Get user info or Login with password upstream (their result field is {USER_FIELD}), or name the user with a model field such as data.UserName"
+                )),
+            )),
+            _ => Ok(source),
+        }
     }
 
     /// The component's definitions.

@@ -86,6 +86,9 @@ impl Engine {
             templates: &Arc::new(Templates::empty()),
             scripts: &self.scripts,
             problems: &mut problems,
+            // A step on its own: its items may hold any field.
+            upstream: None,
+            writes: None,
         };
         match registered.descriptor.build(settings, &mut cx) {
             Ok(built) => Ok(SingleStep { name: name.to_owned(), built, services: self.services.clone(), secrets }),

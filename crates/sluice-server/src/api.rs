@@ -86,10 +86,10 @@ pub async fn healthz(State(state): Shared) -> Result<Response, ApiError> {
     .await
 }
 
-/// `GET /metrics` (builders only: it names components and dataflows and counts codes).
-pub async fn metrics(State(state): Shared) -> Result<Response, ApiError> {
-    blocking(move || Ok(([("content-type", "text/plain; version=0.0.4")], state.metrics.render()).into_response()))
-        .await
+/// `GET /metrics`: for builders on the server's address (it names components and dataflows and
+/// counts codes), for anyone on the metrics address (`sluice serve --metrics-addr`).
+pub async fn metrics(State(state): Shared) -> Response {
+    ([("content-type", "text/plain; version=0.0.4")], state.metrics.render()).into_response()
 }
 
 /// `GET /api/steps?lang=fr` (or `Accept-Language`).

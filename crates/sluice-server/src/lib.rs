@@ -529,6 +529,16 @@ pub fn router(state: Arc<AppState>, config: &ServerConfig) -> Router {
         .with_state(state)
 }
 
+/// A router with only `GET /metrics`, without credentials, for `sluice serve --metrics-addr`:
+/// serve it on an address only the monitoring can reach (the main one keeps `/metrics` for
+/// builders).
+pub fn metrics_router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/metrics", get(api::metrics))
+        .fallback(|| async { error::ApiError::not_found("this address serves /metrics only") })
+        .with_state(state)
+}
+
 /// 400 for an address holding an encoded NUL character (`%00`) in its path or query: no name
 /// or id holds one (see `sluice::types::NUL_RULE`), and PostgreSQL cannot even look it up.
 async fn refuse_nul_in_address(

@@ -96,6 +96,8 @@ fn server_with(
     test: &str,
     configure: impl FnOnce(&mut sluice_server::ServerConfig),
 ) -> Option<(Server, Place)> {
+    // Every server of this process logs into one place, read by the secrecy test.
+    sluice::testing::global_logs();
     let place = match kind {
         "sqlite" => Place::Sqlite(tempfile::tempdir().unwrap()),
         _ => Place::Postgres(TestSchema::new(test)?),
@@ -522,6 +524,7 @@ fn no_token_password_or_typed_code_is_kept(server: &Server, place: &Place) {
     assert_eq!(verified.status, 200, "{}", verified.text);
     let token = verified.body["response"][0]["_session"]["token"].as_str().unwrap().to_owned();
     assert_eq!(token.len(), 64, "the caller gets its token");
+    assert_eq!(server.call("GET", "/api/session", Some(&token), None).status, 200, "and uses it");
     // What a builder can read of the runs, and what the store holds.
     let listed = server.admin("GET", "/api/runs?limit=100", None);
     let mut seen = vec![listed.text.clone()];
@@ -542,6 +545,20 @@ fn no_token_password_or_typed_code_is_kept(server: &Server, place: &Place) {
     }
     let stored = place.stored();
     assert!(!stored.contains(&token) && !stored.contains(PASSWORD), "the store holds the token or the password");
+    // The logs of every server of this process (at every level), read after the sign-in was
+    // logged: they name what happened, never the secrets.
+    let logs = sluice::testing::global_logs().text();
+    assert!(logs.contains("one-time code confirmed") && logs.contains("login accepted"), "nothing was logged");
+    for (what, secret) in [("the session token", token.as_str()), ("the password", PASSWORD)] {
+        assert!(!logs.contains(secret), "{what} was logged");
+    }
+    // Six digits occur inside timestamps and ids: the code counts only standing alone.
+    let alone = logs.match_indices(&code).any(|(at, _)| {
+        let before = logs[..at].chars().next_back().is_none_or(|c| !c.is_ascii_alphanumeric());
+        let after = logs[at + code.len()..].chars().next().is_none_or(|c| !c.is_ascii_alphanumeric());
+        before && after
+    });
+    assert!(!alone, "the typed code was logged");
     for row in place.rows_outside_the_inbox() {
         assert!(!row.contains(&code), "the typed code was kept: {row}");
     }

@@ -55,6 +55,8 @@ impl StepPlugin for ExecuteScript {
     };
 
     fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
+        // A script may set any field.
+        cx.writes_anything();
         let host = cx.scripts().clone();
         let script = host.compile(&settings.script).map_err(|e| {
             cx.invalid(

@@ -57,6 +57,8 @@ impl StepPlugin for ExtractCollection {
     };
 
     fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
+        // Each item it emits is an element of the collection, holding any field.
+        cx.writes_anything();
         Ok(BuiltStep::each(Extract { path: cx.path("path", &settings.path)? }))
     }
 }

@@ -78,6 +78,8 @@ impl StepPlugin for TransformModel {
     };
 
     fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
+        // Its mappings may write any field.
+        cx.writes_anything();
         let ops: Vec<Result<Op, BuildError>> = settings
             .fields
             .iter()

@@ -190,7 +190,7 @@ impl StepPlugin for ConfirmOneTimeCodeForUser {
         if let Ok(path) = &typed {
             cx.secret_field(path);
         }
-        let user = settings.user_name.as_ref().map(|u| cx.value_source("userName", u)).transpose();
+        let user = settings.user_name.as_ref().map(|u| cx.user_source("userName", u)).transpose();
         let client = client_setting(settings.client.as_ref(), cx);
         let session = session_rules(&settings, cx);
         let purpose = settings.purpose.unwrap_or_else(|| cx.component().to_owned());
@@ -256,7 +256,12 @@ impl Step for Confirm {
                 Ok(Vec::new())
             }
             Some(user) => otp::confirm(cx.services(), user, binding, challenge, &typed),
-            None => Err(ConfirmError::Rejected(Rejection::NoCode)),
+            None => {
+                if !cx.dry_run() {
+                    otp::refuse_unknown(cx.services(), key.as_deref().unwrap_or_default(), binding, &typed)?;
+                }
+                Err(ConfirmError::Rejected(Rejection::NoCode))
+            }
         };
         let factors = match verdict {
             Ok(factors) => {

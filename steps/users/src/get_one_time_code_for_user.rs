@@ -163,7 +163,7 @@ impl StepPlugin for GetOneTimeCodeForUser {
     };
 
     fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
-        let user = cx.value_source("userName", &settings.user_name);
+        let user = cx.user_source("userName", &settings.user_name);
         let client = client_setting(settings.client.as_ref(), cx);
         let purpose = settings.purpose.unwrap_or_else(|| cx.component().to_owned());
         let lifetime = match &settings.code_lifetime {
@@ -201,14 +201,22 @@ impl Step for Issue {
         let Some(name) = self.user.resolve(&item) else {
             return Err(StepError::at_setting("userName", format!("{} holds no user name or id", self.user)));
         };
-        let user = find_user(cx, Some(&name))?.ok_or_else(|| {
-            StepError::at_setting("userName", format!("there is no user named or with id \"{name}\""))
-        })?;
-        if !user.active {
-            return Err(StepError::at_setting("userName", format!("user \"{}\" is inactive", user.user_name)));
-        }
         let client = client_of(self.client.as_ref(), &item, cx)?;
         let binding = Binding { purpose: &self.purpose, client: &client };
+        // No code for an unknown or inactive user, after the same work as for an active one.
+        let refusal = match find_user(cx, Some(&name))? {
+            None => Err(format!("there is no user named or with id \"{name}\"")),
+            Some(user) if !user.active => Err(format!("user \"{}\" is inactive", user.user_name)),
+            Some(user) => Ok(user),
+        };
+        let user = match refusal {
+            Ok(user) => user,
+            Err(message) => {
+                otp::work_for_unknown(cx.services(), &name, binding, &self.rules)
+                    .map_err(|e| StepError::new(e.to_string()))?;
+                return Err(StepError::at_setting("userName", message));
+            }
+        };
         let failed = |e: OtpError| match e {
             OtpError::RateLimited { .. } => StepError::new(e.to_string()),
             OtpError::Store(e) => e.into(),
@@ -268,6 +276,38 @@ mod tests {
         let run = RunContext { user: None, client: Some("web".into()) };
         let out = get.run(&Value::Null, vec![json!({"data": {}}).as_object().unwrap().clone()], &run).unwrap();
         assert_eq!(out.items[0]["data"]["Code"].as_str().map(str::len), Some(6));
+    }
+
+    #[test]
+    fn reading_user_where_no_step_upstream_writes_it_is_a_load_problem() {
+        let (engine, _) = engine();
+        let component = |upstream: &str, settings: Value| {
+            json!({"name": "C", "definitions": {"UserName": {"type": "string"}}, "dataflows": [{"name": "F", "stages": [
+                {"name": "In", "steps": [{"name": "model", "type": "get_action_model"}]},
+                {"name": "Who", "steps": [{"name": "who", "type": upstream, "source": "model", "settings": settings}]},
+                {"name": "Code", "steps": [{"name": "code", "type": "get_one_time_code_for_user", "source": "who",
+                                            "settings": {"userName": "_user"}}]}
+            ]}]})
+            .to_string()
+        };
+        // A first code writes no user: the caller would have to send `_user`, which only
+        // builders may.
+        let first_code = component("get_one_time_code_for_user", json!({"userName": {"value": "ann"}}));
+        let problems = match engine.load("c.json", first_code.as_bytes()) {
+            Err(sluice_core::LoadError::Invalid { diagnostics, .. }) => {
+                diagnostics.iter().map(ToString::to_string).collect::<Vec<_>>()
+            }
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("/dataflows/0/stages/2/steps/0/settings/userName: step \"code\": userName reads _user, but no step before this one writes _user (fix: add Get user info or Login with password upstream"),
+            "{}",
+            problems[0]
+        );
+        // Get user info writes it.
+        let user_info = component("get_user_info", json!({"userName": "data.UserName"}));
+        assert!(engine.load("c.json", user_info.as_bytes()).is_ok());
     }
 
     #[test]

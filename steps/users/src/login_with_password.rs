@@ -93,6 +93,9 @@ impl StepPlugin for LoginWithPassword {
         }
         let client = client_setting(settings.client.as_ref(), cx);
         let result = cx.path("resultField", &settings.result_field);
+        if let Ok(path) = &result {
+            cx.writes(path);
+        }
         Ok(BuiltStep::each(Login { user: user?, password: password?, client: client?, result: result? }))
     }
 }
