@@ -1,5 +1,6 @@
 //! Running a dataflow of a [`Plan`]: items flow from step to step, and every step is traced.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -49,11 +50,11 @@ pub struct Outcome {
 
 /// What a run gives back to its caller, `{"response", "formActions"}`: what `execute` answers,
 /// what a run record keeps and what a replay compares.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Returned<'o> {
     /// The run's response items.
-    pub response: &'o [Item],
+    pub response: Cow<'o, [Item]>,
     /// The run's form actions.
     pub form_actions: &'o [Value],
 }
@@ -61,16 +62,20 @@ pub struct Returned<'o> {
 impl Outcome {
     /// What the run gives back to its caller (the outcome without its trace).
     pub fn returned(&self) -> Returned<'_> {
-        Returned { response: &self.response, form_actions: &self.form_actions }
+        Returned { response: Cow::Borrowed(&self.response), form_actions: &self.form_actions }
     }
 
     /// What a run record keeps of [`Outcome::returned`] and what a replay compares: every secret
     /// field of the response redacted, credentials such as a session token included (the caller
     /// got them; no record keeps them).
-    pub fn recorded(&self) -> Value {
+    pub fn recorded(&self) -> Returned<'_> {
+        let holds_secret = |item: &Item| self.secrets.iter().any(|s| s.path.get(item).is_some());
+        if !self.response.iter().any(holds_secret) {
+            return self.returned();
+        }
         let mut response = self.response.clone();
         response.iter_mut().for_each(|item| redact(item, &self.secrets));
-        json!(Returned { response: &response, form_actions: &self.form_actions })
+        Returned { response: Cow::Owned(response), form_actions: &self.form_actions }
     }
 }
 

@@ -412,7 +412,7 @@ fn replay(state: &AppState, id: &str, dry_run: bool) -> Result<Response, ApiErro
     let cx = RunContext { user: recorded.user.clone(), client: recorded.client.clone() };
     let (_, outcome) = run(state, &plan, &recorded.dataflow, &input, &cx, dry_run);
     let (status, now) = match &outcome {
-        Ok(o) => ("ok", o.recorded()),
+        Ok(o) => ("ok", json!(o.recorded())),
         Err(RunError::StepFailed(f)) => ("failed", json!({"error": {"step": f.step, "message": f.message}})),
         Err(e) => ("failed", json!({"error": {"message": e.to_string()}})),
     };

@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
-use crate::{Access, AppState};
+use crate::{Access, AppState, Throttle, limits};
 
 /// A checked credential.
 #[derive(Debug, Clone)]
@@ -60,20 +60,40 @@ impl AppState {
     }
 }
 
-/// The layer that enforces a route's [`Access`], as the route table declares it: the checked
-/// [`Caller`] goes into the request's extensions for the handler (`Extension<Caller>`), so no
-/// handler checks credentials itself and a new route cannot forget to.
-pub async fn guard(State(state): State<Arc<AppState>>, access: Access, mut request: Request, next: Next) -> Response {
-    let headers = request.headers().clone();
+/// The layer of every route, made from its row of the route table: the route's limits
+/// ([`limits::throttle`]), then its [`Access`]: the checked [`Caller`] goes into the request's
+/// extensions for the handler (`Extension<Caller>`), so no handler checks credentials itself
+/// and a new route cannot forget to. `/api` answers, which carry codes, tokens and run records,
+/// are not to be cached.
+pub async fn guard(
+    State(state): State<Arc<AppState>>,
+    route: RouteRules,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let running = match limits::throttle(&state, route.throttle, &request) {
+        Ok(running) => running,
+        Err(seconds) => return limits::too_many_requests(seconds),
+    };
+    // Waiting here holds no thread: the blocking threads stay free for everything else.
+    let _permit = match running.map(|r| r.acquire()) {
+        None => None,
+        Some(acquire) => match acquire.await {
+            Ok(permit) => Some(permit),
+            Err(_) => return ApiError::internal("the server is shutting down").into_response(),
+        },
+    };
+    let access = route.access;
+    let headers = request.headers();
     let caller = match access {
         Access::Public => Ok(Caller::Anonymous),
-        _ if state.is_builder(&headers) => Ok(Caller::Admin),
+        _ if state.is_builder(headers) => Ok(Caller::Admin),
         // Runs without a credential only when the dataflow is public (the handler decides); a
         // credential that is sent must be valid.
         Access::Dataflow if !headers.contains_key(axum::http::header::AUTHORIZATION) => Ok(Caller::Anonymous),
         // A session token is looked up in the store: on a blocking thread.
         Access::Signed | Access::Dataflow | Access::Builder => {
-            let state = state.clone();
+            let (state, headers) = (state.clone(), headers.clone());
             tokio::task::spawn_blocking(move || state.caller(&headers))
                 .await
                 .unwrap_or_else(|e| Err(ApiError::internal(format!("the request was lost: {e}"))))
@@ -84,11 +104,27 @@ pub async fn guard(State(state): State<Arc<AppState>>, access: Access, mut reque
         (Access::Builder, Ok(Caller::User(_))) => Err(ApiError::forbidden()),
         (_, caller) => caller,
     };
-    match caller {
+    let mut response = match caller {
         Ok(caller) => {
             request.extensions_mut().insert(caller);
             next.run(request).await
         }
         Err(refused) => refused.into_response(),
+    };
+    if route.api {
+        let [(name, value)] = crate::NOT_CACHED;
+        response.headers_mut().insert(name, HeaderValue::from_static(value));
     }
+    response
+}
+
+/// What [`guard`] enforces for one route, from its row of the route table.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteRules {
+    /// Who may call it.
+    pub access: Access,
+    /// Which requests count against the limits.
+    pub throttle: Throttle,
+    /// An `/api` route: answers are not cached.
+    pub api: bool,
 }

@@ -17,12 +17,14 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse};
 use axum::routing::{MethodRouter, delete, get, post, put};
 use serde_json::{Value, json};
 use sluice::sessions::SessionRules;
 use sluice::store::Store;
 use sluice::{Engine, Lang, Plan};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use auth::{Caller, admin_hash};
 pub use ipnet::IpNet;
@@ -498,29 +500,27 @@ async fn stylesheet() -> impl IntoResponse {
 pub fn router(state: Arc<AppState>, config: &ServerConfig) -> Router {
     let mut router = Router::new();
     for route in routes() {
-        let access = route.access;
-        // Layers run outside in: the limits before any credential is looked up.
+        let rules =
+            auth::RouteRules { access: route.access, throttle: route.throttle, api: route.path.starts_with("/api/") };
         let handler =
             route.handler.layer(axum::middleware::from_fn_with_state(state.clone(), move |state, request, next| {
-                auth::guard(state, access, request, next)
+                auth::guard(state, rules, request, next)
             }));
-        let handler = match route.throttle {
-            Throttle::No => handler,
-            throttle => handler
-                .layer(axum::middleware::from_fn_with_state(state.clone(), move |state, request, next| {
-                    limits::throttle(state, throttle, request, next)
-                })),
-        };
         router = router.route(route.path, handler);
     }
     router
-        .fallback(|| async { error::ApiError::not_found("no such route; see /api/openapi.json") })
+        .fallback(|| async { (NOT_CACHED, error::ApiError::not_found("no such route; see /api/openapi.json")) })
         .method_not_allowed_fallback(|method: axum::http::Method| async move {
             let message = format!("this address does not take {method}; see /api/openapi.json");
-            error::ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, message)
+            (NOT_CACHED, error::ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, message))
         })
         .layer(axum::middleware::from_fn(refuse_nul_in_address))
-        .layer(axum::middleware::from_fn(security_headers))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
@@ -554,25 +554,15 @@ async fn refuse_nul_in_address(
     next.run(request).await
 }
 
-/// The Content-Security-Policy of every answer: the page loads its script and styles from this
-/// server only, runs no inline code, and is framed by no one.
+/// The Content-Security-Policy of every answer (with `X-Content-Type-Options: nosniff` and
+/// `Referrer-Policy: no-referrer`; `/api` answers are not cached, see [`auth::guard`]): the page
+/// loads its script and styles from this server only, runs no inline code, and is framed by no
+/// one.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-/// Headers on every answer: the Content-Security-Policy, no MIME sniffing, no referrer; and on
-/// `/api` answers, which carry codes, tokens and run records, no caching.
-async fn security_headers(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
-    use axum::http::{HeaderValue, header};
-    let api = request.uri().path().starts_with("/api/");
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    if api {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    response
-}
+/// The header of answers not to be cached: every `/api` answer (see [`auth::guard`]) and the
+/// answers to addresses that are no route.
+const NOT_CACHED: [(header::HeaderName, &str); 1] = [(header::CACHE_CONTROL, "no-store")];
 
 /// Rows each purge call deletes at most, per kind.
 const PURGE_BATCH: usize = 1000;

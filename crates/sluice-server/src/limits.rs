@@ -6,15 +6,14 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
-use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
+use tokio::sync::Semaphore;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -79,7 +78,7 @@ const MAX_TRACKED: usize = 100_000;
 pub struct Limits {
     per_address: DefaultKeyedRateLimiter<IpAddr>,
     global: DefaultDirectRateLimiter,
-    running: tokio::sync::Semaphore,
+    running: Semaphore,
     trusted: Vec<IpNet>,
 }
 
@@ -92,7 +91,7 @@ impl Limits {
                 Quota::per_second(config.per_address_per_second).allow_burst(config.per_address_burst),
             ),
             global: RateLimiter::direct(Quota::per_second(config.global_per_second).allow_burst(config.global_burst)),
-            running: tokio::sync::Semaphore::new(cores),
+            running: Semaphore::new(cores),
             trusted: config.trusted_proxies.clone(),
         }
     }
@@ -135,34 +134,29 @@ impl Limits {
     }
 }
 
-/// The layer of a limited route: 429 with `Retry-After` over the limits; else the request runs
-/// once a permit is free.
-pub async fn throttle(
-    State(state): State<Arc<AppState>>,
-    throttle: Throttle,
-    request: Request,
-    next: Next,
-) -> Response {
+/// The limits of a route (see [`crate::auth::guard`], which calls this first): over them, the
+/// seconds to wait ([`too_many_requests`]); else, for a limited request, the semaphore whose
+/// permit it holds while it runs.
+pub fn throttle<'a>(state: &'a AppState, throttle: Throttle, request: &Request) -> Result<Option<&'a Semaphore>, u64> {
     let limited = match throttle {
         Throttle::No => false,
         Throttle::Anonymous => !request.headers().contains_key(header::AUTHORIZATION),
         Throttle::Always => true,
     };
     if !limited {
-        return next.run(request).await;
+        return Ok(None);
     }
     let limits = &state.limits;
-    if let Err(seconds) = limits.admit(limits.address_of(&request)) {
-        let message = format!("too many requests; try again in {seconds} s");
-        let mut response = ApiError::new(StatusCode::TOO_MANY_REQUESTS, message).into_response();
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        return response;
-    }
-    // Waiting here holds no thread: the blocking threads stay free for everything else.
-    let Ok(_permit) = limits.running.acquire().await else {
-        return ApiError::internal("the server is shutting down").into_response();
-    };
-    next.run(request).await
+    limits.admit(limits.address_of(request))?;
+    Ok(Some(&limits.running))
+}
+
+/// 429 with `Retry-After`.
+pub fn too_many_requests(seconds: u64) -> Response {
+    let message = format!("too many requests; try again in {seconds} s");
+    let mut response = ApiError::new(StatusCode::TOO_MANY_REQUESTS, message).into_response();
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
 }
 
 #[cfg(test)]
