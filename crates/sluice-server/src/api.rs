@@ -284,9 +284,22 @@ fn execute_now(
     }
     let cx = match caller {
         // A builder may run as another client (to try a flow); no one else chooses theirs.
+        // And as a user (`X-Sluice-User`, a user name), to try a flow that reads the caller.
         Caller::Admin => {
-            let named = headers.get("x-sluice-client").and_then(|v| v.to_str().ok()).map(str::to_owned);
-            RunContext { user: None, client: Some(named.unwrap_or_else(|| state.client.clone())) }
+            let named = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let user = match named("x-sluice-user") {
+                None => None,
+                Some(name) => match state.engine.services().store.find_user(&name)? {
+                    Some(user) => Some(user.id),
+                    None => {
+                        return Err(ApiError::new(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            format!("X-Sluice-User: there is no user named \"{name}\""),
+                        ));
+                    }
+                },
+            };
+            RunContext { user, client: Some(named("x-sluice-client").unwrap_or_else(|| state.client.clone())) }
         }
         Caller::Anonymous => RunContext { user: None, client: Some(state.client.clone()) },
         Caller::User(session) => RunContext { user: Some(session.user_id), client: Some(session.client) },

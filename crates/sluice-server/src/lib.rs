@@ -218,7 +218,7 @@ pub fn routes() -> Vec<Route> {
             access: Access::Public,
             throttle: Throttle::No,
             responses: &[(200, "JavaScript")],
-            handler: get(script),
+            handler: get(|| asset(JAVASCRIPT, include_str!("../web/app.js"))),
         },
         Route {
             method: "GET",
@@ -227,7 +227,52 @@ pub fn routes() -> Vec<Route> {
             access: Access::Public,
             throttle: Throttle::No,
             responses: &[(200, "CSS")],
-            handler: get(stylesheet),
+            handler: get(|| asset(CSS, include_str!("../web/app.css"))),
+        },
+        Route {
+            method: "GET",
+            path: "/common.js",
+            summary: "The script both pages share (API calls, the modal).",
+            access: Access::Public,
+            throttle: Throttle::No,
+            responses: &[(200, "JavaScript")],
+            handler: get(|| asset(JAVASCRIPT, include_str!("../web/common.js"))),
+        },
+        Route {
+            method: "GET",
+            path: "/builder",
+            summary: "The builder page: edit, validate, save and run components (every call it makes needs a builder token).",
+            access: Access::Public,
+            throttle: Throttle::No,
+            responses: &[(200, "HTML")],
+            handler: get(|| asset("text/html; charset=utf-8", include_str!("../web/builder.html"))),
+        },
+        Route {
+            method: "GET",
+            path: "/builder.js",
+            summary: "The builder page's script.",
+            access: Access::Public,
+            throttle: Throttle::No,
+            responses: &[(200, "JavaScript")],
+            handler: get(|| asset(JAVASCRIPT, include_str!("../web/builder.js"))),
+        },
+        Route {
+            method: "GET",
+            path: "/builder.css",
+            summary: "The builder page's styles.",
+            access: Access::Public,
+            throttle: Throttle::No,
+            responses: &[(200, "CSS")],
+            handler: get(|| asset(CSS, include_str!("../web/builder.css"))),
+        },
+        Route {
+            method: "GET",
+            path: "/api/schemas/component",
+            summary: "The JSON Schema of component files (as `sluice schemas` writes it).",
+            access: Access::Public,
+            throttle: Throttle::No,
+            responses: &[(200, "a JSON Schema")],
+            handler: get(|| async { axum::Json(sluice::schema::component_schema()) }),
         },
         Route {
             method: "GET",
@@ -488,12 +533,12 @@ async fn page(axum::extract::State(state): axum::extract::State<Arc<AppState>>) 
     Html(state.page.clone())
 }
 
-async fn script() -> impl IntoResponse {
-    ([("content-type", "text/javascript; charset=utf-8")], include_str!("../web/app.js"))
-}
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
 
-async fn stylesheet() -> impl IntoResponse {
-    ([("content-type", "text/css; charset=utf-8")], include_str!("../web/app.css"))
+/// A file of the web pages, embedded in the binary.
+async fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, content_type)], body)
 }
 
 /// The router with every route, the body limit and the timeout.

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::Server;
+use common::{ADMIN, Server};
 use serde_json::{Value, json};
 
 const FOR_TEST_CODE: &str = include_str!("../../../examples/for-test-code/component.json");
@@ -269,4 +269,41 @@ fn the_page_signs_in_with_the_component_set_on_the_server() {
     let page = named.call("GET", "/?signin=Elsewhere", None, None).text;
     assert!(page.contains(r#"<meta name="sluice-signin" content="Sign&quot;&lt;in&gt;">"#), "{page}");
     assert!(!page.contains("Elsewhere"), "a link cannot point the page elsewhere");
+}
+
+/// The builder page and what it reads: its files, the component schema, and runs as a chosen
+/// user (`X-Sluice-User`), which only a builder may ask for.
+#[test]
+fn the_builder_page_is_served_and_builders_run_as_a_chosen_user() {
+    let server = Server::with_password_sessions();
+    let page = server.call("GET", "/builder", None, None);
+    assert_eq!((page.status, page.headers["content-type"].to_str().unwrap()), (200, "text/html; charset=utf-8"));
+    for script in ["/common.js", "/builder.js"] {
+        assert!(page.text.contains(&format!("<script src=\"{script}\"></script>")), "{script}");
+        let answer = server.call("GET", script, None, None);
+        assert_eq!(answer.headers["content-type"], "text/javascript; charset=utf-8", "{script}");
+    }
+    assert!(server.call("GET", "/builder.css", None, None).text.contains(".stage"));
+    let schema = server.call("GET", "/api/schemas/component", None, None).body;
+    assert_eq!(schema, sluice::schema::component_schema());
+
+    server.admin("PUT", "/api/components/ForTestCodeDemo", Some(FOR_TEST_CODE));
+    let path = "/api/components/ForTestCodeDemo/dataflows/GetCode/execute";
+    let as_user = |token: &str, user: &str| {
+        let headers =
+            [("authorization".to_owned(), format!("Bearer {token}")), ("x-sluice-user".to_owned(), user.to_owned())];
+        server.send("POST", path, &headers, Some(b"{}"))
+    };
+    let ann = as_user(ADMIN, "ann");
+    assert_eq!(ann.status, 200, "{}", ann.text);
+    assert_eq!(ann.body["response"][0]["_user"]["userName"], "ann");
+    let nobody = as_user(ADMIN, "nobody");
+    assert_eq!(nobody.status, 422);
+    assert_eq!(nobody.body["error"]["message"], "X-Sluice-User: there is no user named \"nobody\"");
+    // An end user who names another user still runs as themselves (the run record says whom
+    // it ran as, whether the run, which asks ann's second code within the cooldown, succeeds).
+    let token = server.sign_in("ann", "correct horse battery staple").body["token"].as_str().unwrap().to_owned();
+    let bob = as_user(&token, "bob");
+    let run = server.admin("GET", &format!("/api/runs/{}", bob.body["runId"].as_str().unwrap()), None).body;
+    assert_eq!(run["user"], ann.body["response"][0]["_user"]["id"], "{}", bob.text);
 }

@@ -151,3 +151,120 @@ fn an_end_user_signs_in_with_a_password_and_an_emailed_code() {
     assert_eq!((listed.as_str(), who.as_str()), ("E-mail two-factor login", "ann"));
     assert_eq!((live, left), (1, 0), "one session while signed in, none after signing out");
 }
+
+/// Where the browser tests save their screenshots.
+fn screenshots() -> std::path::PathBuf {
+    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    std::fs::create_dir_all(&target).unwrap();
+    target
+}
+
+#[test]
+fn the_signed_out_page_shows_the_sign_in_alone() {
+    let shown = browse("ForTestCodeDemo", FOR_TEST_CODE, USERS, ServerConfig::default(), async |driver, base, _| {
+        driver.goto(base).await?;
+        driver.query(By::Id("signIn")).and_displayed().first().await?;
+        driver.screenshot(&screenshots().join("signed-out.png")).await?;
+        let mut shown = Vec::new();
+        for id in ["signin", "app", "components", "response", "signOut", "codeStep"] {
+            shown.push((id, driver.find(By::Id(id)).await?.is_displayed().await?));
+        }
+        Ok(shown)
+    });
+    let Some(shown) = shown else { return };
+    let expected = [
+        ("signin", true),
+        ("app", false),
+        ("components", false),
+        ("response", false),
+        ("signOut", false),
+        ("codeStep", false),
+    ];
+    assert_eq!(shown, expected, "before signing in, only the sign-in box is visible");
+}
+
+const BUILDER_TOKEN: &str = "builder-token-for-the-browser";
+
+/// Runs `action` again while the element it holds was replaced (the builder page draws its
+/// canvas and drawer anew after every change and every answer of the server).
+async fn again<T>(mut action: impl AsyncFnMut() -> WebDriverResult<T>) -> WebDriverResult<T> {
+    for _ in 0..40 {
+        match action().await {
+            Err(e) if matches!(e.as_inner(), thirtyfour::error::WebDriverErrorInner::StaleElementReference(_)) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            done => return done,
+        }
+    }
+    action().await
+}
+
+async fn click(driver: &WebDriver, css: &str) -> WebDriverResult<()> {
+    again(async || driver.query(By::Css(css)).first().await?.click().await).await
+}
+
+async fn text(driver: &WebDriver, css: &str) -> WebDriverResult<String> {
+    again(async || driver.query(By::Css(css)).first().await?.text().await).await
+}
+
+/// Types `value` into the control, replacing what it held, and leaves it (which commits it).
+async fn type_into(driver: &WebDriver, css: &str, value: &str) -> WebDriverResult<()> {
+    again(async || {
+        let control = driver.query(By::Css(css)).first().await?;
+        control.clear().await?;
+        control.send_keys(value.to_owned() + Key::Tab).await
+    })
+    .await
+}
+
+/// The builder page: opened on a component in French, it shows the seed's labels on the code
+/// step; a bad setting shows a problem, in the list and on the card, that goes away once
+/// fixed; the component saves as a new version, runs, opens the modal, and the code step's eye
+/// shows its items with the code redacted.
+#[test]
+fn the_builder_edits_validates_saves_and_runs_a_component() {
+    let config = ServerConfig { admin_tokens: vec![BUILDER_TOKEN.to_owned()], ..ServerConfig::default() };
+    let built = browse("ForTestCodeDemo", FOR_TEST_CODE, USERS, config, async |driver, base, store| {
+        driver.goto(format!("{base}/builder?component=ForTestCodeDemo&dataflow=GetCode&lang=fr")).await?;
+        type_into(driver, "#builderToken", BUILDER_TOKEN).await?;
+        click(driver, "#useToken").await?;
+        click(driver, "[data-stage='Code'] [data-step='code']").await?;
+        driver.query(By::Css("#drawer [data-setting='codeLifetime']")).first().await?;
+        let labels = driver
+            .execute("return [...document.querySelectorAll('#drawer label')].map(l => l.textContent)", vec![])
+            .await?;
+        let labels: Vec<String> = labels.convert()?;
+        // A lifetime that is no duration: a problem in the list and on the card.
+        let problem = "[data-errors] [data-pointer='/dataflows/0/stages/1/steps/1/settings/codeLifetime']";
+        type_into(driver, "[data-setting='codeLifetime']", "forever").await?;
+        let listed = text(driver, problem).await?;
+        let badge = text(driver, "[data-step='code'] .badge").await?;
+        driver.screenshot(&screenshots().join("builder-problem.png")).await?;
+        type_into(driver, "[data-setting='codeLifetime']", "4m").await?;
+        driver.query(By::Css(problem)).wait_until_gone().await?;
+        click(driver, "#save").await?;
+        driver.query(By::Id("status")).with_text("saved as version 2").first().await?;
+        let saved = store.get_component("ForTestCodeDemo", None)?.ok_or("not saved")?;
+        type_into(driver, "#runAs", "ann").await?;
+        click(driver, "#run").await?;
+        let code = text(driver, "#modal.open dd[data-field='ForTestCode']").await?;
+        click(driver, "#modalClose").await?;
+        click(driver, "[data-eye='code']").await?;
+        let items = text(driver, "#traceItems").await?;
+        driver.screenshot(&screenshots().join("builder-eye.png")).await?;
+        Ok((labels, listed, badge, saved, code, items, store.list_entries("ForTestCodeDemo")?))
+    });
+    let Some((labels, listed, badge, saved, code, items, entries)) = built else { return };
+    for label in ["Nom d'utilisateur", "Client pour la demande", "Durée de vie du code"] {
+        assert!(labels.iter().any(|l| l == label), "{label:?} among {labels:?}");
+    }
+    assert!(listed.contains("codeLifetime") || listed.contains("duration"), "{listed}");
+    assert_eq!(badge, "1");
+    assert_eq!(saved.version, 2);
+    let component: serde_json::Value = serde_json::from_str(&saved.source).unwrap();
+    assert_eq!(component["dataflows"][0]["stages"][1]["steps"][1]["settings"]["codeLifetime"], "4m");
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].data["ForTestCode"], code.as_str(), "the modal shows the stored code");
+    assert!(items.contains("\"_oneTimeCode\": \"[redacted]\""), "{items}");
+    assert!(!items.contains(&code), "the eye never shows the code: {items}");
+}

@@ -2,23 +2,10 @@
 // what they return (an OpenModal form action opens the modal).
 "use strict";
 
-const $ = (id) => document.getElementById(id);
-let token = sessionStorage.getItem("sluiceToken");
 let current = null;
 
-async function api(method, path, body) {
-  const headers = { "content-type": "application/json" };
-  if (token) headers.authorization = "Bearer " + token;
-  const answer = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await answer.text();
-  let json = null;
-  try { json = text ? JSON.parse(text) : null; } catch (_) { json = { error: { message: text } }; }
-  return { status: answer.status, json };
-}
-
 function signedIn(newToken, who) {
-  token = newToken;
-  sessionStorage.setItem("sluiceToken", token);
+  credential.value = newToken;
   $("who").textContent = who;
   $("signin").hidden = true;
   $("app").hidden = false;
@@ -29,7 +16,7 @@ function signedIn(newToken, who) {
 // Ends the session on the server (a builder token has none), then forgets the token.
 $("signOut").onclick = async () => {
   await api("DELETE", "/api/session");
-  sessionStorage.removeItem("sluiceToken");
+  credential.value = null;
   location.reload();
 };
 
@@ -61,13 +48,12 @@ $("verifyCode").onclick = async () => {
   if (answer.status === 200 && session) signedIn(session.token, $("userName").value);
   else $("signinError").textContent = answer.json?.error?.message || "the code was refused";
 };
-$("modalClose").onclick = () => $("modal").classList.remove("open");
 // Enter in a field runs nothing by itself (the Content-Security-Policy allows no inline handler).
 $("form").addEventListener("submit", (event) => event.preventDefault());
 
 async function loadComponents() {
   const answer = await api("GET", "/api/components");
-  if (answer.status === 401) { sessionStorage.removeItem("sluiceToken"); location.reload(); return; }
+  if (answer.status === 401) { credential.value = null; location.reload(); return; }
   const list = $("components");
   list.replaceChildren();
   for (const c of answer.json || []) {
@@ -130,27 +116,12 @@ async function execute(dataflow) {
     return;
   }
   for (const action of answer.json.formActions || []) {
-    if (action.type === "OpenModal") openModal(action);
+    if (action.type === "OpenModal") openModal(action, current.definitions);
   }
 }
 
-function openModal(action) {
-  $("modalTitle").textContent = action.title || "";
-  const fields = $("modalFields");
-  fields.replaceChildren();
-  for (const [name, value] of Object.entries(action.parameters || {})) {
-    const dt = document.createElement("dt");
-    dt.textContent = (current.definitions?.[name]?.title) || name;
-    const dd = document.createElement("dd");
-    dd.dataset.field = name;
-    dd.textContent = value === null ? "" : String(value);
-    fields.append(dt, dd);
-  }
-  $("modal").classList.add("open");
-}
-
-if (token) {
-  signedIn(token, "");
+if (credential.value) {
+  signedIn(credential.value, "");
   api("GET", "/api/session").then((answer) => {
     if (answer.status === 200) $("who").textContent = answer.json.builder ? "builder" : answer.json.userName;
   });

@@ -1,0 +1,506 @@
+// The Sluice builder page: open a component, edit its dataflows on a canvas (stages left to right,
+// steps top to bottom), edit a step's settings in a drawer made from its settings schema, see the
+// server's problems as you type, save, and run the saved dataflow with each step's trace on its
+// card. Plain script over common.js; see docs/builder.md.
+"use strict";
+
+credential.key = "sluiceBuilderToken";
+const LANGS = ["en", "fr", "es", "pt", "de"];
+const params = new URLSearchParams(location.search);
+const state = {
+  lang: pickLang(),
+  catalog: new Map(), // step type → {title, group, startsFlow, schema}
+  componentSchema: null,
+  doc: null, // the component file being edited
+  saved: "", // its JSON as last saved or opened
+  flow: 0, // index of the dataflow shown
+  selected: null, // name of the selected step
+  problems: [], // the server's problems with `doc`
+  trace: new Map(), // step name → its trace in the last run
+};
+
+function pickLang() {
+  const wanted = [params.get("lang"), ...navigator.languages].filter(Boolean).map((tag) => tag.slice(0, 2).toLowerCase());
+  return wanted.find((tag) => LANGS.includes(tag)) || "en";
+}
+
+const el = (tag, props = {}, ...children) => {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("aria") || key === "for" || key === "role") node.setAttribute(key.replace(/^aria/, "aria-").toLowerCase(), value);
+    else node[key] = value;
+  }
+  node.append(...children.filter((c) => c !== null && c !== undefined));
+  return node;
+};
+const enc = encodeURIComponent;
+const dataflow = () => state.doc.dataflows[state.flow];
+const allSteps = () => dataflow().stages.flatMap((stage) => stage.steps);
+const dirty = () => state.doc !== null && JSON.stringify(state.doc) !== state.saved;
+
+// ---- Signing in --------------------------------------------------------------------------
+
+$("useToken").onclick = () => { credential.value = $("builderToken").value; start(); };
+$("builderToken").addEventListener("keydown", (event) => { if (event.key === "Enter") $("useToken").click(); });
+$("signOut").onclick = () => { credential.value = null; location.reload(); };
+
+async function start() {
+  $("signinError").textContent = "";
+  const who = await api("GET", "/api/session");
+  if (who.status !== 200 || !who.json?.builder) {
+    credential.value = null;
+    $("signinError").textContent = "This page needs a builder token (SLUICE_ADMIN_TOKENS).";
+    return;
+  }
+  $("signin").hidden = true;
+  $("app").hidden = false;
+  $("signOut").hidden = false;
+  const schema = await api("GET", "/api/schemas/component");
+  state.componentSchema = schema.json;
+  await loadCatalog();
+  await loadComponents();
+  if (params.get("component")) await openComponent(params.get("component"), params.get("dataflow"));
+}
+
+// ---- Language ----------------------------------------------------------------------------
+
+$("lang").value = state.lang;
+document.documentElement.lang = state.lang;
+$("lang").onchange = async () => {
+  state.lang = $("lang").value;
+  document.documentElement.lang = state.lang;
+  await loadCatalog();
+  render();
+};
+
+async function loadCatalog() {
+  const answer = await api("GET", "/api/steps?lang=" + state.lang);
+  state.catalog = new Map((answer.json || []).map((step) => [step.id, step]));
+}
+
+// ---- Components --------------------------------------------------------------------------
+
+async function loadComponents() {
+  const answer = await api("GET", "/api/components");
+  const list = $("components");
+  list.replaceChildren();
+  for (const c of answer.json || []) {
+    const button = el("button", { className: "secondary", textContent: c.name, title: c.title || "", dataset: { component: c.name } });
+    button.onclick = () => openComponent(c.name);
+    list.append(button);
+  }
+}
+
+$("newComponent").onclick = () => {
+  if (!leave()) return;
+  const name = "Component" + (document.querySelectorAll("#components button").length + 1);
+  const doc = { name, definitions: {}, dataflows: [{ name: "Main", stages: [{ name: "Input", steps: [] }] }] };
+  show(doc, "", null);
+};
+
+async function openComponent(name, flowName) {
+  if (!leave()) return;
+  const answer = await api("GET", "/api/components/" + enc(name));
+  if (answer.status !== 200) { status(answer.json?.error?.message || "could not open " + name); return; }
+  show(answer.json.component, JSON.stringify(answer.json.component), flowName);
+}
+
+function show(doc, saved, flowName) {
+  state.doc = doc;
+  state.saved = saved;
+  state.flow = Math.max(0, doc.dataflows.findIndex((flow) => flow.name === flowName));
+  state.selected = null;
+  state.trace = new Map();
+  $("work").hidden = false;
+  $("runInput").value = JSON.stringify({ data: Object.fromEntries(Object.keys(doc.definitions || {}).map((field) => [field, null])) }, null, 1);
+  for (const button of document.querySelectorAll("#components button")) button.setAttribute("aria-current", String(button.dataset.component === doc.name));
+  changed();
+}
+
+// Whether the unsaved changes may be dropped (asks when there are some).
+const leave = () => !dirty() || confirm("Drop the unsaved changes?");
+window.addEventListener("beforeunload", (event) => { if (dirty()) event.preventDefault(); });
+
+$("save").onclick = async () => {
+  const answer = await api("PUT", "/api/components/" + enc(state.doc.name), state.doc);
+  if (answer.status !== 200) { status(answer.json?.error?.message || "not saved"); return; }
+  state.saved = JSON.stringify(state.doc);
+  status("saved as version " + answer.json.version);
+  loadComponents();
+};
+
+function status(text) { $("status").textContent = text; }
+
+// ---- Edits: every one re-renders and asks the server for problems --------------------------
+
+let validation = null;
+function changed() {
+  render();
+  status(dirty() ? "unsaved changes" : "");
+  clearTimeout(validation);
+  validation = setTimeout(validate, 200);
+}
+
+let asked = 0;
+async function validate() {
+  const mine = ++asked;
+  const answer = await api("POST", "/api/validate", state.doc);
+  if (mine !== asked) return; // a later edit asked again
+  state.problems = answer.status === 200 ? [] : answer.json?.errors || [{ pointer: "", message: answer.json?.error?.message || "not valid" }];
+  render();
+}
+
+// Where a problem points: dataflow, stage and step indexes and the setting's key, when it has them.
+function place(pointer) {
+  const m = /^\/dataflows\/(\d+)(?:\/stages\/(\d+)(?:\/steps\/(\d+)(?:\/settings\/([^/]+))?)?)?/.exec(pointer || "");
+  return m ? { flow: +m[1], stage: m[2] === undefined ? null : +m[2], step: m[3] === undefined ? null : +m[3], key: m[4] ?? null } : null;
+}
+const problemsOf = (si, ki) => state.problems.filter((p) => { const at = place(p.pointer); return at && at.flow === state.flow && at.stage === si && at.step === ki; });
+
+function uniqueName(base) {
+  const taken = new Set(allSteps().map((step) => step.name));
+  for (let n = 1; ; n++) if (!taken.has(base + n)) return base + n;
+}
+
+function addStep(stage, type) {
+  const above = allSteps().at(-1);
+  const step = { name: uniqueName(type.replace(/_(\w)/g, (_, c) => c.toUpperCase())), type };
+  if (!state.catalog.get(type)?.startsFlow && above) step.source = above.name;
+  stage.steps.push(step);
+  state.selected = step.name;
+  changed();
+}
+
+function renameStep(step, name) {
+  for (const other of allSteps()) if (other.source === step.name) other.source = name;
+  if (state.selected === step.name) state.selected = name;
+  step.name = name;
+  changed();
+}
+
+function deleteStep(name) {
+  for (const stage of dataflow().stages) stage.steps = stage.steps.filter((step) => step.name !== name);
+  state.selected = null;
+  changed();
+}
+
+// Moves a step by one place: up or down in its stage, or to the stage on the left or right.
+function moveStep(name, key) {
+  const stages = dataflow().stages;
+  const si = stages.findIndex((stage) => stage.steps.some((step) => step.name === name));
+  const steps = stages[si].steps;
+  const ki = steps.findIndex((step) => step.name === name);
+  const [step] = steps.splice(ki, 1);
+  const to = { ArrowUp: [si, ki - 1], ArrowDown: [si, ki + 1], ArrowLeft: [si - 1, Infinity], ArrowRight: [si + 1, Infinity] }[key];
+  const target = stages[Math.min(Math.max(to[0], 0), stages.length - 1)].steps;
+  target.splice(Math.min(Math.max(to[1], 0), target.length), 0, step);
+  changed();
+  document.querySelector(`[data-step="${CSS.escape(name)}"]`)?.focus();
+}
+
+// ---- Rendering ---------------------------------------------------------------------------
+
+function render() {
+  if (!state.doc) return;
+  $("componentName").textContent = state.doc.name;
+  renderDataflows();
+  renderCanvas();
+  renderDrawer();
+  renderProblems();
+}
+
+function renderDataflows() {
+  const tabs = $("dataflows");
+  tabs.replaceChildren();
+  state.doc.dataflows.forEach((flow, i) => {
+    const tab = el("button", { className: "secondary", textContent: flow.name, role: "tab", ariaSelected: String(i === state.flow), dataset: { dataflow: flow.name } });
+    tab.onclick = () => { state.flow = i; state.selected = null; state.trace = new Map(); changed(); };
+    tabs.append(tab);
+  });
+}
+
+$("addDataflow").onclick = () => {
+  const names = new Set(state.doc.dataflows.map((flow) => flow.name));
+  let n = 1;
+  while (names.has("Dataflow" + n)) n++;
+  state.doc.dataflows.push({ name: "Dataflow" + n, stages: [{ name: "Input", steps: [] }] });
+  state.flow = state.doc.dataflows.length - 1;
+  state.selected = null;
+  changed();
+};
+
+function renderCanvas() {
+  const canvas = $("canvas");
+  canvas.replaceChildren();
+  dataflow().stages.forEach((stage, si) => {
+    const column = el("section", { className: "stage", dataset: { stage: stage.name } }, el("h3", {}, el("span", { textContent: stage.name })));
+    column.addEventListener("dragover", (event) => event.preventDefault());
+    column.addEventListener("drop", (event) => {
+      event.preventDefault();
+      const name = event.dataTransfer.getData("text/plain");
+      const from = dataflow().stages.find((s) => s.steps.some((step) => step.name === name));
+      if (!from) return;
+      const step = from.steps.find((s) => s.name === name);
+      from.steps = from.steps.filter((s) => s !== step);
+      stage.steps.push(step);
+      changed();
+    });
+    stage.steps.forEach((step, ki) => column.append(card(step, si, ki)));
+    column.append(stepPicker(stage));
+    canvas.append(column);
+  });
+  const addStage = el("button", { className: "secondary", textContent: "Add stage", id: "addStage" });
+  addStage.onclick = () => { dataflow().stages.push({ name: "Stage" + (dataflow().stages.length + 1), steps: [] }); changed(); };
+  canvas.append(addStage);
+}
+
+function card(step, si, ki) {
+  const info = state.catalog.get(step.type);
+  const problems = problemsOf(si, ki);
+  const trace = state.trace.get(step.name);
+  const button = el(
+    "button",
+    { className: `card group-${info?.group || "unknown"}${trace?.status === "failed" ? " failed" : ""}`, draggable: true, ariaPressed: String(state.selected === step.name), dataset: { step: step.name }, title: "Alt+arrows move the step" },
+    problems.length ? el("span", { className: "badge", textContent: String(problems.length), title: problems.map((p) => p.message).join("\n") }) : null,
+    el("strong", { textContent: step.name }),
+    el("span", { className: "title", textContent: info?.title || step.type }),
+    step.source ? el("span", { className: "source", textContent: "← " + step.source }) : null,
+    trace ? el("span", { className: "trace", textContent: `${trace.status} · ${(trace.durationNs / 1e6).toFixed(2)} ms · ${trace.itemsIn} → ${trace.itemsOut}` }) : null,
+  );
+  button.onclick = () => { state.selected = step.name; render(); };
+  button.addEventListener("keydown", (event) => {
+    if (event.altKey && event.key.startsWith("Arrow")) { event.preventDefault(); moveStep(step.name, event.key); }
+  });
+  button.addEventListener("dragstart", (event) => event.dataTransfer.setData("text/plain", step.name));
+  if (!trace) return button;
+  const eye = el("button", { className: "secondary eye", textContent: "👁", ariaLabel: "Items of step " + step.name, dataset: { eye: step.name } });
+  eye.onclick = () => { state.selected = step.name; render(); $("traceItems")?.focus(); };
+  return el("div", {}, button, eye);
+}
+
+// A picker of every step type, grouped like Aqtra's groups, in the page's language.
+function stepPicker(stage) {
+  const picker = el("select", { className: "addStep", ariaLabel: "Add a step to " + stage.name, dataset: { addStep: stage.name } }, el("option", { value: "", textContent: "+ step…" }));
+  const groups = new Map();
+  for (const [id, info] of state.catalog) {
+    if (!groups.has(info.group)) groups.set(info.group, el("optgroup", { label: info.group }));
+    groups.get(info.group).append(el("option", { value: id, textContent: info.title }));
+  }
+  picker.append(...groups.values());
+  picker.onchange = () => { if (picker.value) addStep(stage, picker.value); };
+  return picker;
+}
+
+function renderProblems() {
+  const list = $("errors");
+  list.replaceChildren();
+  for (const problem of state.problems) {
+    const where = [problem.step, problem.pointer].filter(Boolean).join(" · ");
+    const button = el("button", { textContent: `${problem.message}${problem.hint ? " — " + problem.hint : ""} (${where || "component"})` });
+    button.onclick = () => goTo(problem);
+    list.append(el("li", { dataset: { pointer: problem.pointer || "" } }, button));
+  }
+  if (!state.problems.length) list.append(el("li", { className: "help", textContent: "No problems." }));
+}
+
+function goTo(problem) {
+  const at = place(problem.pointer);
+  if (!at) return;
+  state.flow = at.flow;
+  const step = at.stage === null || at.step === null ? null : state.doc.dataflows[at.flow]?.stages[at.stage]?.steps[at.step];
+  state.selected = step?.name ?? null;
+  render();
+  const target = at.key ? document.querySelector(`[data-setting="${CSS.escape(at.key)}"]`) : document.querySelector(`[data-step="${CSS.escape(state.selected || "")}"]`);
+  target?.focus();
+}
+
+// ---- The settings drawer -----------------------------------------------------------------
+
+// Rebuilt on every render; the control being typed in keeps its focus and what was typed.
+function renderDrawer() {
+  const drawer = $("drawer");
+  const step = allSteps().find((s) => s.name === state.selected);
+  const active = drawer.contains(document.activeElement) ? document.activeElement : null;
+  const again = active?.dataset.setting ? `[data-setting="${CSS.escape(active.dataset.setting)}"]` : active?.id ? "#" + CSS.escape(active.id) : null;
+  const typed = active && active.type !== "checkbox" ? active.value : null;
+  drawer.hidden = false;
+  drawer.replaceChildren(...(step ? stepPanel(step) : dataflowPanel()));
+  const control = again && drawer.querySelector(again);
+  if (!control) return;
+  if (typed !== null) control.value = typed;
+  control.focus();
+}
+
+function field(label, control, help, problems = []) {
+  control.id ||= "f-" + Math.random().toString(36).slice(2);
+  return el("div", { className: "field" },
+    el("label", { htmlFor: control.id, textContent: label }),
+    control,
+    help ? el("p", { className: "help", textContent: help }) : null,
+    ...problems.map((p) => el("p", { className: "problem", role: "alert", textContent: p.message })));
+}
+
+function dataflowPanel() {
+  const flow = dataflow();
+  const name = el("input", { value: flow.name, id: "dataflowName" });
+  name.onchange = () => { flow.name = name.value; changed(); };
+  const access = el("select", { id: "dataflowAccess" }, el("option", { value: "", textContent: "(default: signed in)" }),
+    ...(state.componentSchema?.$defs?.Access?.oneOf || []).map((o) => el("option", { value: o.const, textContent: `${o.const} — ${o.description}` })));
+  access.value = flow.access || "";
+  access.onchange = () => { if (access.value) flow.access = access.value; else delete flow.access; changed(); };
+  const remove = el("button", { className: "secondary", textContent: "Delete dataflow", disabled: state.doc.dataflows.length === 1 });
+  remove.onclick = () => { state.doc.dataflows.splice(state.flow, 1); state.flow = 0; changed(); };
+  return [el("h2", { textContent: "Dataflow" }), field("Name", name), field("Access", access), remove, ...definitionsPanel()];
+}
+
+function definitionsPanel() {
+  const definitions = (state.doc.definitions ||= {});
+  const types = (state.componentSchema?.$defs?.DefinitionType?.oneOf || []).map((o) => o.const);
+  const rows = Object.entries(definitions).map(([name, def]) => {
+    const type = el("select", { ariaLabel: "Type of " + name, dataset: { definition: name } }, ...types.map((t) => el("option", { value: t, textContent: t })));
+    type.value = def.type;
+    type.onchange = () => { def.type = type.value; changed(); };
+    const required = el("input", { type: "checkbox", checked: !!def.required, ariaLabel: name + " is required" });
+    required.onchange = () => { if (required.checked) def.required = true; else delete def.required; changed(); };
+    const remove = el("button", { className: "secondary", textContent: "✕", ariaLabel: "Delete definition " + name });
+    remove.onclick = () => { delete definitions[name]; changed(); };
+    return el("div", { className: "field" }, el("strong", { textContent: name + " " }), type, el("label", {}, required, " required"), remove);
+  });
+  const newName = el("input", { id: "newDefinition", placeholder: "FieldName" });
+  const add = el("button", { className: "secondary", textContent: "Add definition", id: "addDefinition" });
+  add.onclick = () => { if (newName.value && !definitions[newName.value]) { definitions[newName.value] = { type: "string" }; changed(); } };
+  return [el("h3", { textContent: "Definitions" }), ...rows, field("New definition", newName), add];
+}
+
+function stepPanel(step) {
+  const info = state.catalog.get(step.type);
+  const steps = allSteps();
+  const index = steps.indexOf(step);
+  const si = dataflow().stages.findIndex((stage) => stage.steps.includes(step));
+  const ki = dataflow().stages[si].steps.indexOf(step);
+  const problems = problemsOf(si, ki);
+  const name = el("input", { value: step.name, id: "stepName" });
+  name.onchange = () => renameStep(step, name.value);
+  const source = el("select", { id: "stepSource" }, el("option", { value: "", textContent: "(none)" }),
+    ...steps.slice(0, index).map((s) => el("option", { value: s.name, textContent: s.name })));
+  source.value = step.source || "";
+  source.onchange = () => { if (source.value) step.source = source.value; else delete step.source; changed(); };
+  const remove = el("button", { className: "secondary", textContent: "Delete step", id: "deleteStep" });
+  remove.onclick = () => deleteStep(step.name);
+  const schema = info?.schema || { properties: {} };
+  const settings = Object.entries(schema.properties || {}).map(([key, prop]) =>
+    setting(step, key, prop, schema, problems.filter((p) => place(p.pointer)?.key === key)));
+  const general = problems.filter((p) => !place(p.pointer)?.key);
+  return [
+    el("h2", { textContent: info?.title || step.type }),
+    info ? el("p", { className: "help", textContent: info.description }) : null,
+    field("Name", name), field("Source step", source),
+    ...general.map((p) => el("p", { className: "problem", textContent: p.message })),
+    ...settings, remove, ...tracePanel(step),
+  ].filter(Boolean);
+}
+
+// The JSON Schema of a setting, with local `$ref`s resolved and a null alternative dropped.
+function resolve(prop, schema) {
+  let p = prop;
+  for (let i = 0; i < 8; i++) {
+    const name = p.$ref?.split("/").pop();
+    if (name) { p = { ...schema.$defs?.[name], ...p, $ref: undefined, defName: name }; continue; }
+    const options = (p.anyOf || []).filter((o) => o.type !== "null");
+    if (p.anyOf && options.length === 1) { p = { ...options[0], ...p, anyOf: undefined }; continue; }
+    break;
+  }
+  return p;
+}
+
+// One control for one setting, from its schema; `data-setting` names the key.
+function setting(step, key, prop, schema, problems) {
+  const p = resolve(prop, schema);
+  const settings = (step.settings ||= {});
+  const value = settings[key];
+  const set = (v) => {
+    if (v === undefined || v === "") delete settings[key]; else settings[key] = v;
+    if (!Object.keys(settings).length) delete step.settings;
+    changed();
+  };
+  const types = [p.type].flat();
+  const choices = p.enum || p.oneOf?.map((o) => o.const).filter((c) => c !== undefined);
+  let control;
+  if (choices?.length) {
+    control = el("select", {}, el("option", { value: "", textContent: "(default)" }), ...choices.map((c) => el("option", { value: c, textContent: c })));
+    control.value = value ?? "";
+    control.onchange = () => set(control.value || undefined);
+  } else if (types.includes("boolean")) {
+    control = el("input", { type: "checkbox", checked: value ?? p.default ?? false });
+    control.onchange = () => set(control.checked);
+  } else if (types.includes("integer") || types.includes("number")) {
+    control = el("input", { type: "number", value: value ?? "", placeholder: p.default ?? "" });
+    if (p.minimum !== undefined) control.min = p.minimum;
+    if (p.maximum !== undefined) control.max = p.maximum;
+    control.onchange = () => set(control.value === "" ? undefined : Number(control.value));
+  } else if (p.defName === "FieldOrValue") {
+    // A model path, or a fixed value written {"value": …}.
+    const fixed = value !== null && typeof value === "object";
+    control = el("input", { value: fixed ? value.value : value ?? "", placeholder: "data.Field, _user…" });
+    control.setAttribute("list", "paths");
+    const literal = el("input", { type: "checkbox", checked: fixed, ariaLabel: key + " is a fixed value" });
+    const write = () => set(control.value === "" ? undefined : literal.checked ? { value: control.value } : control.value);
+    control.onchange = write;
+    literal.onchange = write;
+    control.dataset.setting = key;
+    return el("div", {}, field(p.title || key, control, p.description, problems), el("label", {}, literal, " fixed value"), paths());
+  } else if (types.includes("string") || p.defName === "DurationSetting") {
+    const long = key === "script" || key === "template" || key === "body";
+    control = long ? el("textarea", { className: "code", rows: 8, spellcheck: false, value: value ?? "" }) : el("input", { value: value ?? "", placeholder: p.default ?? "" });
+    control.onchange = () => set(control.value === "" ? undefined : p.defName === "DurationSetting" && /^\d+$/.test(control.value) ? Number(control.value) : control.value);
+  } else {
+    control = el("textarea", { className: "code", rows: 3, spellcheck: false, value: value === undefined ? "" : JSON.stringify(value) });
+    control.onchange = () => {
+      try { set(control.value === "" ? undefined : JSON.parse(control.value)); } catch (e) { status(`${key}: not JSON (${e.message})`); }
+    };
+  }
+  control.dataset.setting = key;
+  return field(p.title || key, control, p.description, problems);
+}
+
+// Paths a FieldOrValue setting may read: the definitions and the system fields.
+function paths() {
+  if ($("paths")) return null;
+  const fields = Object.keys(state.doc.definitions || {}).map((f) => "data." + f).concat(["_user", "_user.userName", "_user.id", "_oneTimeCode", "_otpChallenge"]);
+  return el("datalist", { id: "paths" }, ...fields.map((f) => el("option", { value: f })));
+}
+
+function tracePanel(step) {
+  const trace = state.trace.get(step.name);
+  if (!trace) return [];
+  const items = el("pre", { id: "traceItems", tabIndex: 0, textContent: trace.items ? JSON.stringify(trace.items, null, 1) : "(no items kept)" });
+  return [
+    el("h3", { textContent: `Last run: ${trace.status}, ${(trace.durationNs / 1e6).toFixed(2)} ms` }),
+    ...(trace.notes || []).map((note) => el("p", { className: "help", textContent: note })),
+    items,
+  ];
+}
+
+// ---- Running -----------------------------------------------------------------------------
+
+$("run").onclick = async () => {
+  $("runError").textContent = "";
+  let input;
+  try { input = JSON.parse($("runInput").value || "{}"); } catch (e) { $("runError").textContent = "the input is not JSON: " + e.message; return; }
+  if (dirty()) status("running the saved version: save to run your changes");
+  const path = `/api/components/${enc(state.doc.name)}/dataflows/${enc(dataflow().name)}/execute`;
+  const runAs = $("runAs").value.trim();
+  const answer = await api("POST", path, input, runAs ? { "x-sluice-user": runAs } : {});
+  $("runResponse").textContent = JSON.stringify(answer.json, null, 1);
+  if (answer.status !== 200) $("runError").textContent = answer.json?.error?.message || "the run failed";
+  const runId = answer.json?.runId || answer.json?.error?.runId;
+  if (runId) {
+    const run = await api("GET", "/api/runs/" + enc(runId));
+    state.trace = new Map((run.json?.trace || []).map((t) => [t.step, t]));
+    render();
+  }
+  for (const action of answer.json?.formActions || []) if (action.type === "OpenModal") openModal(action, state.doc.definitions);
+};
+
+if (credential.value) start();

@@ -1,0 +1,41 @@
+// What the runner page (app.js) and the builder page (builder.js) share: the API call with the
+// tab's credential, and the modal an OpenModal form action opens. Loaded before either.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+
+// The tab's bearer token, in sessionStorage under `key` (each page sets its own).
+const credential = {
+  key: "sluiceToken",
+  get value() { return sessionStorage.getItem(this.key); },
+  set value(token) { if (token) sessionStorage.setItem(this.key, token); else sessionStorage.removeItem(this.key); },
+};
+
+// Calls the API; answers {status, json} (a body that is not JSON comes back as an error message).
+async function api(method, path, body, extraHeaders = {}) {
+  const headers = { "content-type": "application/json", ...extraHeaders };
+  if (credential.value) headers.authorization = "Bearer " + credential.value;
+  const answer = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await answer.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch (_) { json = { error: { message: text } }; }
+  return { status: answer.status, json };
+}
+
+// Opens the modal of an OpenModal form action; fields are titled from the component's definitions.
+function openModal(action, definitions) {
+  $("modalTitle").textContent = action.title || "";
+  const fields = $("modalFields");
+  fields.replaceChildren();
+  for (const [name, value] of Object.entries(action.parameters || {})) {
+    const dt = document.createElement("dt");
+    dt.textContent = definitions?.[name]?.title || name;
+    const dd = document.createElement("dd");
+    dd.dataset.field = name;
+    dd.textContent = value === null ? "" : String(value);
+    fields.append(dt, dd);
+  }
+  $("modal").classList.add("open");
+  $("modalClose").focus();
+}
+$("modalClose").onclick = () => $("modal").classList.remove("open");
