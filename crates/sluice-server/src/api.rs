@@ -158,6 +158,64 @@ fn list_saved(state: &AppState) -> Result<Response, ApiError> {
     Ok(Json(json!(listed)).into_response())
 }
 
+/// The component's latest version, or the one `?version=N` names; 404 naming what is missing.
+fn stored_version(
+    state: &AppState,
+    name: &str,
+    query: &HashMap<String, String>,
+) -> Result<sluice::store::StoredComponent, ApiError> {
+    let version = match query.get("version") {
+        Some(v) => {
+            Some(v.parse::<i64>().map_err(|_| ApiError::bad_request(format!("version \"{v}\" is not a number")))?)
+        }
+        None => None,
+    };
+    let store = &state.engine.services().store;
+    match (store.get_component(name, version)?, version) {
+        (Some(stored), _) => Ok(stored),
+        (None, Some(v)) if store.component_version(name)?.is_some() => {
+            Err(ApiError::not_found(format!("component \"{name}\" has no version {v}")))
+        }
+        (None, _) => Err(unknown_component(name)),
+    }
+}
+
+/// `GET /api/components/{name}/file[?version=N]`: the file's text exactly as it was saved (an
+/// imported file comes back byte for byte), as a download named after the component.
+pub async fn component_file(
+    State(state): Shared,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    blocking(move || {
+        let stored = stored_version(&state, &name, &query)?;
+        let disposition = format!("attachment; filename=\"{}.json\"", stored.name);
+        let headers =
+            [(header::CONTENT_TYPE, "application/json".to_owned()), (header::CONTENT_DISPOSITION, disposition)];
+        Ok((headers, stored.source).into_response())
+    })
+    .await
+}
+
+/// The most versions `GET /api/components/{name}/versions` lists (the newest).
+pub const VERSIONS_LISTED: usize = 100;
+
+/// `GET /api/components/{name}/versions`: the newest versions first, each with when it was saved.
+pub async fn component_versions(State(state): Shared, Path(name): Path<String>) -> Result<Response, ApiError> {
+    blocking(move || {
+        let store = &state.engine.services().store;
+        let latest = store.component_version(&name)?.ok_or_else(|| unknown_component(&name))?;
+        let mut listed = Vec::new();
+        for version in (1..=latest).rev().take(VERSIONS_LISTED) {
+            if let Some(stored) = store.get_component(&name, Some(version))? {
+                listed.push(json!({"version": version, "savedAt": sluice::clock::rfc3339(stored.saved_at)}));
+            }
+        }
+        Ok(Json(json!(listed)).into_response())
+    })
+    .await
+}
+
 /// `GET /api/components/{name}[?version=N]`: the saved file.
 pub async fn get_component(
     State(state): Shared,
@@ -165,20 +223,7 @@ pub async fn get_component(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     blocking(move || {
-        let version = match query.get("version") {
-            Some(v) => {
-                Some(v.parse::<i64>().map_err(|_| ApiError::bad_request(format!("version \"{v}\" is not a number")))?)
-            }
-            None => None,
-        };
-        let store = &state.engine.services().store;
-        let stored = match (store.get_component(&name, version)?, version) {
-            (Some(stored), _) => stored,
-            (None, Some(v)) if store.component_version(&name)?.is_some() => {
-                return Err(ApiError::not_found(format!("component \"{name}\" has no version {v}")));
-            }
-            (None, _) => return Err(unknown_component(&name)),
-        };
+        let stored = stored_version(&state, &name, &query)?;
         let component: Value = serde_json::from_str(&stored.source).unwrap_or(Value::Null);
         Ok(Json(json!({"name": stored.name, "version": stored.version, "component": component})).into_response())
     })

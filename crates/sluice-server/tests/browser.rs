@@ -268,3 +268,43 @@ fn the_builder_edits_validates_saves_and_runs_a_component() {
     assert!(items.contains("\"_oneTimeCode\": \"[redacted]\""), "{items}");
     assert!(!items.contains(&code), "the eye never shows the code: {items}");
 }
+
+/// The builder's versions: after a change is saved, the diff of versions 1 and 2 shows the
+/// changed line side by side; restoring version 1 saves it again as version 3, byte for byte;
+/// importing a file saves exactly its bytes.
+#[test]
+fn the_builder_compares_restores_and_imports_versions() {
+    let config = ServerConfig { admin_tokens: vec![BUILDER_TOKEN.to_owned()], ..ServerConfig::default() };
+    let folder = tempfile::tempdir().unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(FOR_TEST_CODE).unwrap();
+    let imported = format!("{{\n\t\"dataflows\":  {},\n\t\"name\" : \"ForTestCodeDemo\"\n}}\n", parsed["dataflows"]);
+    let file = folder.path().join("imported.json");
+    std::fs::write(&file, &imported).unwrap();
+    let done = browse("ForTestCodeDemo", FOR_TEST_CODE, USERS, config, async |driver, base, store| {
+        driver.goto(format!("{base}/builder?component=ForTestCodeDemo&dataflow=GetCode")).await?;
+        type_into(driver, "#builderToken", BUILDER_TOKEN).await?;
+        click(driver, "#useToken").await?;
+        click(driver, "[data-step='code']").await?;
+        type_into(driver, "[data-setting='codeLifetime']", "4m").await?;
+        click(driver, "#save").await?;
+        driver.query(By::Id("status")).with_text("saved as version 2").first().await?;
+        click(driver, "[data-compare='1']").await?;
+        click(driver, "[data-compare='2']").await?;
+        click(driver, "#compare").await?;
+        let changed = text(driver, "[data-diff] tr[data-change='changed']").await?;
+        let rows = driver.find_all(By::Css("[data-diff] tbody tr")).await?.len();
+        driver.screenshot(&screenshots().join("builder-diff.png")).await?;
+        click(driver, "[data-restore='1']").await?;
+        driver.query(By::Id("status")).with_text("version 1 restored as version 3").first().await?;
+        let restored = store.get_component("ForTestCodeDemo", None)?.ok_or("none")?;
+        driver.find(By::Id("import")).await?.send_keys(file.to_str().ok_or("path")?).await?;
+        driver.query(By::Id("status")).with_text("imported as version 4").first().await?;
+        let import = store.get_component("ForTestCodeDemo", None)?.ok_or("none")?;
+        Ok((changed, rows, restored, import))
+    });
+    let Some((changed, rows, restored, import)) = done else { return };
+    assert!(changed.contains("\"codeLifetime\": \"5m\"") && changed.contains("\"codeLifetime\": \"4m\""), "{changed}");
+    assert!(rows > 40, "the whole file, side by side: {rows} rows");
+    assert_eq!((restored.version, restored.source.as_str()), (3, FOR_TEST_CODE), "version 1 again, byte for byte");
+    assert_eq!((import.version, import.source), (4, imported));
+}

@@ -115,7 +115,9 @@ function show(doc, saved, flowName) {
   $("work").hidden = false;
   $("runInput").value = JSON.stringify({ data: Object.fromEntries(Object.keys(doc.definitions || {}).map((field) => [field, null])) }, null, 1);
   for (const button of document.querySelectorAll("#components button")) button.setAttribute("aria-current", String(button.dataset.component === doc.name));
+  $("diff").hidden = true;
   changed();
+  loadVersions();
 }
 
 // Whether the unsaved changes may be dropped (asks when there are some).
@@ -128,7 +130,110 @@ $("save").onclick = async () => {
   state.saved = JSON.stringify(state.doc);
   status("saved as version " + answer.json.version);
   loadComponents();
+  loadVersions();
 };
+
+// ---- Versions, import and export -----------------------------------------------------------
+
+async function loadVersions() {
+  const list = $("versionsList");
+  list.replaceChildren();
+  const answer = await api("GET", `/api/components/${enc(state.doc.name)}/versions`);
+  for (const v of answer.status === 200 ? answer.json : []) {
+    const pick = el("input", { type: "checkbox", ariaLabel: "Compare version " + v.version, dataset: { compare: v.version } });
+    const restore = el("button", { className: "secondary", textContent: "Restore as a new version", dataset: { restore: v.version } });
+    restore.onclick = () => restoreVersion(v.version);
+    list.append(el("div", { dataset: { version: v.version } }, pick, ` version ${v.version}, saved ${v.savedAt} `, restore));
+  }
+}
+
+// The text of a saved version, exactly as it was saved.
+async function fileOf(version) {
+  const answer = await fetch(`/api/components/${enc(state.doc.name)}/file` + (version ? "?version=" + version : ""), {
+    headers: { authorization: "Bearer " + credential.value },
+  });
+  if (!answer.ok) throw new Error("version " + version + ": " + answer.status);
+  return answer.text();
+}
+
+async function restoreVersion(version) {
+  if (!leave()) return;
+  const answer = await api("PUT", "/api/components/" + enc(state.doc.name), await fileOf(version));
+  if (answer.status !== 200) { status(answer.json?.error?.message || "not restored"); return; }
+  state.saved = JSON.stringify(state.doc); // what is shown is dropped on purpose
+  await openComponent(state.doc.name, dataflow().name);
+  status(`version ${version} restored as version ${answer.json.version}`);
+}
+
+$("export").onclick = async () => {
+  const link = el("a", { href: URL.createObjectURL(new Blob([await fileOf(null)], { type: "application/json" })), download: state.doc.name + ".json" });
+  link.click();
+  URL.revokeObjectURL(link.href);
+};
+
+// Imports a component file as a new version of the component it names, byte for byte.
+$("import").onchange = async () => {
+  const file = $("import").files[0];
+  if (!file || !leave()) return;
+  const text = await file.text();
+  let name;
+  try { name = JSON.parse(text).name; } catch (e) { status("not a component file: " + e.message); return; }
+  const answer = await api("PUT", "/api/components/" + enc(name), text);
+  $("import").value = "";
+  if (answer.status !== 200) {
+    status(`not imported: ${answer.json?.errors?.[0]?.message || answer.json?.error?.message || answer.status}`);
+    return;
+  }
+  state.saved = JSON.stringify(state.doc);
+  await loadComponents();
+  await openComponent(name);
+  status(`imported as version ${answer.json.version}`);
+};
+
+// Side by side: the older chosen version on the left, the newer on the right, line by line.
+$("compare").onclick = async () => {
+  const chosen = [...document.querySelectorAll("[data-compare]:checked")].map((box) => +box.dataset.compare).sort((a, b) => a - b);
+  if (chosen.length !== 2) { status("choose two versions to compare"); return; }
+  const [before, after] = await Promise.all(chosen.map(async (v) => JSON.stringify(JSON.parse(await fileOf(v)), null, 2).split("\n")));
+  $("diffOld").textContent = "version " + chosen[0];
+  $("diffNew").textContent = "version " + chosen[1];
+  const body = $("diff").tBodies[0];
+  body.replaceChildren(...diffLines(before, after).map(([change, left, right]) =>
+    el("tr", { dataset: { change } }, el("td", { textContent: left ?? "" }), el("td", { textContent: right ?? "" }))));
+  $("diff").hidden = false;
+};
+
+// The rows of a line diff (longest common subsequence): [change, old line, new line], where
+// removed lines facing added ones make "changed" rows.
+function diffLines(a, b) {
+  const n = a.length, m = b.length;
+  // common[i][j]: the length of the longest common subsequence of a[i..] and b[j..].
+  const common = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
+  for (let i = n - 1; i >= 0; i--) {
+    for (let j = m - 1; j >= 0; j--) common[i][j] = a[i] === b[j] ? common[i + 1][j + 1] + 1 : Math.max(common[i + 1][j], common[i][j + 1]);
+  }
+  const ops = [];
+  let i = 0, j = 0;
+  while (i < n && j < m) {
+    if (a[i] === b[j]) ops.push(["same", a[i++], b[j++]]);
+    else if (common[i + 1][j] >= common[i][j + 1]) ops.push(["removed", a[i++]]);
+    else ops.push(["added", undefined, b[j++]]);
+  }
+  while (i < n) ops.push(["removed", a[i++]]);
+  while (j < m) ops.push(["added", undefined, b[j++]]);
+  const rows = [];
+  for (let k = 0; k < ops.length;) {
+    if (ops[k][0] === "same") { rows.push(ops[k++]); continue; }
+    const removed = [], added = [];
+    while (k < ops.length && ops[k][0] === "removed") removed.push(ops[k++][1]);
+    while (k < ops.length && ops[k][0] === "added") added.push(ops[k++][2]);
+    for (let r = 0; r < Math.max(removed.length, added.length); r++) {
+      const change = r < removed.length && r < added.length ? "changed" : r < removed.length ? "removed" : "added";
+      rows.push([change, removed[r], added[r]]);
+    }
+  }
+  return rows;
+}
 
 function status(text) { $("status").textContent = text; }
 

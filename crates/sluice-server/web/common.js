@@ -12,10 +12,12 @@ const credential = {
 };
 
 // Calls the API; answers {status, json} (a body that is not JSON comes back as an error message).
+// A string body is sent as it is (a file's text); anything else as JSON.
 async function api(method, path, body, extraHeaders = {}) {
   const headers = { "content-type": "application/json", ...extraHeaders };
   if (credential.value) headers.authorization = "Bearer " + credential.value;
-  const answer = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const sent = body === undefined || typeof body === "string" ? body : JSON.stringify(body);
+  const answer = await fetch(path, { method, headers, body: sent });
   const text = await answer.text();
   let json = null;
   try { json = text ? JSON.parse(text) : null; } catch (_) { json = { error: { message: text } }; }
