@@ -69,6 +69,9 @@ fn browse<T>(
     config: ServerConfig,
     drive: impl AsyncFnOnce(&WebDriver, &str, &Arc<dyn Store>) -> Drive<T>,
 ) -> Option<T> {
+    // One browser at a time: several Chromiums at once on two cores outlast the element waits.
+    static ONE_BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = ONE_BROWSER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let (_driver, port) = chromedriver()?;
     let services = sluice::Services::in_memory().unwrap();
     services.store.import_users(&sluice::users::parse_users(users).unwrap()).unwrap();
@@ -83,9 +86,27 @@ fn browse<T>(
         tokio::spawn(sluice_server::serve(listener, app, std::future::pending()));
         let browser = WebDriver::new(format!("http://127.0.0.1:{port}"), capabilities()).await.unwrap();
         let result = drive(&browser, &base, &store).await;
+        let failure = match &result {
+            Ok(_) => None,
+            Err(e) => Some(format!("{e}\n{}", what_the_page_showed(&browser).await)),
+        };
         browser.quit().await.unwrap();
-        Some(result.unwrap())
+        if let Some(failure) = failure {
+            panic!("{failure}");
+        }
+        result.ok()
     })
+}
+
+/// A screenshot and the text of the page, for a test that failed.
+async fn what_the_page_showed(browser: &WebDriver) -> String {
+    let shot = screenshots().join(format!("failed-{}.png", std::process::id()));
+    let _ = browser.screenshot(&shot).await;
+    let text = match browser.find(By::Tag("body")).await {
+        Ok(body) => body.text().await.unwrap_or_default(),
+        Err(e) => e.to_string(),
+    };
+    format!("(screenshot {}; the page read:\n{text})", shot.display())
 }
 
 fn capabilities() -> thirtyfour::ChromeCapabilities {
@@ -207,11 +228,21 @@ async fn text(driver: &WebDriver, css: &str) -> WebDriverResult<String> {
     again(async || driver.query(By::Css(css)).first().await?.text().await).await
 }
 
-/// Types `value` into the control, replacing what it held, and leaves it (which commits it).
+/// Chooses the option `value` of a select.
+async fn choose(driver: &WebDriver, css: &str, value: &str) -> WebDriverResult<()> {
+    again(async || {
+        let select = driver.query(By::Css(css)).first().await?;
+        thirtyfour::components::SelectElement::new(&select).await?.select_by_value(value).await
+    })
+    .await
+}
+
+/// Types `value` over what the control held and leaves it, which commits it: one change
+/// event, as when a person selects all and types (WebDriver's clear would fire one more).
 async fn type_into(driver: &WebDriver, css: &str, value: &str) -> WebDriverResult<()> {
     again(async || {
         let control = driver.query(By::Css(css)).first().await?;
-        control.clear().await?;
+        control.send_keys(Key::Control + "a").await?;
         control.send_keys(value.to_owned() + Key::Tab).await
     })
     .await
@@ -307,4 +338,105 @@ fn the_builder_compares_restores_and_imports_versions() {
     assert!(rows > 40, "the whole file, side by side: {rows} rows");
     assert_eq!((restored.version, restored.source.as_str()), (3, FOR_TEST_CODE), "version 1 again, byte for byte");
     assert_eq!((import.version, import.source), (4, imported));
+}
+
+/// Builds the ForTestCode component from nothing through the builder page alone: the
+/// definition, both dataflows, every step with its settings (the script included); sees a
+/// problem appear and go; saves; runs GetCode as ann and reads the modal; runs ConfirmCode with
+/// that code. The page names new steps after their type (`getActionModel1`, …).
+#[test]
+fn the_builder_builds_the_for_test_code_component_from_nothing() {
+    let config = ServerConfig { admin_tokens: vec![BUILDER_TOKEN.to_owned()], ..ServerConfig::default() };
+    let built = browse("Other", EMAIL, USERS, config, async |driver, base, store| {
+        driver.goto(format!("{base}/builder?lang=en")).await?;
+        type_into(driver, "#builderToken", BUILDER_TOKEN).await?;
+        click(driver, "#useToken").await?;
+        click(driver, "#newComponent").await?;
+        type_into(driver, "#componentNameInput", "ForTestCodeDemo").await?;
+        type_into(driver, "#newDefinition", "ForTestCode").await?;
+        type_into(driver, "#dataflowName", "GetCode").await?;
+        // Input: the action model. Code: the user, the code, the script. Output: entry, modal, response.
+        choose(driver, "[data-add-step='Input']", "get_action_model").await?;
+        click(driver, "#addStage").await?;
+        type_into(driver, "[data-stage-name='Stage2']", "Code").await?;
+        choose(driver, "[data-add-step='Code']", "get_user_info").await?;
+        click(driver, "[data-setting='fromRequest']").await?;
+        choose(driver, "[data-add-step='Code']", "get_one_time_code_for_user").await?;
+        type_into(driver, "[data-setting='userName']", "_user").await?;
+        choose(driver, "[data-add-step='Code']", "execute_script").await?;
+        let script = "item[\"new_code@string\"] = item[\"_oneTimeCode\"];\nitem[\"data\"][\"ForTestCode\"] = item[\"new_code@string\"];";
+        type_into(driver, "[data-setting='script']", script).await?;
+        click(driver, "#addStage").await?;
+        type_into(driver, "[data-stage-name='Stage3']", "Output").await?;
+        choose(driver, "[data-add-step='Output']", "update_entry").await?;
+        choose(driver, "[data-add-step='Output']", "form_action").await?;
+        // A form action needs its action type: a problem until it has one.
+        let problem = text(driver, "[data-errors] [data-pointer^='/dataflows/0/stages/2/steps/1']").await?;
+        choose(driver, "[data-setting='actionType']", "OpenModal").await?;
+        type_into(driver, "[data-setting='title']", "Your test code").await?;
+        type_into(driver, "[data-setting='fields']", "[\"data.ForTestCode\"]").await?;
+        driver
+            .query(By::Css("[data-errors] [data-pointer^='/dataflows/0/stages/2/steps/1']"))
+            .wait_until_gone()
+            .await?;
+        choose(driver, "[data-add-step='Output']", "write_response").await?;
+        // The second dataflow: clean the typed code, confirm it, answer.
+        click(driver, "#addDataflow").await?;
+        type_into(driver, "#dataflowName", "ConfirmCode").await?;
+        choose(driver, "[data-add-step='Input']", "get_action_model").await?;
+        choose(driver, "[data-add-step='Input']", "execute_script").await?;
+        type_into(driver, "[data-setting='script']", "item[\"_code@string\"] = `${item.data.ForTestCode}`;").await?;
+        choose(driver, "[data-add-step='Input']", "confirm_one_time_code_for_user").await?;
+        type_into(driver, "[data-setting='userCodeField']", "_code").await?;
+        choose(driver, "[data-add-step='Input']", "write_response").await?;
+        driver.query(By::Css("[data-errors] li.help")).with_text("No problems.").first().await?;
+        click(driver, "#save").await?;
+        driver.query(By::Id("status")).with_text("saved as version 1").first().await?;
+        // Run GetCode as ann.
+        click(driver, "[data-dataflow='GetCode']").await?;
+        type_into(driver, "#runAs", "ann").await?;
+        click(driver, "#run").await?;
+        let code = text(driver, "#modal.open dd[data-field='ForTestCode']").await?;
+        click(driver, "#modalClose").await?;
+        let eye = text(driver, "[data-step='getOneTimeCodeForUser1'] .trace").await?;
+        let eyes = driver.find_all(By::Css("[data-eye]")).await?.len();
+        click(driver, "[data-dataflow='ConfirmCode']").await?;
+        type_into(driver, "#runInput", &format!("{{\"data\": {{\"ForTestCode\": \"{code}\"}}}}")).await?;
+        click(driver, "#run").await?;
+        let confirmed = driver
+            .query(By::Id("runResponse"))
+            .with_text(thirtyfour::stringmatch::StringMatch::new("_confirmed").partial())
+            .first()
+            .await?
+            .text()
+            .await?;
+        driver.screenshot(&screenshots().join("builder-built.png")).await?;
+        // In French, the code step's settings carry the seed's labels.
+        choose(driver, "#lang", "fr").await?;
+        click(driver, "[data-dataflow='GetCode']").await?;
+        click(driver, "[data-step='getOneTimeCodeForUser1']").await?;
+        driver.query(By::Css("#drawer [data-setting='codeLifetime']")).first().await?;
+        let labels = driver
+            .execute("return [...document.querySelectorAll('#drawer label')].map(l => l.textContent)", vec![])
+            .await?
+            .convert::<Vec<String>>()?;
+        let saved = store.get_component("ForTestCodeDemo", None)?.ok_or("not saved")?;
+        Ok((problem, code, (eye, eyes), confirmed, labels, saved, store.list_entries("ForTestCodeDemo")?))
+    });
+    let Some((problem, code, (eye, eyes), confirmed, labels, saved, entries)) = built else { return };
+    assert!(problem.contains("actionType"), "{problem}");
+    assert_eq!(eyes, 7, "an eye on each of GetCode's steps");
+    for label in ["Nom d'utilisateur", "Client pour la demande", "Durée de vie du code"] {
+        assert!(labels.iter().any(|l| l == label), "{label:?} among {labels:?}");
+    }
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].data["ForTestCode"], code.as_str(), "the modal shows the stored code");
+    assert!(eye.starts_with("ok"), "{eye}");
+    let answer: serde_json::Value = serde_json::from_str(&confirmed).unwrap();
+    assert_eq!(answer["response"][0]["_confirmed"], true, "{confirmed}");
+    let component: serde_json::Value = serde_json::from_str(&saved.source).unwrap();
+    let names: Vec<&str> =
+        component["dataflows"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["GetCode", "ConfirmCode"]);
+    assert_eq!(component["definitions"], serde_json::json!({"ForTestCode": {"type": "string"}}));
 }

@@ -339,7 +339,9 @@ function renderCanvas() {
   const canvas = $("canvas");
   canvas.replaceChildren();
   dataflow().stages.forEach((stage, si) => {
-    const column = el("section", { className: "stage", dataset: { stage: stage.name } }, el("h3", {}, el("span", { textContent: stage.name })));
+    const title = el("input", { value: stage.name, ariaLabel: "Stage name", dataset: { stageName: stage.name } });
+    title.onchange = () => { stage.name = title.value; changed(); };
+    const column = el("section", { className: "stage", dataset: { stage: stage.name } }, title);
     column.addEventListener("dragover", (event) => event.preventDefault());
     column.addEventListener("drop", (event) => {
       event.preventDefault();
@@ -379,7 +381,7 @@ function card(step, si, ki) {
   });
   button.addEventListener("dragstart", (event) => event.dataTransfer.setData("text/plain", step.name));
   if (!trace) return button;
-  const eye = el("button", { className: "secondary eye", textContent: "👁", ariaLabel: "Items of step " + step.name, dataset: { eye: step.name } });
+  const eye = el("button", { className: "secondary eye", textContent: "◉ items", ariaLabel: "Items of step " + step.name, dataset: { eye: step.name } });
   eye.onclick = () => { state.selected = step.name; render(); $("traceItems")?.focus(); };
   return el("div", {}, button, eye);
 }
@@ -456,7 +458,24 @@ function dataflowPanel() {
   access.onchange = () => { if (access.value) flow.access = access.value; else delete flow.access; changed(); };
   const remove = el("button", { className: "secondary", textContent: "Delete dataflow", disabled: state.doc.dataflows.length === 1 });
   remove.onclick = () => { state.doc.dataflows.splice(state.flow, 1); state.flow = 0; changed(); };
-  return [el("h2", { textContent: "Dataflow" }), field("Name", name), field("Access", access), remove, ...definitionsPanel()];
+  return [el("h2", { textContent: "Dataflow" }), field("Name", name), field("Access", access), remove, ...definitionsPanel(), ...componentPanel()];
+}
+
+// The component's name (saving writes under the name shown; the old name keeps its versions
+// until deleted) and its deletion.
+function componentPanel() {
+  const name = el("input", { value: state.doc.name, id: "componentNameInput" });
+  name.onchange = () => { state.doc.name = name.value; changed(); };
+  const remove = el("button", { className: "secondary", textContent: "Delete component", id: "deleteComponent" });
+  remove.onclick = async () => {
+    if (!confirm(`Delete ${state.doc.name} and all its versions?`)) return;
+    const answer = await api("DELETE", "/api/components/" + enc(state.doc.name));
+    if (answer.status !== 204) { status(answer.json?.error?.message || "not deleted"); return; }
+    state.doc = null;
+    $("work").hidden = true;
+    loadComponents();
+  };
+  return [el("h3", { textContent: "Component" }), field("Component name", name), remove];
 }
 
 function definitionsPanel() {
@@ -474,7 +493,10 @@ function definitionsPanel() {
   });
   const newName = el("input", { id: "newDefinition", placeholder: "FieldName" });
   const add = el("button", { className: "secondary", textContent: "Add definition", id: "addDefinition" });
-  add.onclick = () => { if (newName.value && !definitions[newName.value]) { definitions[newName.value] = { type: "string" }; changed(); } };
+  // Added as soon as the name is left or Enter is pressed (a redraw would drop it otherwise).
+  add.onclick = newName.onchange = () => {
+    if (newName.value && !definitions[newName.value]) { definitions[newName.value] = { type: "string" }; changed(); }
+  };
   return [el("h3", { textContent: "Definitions" }), ...rows, field("New definition", newName), add];
 }
 
