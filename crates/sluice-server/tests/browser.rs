@@ -207,11 +207,13 @@ fn the_signed_out_page_shows_the_sign_in_alone() {
 const BUILDER_TOKEN: &str = "builder-token-for-the-browser";
 
 /// Runs `action` again while the element it holds was replaced (the builder page draws its
-/// canvas and drawer anew after every change and every answer of the server).
+/// canvas and drawer anew after every change and every answer of the server; an element being
+/// replaced is stale, or for a moment not interactable), for two seconds at most.
 async fn again<T>(mut action: impl AsyncFnMut() -> WebDriverResult<T>) -> WebDriverResult<T> {
+    use thirtyfour::error::WebDriverErrorInner::{ElementNotInteractable, StaleElementReference};
     for _ in 0..40 {
         match action().await {
-            Err(e) if matches!(e.as_inner(), thirtyfour::error::WebDriverErrorInner::StaleElementReference(_)) => {
+            Err(e) if matches!(e.as_inner(), StaleElementReference(_) | ElementNotInteractable(_)) => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             done => return done,
@@ -226,6 +228,17 @@ async fn click(driver: &WebDriver, css: &str) -> WebDriverResult<()> {
 
 async fn text(driver: &WebDriver, css: &str) -> WebDriverResult<String> {
     again(async || driver.query(By::Css(css)).first().await?.text().await).await
+}
+
+/// The attribute `name` of the first element matching `css`.
+async fn attribute(driver: &WebDriver, css: &str, name: &str) -> WebDriverResult<Option<String>> {
+    again(async || driver.query(By::Css(css)).first().await?.attr(name).await).await
+}
+
+/// The text of the first element matching `css` once it holds `part`.
+async fn text_holding(driver: &WebDriver, css: &str, part: &str) -> WebDriverResult<String> {
+    let holding = thirtyfour::stringmatch::StringMatch::new(part).partial();
+    again(async || driver.query(By::Css(css)).with_text(holding.clone()).first().await?.text().await).await
 }
 
 /// Chooses the option `value` of a select.
@@ -389,7 +402,7 @@ fn the_builder_builds_the_for_test_code_component_from_nothing() {
         choose(driver, "[data-add-step='Input']", "confirm_one_time_code_for_user").await?;
         type_into(driver, "[data-setting='userCodeField']", "_code").await?;
         choose(driver, "[data-add-step='Input']", "write_response").await?;
-        driver.query(By::Css("[data-errors] li.help")).with_text("No problems.").first().await?;
+        text_holding(driver, "[data-errors] li.help", "No problems.").await?;
         click(driver, "#save").await?;
         driver.query(By::Id("status")).with_text("saved as version 1").first().await?;
         // Run GetCode as ann.
@@ -403,13 +416,7 @@ fn the_builder_builds_the_for_test_code_component_from_nothing() {
         click(driver, "[data-dataflow='ConfirmCode']").await?;
         type_into(driver, "#runInput", &format!("{{\"data\": {{\"ForTestCode\": \"{code}\"}}}}")).await?;
         click(driver, "#run").await?;
-        let confirmed = driver
-            .query(By::Id("runResponse"))
-            .with_text(thirtyfour::stringmatch::StringMatch::new("_confirmed").partial())
-            .first()
-            .await?
-            .text()
-            .await?;
+        let confirmed = text_holding(driver, "#runResponse", "_confirmed").await?;
         driver.screenshot(&screenshots().join("builder-built.png")).await?;
         // In French, the code step's settings carry the seed's labels.
         choose(driver, "#lang", "fr").await?;
@@ -439,4 +446,60 @@ fn the_builder_builds_the_for_test_code_component_from_nothing() {
         component["dataflows"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["GetCode", "ConfirmCode"]);
     assert_eq!(component["definitions"], serde_json::json!({"ForTestCode": {"type": "string"}}));
+}
+
+/// Runs in the builder: a script that throws marks its card with the message (line and column);
+/// the recent runs are listed; an earlier run opens on the canvas, where the code step shows
+/// the items it received from its source; replaying the failed run gives the same outcome and
+/// replaying the earlier one, with the script now throwing, a different one, side by side.
+#[test]
+fn the_builder_lists_shows_and_replays_runs() {
+    let config = ServerConfig { admin_tokens: vec![BUILDER_TOKEN.to_owned()], ..ServerConfig::default() };
+    let seen = browse("ForTestCodeDemo", FOR_TEST_CODE, USERS, config, async |driver, base, store| {
+        driver.goto(format!("{base}/builder?component=ForTestCodeDemo&dataflow=GetCode&lang=en")).await?;
+        type_into(driver, "#builderToken", BUILDER_TOKEN).await?;
+        click(driver, "#useToken").await?;
+        type_into(driver, "#runAs", "ann").await?;
+        click(driver, "#run").await?;
+        click(driver, "#modal.open #modalClose").await?;
+        driver.query(By::Css("[data-run]")).first().await?;
+        let first = attribute(driver, "[data-run]", "data-run").await?.ok_or("no run id")?;
+        // No wait before a second code, and a script that throws.
+        click(driver, "[data-step='code']").await?;
+        type_into(driver, "[data-setting='resendCooldown']", "0s").await?;
+        click(driver, "[data-step='script']").await?;
+        type_into(driver, "[data-setting='script']", "let code = item[\"_oneTimeCode\"];\nthrow \"no code today\";")
+            .await?;
+        click(driver, "#save").await?;
+        driver.query(By::Id("status")).with_text("saved as version 2").first().await?;
+        click(driver, "#run").await?;
+        let failure = text(driver, "[data-step='script'] .failure").await?;
+        driver.query(By::Css("[data-run]:nth-child(2)")).first().await?;
+        let listed = driver.find_all(By::Css("[data-run]")).await?.len();
+        let failed = attribute(driver, "[data-run]", "data-run").await?.ok_or("no run id")?;
+        // The first run, on the canvas: every card ok, the code step received ann's user item.
+        click(driver, &format!("[data-open-run='{first}']")).await?;
+        text_holding(driver, "[data-step='script'] .trace", "ok").await?;
+        click(driver, "[data-step='code']").await?;
+        let received = text(driver, "#receivedItems").await?;
+        click(driver, &format!("[data-replay-run='{failed}']")).await?;
+        let same = text(driver, "#replayVerdict[data-matches]").await?;
+        click(driver, &format!("[data-replay-run='{first}']")).await?;
+        driver.query(By::Css("#replayVerdict[data-matches='false']")).first().await?;
+        let different = text(driver, "#replayVerdict").await?;
+        let rows = driver.find_all(By::Css("#replayDiff tr[data-change]:not([data-change='same'])")).await?.len();
+        driver.execute("document.getElementById('runs').scrollIntoView()", vec![]).await?;
+        driver.screenshot(&screenshots().join("builder-runs.png")).await?;
+        let ann = store.find_user("ann")?.ok_or("no ann")?;
+        Ok((failure, listed, received, same, different, rows, store.list_runs(Some("ForTestCodeDemo"), 10)?, ann.id))
+    });
+    let Some((failure, listed, received, same, different, rows, runs, ann)) = seen else { return };
+    assert!(failure.contains("no code today") && failure.contains("line 2"), "{failure}");
+    assert_eq!(listed, 2, "both runs listed");
+    assert!(received.contains(&ann), "the code step received the user item: {received}");
+    assert!(!received.contains("_oneTimeCode"), "it received no code: {received}");
+    assert!(same.starts_with("Same outcome"), "{same}");
+    assert!(different.starts_with("Different outcome"), "{different}");
+    assert!(rows > 0, "the comparison shows what differs");
+    assert_eq!(runs.len(), 4, "the two runs, and each replay recorded as a run of its own");
 }

@@ -16,7 +16,8 @@ const state = {
   flow: 0, // index of the dataflow shown
   selected: null, // name of the selected step
   problems: [], // the server's problems with `doc`
-  trace: new Map(), // step name → its trace in the last run
+  trace: new Map(), // step name → its trace in the run shown
+  run: null, // the run record shown on the canvas: its input, failed step and message
 };
 
 function pickLang() {
@@ -112,12 +113,14 @@ function show(doc, saved, flowName) {
   state.flow = Math.max(0, doc.dataflows.findIndex((flow) => flow.name === flowName));
   state.selected = null;
   state.trace = new Map();
+  state.run = null;
   $("work").hidden = false;
   $("runInput").value = JSON.stringify({ data: Object.fromEntries(Object.keys(doc.definitions || {}).map((field) => [field, null])) }, null, 1);
   for (const button of document.querySelectorAll("#components button")) button.setAttribute("aria-current", String(button.dataset.component === doc.name));
   $("diff").hidden = true;
   changed();
   loadVersions();
+  loadRuns();
 }
 
 // Whether the unsaved changes may be dropped (asks when there are some).
@@ -197,11 +200,15 @@ $("compare").onclick = async () => {
   const [before, after] = await Promise.all(chosen.map(async (v) => JSON.stringify(JSON.parse(await fileOf(v)), null, 2).split("\n")));
   $("diffOld").textContent = "version " + chosen[0];
   $("diffNew").textContent = "version " + chosen[1];
-  const body = $("diff").tBodies[0];
-  body.replaceChildren(...diffLines(before, after).map(([change, left, right]) =>
-    el("tr", { dataset: { change } }, el("td", { textContent: left ?? "" }), el("td", { textContent: right ?? "" }))));
-  $("diff").hidden = false;
+  showDiff($("diff"), before, after);
 };
+
+// Fills a two-column diff table with the rows of `diffLines` and shows it.
+function showDiff(table, before, after) {
+  table.tBodies[0].replaceChildren(...diffLines(before, after).map(([change, left, right]) =>
+    el("tr", { dataset: { change } }, el("td", { textContent: left ?? "" }), el("td", { textContent: right ?? "" }))));
+  table.hidden = false;
+}
 
 // The rows of a line diff (longest common subsequence): [change, old line, new line], where
 // removed lines facing added ones make "changed" rows.
@@ -320,7 +327,7 @@ function renderDataflows() {
   tabs.replaceChildren();
   state.doc.dataflows.forEach((flow, i) => {
     const tab = el("button", { className: "secondary", textContent: flow.name, role: "tab", ariaSelected: String(i === state.flow), dataset: { dataflow: flow.name } });
-    tab.onclick = () => { state.flow = i; state.selected = null; state.trace = new Map(); changed(); };
+    tab.onclick = () => { state.flow = i; state.selected = null; state.trace = new Map(); state.run = null; changed(); };
     tabs.append(tab);
   });
 }
@@ -374,6 +381,8 @@ function card(step, si, ki) {
     el("span", { className: "title", textContent: info?.title || step.type }),
     step.source ? el("span", { className: "source", textContent: "← " + step.source }) : null,
     trace ? el("span", { className: "trace", textContent: `${trace.status} · ${(trace.durationNs / 1e6).toFixed(2)} ms · ${trace.itemsIn} → ${trace.itemsOut}` }) : null,
+    // Why the step failed, as the run record says (a script's message names its line and column).
+    trace && state.run?.failedStep === step.name ? el("span", { className: "failure", textContent: state.run.message }) : null,
   );
   button.onclick = () => { state.selected = step.name; render(); };
   button.addEventListener("keydown", (event) => {
@@ -598,15 +607,22 @@ function paths() {
   return el("datalist", { id: "paths" }, ...fields.map((f) => el("option", { value: f })));
 }
 
+// The shown run's trace of the step: what it received (its source's items, or the run's input
+// for a step that starts the dataflow), what it noted and what it emitted, secrets redacted.
 function tracePanel(step) {
   const trace = state.trace.get(step.name);
   if (!trace) return [];
-  const items = el("pre", { id: "traceItems", tabIndex: 0, textContent: trace.items ? JSON.stringify(trace.items, null, 1) : "(no items kept)" });
+  const shown = (items) => (items === undefined || items === null ? "(no items kept)" : JSON.stringify(items, null, 1));
+  const received = step.source ? state.trace.get(step.source)?.items : state.run?.input && [state.run.input];
   return [
     el("h3", { textContent: `Last run: ${trace.status}, ${(trace.durationNs / 1e6).toFixed(2)} ms` }),
     ...(trace.notes || []).map((note) => el("p", { className: "help", textContent: note })),
-    items,
-  ];
+    state.run?.failedStep === step.name ? el("p", { className: "problem", textContent: state.run.message }) : null,
+    el("h3", { textContent: `Received (${trace.itemsIn})` }),
+    el("pre", { id: "receivedItems", tabIndex: 0, textContent: shown(received) }),
+    el("h3", { textContent: `Emitted (${trace.itemsOut})` }),
+    el("pre", { id: "traceItems", tabIndex: 0, textContent: shown(trace.items) }),
+  ].filter(Boolean);
 }
 
 // ---- Running -----------------------------------------------------------------------------
@@ -623,11 +639,52 @@ $("run").onclick = async () => {
   if (answer.status !== 200) $("runError").textContent = answer.json?.error?.message || "the run failed";
   const runId = answer.json?.runId || answer.json?.error?.runId;
   if (runId) {
-    const run = await api("GET", "/api/runs/" + enc(runId));
-    state.trace = new Map((run.json?.trace || []).map((t) => [t.step, t]));
-    render();
+    await showRun(runId);
+    loadRuns();
   }
   for (const action of answer.json?.formActions || []) if (action.type === "OpenModal") openModal(action, state.doc.definitions);
 };
+
+// ---- Runs: the component's recent runs, one shown on the canvas, replayed and compared ------
+
+async function loadRuns() {
+  const list = $("runsList");
+  const answer = await api("GET", `/api/runs?component=${enc(state.doc.name)}&limit=20`);
+  list.replaceChildren(...(answer.status === 200 ? answer.json : []).map((run) => {
+    const open = el("button", { className: "secondary", textContent: "Show on the canvas", dataset: { openRun: run.id } });
+    open.onclick = () => showRun(run.id);
+    const replay = el("button", { className: "secondary", textContent: "Replay", dataset: { replayRun: run.id } });
+    replay.onclick = () => replayRun(run.id);
+    const when = new Date(run.startedAt).toLocaleString(state.lang);
+    return el("div", { dataset: { run: run.id, status: run.status } },
+      el("span", { textContent: run.status }),
+      el("span", { textContent: `${run.dataflow} · ${when} · ${run.user ? "as " + run.user : "no user"} · ${(run.durationUs / 1000).toFixed(1)} ms` }),
+      open, replay);
+  }));
+}
+$("refreshRuns").onclick = loadRuns;
+
+// Opens a run's dataflow and marks each card with that run's trace.
+async function showRun(id) {
+  const answer = await api("GET", "/api/runs/" + enc(id));
+  if (answer.status !== 200) { status(answer.json?.error?.message || "no run " + id); return; }
+  const run = answer.json;
+  const flow = state.doc.dataflows.findIndex((f) => f.name === run.dataflow);
+  if (flow < 0) { status(`the run's dataflow ${run.dataflow} is not in this component any more`); return; }
+  state.flow = flow;
+  state.run = run;
+  state.trace = new Map((run.trace || []).map((t) => [t.step, t]));
+  render();
+}
+
+// Replays a run without its effects (no code, no mail, no write) and compares the outcomes.
+async function replayRun(id) {
+  const answer = await api("POST", `/api/runs/${enc(id)}/replay`);
+  if (answer.status !== 200) { $("replayVerdict").textContent = answer.json?.error?.message || "not replayed"; return; }
+  const { matches, recorded, replayed } = answer.json;
+  $("replayVerdict").textContent = `${matches ? "Same outcome" : "Different outcome"} (a dry run: nothing was sent or written)`;
+  $("replayVerdict").dataset.matches = String(matches);
+  showDiff($("replayDiff"), JSON.stringify(recorded, null, 2).split("\n"), JSON.stringify(replayed, null, 2).split("\n"));
+}
 
 if (credential.value) start();
