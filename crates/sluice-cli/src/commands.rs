@@ -187,7 +187,7 @@ pub fn run(
             eprintln!("{}:{line}:{column}: {}: {failure}", file.display(), failure.pointer);
             Err(Failure::Invalid)
         }
-        Err(e @ RunError::UnknownDataflow { .. }) => {
+        Err(e) => {
             eprintln!("{}: {e}", file.display());
             Err(Failure::Invalid)
         }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use crate::plan::{CompiledStep, Plan};
+use crate::plan::{CompiledDataflow, CompiledStep, Plan};
 use crate::plugin::{BuiltStep, Item, Secret, StepContext, StepError};
 use crate::store::RunRecord;
 
@@ -159,6 +159,16 @@ pub enum RunError {
     /// A step failed; the run stopped there.
     #[error("{0}")]
     StepFailed(Box<StepFailure>),
+    /// A run was asked to start at a step it cannot start at ([`Plan::run_from`]).
+    #[error("dataflow \"{dataflow}\" cannot run from step \"{step}\": {reason}")]
+    CannotRunFrom {
+        /// The dataflow.
+        dataflow: String,
+        /// The step asked for.
+        step: String,
+        /// Why not, and what to do instead.
+        reason: &'static str,
+    },
 }
 
 /// A failed step, with the trace up to it.
@@ -202,14 +212,67 @@ impl Plan {
         cx: &RunContext,
         options: RunOptions,
     ) -> Result<Outcome, RunError> {
-        let Some(flow) = self.dataflow(dataflow) else {
-            return Err(RunError::UnknownDataflow {
-                component: self.name.clone(),
-                name: dataflow.to_owned(),
-                known: self.dataflow_names().into_iter().map(str::to_owned).collect(),
-            });
-        };
+        self.run_flow(self.find_dataflow(dataflow)?, input, None, cx, options)
+    }
+
+    /// Runs a dataflow from step `step` on: the step gets `items` as if its source had emitted
+    /// them (the items of an earlier run, say), the steps it feeds, directly or not, run after
+    /// it, and no other step runs (their trace says `notRun`). So a builder can try a change to
+    /// a step without running what comes before it again: no second code, no second mail.
+    pub fn run_from(
+        &self,
+        dataflow: &str,
+        step: &str,
+        items: Vec<Item>,
+        cx: &RunContext,
+        options: RunOptions,
+    ) -> Result<Outcome, RunError> {
+        let (flow, at, _) = self.run_start(dataflow, step)?;
+        self.run_flow(flow, &Value::Null, Some((at, items)), cx, options)
+    }
+
+    /// The name of the source step of `step`, whose items a run from `step` takes; the error
+    /// says why a run cannot start there.
+    pub fn source_of(&self, dataflow: &str, step: &str) -> Result<&str, RunError> {
+        self.run_start(dataflow, step).map(|(_, _, source)| source)
+    }
+
+    /// The dataflow, the index of `step` in it and its source's name.
+    fn run_start(&self, dataflow: &str, step: &str) -> Result<(&CompiledDataflow, usize, &str), RunError> {
+        let flow = self.find_dataflow(dataflow)?;
+        let cannot = |reason| RunError::CannotRunFrom { dataflow: dataflow.to_owned(), step: step.to_owned(), reason };
+        let at = flow.steps.iter().position(|s| s.name == step).ok_or_else(|| cannot("it has no step of that name"))?;
+        let source = flow.steps[at]
+            .source
+            .ok_or_else(|| cannot("the step has no source step to take items from: run the whole dataflow instead"))?;
+        Ok((flow, at, &flow.steps[source].name))
+    }
+
+    fn find_dataflow(&self, name: &str) -> Result<&CompiledDataflow, RunError> {
+        self.dataflow(name).ok_or_else(|| RunError::UnknownDataflow {
+            component: self.name.clone(),
+            name: name.to_owned(),
+            known: self.dataflow_names().into_iter().map(str::to_owned).collect(),
+        })
+    }
+
+    /// Runs `flow` on `input`, or from the step `pinned` names with its items.
+    fn run_flow(
+        &self,
+        flow: &CompiledDataflow,
+        input: &Value,
+        mut pinned: Option<(usize, Vec<Item>)>,
+        cx: &RunContext,
+        options: RunOptions,
+    ) -> Result<Outcome, RunError> {
         let steps = &flow.steps;
+        // Which steps run: all, or the pinned step and those its items reach (sources come first).
+        let mut runs = vec![pinned.is_none(); steps.len()];
+        if let Some((at, _)) = &pinned {
+            for (i, step) in steps.iter().enumerate() {
+                runs[i] = i == *at || step.source.is_some_and(|src| runs[src]);
+            }
+        }
         let mut outputs: Vec<Vec<Item>> = steps.iter().map(|_| Vec::new()).collect();
         let mut unread: Vec<usize> = steps.iter().map(|s| s.consumers).collect();
         let mut outcome = Outcome {
@@ -222,6 +285,10 @@ impl Plan {
         let mut users = Vec::new();
         let mut factors = Vec::new();
         for (i, step) in steps.iter().enumerate() {
+            if !runs[i] {
+                outcome.trace.push(not_run(step));
+                continue;
+            }
             let started = Instant::now();
             let read = step.consumers > 0;
             let mut notes = Vec::new();
@@ -243,7 +310,10 @@ impl Plan {
             let (items_in, result) = match &step.built {
                 BuiltStep::Start(s) => (1, s.start(input, &mut cx, &mut out)),
                 BuiltStep::Each(s) => {
-                    let items = step.source.map(|src| take_input(&mut outputs, &mut unread, src)).unwrap_or_default();
+                    let items = match pinned.take_if(|(at, _)| *at == i) {
+                        Some((_, items)) => items,
+                        None => step.source.map(|src| take_input(&mut outputs, &mut unread, src)).unwrap_or_default(),
+                    };
                     let count = items.len();
                     (count, items.into_iter().try_for_each(|item| s.run(item, &mut cx, &mut out)))
                 }
@@ -289,9 +359,33 @@ impl Plan {
         cx: &RunContext,
         options: RunOptions,
     ) -> (String, Result<Outcome, RunError>) {
+        self.recorded(dataflow, Some(input), cx, options, || self.run(dataflow, input, cx, options))
+    }
+
+    /// Runs a dataflow from a step like [`Plan::run_from`] and keeps its record like
+    /// [`Plan::run_recorded`]; the record keeps no input (the run had none to replay).
+    pub fn run_from_recorded(
+        &self,
+        dataflow: &str,
+        step: &str,
+        items: Vec<Item>,
+        cx: &RunContext,
+        options: RunOptions,
+    ) -> (String, Result<Outcome, RunError>) {
+        self.recorded(dataflow, None, cx, options, || self.run_from(dataflow, step, items, cx, options))
+    }
+
+    fn recorded(
+        &self,
+        dataflow: &str,
+        input: Option<&Value>,
+        cx: &RunContext,
+        options: RunOptions,
+        run: impl FnOnce() -> Result<Outcome, RunError>,
+    ) -> (String, Result<Outcome, RunError>) {
         let started_at = self.services.clock.now();
         let timer = Instant::now();
-        let result = self.run(dataflow, input, cx, options);
+        let result = run();
         let (failed_step, message) = match &result {
             Ok(_) => (None, None),
             Err(RunError::StepFailed(f)) => (Some(f.step.clone()), Some(f.message.clone())),
@@ -326,14 +420,16 @@ impl Plan {
         &self,
         record: RunRecord,
         dataflow: &str,
-        input: &Value,
+        input: Option<&Value>,
         result: &Result<Outcome, RunError>,
     ) -> RunRecord {
         let secrets = self.dataflow(dataflow).map(|f| f.secrets.as_slice()).unwrap_or_default();
-        let mut input = input.clone();
+        let mut input = input.cloned();
         match &mut input {
-            Value::Object(item) => redact(item, secrets),
-            Value::Array(items) => items.iter_mut().filter_map(Value::as_object_mut).for_each(|i| redact(i, secrets)),
+            Some(Value::Object(item)) => redact(item, secrets),
+            Some(Value::Array(items)) => {
+                items.iter_mut().filter_map(Value::as_object_mut).for_each(|i| redact(i, secrets));
+            }
             _ => {}
         }
         let (trace, outcome) = match result {
@@ -344,7 +440,7 @@ impl Plan {
         // Anyone may run a public dataflow: what they send must not grow the store unbounded.
         let limit = if self.is_public(dataflow) { PUBLIC_RECORD_BYTES } else { usize::MAX };
         let keep = |details: Option<Box<RawValue>>| details.map(|d| capped(d, limit));
-        RunRecord { input: keep(raw(&input)), trace: keep(trace), outcome: keep(outcome), ..record }
+        RunRecord { input: keep(input.and_then(|i| raw(&i))), trace: keep(trace), outcome: keep(outcome), ..record }
     }
 }
 
@@ -405,11 +501,11 @@ fn take_input(outputs: &mut [Vec<Item>], unread: &mut [usize], src: usize) -> Ve
     if unread[src] == 0 { std::mem::take(&mut outputs[src]) } else { outputs[src].clone() }
 }
 
-fn failure(step: &CompiledStep, error: StepError, rest: &[CompiledStep], mut trace: Vec<StepTrace>) -> RunError {
-    tracing::debug!(step = %step.name, step_type = step.step_type, "step failed");
-    trace.extend(rest.iter().map(|s| StepTrace {
-        step: s.name.clone(),
-        step_type: s.step_type.to_owned(),
+/// The trace of a step that did not run.
+fn not_run(step: &CompiledStep) -> StepTrace {
+    StepTrace {
+        step: step.name.clone(),
+        step_type: step.step_type.to_owned(),
         status: StepStatus::NotRun,
         duration_ns: 0,
         items_in: 0,
@@ -417,7 +513,12 @@ fn failure(step: &CompiledStep, error: StepError, rest: &[CompiledStep], mut tra
         notes: Vec::new(),
         events: Vec::new(),
         items: None,
-    }));
+    }
+}
+
+fn failure(step: &CompiledStep, error: StepError, rest: &[CompiledStep], mut trace: Vec<StepTrace>) -> RunError {
+    tracing::debug!(step = %step.name, step_type = step.step_type, "step failed");
+    trace.extend(rest.iter().map(not_run));
     let pointer = match &error.setting {
         Some(setting) => format!("{}/settings/{setting}", step.pointer),
         None => step.pointer.clone(),

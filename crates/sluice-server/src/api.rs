@@ -275,7 +275,16 @@ fn run(
     dry_run: bool,
 ) -> (String, Result<sluice::Outcome, RunError>) {
     let options = RunOptions { trace_items: state.keep_run_details, dry_run };
-    let (run_id, outcome) = plan.run_recorded(dataflow, input, cx, options);
+    counted(state, plan, dataflow, plan.run_recorded(dataflow, input, cx, options))
+}
+
+/// Counts a run in the server's metrics, and hands it on.
+fn counted(
+    state: &AppState,
+    plan: &Plan,
+    dataflow: &str,
+    (run_id, outcome): (String, Result<sluice::Outcome, RunError>),
+) -> (String, Result<sluice::Outcome, RunError>) {
     let trace = match &outcome {
         Ok(o) => o.trace.as_slice(),
         Err(RunError::StepFailed(f)) => f.trace.as_slice(),
@@ -349,7 +358,12 @@ fn execute_now(
         Caller::Anonymous => RunContext { user: None, client: Some(state.client.clone()) },
         Caller::User(session) => RunContext { user: Some(session.user_id), client: Some(session.client) },
     };
-    let (run_id, outcome) = run(state, &plan, dataflow, &input, &cx, false);
+    answer(run(state, &plan, dataflow, &input, &cx, false), builder)
+}
+
+/// The answer to a run: its id with the response and form actions, or where and why it failed
+/// (for a builder; anyone else gets a message fit for anyone).
+fn answer((run_id, outcome): (String, Result<sluice::Outcome, RunError>), builder: bool) -> Result<Response, ApiError> {
     match outcome {
         Ok(o) => {
             // Written straight from the outcome: no copy of the items as a JSON tree.
@@ -482,6 +496,44 @@ fn replay(state: &AppState, id: &str, dry_run: bool) -> Result<Response, ApiErro
     let matches = status == recorded.status && now == before;
     Ok(Json(json!({"matches": matches, "dryRun": dry_run, "status": status, "recorded": before, "replayed": now}))
         .into_response())
+}
+
+/// `POST /api/runs/{id}/run-from/{step}`: runs the recorded run's dataflow again from `step`,
+/// fed the items its source emitted in that run (secrets in them read `"[redacted]"`), as the
+/// run's user and client; the steps above it do not run.
+pub async fn run_from(State(state): Shared, Path((id, step)): Path<(String, String)>) -> Result<Response, ApiError> {
+    blocking(move || {
+        let recorded = recorded_run(&state, &id)?;
+        let plan = plan_of(&state, &recorded.component)?;
+        let source = plan
+            .source_of(&recorded.dataflow, &step)
+            .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+        let items = recorded_items(&recorded, source).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                format!(
+                    "run \"{id}\" kept no items of step \"{source}\", the source of \"{step}\" \
+                     (it did not run, or the server kept no run details)"
+                ),
+            )
+        })?;
+        let cx = RunContext { user: recorded.user.clone(), client: recorded.client.clone() };
+        let options = RunOptions { trace_items: state.keep_run_details, dry_run: false };
+        let ran = plan.run_from_recorded(&recorded.dataflow, &step, items, &cx, options);
+        answer(counted(&state, &plan, &recorded.dataflow, ran), true)
+    })
+    .await
+}
+
+/// The items step `step` emitted in a recorded run, when the record kept them.
+fn recorded_items(recorded: &sluice::store::RunRecord, step: &str) -> Option<Vec<sluice::Item>> {
+    #[derive(serde::Deserialize)]
+    struct Traced {
+        step: String,
+        items: Option<Vec<sluice::Item>>,
+    }
+    let trace: Vec<Traced> = serde_json::from_str(recorded.trace.as_ref()?.get()).ok()?;
+    trace.into_iter().find(|t| t.step == step)?.items
 }
 
 /// `POST /api/session`: signs an end user in with a password alone, when the server allows

@@ -455,6 +455,23 @@ pub fn routes() -> Vec<Route> {
         },
         Route {
             method: "POST",
+            path: "/api/runs/{id}/run-from/{step}",
+            summary: "Runs a recorded run's dataflow again from one step, fed the items its source emitted in that run (secret fields read \"[redacted]\"), as the run's user: the steps above it do not run (no second code, no second mail); it and the steps it feeds run for real. Answers as execute does.",
+            access: Access::Builder,
+            throttle: Throttle::No,
+            responses: &[
+                (200, "{runId, response, formActions}"),
+                UNAUTHORIZED,
+                FORBIDDEN,
+                NOT_FOUND,
+                (409, "the run kept no items of the step's source"),
+                (422, "no such step, a step without a source, or the step failed"),
+                UNAVAILABLE,
+            ],
+            handler: post(api::run_from),
+        },
+        Route {
+            method: "POST",
             path: "/api/session",
             summary: "Signs an end user in with a password alone (one factor), when the server allows it (--password-sessions): {userName, password} → {token, expiresAt}.",
             access: Access::Public,

@@ -335,3 +335,65 @@ fn versions_are_listed_and_a_file_comes_back_byte_for_byte() {
     );
     assert_eq!(server.admin("GET", "/api/components/Missing/versions", None).status, 404);
 }
+
+/// Run from a step: a recorded run's items feed the step and the steps above it do not run, so
+/// no second code is issued; the step and those it feeds run for real, as the run's user.
+#[test]
+fn a_recorded_run_runs_again_from_a_step_without_the_steps_above_it() {
+    let server = Server::start();
+    server.admin("PUT", "/api/components/ForTestCodeDemo", Some(FOR_TEST_CODE));
+    let headers = [("authorization".to_owned(), format!("Bearer {ADMIN}")), ("x-sluice-user".to_owned(), "ann".into())];
+    let execute = "/api/components/ForTestCodeDemo/dataflows/GetCode/execute";
+    let first = server.send("POST", execute, &headers, Some(b"{}"));
+    assert_eq!(first.status, 200, "{}", first.text);
+    let code = first.body["response"][0]["data"]["ForTestCode"].clone();
+    let ann = first.body["response"][0]["_user"]["id"].as_str().unwrap().to_owned();
+    let issued = server.services.store.newest_code(&ann).unwrap().unwrap().id;
+
+    let from =
+        server.admin("POST", &format!("/api/runs/{}/run-from/save", first.body["runId"].as_str().unwrap()), None);
+    assert_eq!(from.status, 200, "{}", from.text);
+    assert_eq!(from.body["formActions"][0]["parameters"]["ForTestCode"], code, "the recorded code, shown again");
+    assert_eq!(server.services.store.newest_code(&ann).unwrap().unwrap().id, issued, "no second code");
+    let entries = server.services.store.list_entries("ForTestCodeDemo").unwrap();
+    assert_eq!(entries.len(), 2, "the entry step ran again, for real");
+    assert_eq!(entries[1].data["ForTestCode"], code);
+    let record = server.admin("GET", &format!("/api/runs/{}", from.body["runId"].as_str().unwrap()), None).body;
+    let ran: Vec<(&str, &str)> = record["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["step"].as_str().unwrap(), t["status"].as_str().unwrap()))
+        .collect();
+    let expected = [
+        ("model", "notRun"),
+        ("user", "notRun"),
+        ("code", "notRun"),
+        ("script", "notRun"),
+        ("save", "ok"),
+        ("modal", "ok"),
+        ("response", "ok"),
+    ];
+    assert_eq!(ran, expected);
+    assert_eq!((record["user"].as_str(), record.get("input")), (Some(ann.as_str()), None), "as ann, with no input");
+
+    // A step that is not there, or has no source; a run that never reached the source.
+    let run = first.body["runId"].as_str().unwrap();
+    for (step, message) in [
+        ("nope", "dataflow \"GetCode\" cannot run from step \"nope\": it has no step of that name"),
+        (
+            "model",
+            "dataflow \"GetCode\" cannot run from step \"model\": the step has no source step to take items from: run the whole dataflow instead",
+        ),
+    ] {
+        let refused = server.admin("POST", &format!("/api/runs/{run}/run-from/{step}"), None);
+        assert_eq!((refused.status, refused.body["error"]["message"].as_str()), (422, Some(message)));
+    }
+    let too_soon = server.send("POST", execute, &headers, Some(b"{}"));
+    assert_eq!((too_soon.status, too_soon.body["error"]["step"].as_str()), (422, Some("code")), "{}", too_soon.text);
+    let unreached =
+        server.admin("POST", &format!("/api/runs/{}/run-from/save", too_soon.body["runId"].as_str().unwrap()), None);
+    assert_eq!(unreached.status, 409, "{}", unreached.text);
+    assert!(unreached.body["error"]["message"].as_str().unwrap().contains("kept no items of step \"script\""));
+    assert_eq!(server.admin("POST", "/api/runs/no-such-run/run-from/save", None).status, 404);
+}

@@ -451,7 +451,8 @@ fn the_builder_builds_the_for_test_code_component_from_nothing() {
 /// Runs in the builder: a script that throws marks its card with the message (line and column);
 /// the recent runs are listed; an earlier run opens on the canvas, where the code step shows
 /// the items it received from its source; replaying the failed run gives the same outcome and
-/// replaying the earlier one, with the script now throwing, a different one, side by side.
+/// replaying the earlier one, with the script now throwing, a different one, side by side; a
+/// run from the modal step of the earlier run shows its code again without a second code.
 #[test]
 fn the_builder_lists_shows_and_replays_runs() {
     let config = ServerConfig { admin_tokens: vec![BUILDER_TOKEN.to_owned()], ..ServerConfig::default() };
@@ -490,10 +491,25 @@ fn the_builder_lists_shows_and_replays_runs() {
         let rows = driver.find_all(By::Css("#replayDiff tr[data-change]:not([data-change='same'])")).await?.len();
         driver.execute("document.getElementById('runs').scrollIntoView()", vec![]).await?;
         driver.screenshot(&screenshots().join("builder-runs.png")).await?;
+        // From the first run, run the modal step again: the steps above it (the code, the
+        // throwing script) do not run; the modal shows the first run's code.
         let ann = store.find_user("ann")?.ok_or("no ann")?;
-        Ok((failure, listed, received, same, different, rows, store.list_runs(Some("ForTestCodeDemo"), 10)?, ann.id))
+        let issued = store.newest_code(&ann.id)?.ok_or("no code")?.id;
+        click(driver, &format!("[data-open-run='{first}']")).await?;
+        click(driver, "[data-step='modal']").await?;
+        click(driver, "[data-run-from='modal']").await?;
+        let shown = text(driver, "#modal.open dd[data-field='ForTestCode']").await?;
+        let same_code = store.newest_code(&ann.id)?.ok_or("no code")?.id == issued;
+        let entries = store.list_entries("ForTestCodeDemo")?;
+        let runs = store.list_runs(Some("ForTestCodeDemo"), 10)?;
+        Ok((failure, listed, received, same, different, rows, runs, ann.id, (shown, same_code, entries)))
     });
-    let Some((failure, listed, received, same, different, rows, runs, ann)) = seen else { return };
+    let Some((failure, listed, received, same, different, rows, runs, ann, (shown, same_code, entries))) = seen else {
+        return;
+    };
+    assert_eq!(entries.len(), 1, "the run from the modal step wrote no entry");
+    assert_eq!(entries[0].data["ForTestCode"], shown.as_str(), "the modal shows the first run's code");
+    assert!(same_code, "no second code was issued");
     assert!(failure.contains("no code today") && failure.contains("line 2"), "{failure}");
     assert_eq!(listed, 2, "both runs listed");
     assert!(received.contains(&ann), "the code step received the user item: {received}");
@@ -501,5 +517,5 @@ fn the_builder_lists_shows_and_replays_runs() {
     assert!(same.starts_with("Same outcome"), "{same}");
     assert!(different.starts_with("Different outcome"), "{different}");
     assert!(rows > 0, "the comparison shows what differs");
-    assert_eq!(runs.len(), 4, "the two runs, and each replay recorded as a run of its own");
+    assert_eq!(runs.len(), 5, "the two runs, each replay recorded as a run of its own, and the run from a step");
 }

@@ -622,7 +622,15 @@ function tracePanel(step) {
     el("pre", { id: "receivedItems", tabIndex: 0, textContent: shown(received) }),
     el("h3", { textContent: `Emitted (${trace.itemsOut})` }),
     el("pre", { id: "traceItems", tabIndex: 0, textContent: shown(trace.items) }),
+    step.source && state.run && received ? runFromButton(step) : null,
   ].filter(Boolean);
+}
+
+function runFromButton(step) {
+  const button = el("button", { textContent: "Run from here with these items", dataset: { runFrom: step.name },
+    title: "Runs this step and the steps it feeds on the items received above; the steps above it do not run" });
+  button.onclick = () => runFrom(step);
+  return button;
 }
 
 // ---- Running -----------------------------------------------------------------------------
@@ -634,7 +642,12 @@ $("run").onclick = async () => {
   if (dirty()) status("running the saved version: save to run your changes");
   const path = `/api/components/${enc(state.doc.name)}/dataflows/${enc(dataflow().name)}/execute`;
   const runAs = $("runAs").value.trim();
-  const answer = await api("POST", path, input, runAs ? { "x-sluice-user": runAs } : {});
+  await showAnswer(await api("POST", path, input, runAs ? { "x-sluice-user": runAs } : {}));
+};
+
+// Shows a run's answer: the response, the trace on the canvas, the modal of an OpenModal action.
+async function showAnswer(answer) {
+  $("runError").textContent = "";
   $("runResponse").textContent = JSON.stringify(answer.json, null, 1);
   if (answer.status !== 200) $("runError").textContent = answer.json?.error?.message || "the run failed";
   const runId = answer.json?.runId || answer.json?.error?.runId;
@@ -643,7 +656,13 @@ $("run").onclick = async () => {
     loadRuns();
   }
   for (const action of answer.json?.formActions || []) if (action.type === "OpenModal") openModal(action, state.doc.definitions);
-};
+}
+
+// Runs the shown run's dataflow again from `step`, fed what its source emitted in that run.
+async function runFrom(step) {
+  if (dirty()) status("running the saved version: save to run your changes");
+  await showAnswer(await api("POST", `/api/runs/${enc(state.run.id)}/run-from/${enc(step.name)}`));
+}
 
 // ---- Runs: the component's recent runs, one shown on the canvas, replayed and compared ------
 

@@ -62,22 +62,51 @@ fn a_run_whose_record_cannot_be_written_still_answers_and_the_log_says_why() {
     assert!(store.get_run(&id).unwrap().is_none());
 }
 
+/// `model` feeds two branches: `a` adds one and answers (`ra`), `b` multiplies by ten (`rb`).
+fn two_branches() -> Value {
+    flow(json!([
+        {"name": "model", "type": "get_action_model"},
+        {"name": "a", "type": "execute_script", "source": "model", "settings": {"script": "item.data.n += 1;"}},
+        {"name": "b", "type": "execute_script", "source": "model", "settings": {"script": "item.data.n *= 10;"}},
+        {"name": "ra", "type": "write_response", "source": "a"},
+        {"name": "rb", "type": "write_response", "source": "b"}
+    ]))
+}
+
 #[test]
 fn branches_see_the_same_items_independently() {
-    let outcome = run(
-        flow(json!([
-            {"name": "model", "type": "get_action_model"},
-            {"name": "a", "type": "execute_script", "source": "model", "settings": {"script": "item.data.n += 1;"}},
-            {"name": "b", "type": "execute_script", "source": "model", "settings": {"script": "item.data.n *= 10;"}},
-            {"name": "ra", "type": "write_response", "source": "a"},
-            {"name": "rb", "type": "write_response", "source": "b"}
-        ])),
-        "F",
-        json!({"data": {"n": 2}}),
-    )
-    .unwrap();
+    let outcome = run(two_branches(), "F", json!({"data": {"n": 2}})).unwrap();
     assert_eq!(json!(outcome.response), json!([{"data": {"n": 3}}, {"data": {"n": 20}}]));
     assert_eq!(json!(outcome.trace[0].items), json!([{"data": {"n": 2}}]));
+}
+
+/// Run from a step: it takes the given items, the steps it feeds run after it, and nothing
+/// else runs (not the steps above it, not a branch beside it).
+#[test]
+fn a_run_from_a_step_runs_that_step_and_what_it_feeds_only() {
+    let engine = Engine::new().unwrap();
+    let plan = engine.load("test", two_branches().to_string().as_bytes()).unwrap();
+    let pinned = vec![serde_json::from_value(json!({"data": {"n": 5}})).unwrap()];
+    let outcome = plan.run_from("F", "a", pinned, &RunContext::default(), RunOptions::default()).unwrap();
+    assert_eq!(json!(outcome.response), json!([{"data": {"n": 6}}]));
+    let statuses: Vec<_> = outcome.trace.iter().map(|t| (t.step.as_str(), t.status, t.items_in)).collect();
+    assert_eq!(
+        statuses,
+        [
+            ("model", StepStatus::NotRun, 0),
+            ("a", StepStatus::Ok, 1),
+            ("b", StepStatus::NotRun, 0),
+            ("ra", StepStatus::Ok, 1),
+            ("rb", StepStatus::NotRun, 0)
+        ]
+    );
+    for (step, reason) in [("nope", "it has no step of that name"), ("model", "the step has no source step")] {
+        let err = plan.run_from("F", step, Vec::new(), &RunContext::default(), RunOptions::default()).unwrap_err();
+        assert!(
+            matches!(&err, RunError::CannotRunFrom { step: s, reason: r, .. } if s == step && r.starts_with(reason)),
+            "{err}"
+        );
+    }
 }
 
 #[test]
