@@ -519,3 +519,42 @@ fn the_builder_lists_shows_and_replays_runs() {
     assert!(rows > 0, "the comparison shows what differs");
     assert_eq!(runs.len(), 5, "the two runs, each replay recorded as a run of its own, and the run from a step");
 }
+
+/// The builder is usable without a mouse and at common sizes: every visible control has a
+/// name (its label, aria-label, text or title), the page never scrolls sideways at 1280×800 or
+/// 1920×1080 (the canvas scrolls in its own box), and Alt+→ on a focused card moves the step to
+/// the next stage.
+#[test]
+fn the_builder_is_labelled_fits_common_screens_and_moves_steps_by_keyboard() {
+    let config = ServerConfig { admin_tokens: vec![BUILDER_TOKEN.to_owned()], ..ServerConfig::default() };
+    let seen = browse("ForTestCodeDemo", FOR_TEST_CODE, USERS, config, async |driver, base, _| {
+        driver.goto(format!("{base}/builder?component=ForTestCodeDemo&dataflow=GetCode&lang=en")).await?;
+        type_into(driver, "#builderToken", BUILDER_TOKEN).await?;
+        click(driver, "#useToken").await?;
+        click(driver, "[data-step='code']").await?;
+        driver.query(By::Css("[data-setting='codeLifetime']")).first().await?;
+        let unnamed = "return [...document.querySelectorAll('input, select, textarea, button')] \
+            .filter((c) => c.offsetParent !== null) \
+            .filter((c) => !(c.getAttribute('aria-label') || [...(c.labels || [])].some((l) => l.textContent.trim()) \
+                || (c.tagName === 'BUTTON' && c.textContent.trim()) || c.title)) \
+            .map((c) => c.outerHTML.slice(0, 120))";
+        let unnamed: Vec<String> = driver.execute(unnamed, vec![]).await?.convert()?;
+        let mut sideways = Vec::new();
+        for (width, height) in [(1280, 800), (1920, 1080)] {
+            driver.set_window_rect(0, 0, width, height).await?;
+            let overflow = "return document.documentElement.scrollWidth - document.documentElement.clientWidth";
+            sideways.push((width, driver.execute(overflow, vec![]).await?.convert::<i64>()?));
+            driver.screenshot(&screenshots().join(format!("builder-{width}.png"))).await?;
+        }
+        again(async || driver.query(By::Css("[data-step='script']")).first().await?.focus().await).await?;
+        driver.active_element().await?.send_keys(Key::Alt + Key::Right).await?;
+        let moved = driver.query(By::Css("[data-stage='Output'] [data-step='script']")).first().await.is_ok();
+        let focused = driver.active_element().await?.attr("data-step").await?;
+        Ok((unnamed, sideways, moved, focused))
+    });
+    let Some((unnamed, sideways, moved, focused)) = seen else { return };
+    assert!(unnamed.is_empty(), "controls without a name: {unnamed:#?}");
+    assert_eq!(sideways, [(1280, 0), (1920, 0)], "no sideways scrolling");
+    assert!(moved, "Alt+→ moved the script step to the Output stage");
+    assert_eq!(focused.as_deref(), Some("script"), "the moved card keeps the focus");
+}

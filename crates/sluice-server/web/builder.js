@@ -119,6 +119,8 @@ function show(doc, saved, flowName) {
   for (const button of document.querySelectorAll("#components button")) button.setAttribute("aria-current", String(button.dataset.component === doc.name));
   $("diff").hidden = true;
   changed();
+  // The moment a component is first on the canvas, for the builder bench (benches/builder.rs).
+  performance.mark("sluice:component-drawn");
   loadVersions();
   loadRuns();
 }
