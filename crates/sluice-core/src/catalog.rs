@@ -22,7 +22,8 @@ pub struct CatalogEntry {
     pub description: &'static str,
     /// The settings, in panel order, with localized labels.
     pub settings: Vec<CatalogSetting>,
-    /// The settings JSON Schema, each property titled with its localized label.
+    /// The settings JSON Schema, each property titled with its localized label and described
+    /// with its localized help text.
     pub schema: Value,
 }
 
@@ -57,6 +58,9 @@ impl Engine {
                     .map(|s| {
                         if let Some(property) = schema["properties"].get_mut(s.name).and_then(Value::as_object_mut) {
                             property.insert("title".into(), json!(s.label.get(lang)));
+                            if let Some(help) = crate::help::setting_help(lang, meta.id, s.name) {
+                                property.insert("description".into(), json!(help));
+                            }
                         }
                         CatalogSetting { name: s.name, label: s.label.get(lang), required: required.contains(&s.name) }
                     })

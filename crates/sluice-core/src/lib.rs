@@ -17,6 +17,7 @@ pub mod diagnostics;
 pub mod engine;
 pub mod events;
 pub mod files;
+pub mod help;
 pub mod labels;
 mod load;
 pub mod notify;

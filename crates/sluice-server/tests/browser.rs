@@ -160,8 +160,9 @@ fn an_end_user_signs_in_with_a_password_and_an_emailed_code() {
                 mail.body.split(|c: char| !c.is_ascii_digit()).find(|r| r.len() == 6).ok_or("no code")?.to_owned();
             driver.find(By::Id("code")).await?.send_keys(&code).await?;
             driver.find(By::Id("verifyCode")).await?.click().await?;
-            let listed = driver.query(By::Css("button[data-component='EmailTwoFactor']")).first().await?;
-            let (listed, who) = (listed.text().await?, driver.find(By::Id("who")).await?.text().await?);
+            // The list may be drawn again as it is read (again() reads it anew).
+            let listed = text(driver, "button[data-component='EmailTwoFactor']").await?;
+            let who = text(driver, "#who").await?;
             let live = store.list_sessions(&ann.id, 0)?.len();
             // Signing out ends the session on the server and shows the sign-in again.
             driver.find(By::Id("signOut")).await?.click().await?;
@@ -356,7 +357,8 @@ fn the_builder_compares_restores_and_imports_versions() {
 /// Builds the ForTestCode component from nothing through the builder page alone: the
 /// definition, both dataflows, every step with its settings (the script included); sees a
 /// problem appear and go; saves; runs GetCode as ann and reads the modal; runs ConfirmCode with
-/// that code. The page names new steps after their type (`getActionModel1`, …).
+/// that code; in French, the code step's labels and help texts are French. The page names
+/// new steps after their type (`getActionModel1`, …).
 #[test]
 fn the_builder_builds_the_for_test_code_component_from_nothing() {
     let config = ServerConfig { admin_tokens: vec![BUILDER_TOKEN.to_owned()], ..ServerConfig::default() };
@@ -427,10 +429,15 @@ fn the_builder_builds_the_for_test_code_component_from_nothing() {
             .execute("return [...document.querySelectorAll('#drawer label')].map(l => l.textContent)", vec![])
             .await?
             .convert::<Vec<String>>()?;
+        let helps = driver
+            .execute("return [...document.querySelectorAll('#drawer p.help')].map(p => p.textContent)", vec![])
+            .await?
+            .convert::<Vec<String>>()?;
         let saved = store.get_component("ForTestCodeDemo", None)?.ok_or("not saved")?;
-        Ok((problem, code, (eye, eyes), confirmed, labels, saved, store.list_entries("ForTestCodeDemo")?))
+        Ok((problem, code, (eye, eyes), confirmed, (labels, helps), saved, store.list_entries("ForTestCodeDemo")?))
     });
-    let Some((problem, code, (eye, eyes), confirmed, labels, saved, entries)) = built else { return };
+    let Some((problem, code, (eye, eyes), confirmed, (labels, helps), saved, entries)) = built else { return };
+    assert!(helps.iter().any(|h| h == "Nombre de chiffres du code, de 6 à 10. Par défaut 6."), "{helps:?}");
     assert!(problem.contains("actionType"), "{problem}");
     assert_eq!(eyes, 7, "an eye on each of GetCode's steps");
     for label in ["Nom d'utilisateur", "Client pour la demande", "Durée de vie du code"] {

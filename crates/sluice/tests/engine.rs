@@ -203,6 +203,39 @@ fn every_built_in_step_is_registered_with_labels_for_every_setting() {
     }
 }
 
+/// Every setting has its help text in every language, and no translation names a setting
+/// that is gone.
+#[test]
+fn every_setting_has_its_help_text_in_every_language() {
+    let engine = Engine::new().unwrap();
+    let settings: Vec<String> = engine
+        .steps()
+        .flat_map(|s| s.descriptor.meta.settings.iter().map(|set| format!("{}/{}", s.descriptor.meta.id, set.name)))
+        .collect();
+    for lang in Lang::ALL.into_iter().filter(|l| *l != Lang::En) {
+        let missing: Vec<&String> = settings
+            .iter()
+            .filter(|key| {
+                let (step, setting) = key.split_once('/').unwrap();
+                sluice::help::setting_help(lang, step, setting).is_none_or(str::is_empty)
+            })
+            .collect();
+        assert!(missing.is_empty(), "help/{}.json lacks {missing:?}", lang.code());
+        let stale: Vec<&str> =
+            sluice::help::translated_keys(lang).into_iter().filter(|k| !settings.iter().any(|s| s == k)).collect();
+        assert!(stale.is_empty(), "help/{}.json translates settings that are gone: {stale:?}", lang.code());
+    }
+    let french = engine.catalog(Lang::Fr);
+    let code = french.iter().find(|e| e.id == "get_one_time_code_for_user").unwrap();
+    assert_eq!(
+        code.schema["properties"]["codeLength"]["description"],
+        "Nombre de chiffres du code, de 6 à 10. Par défaut 6."
+    );
+    let english = engine.catalog(Lang::En);
+    let code = english.iter().find(|e| e.id == "get_one_time_code_for_user").unwrap();
+    assert_eq!(code.schema["properties"]["codeLength"]["description"], "Digits in the code, 6 to 10. Default 6.");
+}
+
 #[test]
 fn the_french_catalog_uses_french_labels() {
     let catalog = Engine::new().unwrap().catalog(Lang::Fr);
