@@ -369,6 +369,9 @@ fn the_builder_builds_the_for_test_code_component_from_nothing() {
         click(driver, "#newComponent").await?;
         type_into(driver, "#componentNameInput", "ForTestCodeDemo").await?;
         type_into(driver, "#newDefinition", "ForTestCode").await?;
+        type_into(driver, "[data-definition-title='ForTestCode']", "Test code").await?;
+        type_into(driver, "#newDefinition", "Level").await?;
+        type_into(driver, "[data-definition-enum='Level']", "low, high").await?;
         type_into(driver, "#dataflowName", "GetCode").await?;
         // Input: the action model. Code: the user, the code, the script. Output: entry, modal, response.
         choose(driver, "[data-add-step='Input']", "get_action_model").await?;
@@ -452,7 +455,10 @@ fn the_builder_builds_the_for_test_code_component_from_nothing() {
     let names: Vec<&str> =
         component["dataflows"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["GetCode", "ConfirmCode"]);
-    assert_eq!(component["definitions"], serde_json::json!({"ForTestCode": {"type": "string"}}));
+    assert_eq!(
+        component["definitions"],
+        serde_json::json!({"ForTestCode": {"type": "string", "title": "Test code"}, "Level": {"type": "string", "enum": ["low", "high"]}})
+    );
 }
 
 /// Runs in the builder: a script that throws marks its card with the message (line and column);

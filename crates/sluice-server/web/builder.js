@@ -315,13 +315,41 @@ function moveStep(name, key) {
 
 // ---- Rendering ---------------------------------------------------------------------------
 
+// Draws the component anew; the control being typed in (drawer or canvas) keeps its focus,
+// its text and its selection, so an answer of the server arriving mid-word loses nothing.
 function render() {
   if (!state.doc) return;
+  const kept = focused();
   $("componentName").textContent = state.doc.name;
   renderDataflows();
   renderCanvas();
   renderDrawer();
   renderProblems();
+  refocus(kept);
+}
+
+// The data-* hooks that name a control across redraws, most specific first.
+const HOOKS = ["setting", "stageName", "definitionTitle", "definitionEnum", "definitionFlag", "step"];
+
+function focused() {
+  const active = document.activeElement;
+  if (!active || active === document.body || !$("work").contains(active)) return null;
+  const hook = HOOKS.find((key) => active.dataset[key] !== undefined);
+  const selector = hook ? `[data-${hook.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())}="${CSS.escape(active.dataset[hook])}"]`
+    : active.id && !active.id.startsWith("f-") ? "#" + CSS.escape(active.id) : null;
+  if (!selector) return null;
+  const text = "value" in active && active.type !== "checkbox" && active.tagName !== "BUTTON" && active.tagName !== "SELECT";
+  // Inputs without a caret (numbers) have no selection.
+  const selection = text && active.selectionStart !== null ? [active.selectionStart, active.selectionEnd, active.selectionDirection] : null;
+  return { selector, value: text ? active.value : null, selection };
+}
+
+function refocus(kept) {
+  const control = kept && $("work").querySelector(kept.selector);
+  if (!control) return;
+  if (kept.value !== null) control.value = kept.value;
+  control.focus();
+  if (kept.selection) control.setSelectionRange(...kept.selection);
 }
 
 function renderDataflows() {
@@ -435,19 +463,12 @@ function goTo(problem) {
 
 // ---- The settings drawer -----------------------------------------------------------------
 
-// Rebuilt on every render; the control being typed in keeps its focus and what was typed.
+// Rebuilt on every render (render keeps the focus).
 function renderDrawer() {
   const drawer = $("drawer");
   const step = allSteps().find((s) => s.name === state.selected);
-  const active = drawer.contains(document.activeElement) ? document.activeElement : null;
-  const again = active?.dataset.setting ? `[data-setting="${CSS.escape(active.dataset.setting)}"]` : active?.id ? "#" + CSS.escape(active.id) : null;
-  const typed = active && active.type !== "checkbox" ? active.value : null;
   drawer.hidden = false;
   drawer.replaceChildren(...(step ? stepPanel(step) : dataflowPanel()));
-  const control = again && drawer.querySelector(again);
-  if (!control) return;
-  if (typed !== null) control.value = typed;
-  control.focus();
 }
 
 function field(label, control, help, problems = []) {
@@ -496,11 +517,27 @@ function definitionsPanel() {
     const type = el("select", { ariaLabel: "Type of " + name, dataset: { definition: name } }, ...types.map((t) => el("option", { value: t, textContent: t })));
     type.value = def.type;
     type.onchange = () => { def.type = type.value; changed(); };
-    const required = el("input", { type: "checkbox", checked: !!def.required, ariaLabel: name + " is required" });
-    required.onchange = () => { if (required.checked) def.required = true; else delete def.required; changed(); };
+    const flag = (key, text) => {
+      const box = el("input", { type: "checkbox", checked: !!def[key], ariaLabel: `${name}: ${text}`, dataset: { definitionFlag: key } });
+      box.onchange = () => { if (box.checked) def[key] = true; else delete def[key]; changed(); };
+      return el("label", {}, box, " " + text);
+    };
+    const title = el("input", { value: def.title ?? "", placeholder: "Title", ariaLabel: `Title of ${name}`, dataset: { definitionTitle: name } });
+    title.onchange = () => { if (title.value) def.title = title.value; else delete def.title; changed(); };
+    // Allowed values: a JSON array, or plain words separated by commas.
+    const allowed = el("input", { value: def.enum ? JSON.stringify(def.enum) : "", placeholder: "Allowed values: low, high",
+      ariaLabel: `Allowed values of ${name}`, dataset: { definitionEnum: name } });
+    allowed.onchange = () => {
+      const text = allowed.value.trim();
+      let values;
+      try { values = text.startsWith("[") ? JSON.parse(text) : text.split(",").map((v) => v.trim()).filter(Boolean); } catch (e) { status(`${name}: allowed values are not JSON (${e.message})`); return; }
+      if (values.length) def.enum = values; else delete def.enum;
+      changed();
+    };
     const remove = el("button", { className: "secondary", textContent: "✕", ariaLabel: "Delete definition " + name });
     remove.onclick = () => { delete definitions[name]; changed(); };
-    return el("div", { className: "field" }, el("strong", { textContent: name + " " }), type, el("label", {}, required, " required"), remove);
+    return el("fieldset", { className: "definition" }, el("legend", { textContent: name }), type,
+      flag("required", "required"), flag("primaryKey", "primary key"), remove, title, allowed);
   });
   const newName = el("input", { id: "newDefinition", placeholder: "FieldName" });
   const add = el("button", { className: "secondary", textContent: "Add definition", id: "addDefinition" });
