@@ -481,7 +481,7 @@ fn replay(state: &AppState, id: &str, dry_run: bool) -> Result<Response, ApiErro
         ));
     };
     let plan = plan_of(state, &recorded.component)?;
-    let cx = RunContext { user: recorded.user.clone(), client: recorded.client.clone() };
+    let cx = recorded_context(&recorded);
     let (_, outcome) = run(state, &plan, &recorded.dataflow, &input, &cx, dry_run);
     let (status, now) = match &outcome {
         Ok(o) => ("ok", json!(o.recorded())),
@@ -517,12 +517,17 @@ pub async fn run_from(State(state): Shared, Path((id, step)): Path<(String, Stri
                 ),
             )
         })?;
-        let cx = RunContext { user: recorded.user.clone(), client: recorded.client.clone() };
+        let cx = recorded_context(&recorded);
         let options = RunOptions { trace_items: state.keep_run_details, dry_run: false };
         let ran = plan.run_from_recorded(&recorded.dataflow, &step, items, &cx, options);
         answer(counted(&state, &plan, &recorded.dataflow, ran), true)
     })
     .await
+}
+
+/// Who a recorded run ran as: replays and runs from a step run as the same user and client.
+fn recorded_context(recorded: &sluice::store::RunRecord) -> RunContext {
+    RunContext { user: recorded.user.clone(), client: recorded.client.clone() }
 }
 
 /// The items step `step` emitted in a recorded run, when the record kept them.

@@ -207,6 +207,18 @@ fn the_signed_out_page_shows_the_sign_in_alone() {
 
 const BUILDER_TOKEN: &str = "builder-token-for-the-browser";
 
+/// A server that takes `BUILDER_TOKEN` as a builder's token.
+fn builder_config() -> ServerConfig {
+    ServerConfig { admin_tokens: vec![BUILDER_TOKEN.to_owned()], ..ServerConfig::default() }
+}
+
+/// Opens the builder page at `query` (such as `?component=…&lang=fr`) and signs in as a builder.
+async fn open_builder(driver: &WebDriver, base: &str, query: &str) -> WebDriverResult<()> {
+    driver.goto(format!("{base}/builder{query}")).await?;
+    type_into(driver, "#builderToken", BUILDER_TOKEN).await?;
+    click(driver, "#useToken").await
+}
+
 /// Runs `action` again while the element it holds was replaced (the builder page draws its
 /// canvas and drawer anew after every change and every answer of the server; an element being
 /// replaced is stale, or for a moment not interactable), for two seconds at most.
@@ -268,11 +280,9 @@ async fn type_into(driver: &WebDriver, css: &str, value: &str) -> WebDriverResul
 /// shows its items with the code redacted.
 #[test]
 fn the_builder_edits_validates_saves_and_runs_a_component() {
-    let config = ServerConfig { admin_tokens: vec![BUILDER_TOKEN.to_owned()], ..ServerConfig::default() };
+    let config = builder_config();
     let built = browse("ForTestCodeDemo", FOR_TEST_CODE, USERS, config, async |driver, base, store| {
-        driver.goto(format!("{base}/builder?component=ForTestCodeDemo&dataflow=GetCode&lang=fr")).await?;
-        type_into(driver, "#builderToken", BUILDER_TOKEN).await?;
-        click(driver, "#useToken").await?;
+        open_builder(driver, base, "?component=ForTestCodeDemo&dataflow=GetCode&lang=fr").await?;
         click(driver, "[data-stage='Code'] [data-step='code']").await?;
         driver.query(By::Css("#drawer [data-setting='codeLifetime']")).first().await?;
         let labels = driver
@@ -319,16 +329,14 @@ fn the_builder_edits_validates_saves_and_runs_a_component() {
 /// importing a file saves exactly its bytes.
 #[test]
 fn the_builder_compares_restores_and_imports_versions() {
-    let config = ServerConfig { admin_tokens: vec![BUILDER_TOKEN.to_owned()], ..ServerConfig::default() };
+    let config = builder_config();
     let folder = tempfile::tempdir().unwrap();
     let parsed: serde_json::Value = serde_json::from_str(FOR_TEST_CODE).unwrap();
     let imported = format!("{{\n\t\"dataflows\":  {},\n\t\"name\" : \"ForTestCodeDemo\"\n}}\n", parsed["dataflows"]);
     let file = folder.path().join("imported.json");
     std::fs::write(&file, &imported).unwrap();
     let done = browse("ForTestCodeDemo", FOR_TEST_CODE, USERS, config, async |driver, base, store| {
-        driver.goto(format!("{base}/builder?component=ForTestCodeDemo&dataflow=GetCode")).await?;
-        type_into(driver, "#builderToken", BUILDER_TOKEN).await?;
-        click(driver, "#useToken").await?;
+        open_builder(driver, base, "?component=ForTestCodeDemo&dataflow=GetCode").await?;
         click(driver, "[data-step='code']").await?;
         type_into(driver, "[data-setting='codeLifetime']", "4m").await?;
         click(driver, "#save").await?;
@@ -361,11 +369,9 @@ fn the_builder_compares_restores_and_imports_versions() {
 /// new steps after their type (`getActionModel1`, …).
 #[test]
 fn the_builder_builds_the_for_test_code_component_from_nothing() {
-    let config = ServerConfig { admin_tokens: vec![BUILDER_TOKEN.to_owned()], ..ServerConfig::default() };
+    let config = builder_config();
     let built = browse("Other", EMAIL, USERS, config, async |driver, base, store| {
-        driver.goto(format!("{base}/builder?lang=en")).await?;
-        type_into(driver, "#builderToken", BUILDER_TOKEN).await?;
-        click(driver, "#useToken").await?;
+        open_builder(driver, base, "?lang=en").await?;
         click(driver, "#newComponent").await?;
         type_into(driver, "#componentNameInput", "ForTestCodeDemo").await?;
         type_into(driver, "#newDefinition", "ForTestCode").await?;
@@ -468,11 +474,9 @@ fn the_builder_builds_the_for_test_code_component_from_nothing() {
 /// run from the modal step of the earlier run shows its code again without a second code.
 #[test]
 fn the_builder_lists_shows_and_replays_runs() {
-    let config = ServerConfig { admin_tokens: vec![BUILDER_TOKEN.to_owned()], ..ServerConfig::default() };
+    let config = builder_config();
     let seen = browse("ForTestCodeDemo", FOR_TEST_CODE, USERS, config, async |driver, base, store| {
-        driver.goto(format!("{base}/builder?component=ForTestCodeDemo&dataflow=GetCode&lang=en")).await?;
-        type_into(driver, "#builderToken", BUILDER_TOKEN).await?;
-        click(driver, "#useToken").await?;
+        open_builder(driver, base, "?component=ForTestCodeDemo&dataflow=GetCode&lang=en").await?;
         type_into(driver, "#runAs", "ann").await?;
         click(driver, "#run").await?;
         click(driver, "#modal.open #modalClose").await?;
@@ -539,11 +543,9 @@ fn the_builder_lists_shows_and_replays_runs() {
 /// the next stage.
 #[test]
 fn the_builder_is_labelled_fits_common_screens_and_moves_steps_by_keyboard() {
-    let config = ServerConfig { admin_tokens: vec![BUILDER_TOKEN.to_owned()], ..ServerConfig::default() };
+    let config = builder_config();
     let seen = browse("ForTestCodeDemo", FOR_TEST_CODE, USERS, config, async |driver, base, _| {
-        driver.goto(format!("{base}/builder?component=ForTestCodeDemo&dataflow=GetCode&lang=en")).await?;
-        type_into(driver, "#builderToken", BUILDER_TOKEN).await?;
-        click(driver, "#useToken").await?;
+        open_builder(driver, base, "?component=ForTestCodeDemo&dataflow=GetCode&lang=en").await?;
         click(driver, "[data-step='code']").await?;
         driver.query(By::Css("[data-setting='codeLifetime']")).first().await?;
         let unnamed = "return [...document.querySelectorAll('input, select, textarea, button')] \
