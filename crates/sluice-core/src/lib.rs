@@ -49,10 +49,13 @@ pub use plugin::{
     BuildContext, BuildError, BuiltStep, Group, Item, Lang, Localized, Secret, SettingLabel, StartStep, Step,
     StepContext, StepDescriptor, StepError, StepMeta, StepPlugin,
 };
-pub use run::{Outcome, Returned, RunContext, RunError, RunOptions, StepFailure, StepStatus, StepTrace, TracedItems};
+pub use run::{
+    FailedAt, Outcome, Returned, RunContext, RunError, RunOptions, StepFailure, StepStatus, StepTrace, TracedItems,
+};
 pub use script::{CompiledScript, FieldUse, ScriptError, ScriptHost, ScriptLimits};
 pub use services::Services;
 pub use single::{SingleRun, SingleStep};
+pub use source::Location;
 
 /// Re-exported so step crates register with the same `inventory` version as the engine.
 pub use inventory;

@@ -231,6 +231,8 @@ pub struct StepError {
     /// end users and anonymous callers. Any other message goes to builders only (it may name a
     /// user, a limit or a setting); the others get [`REQUEST_FAILED`].
     pub public: bool,
+    /// Where in the setting's text (a script's line and column), when the step can say.
+    pub text_at: Option<crate::source::Location>,
 }
 
 /// What end users and anonymous callers are told when a step fails with a message that is not
@@ -240,14 +242,14 @@ pub const REQUEST_FAILED: &str = "the request could not be completed";
 impl From<crate::store::StoreError> for StepError {
     fn from(e: crate::store::StoreError) -> Self {
         let unavailable = matches!(e, crate::store::StoreError::Unavailable(_));
-        StepError { message: e.to_string(), setting: None, unavailable, public: false }
+        StepError { unavailable, ..StepError::new(e.to_string()) }
     }
 }
 
 impl StepError {
     /// A failure not tied to one setting.
     pub fn new(message: impl Into<String>) -> Self {
-        StepError { message: message.into(), setting: None, unavailable: false, public: false }
+        StepError { message: message.into(), setting: None, unavailable: false, public: false, text_at: None }
     }
 
     /// A failure whose message anyone may read (it tells nothing of users, limits or settings).
@@ -264,6 +266,11 @@ impl StepError {
     /// A failure caused by the value of a setting, such as a path that holds the wrong thing.
     pub fn at_setting(setting: &str, message: impl Into<String>) -> Self {
         StepError { setting: Some(setting.to_owned()), ..StepError::new(message) }
+    }
+
+    /// This failure, placed at a line and column of its setting's text (a script's).
+    pub fn in_text(self, line: usize, column: usize) -> Self {
+        StepError { text_at: Some(crate::source::Location { line, column }), ..self }
     }
 }
 

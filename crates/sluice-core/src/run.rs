@@ -105,6 +105,28 @@ pub struct StepTrace {
     /// The items it emitted, when the run kept them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<TracedItems>,
+    /// Where in its settings the step failed, when it failed at one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_at: Option<FailedAt>,
+}
+
+/// The setting at which a step failed, and the place in its text (a script's line and
+/// column) when the step knows it: what a builder marks in the setting's editor.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct FailedAt {
+    /// The setting (a JSON Pointer relative to `settings`, such as `script`).
+    pub setting: String,
+    /// The line and column in the setting's text.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub text: Option<crate::source::Location>,
+}
+
+impl FailedAt {
+    fn of(error: &StepError) -> Option<FailedAt> {
+        let setting = error.setting.clone()?;
+        Some(FailedAt { setting, text: error.text_at })
+    }
 }
 
 /// The items a step emitted, as JSON text with every secret field shown as `"[redacted]"`:
@@ -330,6 +352,7 @@ impl Plan {
                 // A dry run did nothing to count.
                 events: if options.dry_run { Vec::new() } else { events },
                 items: if options.trace_items { redacted_json(&mut out, &secrets) } else { None },
+                failed_at: result.as_ref().err().and_then(FailedAt::of),
             });
             if let Err(error) = result {
                 return Err(failure(step, error, &steps[i + 1..], outcome.trace));
@@ -513,6 +536,7 @@ fn not_run(step: &CompiledStep) -> StepTrace {
         notes: Vec::new(),
         events: Vec::new(),
         items: None,
+        failed_at: None,
     }
 }
 

@@ -258,6 +258,15 @@ pub fn routes() -> Vec<Route> {
         },
         Route {
             method: "GET",
+            path: "/editor.js",
+            summary: "The builder page's code editor (line numbers, Rhai highlighting, the failed line marked).",
+            access: Access::Public,
+            throttle: Throttle::No,
+            responses: &[(200, "JavaScript")],
+            handler: get(|| asset(JAVASCRIPT, include_str!("../web/editor.js"))),
+        },
+        Route {
+            method: "GET",
             path: "/builder.css",
             summary: "The builder page's styles.",
             access: Access::Public,

@@ -278,7 +278,7 @@ fn the_builder_page_is_served_and_builders_run_as_a_chosen_user() {
     let server = Server::with_password_sessions();
     let page = server.call("GET", "/builder", None, None);
     assert_eq!((page.status, page.headers["content-type"].to_str().unwrap()), (200, "text/html; charset=utf-8"));
-    for script in ["/common.js", "/builder.js"] {
+    for script in ["/common.js", "/editor.js", "/builder.js"] {
         assert!(page.text.contains(&format!("<script src=\"{script}\"></script>")), "{script}");
         let answer = server.call("GET", script, None, None);
         assert_eq!(answer.headers["content-type"], "text/javascript; charset=utf-8", "{script}");

@@ -492,6 +492,14 @@ fn the_builder_lists_shows_and_replays_runs() {
         driver.query(By::Id("status")).with_text("saved as version 2").first().await?;
         click(driver, "#run").await?;
         let failure = text(driver, "[data-step='script'] .failure").await?;
+        // The script's editor numbers its lines, marks the one the run failed at, and
+        // highlights Rhai's keywords and strings.
+        click(driver, "[data-step='script']").await?;
+        let failed_line = attribute(driver, ".editor [data-failed-line]", "data-failed-line").await?;
+        let marked = text(driver, ".editor .line.failed").await?;
+        let tokens = "return [...document.querySelectorAll('.editor [class^=tok-]')].map((t) => t.className + ' ' + t.textContent)";
+        let tokens: Vec<String> = driver.execute(tokens, vec![]).await?.convert()?;
+        let editor = (failed_line, marked, tokens);
         driver.query(By::Css("[data-run]:nth-child(2)")).first().await?;
         let listed = driver.find_all(By::Css("[data-run]")).await?.len();
         let failed = attribute(driver, "[data-run]", "data-run").await?.ok_or("no run id")?;
@@ -519,11 +527,19 @@ fn the_builder_lists_shows_and_replays_runs() {
         let same_code = store.newest_code(&ann.id)?.ok_or("no code")?.id == issued;
         let entries = store.list_entries("ForTestCodeDemo")?;
         let runs = store.list_runs(Some("ForTestCodeDemo"), 10)?;
-        Ok((failure, listed, received, same, different, rows, runs, ann.id, (shown, same_code, entries)))
+        Ok((failure, listed, received, same, different, rows, runs, ann.id, (shown, same_code, entries), editor))
     });
-    let Some((failure, listed, received, same, different, rows, runs, ann, (shown, same_code, entries))) = seen else {
+    let Some((failure, listed, received, same, different, rows, runs, ann, (shown, same_code, entries), editor)) = seen
+    else {
         return;
     };
+    let (failed_line, marked, tokens) = editor;
+    assert_eq!(failed_line.as_deref(), Some("2"), "the gutter marks the line the script failed at");
+    assert_eq!(marked, "throw \"no code today\";");
+    for token in ["tok-keyword let", "tok-keyword throw", "tok-string \"_oneTimeCode\"", "tok-string \"no code today\""]
+    {
+        assert!(tokens.iter().any(|t| t == token), "{token} not highlighted: {tokens:?}");
+    }
     assert_eq!(entries.len(), 1, "the run from the modal step wrote no entry");
     assert_eq!(entries[0].data["ForTestCode"], shown.as_str(), "the modal shows the first run's code");
     assert!(same_code, "no second code was issued");

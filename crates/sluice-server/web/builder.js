@@ -25,16 +25,6 @@ function pickLang() {
   return wanted.find((tag) => LANGS.includes(tag)) || "en";
 }
 
-const el = (tag, props = {}, ...children) => {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === "dataset") Object.assign(node.dataset, value);
-    else if (key.startsWith("aria") || key === "for" || key === "role") node.setAttribute(key.replace(/^aria/, "aria-").toLowerCase(), value);
-    else node[key] = value;
-  }
-  node.append(...children.filter((c) => c !== null && c !== undefined));
-  return node;
-};
 const enc = encodeURIComponent;
 const dataflow = () => state.doc.dataflows[state.flow];
 const allSteps = () => dataflow().stages.flatMap((stage) => stage.steps);
@@ -347,7 +337,10 @@ function focused() {
 function refocus(kept) {
   const control = kept && $("work").querySelector(kept.selector);
   if (!control) return;
-  if (kept.value !== null) control.value = kept.value;
+  if (kept.value !== null && control.value !== kept.value) {
+    control.value = kept.value;
+    control.dispatchEvent(new Event("input")); // a code editor draws its copy again
+  }
   control.focus();
   if (kept.selection) control.setSelectionRange(...kept.selection);
 }
@@ -471,11 +464,13 @@ function renderDrawer() {
   drawer.replaceChildren(...(step ? stepPanel(step) : dataflowPanel()));
 }
 
-function field(label, control, help, problems = []) {
+// A labelled control with its help and problems; `shown` is what holds the control, if not
+// the control itself (a code editor).
+function field(label, control, help, problems = [], shown = control) {
   control.id ||= "f-" + Math.random().toString(36).slice(2);
   return el("div", { className: "field" },
     el("label", { htmlFor: control.id, textContent: label }),
-    control,
+    shown,
     help ? el("p", { className: "help", textContent: help }) : null,
     ...problems.map((p) => el("p", { className: "problem", role: "alert", textContent: p.message })));
 }
@@ -625,9 +620,16 @@ function setting(step, key, prop, schema, problems) {
     literal.onchange = write;
     control.dataset.setting = key;
     return el("div", {}, field(p.title || key, control, p.description, problems), el("label", {}, literal, " fixed value"), paths());
+  } else if (p.contentMediaType) {
+    // A text with a media type (a script, a message body): the code editor, with the line a
+    // run of this step failed at marked.
+    const failedAt = state.trace.get(step.name)?.failedAt;
+    const editor = codeEditor(value, p.contentMediaType, failedAt?.setting === key && failedAt.line ? failedAt : null);
+    editor.input.onchange = () => set(editor.input.value === "" ? undefined : editor.input.value);
+    editor.input.dataset.setting = key;
+    return field(p.title || key, editor.input, p.description, problems, editor.wrapper);
   } else if (types.includes("string") || p.defName === "DurationSetting") {
-    const long = key === "script" || key === "template" || key === "body";
-    control = long ? el("textarea", { className: "code", rows: 8, spellcheck: false, value: value ?? "" }) : el("input", { value: value ?? "", placeholder: p.default ?? "" });
+    control = el("input", { value: value ?? "", placeholder: p.default ?? "" });
     control.onchange = () => set(control.value === "" ? undefined : p.defName === "DurationSetting" && /^\d+$/.test(control.value) ? Number(control.value) : control.value);
   } else {
     control = el("textarea", { className: "code", rows: 3, spellcheck: false, value: value === undefined ? "" : JSON.stringify(value) });

@@ -4,6 +4,19 @@
 
 const $ = (id) => document.getElementById(id);
 
+// A new element: `props` are its properties, except `dataset` (data-* attributes) and
+// aria*, `for` and `role` (attributes); `children` are nodes or text (null is skipped).
+const el = (tag, props = {}, ...children) => {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("aria") || key === "for" || key === "role") node.setAttribute(key.replace(/^aria/, "aria-").toLowerCase(), value);
+    else node[key] = value;
+  }
+  node.append(...children.filter((c) => c !== null && c !== undefined));
+  return node;
+};
+
 // The tab's bearer token, in sessionStorage under `key` (each page sets its own).
 const credential = {
   key: "sluiceToken",

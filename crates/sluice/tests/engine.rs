@@ -153,6 +153,9 @@ fn a_failing_step_stops_the_run_and_keeps_the_partial_trace() {
     );
     let statuses: Vec<_> = failure.trace.iter().map(|t| t.status).collect();
     assert_eq!(statuses, [StepStatus::Ok, StepStatus::Failed, StepStatus::NotRun]);
+    // The trace, as the run record keeps it, places the failure for the builder's editor.
+    assert_eq!(json!(failure.trace[1])["failedAt"], json!({"setting": "script", "line": 2, "column": 1}));
+    assert_eq!(json!(failure.trace[0]).get("failedAt"), None);
 }
 
 #[test]

@@ -16,7 +16,7 @@ pub struct ExecuteScriptSettings {
     /// The Rhai script. The item is the variable `item` (`item.data.X` or `item["data"]["X"]`);
     /// a key written with a type suffix (`item["new_code@string"] = ...`) is converted to that
     /// type and stored without the suffix. Compiled once, when the component loads.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1), extend("contentMediaType" = "text/x-rhai"))]
     pub script: String,
 }
 
@@ -80,7 +80,13 @@ sluice_core::inventory::submit! { StepDescriptor::of::<ExecuteScript>() }
 
 impl Step for Script {
     fn run(&self, item: Item, _: &mut StepContext<'_>, out: &mut Vec<Item>) -> Result<(), StepError> {
-        let item = self.host.run(&self.script, item).map_err(|e| StepError::at_setting("script", e.to_string()))?;
+        let item = self.host.run(&self.script, item).map_err(|e| {
+            let failure = StepError::at_setting("script", e.to_string());
+            match (e.line, e.column) {
+                (Some(line), column) => failure.in_text(line, column.unwrap_or(1)),
+                _ => failure,
+            }
+        })?;
         out.push(item);
         Ok(())
     }
@@ -281,6 +287,14 @@ mod tests {
             engine.single_step("s", "execute_script", json!({ "script": nested(20) }), &Default::default()).is_ok()
         );
         too_deep(&engine, 100);
+    }
+
+    #[test]
+    fn a_failing_script_names_the_line_and_column_it_failed_at() {
+        let engine = Engine::new().unwrap();
+        let err = step_with(&engine, "let a = 1;\n  throw \"no code today\";").run_one(json!({})).unwrap_err();
+        assert_eq!(err.setting.as_deref(), Some("script"));
+        assert_eq!(err.text_at, Some(sluice_core::Location { line: 2, column: 3 }), "{}", err.message);
     }
 
     #[test]

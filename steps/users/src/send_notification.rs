@@ -28,6 +28,7 @@ pub struct SendNotificationSettings {
     pub user_info_field: Option<String>,
     /// The text of the message.
     #[serde(default)]
+    #[schemars(extend("contentMediaType" = "text/plain"))]
     pub message_body: Option<String>,
     /// A field holding the text of the message.
     #[serde(default)]
