@@ -14,6 +14,8 @@ pub struct CatalogEntry {
     pub id: &'static str,
     /// The Aqtra group.
     pub group: Group,
+    /// The group's localized name.
+    pub group_title: &'static str,
     /// Input steps start a dataflow and take no source.
     pub starts_flow: bool,
     /// Localized title.
@@ -68,6 +70,7 @@ impl Engine {
                 CatalogEntry {
                     id: meta.id,
                     group: meta.group,
+                    group_title: meta.group.title().get(lang),
                     starts_flow: meta.starts_flow,
                     title: meta.title.get(lang),
                     description: meta.description.get(lang),

@@ -43,11 +43,12 @@ pub use catalog::{CatalogEntry, CatalogSetting};
 pub use clock::{Clock, ManualClock, Millis, SystemClock};
 pub use diagnostics::{Diagnostic, LoadError};
 pub use engine::{Engine, EngineBuilder, EngineError};
+pub use load::UpstreamFields;
 pub use path::{FieldOrValue, FieldPath, Literal, ValueSource};
 pub use plan::Plan;
 pub use plugin::{
-    BuildContext, BuildError, BuiltStep, Group, Item, Lang, Localized, Secret, SettingLabel, StartStep, Step,
-    StepContext, StepDescriptor, StepError, StepMeta, StepPlugin,
+    BuildContext, BuildError, BuiltStep, Group, Item, Lang, Localized, SYSTEM_FIELDS, Secret, SettingLabel, StartStep,
+    Step, StepContext, StepDescriptor, StepError, StepMeta, StepPlugin,
 };
 pub use run::{
     FailedAt, Outcome, Returned, RunContext, RunError, RunOptions, StepFailure, StepStatus, StepTrace, TracedItems,

@@ -37,22 +37,31 @@ impl Engine {
     /// Every problem in the file is reported at once, each located by JSON Pointer, line and
     /// column. Never panics, whatever the bytes.
     pub fn load(&self, origin: &str, bytes: &[u8]) -> Result<Plan, LoadError> {
+        self.load_with_fields(origin, bytes).0
+    }
+
+    /// As [`load`](Self::load), and for each step the fields written upstream of it (what a
+    /// builder offers to complete a path), found as far as the file can be read even when it
+    /// has problems.
+    pub fn load_with_fields(&self, origin: &str, bytes: &[u8]) -> (Result<Plan, LoadError>, Vec<UpstreamFields>) {
         let invalid = |diagnostics| LoadError::Invalid { origin: origin.to_owned(), diagnostics };
         let text = match self.read_text(bytes) {
             Ok(text) => text,
-            Err(problem) => return Err(invalid(locate(&Source::new(""), vec![*problem]))),
+            Err(problem) => return (Err(invalid(locate(&Source::new(""), vec![*problem]))), Vec::new()),
         };
         let source = Source::new(text);
         let root: Value = match serde_json::from_str(text) {
             Ok(root) => root,
-            Err(e) => return Err(invalid(locate(&source, vec![syntax_problem(&e)]))),
+            Err(e) => return (Err(invalid(locate(&source, vec![syntax_problem(&e)]))), Vec::new()),
         };
-        let mut loader = Loader { engine: self, problems: Vec::new(), definitions_complete: true };
+        let mut loader =
+            Loader { engine: self, problems: Vec::new(), upstream_fields: Vec::new(), definitions_complete: true };
         let plan = loader.check(&root);
+        let fields = loader.upstream_fields;
         if loader.problems.is_empty()
             && let Some(plan) = plan
         {
-            return Ok(plan);
+            return (Ok(plan), fields);
         }
         let mut problems = loader.problems;
         if problems.len() > MAX_PROBLEMS {
@@ -62,7 +71,7 @@ impl Engine {
                 Problem::new("", format!("{hidden} more problems are not shown")).hint("fix the ones above first"),
             );
         }
-        Err(invalid(locate(&source, problems)))
+        (Err(invalid(locate(&source, problems))), fields)
     }
 
     fn read_text<'b>(&self, bytes: &'b [u8]) -> Result<&'b str, Box<Problem>> {
@@ -105,9 +114,20 @@ fn syntax_problem(e: &serde_json::Error) -> Problem {
     problem
 }
 
+/// The top-level fields the steps upstream of one step name as written (besides `data`, which
+/// the definitions describe): what a builder's path picker offers at that step.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UpstreamFields {
+    /// The step's JSON Pointer in the file (`/dataflows/0/stages/1/steps/0`).
+    pub pointer: String,
+    /// The fields, in the order the steps upstream write them.
+    pub fields: Vec<String>,
+}
+
 struct Loader<'e> {
     engine: &'e Engine,
     problems: Vec<Problem>,
+    upstream_fields: Vec<UpstreamFields>,
     /// False when a definition could not be read: `data.X` checks would then report fields
     /// that are declared, only broken.
     definitions_complete: bool,
@@ -283,10 +303,13 @@ impl Loader<'_> {
         // Sources must name a step placed earlier; the first step with a name wins.
         let first_index = |name: &str| index.get(name).copied();
         let mut compiled = Vec::new();
-        // What each step and those upstream of it declared they write (`None`: any field).
+        // What each step and those upstream of it declared they write (`None`: any field), and
+        // every field they name as written (for completions).
         let mut written: Vec<Option<Vec<String>>> = Vec::with_capacity(steps.len());
+        let mut offered: Vec<Vec<String>> = Vec::with_capacity(steps.len());
         for (i, step) in steps.iter().enumerate() {
             written.push(None);
+            offered.push(Vec::new());
             let registered = step.step_type.and_then(|t| self.engine.step(t));
             if let (Some(t), None) = (step.step_type, registered) {
                 let hint = suggestion(t, self.engine.steps.keys().copied()).map_or_else(
@@ -301,6 +324,10 @@ impl Loader<'_> {
             }
             let source =
                 self.check_source(step, i, steps, registered.map(|r| r.descriptor.meta.starts_flow), &first_index);
+            let upstream_fields = source.map(|src| offered[src].clone()).unwrap_or_default();
+            self.upstream_fields
+                .push(UpstreamFields { pointer: step.pointer.clone(), fields: upstream_fields.clone() });
+            offered[i] = upstream_fields;
             let Some(registered) = registered else { continue };
             let settings_pointer = format!("{}/settings", step.pointer);
             let settings = match step.settings {
@@ -337,8 +364,14 @@ impl Loader<'_> {
                 secrets: &mut *secrets,
                 upstream: upstream.as_deref(),
                 writes: Some(Vec::new()),
+                offers: Vec::new(),
             };
             let built = registered.descriptor.build(settings, &mut cx);
+            for field in std::mem::take(&mut cx.offers) {
+                if !offered[i].contains(&field) {
+                    offered[i].push(field);
+                }
+            }
             written[i] = cx.writes.take().and_then(|own| upstream.map(|up| [up, own].concat()));
             let Ok(built) = built else { continue };
             let starts = matches!(built, BuiltStep::Start(_));

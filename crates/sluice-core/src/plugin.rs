@@ -37,6 +37,30 @@ pub enum Group {
     Output,
 }
 
+impl Group {
+    /// The group's name as Aqtra's step picker shows it.
+    pub const fn title(self) -> Localized {
+        match self {
+            Group::Input => Localized { en: "Input", fr: "Entrée", es: "Entrada", pt: "Entrada", de: "Eingabe" },
+            Group::Transform => Localized {
+                en: "Model transformation",
+                fr: "Transformation du modèle",
+                es: "Transformación del modelo",
+                pt: "Transformação do modelo",
+                de: "Modelltransformation",
+            },
+            Group::Users => Localized {
+                en: "User contexts",
+                fr: "Contextes utilisateur",
+                es: "Contextos de usuario",
+                pt: "Contextos de usuário",
+                de: "Benutzerkontexte",
+            },
+            Group::Output => Localized { en: "Output", fr: "Sortie", es: "Salida", pt: "Saída", de: "Ausgabe" },
+        }
+    }
+}
+
 /// A language of the builder's property panel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -295,6 +319,9 @@ pub struct BuildContext<'a> {
     pub(crate) upstream: Option<&'a [String]>,
     /// What this step declares it writes (`None`: any field).
     pub(crate) writes: Option<Vec<String>>,
+    /// Every top-level field it names as written or possibly written, kept after
+    /// [`writes_anything`](Self::writes_anything): what a builder's path picker offers downstream.
+    pub(crate) offers: Vec<String>,
 }
 
 /// Where Get user info and Login with password put the user: a system field that callers
@@ -318,8 +345,33 @@ impl BuildContext<'_> {
     /// Declares that the step writes the field at `path` (into every item it emits), so that
     /// steps downstream may read it.
     pub fn writes(&mut self, path: &FieldPath) {
-        if let (Some(writes), Some(root)) = (&mut self.writes, path.segments().first()) {
-            writes.push(root.clone());
+        if let Some(root) = path.segments().first() {
+            self.writes_field(root);
+        }
+    }
+
+    /// Declares that the step writes the top-level field `field` (a fixed one, such as
+    /// `_session`).
+    pub fn writes_field(&mut self, field: &str) {
+        self.may_write(field);
+        if let Some(writes) = &mut self.writes {
+            writes.push(field.to_owned());
+        }
+    }
+
+    /// Checks a setting that says where the step writes its result (`resultField`), as
+    /// [`path`](Self::path) does, and declares the write.
+    pub fn result_path(&mut self, setting: &str, text: &str) -> Result<FieldPath, BuildError> {
+        let path = self.path(setting, text)?;
+        self.writes(&path);
+        Ok(path)
+    }
+
+    /// Names a top-level field the step may write (a script's `item.x = …`) for a builder's
+    /// completions only: unlike [`writes`](Self::writes), downstream checks do not count on it.
+    pub fn may_write(&mut self, field: &str) {
+        if !self.offers.iter().any(|f| f == field) {
+            self.offers.push(field.to_owned());
         }
     }
 

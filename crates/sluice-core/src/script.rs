@@ -238,18 +238,30 @@ impl ScriptHost {
     /// where; fields reached through variables or computed keys cannot be known and are skipped.
     pub fn data_fields(&self, script: &CompiledScript) -> Vec<FieldUse> {
         let mut uses = Vec::new();
-        script.ast.walk(&mut |path| {
-            if let Some(ASTNode::Expr(Expr::Dot(chain, ..) | Expr::Index(chain, ..))) = path.last()
-                && matches!(&chain.lhs, Expr::Variable(var, ..) if var.1 == "item")
-                && let Some((Some("data"), _, Some(rest))) = Some(chain_link(&chain.rhs))
+        item_chains(script, |rest| {
+            if let (Some("data"), _, Some(rest)) = chain_link(rest)
                 && let (Some(name), pos, _) = chain_link(rest)
             {
-                let name = split_suffix(name).map_or(name, |(bare, _)| bare);
-                uses.push(FieldUse { name: name.to_owned(), line: pos.line(), column: pos.position() });
+                uses.push(FieldUse { name: bare(name).to_owned(), line: pos.line(), column: pos.position() });
             }
-            true
         });
         uses
+    }
+
+    /// The top-level fields a script names literally (`item.x`, `item["x@string"]`), without
+    /// their type suffixes and without `data`, in order: what it may write, for a builder's
+    /// completions.
+    pub fn item_fields(&self, script: &CompiledScript) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        item_chains(script, |rest| {
+            if let (Some(name), ..) = chain_link(rest)
+                && bare(name) != "data"
+                && !names.iter().any(|n| n == bare(name))
+            {
+                names.push(bare(name).to_owned());
+            }
+        });
+        names
     }
 
     fn explain(&self, error: EvalAltResult) -> ScriptError {
@@ -307,6 +319,24 @@ impl FieldUse {
 
 /// Splits one link of a property chain: the literal key it names (if any), its position, and
 /// the rest of the chain.
+/// Calls `each` with the rest of every chain that starts at the variable `item` (the `.a.b`
+/// of `item.a.b`, the `["a"]` of `item["a"]`).
+fn item_chains(script: &CompiledScript, mut each: impl FnMut(&Expr)) {
+    script.ast.walk(&mut |path| {
+        if let Some(ASTNode::Expr(Expr::Dot(chain, ..) | Expr::Index(chain, ..))) = path.last()
+            && matches!(&chain.lhs, Expr::Variable(var, ..) if var.1 == "item")
+        {
+            each(&chain.rhs);
+        }
+        true
+    });
+}
+
+/// A key without its type suffix (`new_code` for `new_code@string`).
+fn bare(key: &str) -> &str {
+    split_suffix(key).map_or(key, |(bare, _)| bare)
+}
+
 fn chain_link(expr: &Expr) -> (Option<&str>, Position, Option<&Expr>) {
     fn key(expr: &Expr) -> Option<&str> {
         match expr {
@@ -325,9 +355,7 @@ fn chain_link(expr: &Expr) -> (Option<&str>, Position, Option<&Expr>) {
 /// indexer, so the map limit is enforced there.
 fn register_item(rhai: &mut rhai::Engine, types: Arc<TypeCheckers>, max_keys: usize) {
     rhai.register_type_with_name::<ScriptItem>("Item");
-    rhai.register_indexer_get(|item: &mut ScriptItem, key: &str| -> Dynamic {
-        item.get(split_suffix(key).map_or(key, |(bare, _)| bare))
-    });
+    rhai.register_indexer_get(|item: &mut ScriptItem, key: &str| -> Dynamic { item.get(bare(key)) });
     rhai.register_indexer_set(
         move |item: &mut ScriptItem, key: &str, value: Dynamic| -> Result<(), Box<EvalAltResult>> {
             let (bare, value) = match split_suffix(key) {

@@ -25,6 +25,9 @@ pub struct SessionRules {
     pub idle_timeout: Millis,
 }
 
+/// Where Confirm one-time code puts the session it opens (`{"token", "expiresAt"}`).
+pub const SESSION_FIELD: &str = "_session";
+
 /// The idle timeout of sessions by default: NIST SP 800-63B asks for reauthentication after
 /// 30 minutes of inactivity at AAL2.
 pub const DEFAULT_IDLE_TIMEOUT: Millis = 30 * 60_000;

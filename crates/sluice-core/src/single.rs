@@ -89,6 +89,7 @@ impl Engine {
             // A step on its own: its items may hold any field.
             upstream: None,
             writes: None,
+            offers: Vec::new(),
         };
         match registered.descriptor.build(settings, &mut cx) {
             Ok(built) => Ok(SingleStep { name: name.to_owned(), built, services: self.services.clone(), secrets }),

@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use sluice::passwords::{self, LoginError};
 use sluice::store::{AuthMethod, Factor};
 use sluice::{Diagnostic, Lang, LoadError, Plan, RunContext, RunError, RunOptions};
@@ -69,11 +69,18 @@ async fn blocking<T: Send + 'static>(
 
 /// 422 with every problem; 400 when the body is not JSON at all.
 fn problems(diagnostics: &[Diagnostic]) -> ApiError {
+    problems_and(diagnostics, Map::new())
+}
+
+/// [`problems`], with `more` keys in the body.
+fn problems_and(diagnostics: &[Diagnostic], mut more: Map<String, Value>) -> ApiError {
     let not_json = diagnostics.len() == 1
         && diagnostics[0].pointer.is_empty()
         && diagnostics[0].message.starts_with("the file is not valid JSON");
     let status = if not_json { StatusCode::BAD_REQUEST } else { StatusCode::UNPROCESSABLE_ENTITY };
-    ApiError::with_body(status, json!({"valid": false, "errors": diagnostics}))
+    more.insert("valid".into(), json!(false));
+    more.insert("errors".into(), json!(diagnostics));
+    ApiError::with_body(status, Value::Object(more))
 }
 
 /// `GET /healthz`.
@@ -103,11 +110,25 @@ pub async fn steps(State(state): Shared, Query(query): Query<HashMap<String, Str
 }
 
 /// `POST /api/validate`.
+///
+/// Both answers carry what the builder offers to complete a path: `fields`, for each step (by
+/// JSON Pointer), the top-level fields the steps upstream of it write, and `systemFields`, the
+/// fields every entry has in `data` besides the definitions.
 pub async fn validate(State(state): Shared, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
-    blocking(move || match state.engine.load("component.json", &body) {
-        Ok(_) => Ok(Json(json!({"valid": true})).into_response()),
-        Err(LoadError::Invalid { diagnostics, .. }) => Err(problems(&diagnostics)),
-        Err(e) => Err(ApiError::bad_request(e.to_string())),
+    blocking(move || {
+        let (loaded, upstream) = state.engine.load_with_fields("component.json", &body);
+        let fields = Value::Object(upstream.into_iter().map(|at| (at.pointer, json!(at.fields))).collect());
+        let completions =
+            Map::from_iter([("fields".to_owned(), fields), ("systemFields".to_owned(), json!(sluice::SYSTEM_FIELDS))]);
+        match loaded {
+            Ok(_) => {
+                let mut answer = completions;
+                answer.insert("valid".into(), json!(true));
+                Ok(Json(answer).into_response())
+            }
+            Err(LoadError::Invalid { diagnostics, .. }) => Err(problems_and(&diagnostics, completions)),
+            Err(e) => Err(ApiError::bad_request(e.to_string())),
+        }
     })
     .await
 }

@@ -322,17 +322,20 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "POST",
             path: "/api/validate",
-            summary: "Validates a component file (the body).",
+            summary: "Validates a component file (the body). Both answers carry the builder's path completions: `fields`, for each step's JSON Pointer the top-level fields the steps upstream of it write, and `systemFields`, the fields every entry has besides its definitions.",
             access: Access::Builder,
             throttle: Throttle::No,
             responses: &[
-                (200, "{\"valid\": true}"),
+                (
+                    200,
+                    "{\"valid\": true, \"fields\": {\"/dataflows/0/stages/1/steps/0\": [\"_user\"]}, \"systemFields\": [\"Id\", ..]}",
+                ),
                 BAD,
                 UNAUTHORIZED,
                 FORBIDDEN,
                 TOO_LARGE,
                 NOT_JSON,
-                (422, "{\"valid\": false, \"errors\": [..]}"),
+                (422, "{\"valid\": false, \"errors\": [..], \"fields\": {..}, \"systemFields\": [..]}"),
             ],
             handler: post(api::validate),
         },

@@ -141,7 +141,18 @@ fn components_are_validated_versioned_read_and_deleted() {
     assert_eq!(invalid.body["valid"], false);
     assert!(invalid.body["errors"][0]["pointer"].is_string() && invalid.body["errors"][0]["line"].is_number());
     assert_eq!(server.admin("POST", "/api/validate", Some("{nope")).status, 400);
-    assert_eq!(server.admin("POST", "/api/validate", Some(FOR_TEST_CODE)).body, json!({"valid": true}));
+    let valid = server.admin("POST", "/api/validate", Some(FOR_TEST_CODE)).body;
+    assert_eq!(valid["valid"], true);
+    // With, for each step, the fields written upstream of it (the builder's path completions),
+    // also when the file has a problem elsewhere.
+    let at_save = "/dataflows/0/stages/2/steps/0";
+    assert_eq!(valid["fields"][at_save], json!(["_user", "_oneTimeCode", "_otpChallenge", "new_code"]));
+    assert_eq!(valid["systemFields"][0], "Id");
+    let broken = FOR_TEST_CODE.replace(r#""title": "Your test code""#, r#""title": 7"#);
+    assert_ne!(broken, FOR_TEST_CODE);
+    let broken = server.admin("POST", "/api/validate", Some(&broken));
+    assert_eq!(broken.status, 422);
+    assert_eq!(broken.body["fields"][at_save], valid["fields"][at_save]);
 
     assert_eq!(server.admin("PUT", "/api/components/Other", Some(FOR_TEST_CODE)).status, 422, "name mismatch");
     assert_eq!(server.admin("PUT", "/api/components/ForTestCodeDemo", Some(FOR_TEST_CODE)).body["version"], 1);

@@ -151,22 +151,22 @@ fn an_end_user_signs_in_with_a_password_and_an_emailed_code() {
             driver.goto(base).await?;
             driver.find(By::Id("userName")).await?.send_keys("ann").await?;
             driver.find(By::Id("password")).await?.send_keys("correct horse battery staple").await?;
-            driver.find(By::Id("sendCode")).await?.click().await?;
-            driver.query(By::Id("code")).and_displayed().first().await?;
+            click(driver, "#sendCode").await?;
+            displayed(driver, "#code").await?;
             // The "e-mail": the in-app inbox in the store.
             let ann = store.find_user("ann")?.ok_or("no user ann")?;
             let mail = store.list_messages(Some(&ann.id), None, 1)?.pop().ok_or("no message")?;
             let code =
                 mail.body.split(|c: char| !c.is_ascii_digit()).find(|r| r.len() == 6).ok_or("no code")?.to_owned();
             driver.find(By::Id("code")).await?.send_keys(&code).await?;
-            driver.find(By::Id("verifyCode")).await?.click().await?;
+            click(driver, "#verifyCode").await?;
             // The list may be drawn again as it is read (again() reads it anew).
             let listed = text(driver, "button[data-component='EmailTwoFactor']").await?;
             let who = text(driver, "#who").await?;
             let live = store.list_sessions(&ann.id, 0)?.len();
             // Signing out ends the session on the server and shows the sign-in again.
-            driver.find(By::Id("signOut")).await?.click().await?;
-            driver.query(By::Id("signIn")).and_displayed().first().await?;
+            click(driver, "#signOut").await?;
+            displayed(driver, "#signIn").await?;
             Ok((listed, who, live, store.list_sessions(&ann.id, 0)?.len()))
         });
     let Some((listed, who, live, left)) = signed_in else { return };
@@ -185,7 +185,7 @@ fn screenshots() -> std::path::PathBuf {
 fn the_signed_out_page_shows_the_sign_in_alone() {
     let shown = browse("ForTestCodeDemo", FOR_TEST_CODE, USERS, ServerConfig::default(), async |driver, base, _| {
         driver.goto(base).await?;
-        driver.query(By::Id("signIn")).and_displayed().first().await?;
+        displayed(driver, "#signIn").await?;
         driver.screenshot(&screenshots().join("signed-out.png")).await?;
         let mut shown = Vec::new();
         for id in ["signin", "app", "components", "response", "signOut", "codeStep"] {
@@ -243,6 +243,11 @@ async fn text(driver: &WebDriver, css: &str) -> WebDriverResult<String> {
     again(async || driver.query(By::Css(css)).first().await?.text().await).await
 }
 
+/// Waits until an element matching `css` is shown (the page may draw it anew meanwhile).
+async fn displayed(driver: &WebDriver, css: &str) -> WebDriverResult<WebElement> {
+    again(async || driver.query(By::Css(css)).and_displayed().first().await).await
+}
+
 /// The attribute `name` of the first element matching `css`.
 async fn attribute(driver: &WebDriver, css: &str, name: &str) -> WebDriverResult<Option<String>> {
     again(async || driver.query(By::Css(css)).first().await?.attr(name).await).await
@@ -255,6 +260,12 @@ async fn text_holding(driver: &WebDriver, css: &str, part: &str) -> WebDriverRes
 }
 
 /// Chooses the option `value` of a select.
+/// Adds a step of `step_type` to `stage` through the stage's step picker.
+async fn add_step(driver: &WebDriver, stage: &str, step_type: &str) -> WebDriverResult<()> {
+    click(driver, &format!("[data-add-step='{stage}']")).await?;
+    click(driver, &format!("[data-picker='{stage}'] [data-pick='{step_type}']")).await
+}
+
 async fn choose(driver: &WebDriver, css: &str, value: &str) -> WebDriverResult<()> {
     again(async || {
         let select = driver.query(By::Css(css)).first().await?;
@@ -297,6 +308,10 @@ fn the_builder_edits_validates_saves_and_runs_a_component() {
         driver.screenshot(&screenshots().join("builder-problem.png")).await?;
         type_into(driver, "[data-setting='codeLifetime']", "4m").await?;
         driver.query(By::Css(problem)).wait_until_gone().await?;
+        // The user name's completions: what is written upstream of the code step, then data.
+        let paths =
+            "return [...document.querySelectorAll('#drawer #paths[data-paths-of=code] option')].map(o => o.value)";
+        let paths: Vec<String> = driver.execute(paths, vec![]).await?.convert()?;
         click(driver, "#save").await?;
         driver.query(By::Id("status")).with_text("saved as version 2").first().await?;
         let saved = store.get_component("ForTestCodeDemo", None)?.ok_or("not saved")?;
@@ -307,9 +322,11 @@ fn the_builder_edits_validates_saves_and_runs_a_component() {
         click(driver, "[data-eye='code']").await?;
         let items = text(driver, "#traceItems").await?;
         driver.screenshot(&screenshots().join("builder-eye.png")).await?;
-        Ok((labels, listed, badge, saved, code, items, store.list_entries("ForTestCodeDemo")?))
+        Ok((labels, listed, badge, saved, code, items, store.list_entries("ForTestCodeDemo")?, paths))
     });
-    let Some((labels, listed, badge, saved, code, items, entries)) = built else { return };
+    let Some((labels, listed, badge, saved, code, items, entries, paths)) = built else { return };
+    assert_eq!(paths[..2], ["_user", "data.ForTestCode"], "{paths:?}");
+    assert!(paths.contains(&"data.creatorSubject".to_owned()), "{paths:?}");
     for label in ["Nom d'utilisateur", "Client pour la demande", "Durée de vie du code"] {
         assert!(labels.iter().any(|l| l == label), "{label:?} among {labels:?}");
     }
@@ -380,20 +397,24 @@ fn the_builder_builds_the_for_test_code_component_from_nothing() {
         type_into(driver, "[data-definition-enum='Level']", "low, high").await?;
         type_into(driver, "#dataflowName", "GetCode").await?;
         // Input: the action model. Code: the user, the code, the script. Output: entry, modal, response.
-        choose(driver, "[data-add-step='Input']", "get_action_model").await?;
+        add_step(driver, "Input", "get_action_model").await?;
         click(driver, "#addStage").await?;
         type_into(driver, "[data-stage-name='Stage2']", "Code").await?;
-        choose(driver, "[data-add-step='Code']", "get_user_info").await?;
+        add_step(driver, "Code", "get_user_info").await?;
         click(driver, "[data-setting='fromRequest']").await?;
-        choose(driver, "[data-add-step='Code']", "get_one_time_code_for_user").await?;
+        add_step(driver, "Code", "get_one_time_code_for_user").await?;
         type_into(driver, "[data-setting='userName']", "_user").await?;
-        choose(driver, "[data-add-step='Code']", "execute_script").await?;
+        // The script step found by searching the picker, added with Enter.
+        click(driver, "[data-add-step='Code']").await?;
+        again(async || driver.query(By::Css("#pickStep")).first().await?.send_keys("execute scr").await).await?;
+        let matches = driver.find_all(By::Css("[data-picker='Code'] [data-pick]")).await?.len();
+        again(async || driver.query(By::Css("#pickStep")).first().await?.send_keys(Key::Enter).await).await?;
         let script = "item[\"new_code@string\"] = item[\"_oneTimeCode\"];\nitem[\"data\"][\"ForTestCode\"] = item[\"new_code@string\"];";
         type_into(driver, "[data-setting='script']", script).await?;
         click(driver, "#addStage").await?;
         type_into(driver, "[data-stage-name='Stage3']", "Output").await?;
-        choose(driver, "[data-add-step='Output']", "update_entry").await?;
-        choose(driver, "[data-add-step='Output']", "form_action").await?;
+        add_step(driver, "Output", "update_entry").await?;
+        add_step(driver, "Output", "form_action").await?;
         // A form action needs its action type: a problem until it has one.
         let problem = text(driver, "[data-errors] [data-pointer^='/dataflows/0/stages/2/steps/1']").await?;
         choose(driver, "[data-setting='actionType']", "OpenModal").await?;
@@ -403,16 +424,16 @@ fn the_builder_builds_the_for_test_code_component_from_nothing() {
             .query(By::Css("[data-errors] [data-pointer^='/dataflows/0/stages/2/steps/1']"))
             .wait_until_gone()
             .await?;
-        choose(driver, "[data-add-step='Output']", "write_response").await?;
+        add_step(driver, "Output", "write_response").await?;
         // The second dataflow: clean the typed code, confirm it, answer.
         click(driver, "#addDataflow").await?;
         type_into(driver, "#dataflowName", "ConfirmCode").await?;
-        choose(driver, "[data-add-step='Input']", "get_action_model").await?;
-        choose(driver, "[data-add-step='Input']", "execute_script").await?;
+        add_step(driver, "Input", "get_action_model").await?;
+        add_step(driver, "Input", "execute_script").await?;
         type_into(driver, "[data-setting='script']", "item[\"_code@string\"] = `${item.data.ForTestCode}`;").await?;
-        choose(driver, "[data-add-step='Input']", "confirm_one_time_code_for_user").await?;
+        add_step(driver, "Input", "confirm_one_time_code_for_user").await?;
         type_into(driver, "[data-setting='userCodeField']", "_code").await?;
-        choose(driver, "[data-add-step='Input']", "write_response").await?;
+        add_step(driver, "Input", "write_response").await?;
         text_holding(driver, "[data-errors] li.help", "No problems.").await?;
         click(driver, "#save").await?;
         driver.query(By::Id("status")).with_text("saved as version 1").first().await?;
@@ -442,10 +463,22 @@ fn the_builder_builds_the_for_test_code_component_from_nothing() {
             .execute("return [...document.querySelectorAll('#drawer p.help')].map(p => p.textContent)", vec![])
             .await?
             .convert::<Vec<String>>()?;
+        // The step picker in French: Aqtra's groups by their French names.
+        click(driver, "[data-add-step='Code']").await?;
+        let groups = driver
+            .execute("return [...document.querySelectorAll('[data-picker=Code] h4')].map(h => h.textContent)", vec![])
+            .await?
+            .convert::<Vec<String>>()?;
         let saved = store.get_component("ForTestCodeDemo", None)?.ok_or("not saved")?;
-        Ok((problem, code, (eye, eyes), confirmed, (labels, helps), saved, store.list_entries("ForTestCodeDemo")?))
+        let entries = store.list_entries("ForTestCodeDemo")?;
+        Ok((problem, code, (eye, eyes), confirmed, (labels, helps), saved, entries, (matches, groups)))
     });
-    let Some((problem, code, (eye, eyes), confirmed, (labels, helps), saved, entries)) = built else { return };
+    let Some((problem, code, (eye, eyes), confirmed, (labels, helps), saved, entries, (matches, groups))) = built
+    else {
+        return;
+    };
+    assert_eq!(matches, 1, "\"execute scr\" finds Execute script only");
+    assert_eq!(groups, ["Entrée", "Transformation du modèle", "Contextes utilisateur", "Sortie"]);
     assert!(helps.iter().any(|h| h == "Nombre de chiffres du code, de 6 à 10. Par défaut 6."), "{helps:?}");
     assert!(problem.contains("actionType"), "{problem}");
     assert_eq!(eyes, 7, "an eye on each of GetCode's steps");
@@ -581,9 +614,23 @@ fn the_builder_is_labelled_fits_common_screens_and_moves_steps_by_keyboard() {
         driver.active_element().await?.send_keys(Key::Alt + Key::Right).await?;
         let moved = driver.query(By::Css("[data-stage='Output'] [data-step='script']")).first().await.is_ok();
         let focused = driver.active_element().await?.attr("data-step").await?;
-        Ok((unnamed, sideways, moved, focused))
+        // Who feeds whom: an arrow from each source to its step, ending at the step's card;
+        // those touching the selected step (code) stand out.
+        let arrows = "const canvas = document.getElementById('canvas').getBoundingClientRect(); \
+            return [...document.querySelectorAll('#canvas svg.feeds path[data-to]')].map((p) => { \
+              const card = document.querySelector(`.card[data-step=\"${p.dataset.to}\"]`).getBoundingClientRect(); \
+              const end = p.getPointAtLength(p.getTotalLength()); \
+              const at = Math.abs(end.x + canvas.left - document.getElementById('canvas').scrollLeft - card.left) < 4; \
+              return `${p.dataset.from}>${p.dataset.to}${p.classList.contains('selected') ? ' selected' : ''}${at ? '' : ' astray'}`; })";
+        let arrows: Vec<String> = driver.execute(arrows, vec![]).await?.convert()?;
+        Ok((unnamed, sideways, moved, focused, arrows))
     });
-    let Some((unnamed, sideways, moved, focused)) = seen else { return };
+    let Some((unnamed, sideways, moved, focused, mut arrows)) = seen else { return };
+    let mut expected =
+        ["model>user", "user>code selected", "code>script selected", "script>save", "save>modal", "modal>response"];
+    arrows.sort();
+    expected.sort();
+    assert_eq!(arrows, expected, "the moved script step still fed by code");
     assert!(unnamed.is_empty(), "controls without a name: {unnamed:#?}");
     assert_eq!(sideways, [(1280, 0), (1920, 0)], "no sideways scrolling");
     assert!(moved, "Alt+→ moved the script step to the Output stage");

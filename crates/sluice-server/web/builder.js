@@ -16,6 +16,9 @@ const state = {
   flow: 0, // index of the dataflow shown
   selected: null, // name of the selected step
   problems: [], // the server's problems with `doc`
+  fields: {}, // step pointer → the top-level fields written upstream of it (the server's answer)
+  systemFields: [], // the fields every entry has in `data` besides the definitions
+  picking: null, // the stage whose step picker is open
   trace: new Map(), // step name → its trace in the run shown
   run: null, // the run record shown on the canvas: its input, failed step and message
 };
@@ -252,6 +255,8 @@ async function validate() {
   const answer = await api("POST", "/api/validate", state.doc);
   if (mine !== asked) return; // a later edit asked again
   state.problems = answer.status === 200 ? [] : answer.json?.errors || [{ pointer: "", message: answer.json?.error?.message || "not valid" }];
+  state.fields = answer.json?.fields || {};
+  state.systemFields = answer.json?.systemFields || [];
   render();
 }
 
@@ -390,7 +395,48 @@ function renderCanvas() {
   const addStage = el("button", { className: "secondary", textContent: "Add stage", id: "addStage" });
   addStage.onclick = () => { dataflow().stages.push({ name: "Stage" + (dataflow().stages.length + 1), steps: [] }); changed(); };
   canvas.append(addStage);
+  drawFeeds();
 }
+
+// Arrows from each step to the steps that name it as their source, over the canvas (an SVG
+// the size of the canvas's content, so it scrolls with the cards); those of the selected step
+// stand out. Drawn again when the canvas changes size.
+function drawFeeds() {
+  const canvas = $("canvas");
+  canvas.querySelector("svg.feeds")?.remove();
+  const svgNode = (tag, attributes) => {
+    const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
+    return node;
+  };
+  const origin = canvas.getBoundingClientRect();
+  const box = (name) => {
+    const card = canvas.querySelector(`.card[data-step="${CSS.escape(name)}"]`);
+    if (!card) return null;
+    const r = card.getBoundingClientRect();
+    const left = r.left - origin.left + canvas.scrollLeft, top = r.top - origin.top + canvas.scrollTop;
+    return { left, top, right: left + r.width, bottom: top + r.height, middle: top + r.height / 2 };
+  };
+  const svg = svgNode("svg", { class: "feeds", width: canvas.scrollWidth, height: canvas.scrollHeight, "aria-hidden": "true" });
+  const marker = svgNode("marker", { id: "arrow", viewBox: "0 0 8 8", refX: 7, refY: 4, markerWidth: 7, markerHeight: 7, orient: "auto" });
+  marker.append(svgNode("path", { d: "M0,0 L8,4 L0,8 z" }));
+  const defs = svgNode("defs", {});
+  defs.append(marker);
+  svg.append(defs);
+  for (const step of allSteps()) {
+    const from = step.source && box(step.source), to = box(step.name);
+    if (!from || !to) continue;
+    // Beside: from the source's right edge to the step's left edge. One above the other in a
+    // column: a loop on the left from the source's side to the step's.
+    const d = to.left > from.right
+      ? `M${from.right},${from.middle} C${from.right + 30},${from.middle} ${to.left - 30},${to.middle} ${to.left - 2},${to.middle}`
+      : `M${from.left},${from.middle} C${from.left - 24},${from.middle} ${to.left - 24},${to.middle} ${to.left - 2},${to.middle}`;
+    const touches = state.selected === step.name || state.selected === step.source;
+    svg.append(svgNode("path", { d, class: touches ? "selected" : "", "marker-end": "url(#arrow)", "data-from": step.source, "data-to": step.name }));
+  }
+  canvas.prepend(svg);
+}
+new ResizeObserver(() => { if (state.doc) drawFeeds(); }).observe($("canvas"));
 
 function card(step, si, ki) {
   const info = state.catalog.get(step.type);
@@ -418,17 +464,38 @@ function card(step, si, ki) {
   return el("div", {}, button, eye);
 }
 
-// A picker of every step type, grouped like Aqtra's groups, in the page's language.
+// "+ step" under a stage, and when open a picker of every step type, grouped like Aqtra's
+// groups, in the page's language, searchable by title, description or id: Enter adds the
+// first match, Escape closes.
 function stepPicker(stage) {
-  const picker = el("select", { className: "addStep", ariaLabel: "Add a step to " + stage.name, dataset: { addStep: stage.name } }, el("option", { value: "", textContent: "+ step…" }));
-  const groups = new Map();
-  for (const [id, info] of state.catalog) {
-    if (!groups.has(info.group)) groups.set(info.group, el("optgroup", { label: info.group }));
-    groups.get(info.group).append(el("option", { value: id, textContent: info.title }));
-  }
-  picker.append(...groups.values());
-  picker.onchange = () => { if (picker.value) addStep(stage, picker.value); };
-  return picker;
+  const open = el("button", { className: "secondary addStep", textContent: "+ step…", ariaLabel: "Add a step to " + stage.name,
+    ariaExpanded: String(state.picking === stage.name), dataset: { addStep: stage.name } });
+  open.onclick = () => { state.picking = state.picking === stage.name ? null : stage.name; render(); $("pickStep")?.focus(); };
+  if (state.picking !== stage.name) return open;
+  const close = () => { state.picking = null; render(); $("work").querySelector(`[data-add-step="${CSS.escape(stage.name)}"]`)?.focus(); };
+  const search = el("input", { type: "search", id: "pickStep", placeholder: "Search the steps", ariaLabel: "Search the step types" });
+  const list = el("div", { className: "pickList" });
+  const draw = () => {
+    const words = search.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+    const groups = new Map();
+    for (const [id, info] of state.catalog) {
+      const text = [info.title, info.description, id, info.groupTitle].join(" ").toLowerCase();
+      if (!words.every((word) => text.includes(word))) continue;
+      if (!groups.has(info.group)) groups.set(info.group, [el("h4", { textContent: info.groupTitle })]);
+      const choice = el("button", { className: `pick group-${info.group}`, textContent: info.title, title: info.description, dataset: { pick: id } });
+      choice.onclick = () => { state.picking = null; addStep(stage, id); };
+      groups.get(info.group).push(choice);
+    }
+    list.replaceChildren(...[...groups.values()].flat());
+    if (!groups.size) list.append(el("p", { className: "help", textContent: "No step type matches." }));
+  };
+  search.addEventListener("input", draw);
+  search.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") { event.preventDefault(); list.querySelector("[data-pick]")?.click(); }
+    if (event.key === "Escape") { event.preventDefault(); close(); }
+  });
+  draw();
+  return el("div", { className: "picker", dataset: { picker: stage.name } }, open, search, list);
 }
 
 function renderProblems() {
@@ -567,7 +634,7 @@ function stepPanel(step) {
     info ? el("p", { className: "help", textContent: info.description }) : null,
     field("Name", name), field("Source step", source),
     ...general.map((p) => el("p", { className: "problem", textContent: p.message })),
-    ...settings, remove, ...tracePanel(step),
+    ...settings, paths(step), remove, ...tracePanel(step),
   ].filter(Boolean);
 }
 
@@ -619,7 +686,7 @@ function setting(step, key, prop, schema, problems) {
     control.onchange = write;
     literal.onchange = write;
     control.dataset.setting = key;
-    return el("div", {}, field(p.title || key, control, p.description, problems), el("label", {}, literal, " fixed value"), paths());
+    return el("div", {}, field(p.title || key, control, p.description, problems), el("label", {}, literal, " fixed value"));
   } else if (p.contentMediaType) {
     // A text with a media type (a script, a message body): the code editor, with the line a
     // run of this step failed at marked.
@@ -641,11 +708,14 @@ function setting(step, key, prop, schema, problems) {
   return field(p.title || key, control, p.description, problems);
 }
 
-// Paths a FieldOrValue setting may read: the definitions and the system fields.
-function paths() {
-  if ($("paths")) return null;
-  const fields = Object.keys(state.doc.definitions || {}).map((f) => "data." + f).concat(["_user", "_user.userName", "_user.id", "_oneTimeCode", "_otpChallenge"]);
-  return el("datalist", { id: "paths" }, ...fields.map((f) => el("option", { value: f })));
+// The paths a FieldOrValue setting of `step` may read (the drawer's one datalist, #paths): the fields the steps upstream of it write
+// (as the server's validation found them), then the definitions and the system fields of `data`.
+function paths(step) {
+  const si = dataflow().stages.findIndex((stage) => stage.steps.includes(step));
+  const ki = dataflow().stages[si].steps.indexOf(step);
+  const upstream = state.fields[`/dataflows/${state.flow}/stages/${si}/steps/${ki}`] || [];
+  const data = [...Object.keys(state.doc.definitions || {}), ...state.systemFields].map((field) => "data." + field);
+  return el("datalist", { id: "paths", dataset: { pathsOf: step.name } }, ...[...upstream, ...data].map((path) => el("option", { value: path })));
 }
 
 // The shown run's trace of the step: what it received (its source's items, or the run's input

@@ -310,7 +310,11 @@ fn email_two_factor(scenario: &Scenario, services: &Services) -> Vec<Check> {
     match scenario.run("Verify", verify.clone()) {
         Ok(outcome) => {
             let item = outcome.response.first().cloned().unwrap_or_default();
-            let token = item.get("_session").and_then(|s| s.get("token")).and_then(Value::as_str).unwrap_or_default();
+            let token = item
+                .get(sessions::SESSION_FIELD)
+                .and_then(|s| s.get("token"))
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             let session = sessions::check_token(services, token).ok().flatten();
             checks.push(Check {
                 name: "the code confirms once and opens a two-factor session".into(),
@@ -322,7 +326,7 @@ fn email_two_factor(scenario: &Scenario, services: &Services) -> Vec<Check> {
                     session
                         .map(|s| s.methods.iter().map(|f| f.method.name()).collect::<Vec<_>>().join("+"))
                         .unwrap_or_default(),
-                    item.get("_session").and_then(|s| s.get("expiresAt")).cloned().unwrap_or_default()
+                    item.get(sessions::SESSION_FIELD).and_then(|s| s.get("expiresAt")).cloned().unwrap_or_default()
                 ),
             });
         }

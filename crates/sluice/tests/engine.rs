@@ -158,6 +158,33 @@ fn a_failing_step_stops_the_run_and_keeps_the_partial_trace() {
     assert_eq!(json!(failure.trace[0]).get("failedAt"), None);
 }
 
+/// What a builder's path picker offers at a step: the fields the steps upstream name as
+/// written (a script's literal keys too), also in a file that has problems.
+#[test]
+fn every_step_is_offered_the_fields_written_upstream_of_it() {
+    let engine = Engine::new().unwrap();
+    let file = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/for-test-code/component.json"));
+    let file = file.unwrap();
+    let fields_at = |file: &[u8], pointer: &str| {
+        let (_, fields) = engine.load_with_fields("c.json", file);
+        fields.into_iter().find(|f| f.pointer == pointer).map(|f| f.fields)
+    };
+    assert_eq!(fields_at(&file, "/dataflows/0/stages/0/steps/0"), Some(vec![]));
+    assert_eq!(fields_at(&file, "/dataflows/0/stages/1/steps/1").unwrap(), ["_user"]);
+    let at_save = fields_at(&file, "/dataflows/0/stages/2/steps/0").unwrap();
+    assert_eq!(at_save, ["_user", "_oneTimeCode", "_otpChallenge", "new_code"]);
+    // Another dataflow starts from nothing.
+    assert_eq!(fields_at(&file, "/dataflows/1/stages/1/steps/1").unwrap(), ["_code"]);
+    // A step of an unknown type above: the steps below it are still offered what is known.
+    let broken = String::from_utf8(file).unwrap().replace("\"get_user_info\"", "\"get_user_inf\"");
+    let (loaded, _) = engine.load_with_fields("c.json", broken.as_bytes());
+    assert!(loaded.is_err());
+    assert_eq!(
+        fields_at(broken.as_bytes(), "/dataflows/0/stages/2/steps/0").unwrap(),
+        ["_oneTimeCode", "_otpChallenge", "new_code"]
+    );
+}
+
 #[test]
 fn an_unknown_dataflow_is_named_with_the_known_ones() {
     let err = run(flow(json!([{"name": "model", "type": "get_action_model"}])), "G", json!({})).unwrap_err();
@@ -244,6 +271,7 @@ fn the_french_catalog_uses_french_labels() {
     let catalog = Engine::new().unwrap().catalog(Lang::Fr);
     let script = catalog.iter().find(|e| e.id == "execute_script").unwrap();
     assert_eq!(script.title, "Exécuter le script");
+    assert_eq!(script.group_title, "Transformation du modèle");
     let filter = catalog.iter().find(|e| e.id == "filter_source").unwrap();
     assert_eq!(filter.schema["properties"]["compareWithNull"]["title"], "Comparer avec null");
     assert_eq!(catalog[0].group, sluice::Group::Input);

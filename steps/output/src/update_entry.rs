@@ -125,7 +125,7 @@ impl StepPlugin for UpdateEntry {
     fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
         let key = cx.path("keyField", &settings.key_field);
         let name = settings.name_field.as_deref().map(|n| cx.path("nameField", n)).transpose();
-        let result = cx.path("resultField", &settings.result_field);
+        let result = cx.result_path("resultField", &settings.result_field);
         let mut fields = Vec::new();
         let mut failed = None;
         for (i, mapping) in settings.fields_mapping.iter().enumerate() {

@@ -65,6 +65,9 @@ impl StepPlugin for ExecuteScript {
                 Some("fix the script; the item is the variable `item`".into()),
             )
         })?;
+        for field in host.item_fields(&script) {
+            cx.may_write(&field);
+        }
         let mut unknown = None;
         for field in host.data_fields(&script) {
             unknown = unknown.or(cx.data_field("script", &field.name, &field.place()).err());

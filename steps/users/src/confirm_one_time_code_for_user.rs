@@ -194,7 +194,7 @@ impl StepPlugin for ConfirmOneTimeCodeForUser {
         let client = client_setting(settings.client.as_ref(), cx);
         let session = session_rules(&settings, cx);
         let purpose = settings.purpose.unwrap_or_else(|| cx.component().to_owned());
-        let result = cx.path("resultField", &settings.result_field);
+        let result = cx.result_path("resultField", &settings.result_field);
         let challenge = settings.challenge_field.as_deref().map(|c| cx.path("challengeField", c)).transpose();
 
         Ok(BuiltStep::each(Confirm {
@@ -224,6 +224,7 @@ fn session_rules(
             None => Ok(None),
         };
     }
+    cx.writes_field(sessions::SESSION_FIELD);
     let mut check = |(name, duration): (&str, &Option<DurationSetting>), default: Millis| match duration {
         Some(d) => d.check(name, RANGE.0, RANGE.1, cx),
         None => Ok(default),
@@ -289,8 +290,8 @@ impl Step for Confirm {
                     .map_err(|e| StepError::new(e.to_string()))?;
                 (token, session.expires_at)
             };
-            item.insert("_session".into(), json!({"token": token, "expiresAt": rfc3339(expires_at)}));
-            if let Ok(path) = FieldPath::parse("_session.token") {
+            item.insert(sessions::SESSION_FIELD.into(), json!({"token": token, "expiresAt": rfc3339(expires_at)}));
+            if let Ok(path) = FieldPath::parse(&format!("{}.token", sessions::SESSION_FIELD)) {
                 cx.mark_credential(&path);
             }
         }

@@ -174,10 +174,11 @@ impl StepPlugin for GetOneTimeCodeForUser {
             Some(d) => d.check("resendCooldown", 0, 3_600_000, cx),
             None => Ok(30_000),
         };
-        let result = cx.path("resultField", &settings.result_field);
+        let result = cx.result_path("resultField", &settings.result_field);
         if let Ok(path) = &result {
             cx.secret_field(path);
         }
+        cx.writes_field(otp::CHALLENGE_FIELD);
         debug_assert!(CODE_LENGTHS.contains(&settings.code_length), "the schema bounds codeLength");
         Ok(BuiltStep::each(Issue {
             user: user?,

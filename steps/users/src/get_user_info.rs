@@ -84,10 +84,7 @@ impl StepPlugin for GetUserInfo {
     };
 
     fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
-        let result = cx.path("resultField", &settings.result_field);
-        if let Ok(path) = &result {
-            cx.writes(path);
-        }
+        let result = cx.result_path("resultField", &settings.result_field);
         let who = match (settings.from_request, &settings.user_name, &settings.user_info_field) {
             (true, None, None) => Ok(Who::Caller),
             (false, Some(name), None) => cx.value_source("userName", name).map(Who::Named),

@@ -92,10 +92,7 @@ impl StepPlugin for LoginWithPassword {
             cx.secret_field(path);
         }
         let client = client_setting(settings.client.as_ref(), cx);
-        let result = cx.path("resultField", &settings.result_field);
-        if let Ok(path) = &result {
-            cx.writes(path);
-        }
+        let result = cx.result_path("resultField", &settings.result_field);
         Ok(BuiltStep::each(Login { user: user?, password: password?, client: client?, result: result? }))
     }
 }
