@@ -448,10 +448,12 @@ pub async fn list_runs(
     blocking(move || {
         let limit = match query.get("limit") {
             Some(l) => l
-                .parse::<usize>()
-                .map_err(|_| {
+                .parse::<i64>()
+                .ok()
+                .and_then(|l| usize::try_from(l).ok())
+                .ok_or_else(|| {
                     ApiError::bad_request(format!(
-                        "limit \"{l}\" is not a whole number (at most 1,000 runs are listed)"
+                        "limit \"{l}\" is not a whole number from 0 up (at most 1,000 runs are listed)"
                     ))
                 })?
                 .min(1000),
@@ -636,7 +638,9 @@ pub async fn sign_out(State(state): Shared, Extension(caller): Extension<Caller>
             state.engine.services().store.end_sessions(&session.user_id, Some(&session.token_hash))?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
-        Caller::Admin => Err(ApiError::bad_request("a builder token is no session: there is nothing to sign out of")),
+        Caller::Admin => {
+            Err(ApiError::new(StatusCode::CONFLICT, "a builder token is no session: there is nothing to sign out of"))
+        }
         Caller::Anonymous => Err(ApiError::unauthorized()),
     })
     .await

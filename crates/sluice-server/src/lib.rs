@@ -185,7 +185,65 @@ pub struct Route {
     pub throttle: Throttle,
     /// The answers it gives, by status.
     pub responses: &'static [(u16, &'static str)],
+    /// What its request body is, when it takes one.
+    pub body: Option<RequestBody>,
+    /// Its query parameters: name, kind, what it does.
+    pub query: &'static [(&'static str, Param, &'static str)],
     handler: MethodRouter<Arc<AppState>>,
+}
+
+/// The kind of a query parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Param {
+    /// Any text.
+    Text,
+    /// `true` or `false`.
+    Flag,
+    /// A whole number from `minimum` on.
+    Number {
+        /// The least value.
+        minimum: i64,
+    },
+}
+
+impl Param {
+    fn schema(self) -> Value {
+        match self {
+            Param::Text => json!({"type": "string"}),
+            Param::Flag => json!({"type": "boolean"}),
+            Param::Number { minimum } => json!({"type": "integer", "minimum": minimum, "maximum": i64::MAX}),
+        }
+    }
+}
+
+/// The request body a route takes (JSON), as the OpenAPI document describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestBody {
+    /// A component file (the component schema).
+    Component,
+    /// An action model: any JSON object, its fields under `data`.
+    ActionModel,
+    /// `{"userName": .., "password": ..}`.
+    Credentials,
+}
+
+impl RequestBody {
+    /// The body's JSON Schema within the OpenAPI document.
+    fn schema(self) -> Value {
+        match self {
+            RequestBody::Component => json!({"$ref": "#/components/schemas/Component"}),
+            RequestBody::ActionModel => json!({
+                "type": "object",
+                "description": "The action model: the form's fields under `data` (`_` keys are the server's, refused from anyone but a builder).",
+                "properties": {"data": {"type": "object"}},
+            }),
+            RequestBody::Credentials => json!({
+                "type": "object",
+                "required": ["userName", "password"],
+                "properties": {"userName": {"type": "string"}, "password": {"type": "string"}},
+            }),
+        }
+    }
 }
 
 const BAD: (u16, &str) = (400, "malformed JSON or parameters");
@@ -209,6 +267,8 @@ pub fn routes() -> Vec<Route> {
             access: Access::Public,
             throttle: Throttle::No,
             responses: &[(200, "HTML")],
+            body: None,
+            query: &[],
             handler: get(page),
         },
         Route {
@@ -218,6 +278,8 @@ pub fn routes() -> Vec<Route> {
             access: Access::Public,
             throttle: Throttle::No,
             responses: &[(200, "JavaScript")],
+            body: None,
+            query: &[],
             handler: get(|| asset(JAVASCRIPT, include_str!("../web/app.js"))),
         },
         Route {
@@ -227,6 +289,8 @@ pub fn routes() -> Vec<Route> {
             access: Access::Public,
             throttle: Throttle::No,
             responses: &[(200, "CSS")],
+            body: None,
+            query: &[],
             handler: get(|| asset(CSS, include_str!("../web/app.css"))),
         },
         Route {
@@ -236,6 +300,8 @@ pub fn routes() -> Vec<Route> {
             access: Access::Public,
             throttle: Throttle::No,
             responses: &[(200, "JavaScript")],
+            body: None,
+            query: &[],
             handler: get(|| asset(JAVASCRIPT, include_str!("../web/common.js"))),
         },
         Route {
@@ -245,6 +311,8 @@ pub fn routes() -> Vec<Route> {
             access: Access::Public,
             throttle: Throttle::No,
             responses: &[(200, "HTML")],
+            body: None,
+            query: &[],
             handler: get(|| asset("text/html; charset=utf-8", include_str!("../web/builder.html"))),
         },
         Route {
@@ -254,6 +322,8 @@ pub fn routes() -> Vec<Route> {
             access: Access::Public,
             throttle: Throttle::No,
             responses: &[(200, "JavaScript")],
+            body: None,
+            query: &[],
             handler: get(|| asset(JAVASCRIPT, include_str!("../web/builder.js"))),
         },
         Route {
@@ -263,6 +333,8 @@ pub fn routes() -> Vec<Route> {
             access: Access::Public,
             throttle: Throttle::No,
             responses: &[(200, "JavaScript")],
+            body: None,
+            query: &[],
             handler: get(|| asset(JAVASCRIPT, include_str!("../web/editor.js"))),
         },
         Route {
@@ -272,6 +344,8 @@ pub fn routes() -> Vec<Route> {
             access: Access::Public,
             throttle: Throttle::No,
             responses: &[(200, "CSS")],
+            body: None,
+            query: &[],
             handler: get(|| asset(CSS, include_str!("../web/builder.css"))),
         },
         Route {
@@ -281,6 +355,8 @@ pub fn routes() -> Vec<Route> {
             access: Access::Public,
             throttle: Throttle::No,
             responses: &[(200, "a JSON Schema")],
+            body: None,
+            query: &[],
             handler: get(|| async { axum::Json(sluice::schema::component_schema()) }),
         },
         Route {
@@ -290,6 +366,8 @@ pub fn routes() -> Vec<Route> {
             access: Access::Public,
             throttle: Throttle::No,
             responses: &[(200, "ok"), (503, "the store is unavailable")],
+            body: None,
+            query: &[],
             handler: get(api::healthz),
         },
         Route {
@@ -299,6 +377,8 @@ pub fn routes() -> Vec<Route> {
             access: Access::Builder,
             throttle: Throttle::No,
             responses: &[(200, "Prometheus text"), UNAUTHORIZED, FORBIDDEN],
+            body: None,
+            query: &[],
             handler: get(api::metrics),
         },
         Route {
@@ -308,6 +388,8 @@ pub fn routes() -> Vec<Route> {
             access: Access::Public,
             throttle: Throttle::No,
             responses: &[(200, "OpenAPI 3")],
+            body: None,
+            query: &[],
             handler: get(openapi),
         },
         Route {
@@ -317,6 +399,12 @@ pub fn routes() -> Vec<Route> {
             access: Access::Public,
             throttle: Throttle::No,
             responses: &[(200, "the catalog")],
+            body: None,
+            query: &[(
+                "lang",
+                Param::Text,
+                "en, fr, es, pt or de (Accept-Language otherwise; English when neither names one)",
+            )],
             handler: get(api::steps),
         },
         Route {
@@ -337,6 +425,8 @@ pub fn routes() -> Vec<Route> {
                 NOT_JSON,
                 (422, "{\"valid\": false, \"errors\": [..], \"fields\": {..}, \"systemFields\": [..]}"),
             ],
+            body: Some(RequestBody::Component),
+            query: &[],
             handler: post(api::validate),
         },
         Route {
@@ -346,6 +436,8 @@ pub fn routes() -> Vec<Route> {
             access: Access::Signed,
             throttle: Throttle::No,
             responses: &[(200, "[{name, version, title, savedAt}]"), UNAUTHORIZED, UNAVAILABLE],
+            body: None,
+            query: &[],
             handler: get(api::list_components),
         },
         Route {
@@ -364,6 +456,8 @@ pub fn routes() -> Vec<Route> {
                 INVALID,
                 UNAVAILABLE,
             ],
+            body: Some(RequestBody::Component),
+            query: &[],
             handler: put(api::put_component),
         },
         Route {
@@ -373,6 +467,8 @@ pub fn routes() -> Vec<Route> {
             access: Access::Signed,
             throttle: Throttle::No,
             responses: &[(200, "{name, version, component}"), BAD, UNAUTHORIZED, NOT_FOUND, UNAVAILABLE],
+            body: None,
+            query: &[("version", Param::Number { minimum: 1 }, "that version (the latest otherwise)")],
             handler: get(api::get_component),
         },
         Route {
@@ -382,6 +478,8 @@ pub fn routes() -> Vec<Route> {
             access: Access::Builder,
             throttle: Throttle::No,
             responses: &[(200, "[{version, savedAt}]"), UNAUTHORIZED, FORBIDDEN, NOT_FOUND, UNAVAILABLE],
+            body: None,
+            query: &[],
             handler: get(api::component_versions),
         },
         Route {
@@ -391,6 +489,8 @@ pub fn routes() -> Vec<Route> {
             access: Access::Builder,
             throttle: Throttle::No,
             responses: &[(200, "the file's text"), BAD, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, UNAVAILABLE],
+            body: None,
+            query: &[("version", Param::Number { minimum: 1 }, "that version (the latest otherwise)")],
             handler: get(api::component_file),
         },
         Route {
@@ -400,6 +500,8 @@ pub fn routes() -> Vec<Route> {
             access: Access::Builder,
             throttle: Throttle::No,
             responses: &[(204, "deleted"), UNAUTHORIZED, FORBIDDEN, NOT_FOUND, UNAVAILABLE],
+            body: None,
+            query: &[],
             handler: delete(api::delete_component),
         },
         Route {
@@ -419,6 +521,8 @@ pub fn routes() -> Vec<Route> {
                 TOO_MANY,
                 UNAVAILABLE,
             ],
+            body: Some(RequestBody::ActionModel),
+            query: &[],
             handler: post(api::execute),
         },
         Route {
@@ -428,6 +532,8 @@ pub fn routes() -> Vec<Route> {
             access: Access::Builder,
             throttle: Throttle::No,
             responses: &[(204, "unlocked"), UNAUTHORIZED, FORBIDDEN, NOT_FOUND, UNAVAILABLE],
+            body: None,
+            query: &[],
             handler: post(api::unlock_user),
         },
         Route {
@@ -437,6 +543,11 @@ pub fn routes() -> Vec<Route> {
             access: Access::Builder,
             throttle: Throttle::No,
             responses: &[(200, "[run]"), BAD, UNAUTHORIZED, FORBIDDEN, UNAVAILABLE],
+            body: None,
+            query: &[
+                ("component", Param::Text, "only this component's runs"),
+                ("limit", Param::Number { minimum: 0 }, "at most this many, newest first (default 50, at most 1,000)"),
+            ],
             handler: get(api::list_runs),
         },
         Route {
@@ -446,6 +557,8 @@ pub fn routes() -> Vec<Route> {
             access: Access::Builder,
             throttle: Throttle::No,
             responses: &[(200, "run"), UNAUTHORIZED, FORBIDDEN, NOT_FOUND, UNAVAILABLE],
+            body: None,
+            query: &[],
             handler: get(api::get_run),
         },
         Route {
@@ -463,6 +576,12 @@ pub fn routes() -> Vec<Route> {
                 (409, "recorded without input"),
                 UNAVAILABLE,
             ],
+            body: None,
+            query: &[(
+                "effects",
+                Param::Flag,
+                "true: issue codes, send, write and count for real (default false: a dry run)",
+            )],
             handler: post(api::replay_run),
         },
         Route {
@@ -480,6 +599,8 @@ pub fn routes() -> Vec<Route> {
                 (422, "no such step, a step without a source, or the step failed"),
                 UNAVAILABLE,
             ],
+            body: None,
+            query: &[],
             handler: post(api::run_from),
         },
         Route {
@@ -497,6 +618,8 @@ pub fn routes() -> Vec<Route> {
                 TOO_MANY,
                 UNAVAILABLE,
             ],
+            body: Some(RequestBody::Credentials),
+            query: &[],
             handler: post(api::session),
         },
         Route {
@@ -510,6 +633,8 @@ pub fn routes() -> Vec<Route> {
                 UNAUTHORIZED,
                 UNAVAILABLE,
             ],
+            body: None,
+            query: &[],
             handler: get(api::whoami),
         },
         Route {
@@ -518,7 +643,9 @@ pub fn routes() -> Vec<Route> {
             summary: "Signs the caller out: the session of the token sent ends.",
             access: Access::Signed,
             throttle: Throttle::No,
-            responses: &[(204, "signed out"), (400, "a builder token is no session"), UNAUTHORIZED, UNAVAILABLE],
+            responses: &[(204, "signed out"), (409, "a builder token is no session"), UNAUTHORIZED, UNAVAILABLE],
+            body: None,
+            query: &[],
             handler: delete(api::sign_out),
         },
     ]
@@ -528,30 +655,52 @@ pub fn routes() -> Vec<Route> {
 pub fn openapi_document() -> Value {
     let mut paths = serde_json::Map::new();
     for route in routes() {
-        let responses: serde_json::Map<String, Value> =
+        let mut responses: serde_json::Map<String, Value> =
             route.responses.iter().map(|(status, what)| (status.to_string(), json!({"description": what}))).collect();
-        let parameters: Vec<Value> = route
-            .path
-            .split('/')
-            .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+        // What any route may answer, from the layers every route has.
+        let (status, what) = NUL_IN_ADDRESS;
+        responses.entry(status.to_string()).or_insert_with(|| json!({"description": what}));
+        let in_path = route.path.split('/').filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'));
+        let parameters: Vec<Value> = in_path
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .chain(route.query.iter().map(
+                |(name, kind, what)| json!({"name": name, "in": "query", "description": what, "schema": kind.schema()}),
+            ))
             .collect();
         let mut operation = json!({"summary": route.summary, "parameters": parameters, "responses": responses});
         if route.access != Access::Public {
             operation["security"] = json!([{"bearer": []}]);
         }
-        if matches!(route.method, "POST" | "PUT") {
-            operation["requestBody"] = json!({"content": {"application/json": {"schema": {"type": "object"}}}});
+        if let Some(body) = route.body {
+            operation["requestBody"] =
+                json!({"required": true, "content": {"application/json": {"schema": body.schema()}}});
         }
         let entry = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
         entry[route.method.to_ascii_lowercase()] = operation;
     }
     json!({
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {"title": "Sluice", "version": env!("CARGO_PKG_VERSION")},
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": component_schemas(),
+        },
         "paths": paths,
     })
+}
+
+/// The component file's schema as OpenAPI components: `Component` and its definitions, with
+/// its references pointing into the document.
+fn component_schemas() -> Value {
+    let text = sluice::schema::component_schema().to_string().replace("\"#/$defs/", "\"#/components/schemas/");
+    let Ok(Value::Object(mut root)) = serde_json::from_str::<Value>(&text) else { return json!({}) };
+    root.remove("$schema");
+    let mut schemas = match root.remove("$defs") {
+        Some(Value::Object(defs)) => defs,
+        _ => serde_json::Map::new(),
+    };
+    schemas.insert("Component".into(), Value::Object(root));
+    Value::Object(schemas)
 }
 
 async fn openapi() -> impl IntoResponse {
@@ -631,6 +780,9 @@ pub fn metrics_router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// What [`refuse_nul_in_address`] answers, as the OpenAPI document tells it.
+const NUL_IN_ADDRESS: (u16, &str) = (400, "the address holds an encoded NUL character (%00)");
+
 /// 400 for an address holding an encoded NUL character (`%00`) in its path or query: no name
 /// or id holds one (see `sluice::types::NUL_RULE`), and PostgreSQL cannot even look it up.
 async fn refuse_nul_in_address(
@@ -640,7 +792,7 @@ async fn refuse_nul_in_address(
     let uri = request.uri();
     let encoded_nul = |part: &str| part.contains("%00");
     if encoded_nul(uri.path()) || uri.query().is_some_and(encoded_nul) {
-        let message = format!("the address holds an encoded NUL character (%00): {}", sluice::types::NUL_RULE);
+        let message = format!("{}: {}", NUL_IN_ADDRESS.1, sluice::types::NUL_RULE);
         return error::ApiError::bad_request(message).into_response();
     }
     next.run(request).await

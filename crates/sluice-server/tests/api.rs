@@ -36,7 +36,17 @@ fn public_endpoints_answer_and_the_openapi_document_matches_the_routes() {
     assert_eq!(server.call("GET", "/no/such/route", None, None).status, 404);
 
     let document = server.call("GET", "/api/openapi.json", None, None).body;
-    assert_eq!(document["openapi"], "3.0.3");
+    assert_eq!(document["openapi"], "3.1.0");
+    // Request bodies in full: the component file's schema, its references inside the document.
+    let put = &document["paths"]["/api/components/{name}"]["put"]["requestBody"];
+    assert_eq!(put["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/Component");
+    let component = &document["components"]["schemas"]["Component"];
+    assert_eq!(component["required"], json!(["name", "dataflows"]));
+    assert_eq!(component["properties"]["dataflows"]["items"]["$ref"], "#/components/schemas/Dataflow");
+    assert!(document["components"]["schemas"]["StepSpec"].is_object());
+    let session = &document["paths"]["/api/session"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    assert_eq!(session["required"], json!(["userName", "password"]));
+    assert!(document["paths"]["/api/runs/{id}/replay"]["post"].get("requestBody").is_none(), "replay takes no body");
     let documented: Vec<(String, String)> = document["paths"]
         .as_object()
         .unwrap()
