@@ -1,6 +1,7 @@
 //! The handlers of the HTTP API.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -459,8 +460,24 @@ pub async fn list_runs(
                 .min(1000),
             None => 50,
         };
-        let runs = state.engine.services().store.list_runs(query.get("component").map(String::as_str), limit)?;
-        Ok(Json(json!(runs)).into_response())
+        let store = &state.engine.services().store;
+        let runs = store.list_runs(query.get("component").map(String::as_str), limit)?;
+        // Each run with its user's name beside the id the record keeps (looked up once per user).
+        let mut names: HashMap<String, Option<String>> = HashMap::new();
+        let mut listed = Vec::with_capacity(runs.len());
+        for run in runs {
+            let name = match &run.user {
+                Some(id) => match names.entry(id.clone()) {
+                    Entry::Occupied(known) => known.get().clone(),
+                    Entry::Vacant(new) => new.insert(store.find_user(id)?.map(|user| user.user_name)).clone(),
+                },
+                None => None,
+            };
+            let mut run = json!(run);
+            run["userName"] = json!(name);
+            listed.push(run);
+        }
+        Ok(Json(listed).into_response())
     })
     .await
 }

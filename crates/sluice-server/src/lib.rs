@@ -539,7 +539,7 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "GET",
             path: "/api/runs",
-            summary: "Run records, newest first (?component=&limit=).",
+            summary: "Run records, newest first, each with its user's name (`userName`) beside the id the record keeps.",
             access: Access::Builder,
             throttle: Throttle::No,
             responses: &[(200, "[run]"), BAD, UNAUTHORIZED, FORBIDDEN, UNAVAILABLE],

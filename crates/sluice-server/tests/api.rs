@@ -216,6 +216,9 @@ fn execute_runs_as_the_signed_in_user_and_runs_are_recorded_and_replayed() {
 
     let runs = server.admin("GET", "/api/runs?component=ForTestCodeDemo&limit=10", None).body;
     assert_eq!(runs.as_array().unwrap().len(), 3);
+    // Each with its user's name beside the id the record keeps.
+    let ann = server.services.store.find_user("ann").unwrap().unwrap();
+    assert!(runs.as_array().unwrap().iter().all(|r| r["user"] == ann.id.as_str() && r["userName"] == "ann"), "{runs}");
     let run = server.admin("GET", &format!("/api/runs/{run_id}"), None).body;
     let code_step = run["trace"].as_array().unwrap().iter().find(|s| s["step"] == "code").unwrap();
     assert_eq!(code_step["items"][0]["_oneTimeCode"], "[redacted]");

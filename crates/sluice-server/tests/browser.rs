@@ -308,12 +308,17 @@ fn the_builder_edits_validates_saves_and_runs_a_component() {
         driver.screenshot(&screenshots().join("builder-problem.png")).await?;
         type_into(driver, "[data-setting='codeLifetime']", "4m").await?;
         driver.query(By::Css(problem)).wait_until_gone().await?;
+        // Leaving with the change unsaved asks first (the page cancels beforeunload); after
+        // saving it does not.
+        let leaving = "const e = new Event('beforeunload', {cancelable: true}); window.dispatchEvent(e); return e.defaultPrevented";
+        let warned_unsaved = driver.execute(leaving, vec![]).await?.convert::<bool>()?;
         // The user name's completions: what is written upstream of the code step, then data.
         let paths =
             "return [...document.querySelectorAll('#drawer #paths[data-paths-of=code] option')].map(o => o.value)";
         let paths: Vec<String> = driver.execute(paths, vec![]).await?.convert()?;
         click(driver, "#save").await?;
         driver.query(By::Id("status")).with_text("saved as version 2").first().await?;
+        let warned_saved = driver.execute(leaving, vec![]).await?.convert::<bool>()?;
         let saved = store.get_component("ForTestCodeDemo", None)?.ok_or("not saved")?;
         type_into(driver, "#runAs", "ann").await?;
         click(driver, "#run").await?;
@@ -322,9 +327,11 @@ fn the_builder_edits_validates_saves_and_runs_a_component() {
         click(driver, "[data-eye='code']").await?;
         let items = text(driver, "#traceItems").await?;
         driver.screenshot(&screenshots().join("builder-eye.png")).await?;
-        Ok((labels, listed, badge, saved, code, items, store.list_entries("ForTestCodeDemo")?, paths))
+        let warned = (warned_unsaved, warned_saved);
+        Ok((labels, listed, badge, saved, code, items, store.list_entries("ForTestCodeDemo")?, paths, warned))
     });
-    let Some((labels, listed, badge, saved, code, items, entries, paths)) = built else { return };
+    let Some((labels, listed, badge, saved, code, items, entries, paths, warned)) = built else { return };
+    assert_eq!(warned, (true, false), "leaving warns with unsaved changes only");
     assert_eq!(paths[..2], ["_user", "data.ForTestCode"], "{paths:?}");
     assert!(paths.contains(&"data.creatorSubject".to_owned()), "{paths:?}");
     for label in ["Nom d'utilisateur", "Client pour la demande", "Durée de vie du code"] {
@@ -392,7 +399,8 @@ fn the_builder_builds_the_for_test_code_component_from_nothing() {
         click(driver, "#newComponent").await?;
         type_into(driver, "#componentNameInput", "ForTestCodeDemo").await?;
         type_into(driver, "#newDefinition", "ForTestCode").await?;
-        type_into(driver, "[data-definition-title='ForTestCode']", "Test code").await?;
+        type_into(driver, "[data-definition-text='ForTestCode/title']", "Test code").await?;
+        type_into(driver, "[data-definition-text='ForTestCode/description']", "The code shown in the modal").await?;
         type_into(driver, "#newDefinition", "Level").await?;
         type_into(driver, "[data-definition-enum='Level']", "low, high").await?;
         type_into(driver, "#dataflowName", "GetCode").await?;
@@ -496,7 +504,10 @@ fn the_builder_builds_the_for_test_code_component_from_nothing() {
     assert_eq!(names, ["GetCode", "ConfirmCode"]);
     assert_eq!(
         component["definitions"],
-        serde_json::json!({"ForTestCode": {"type": "string", "title": "Test code"}, "Level": {"type": "string", "enum": ["low", "high"]}})
+        serde_json::json!({
+            "ForTestCode": {"type": "string", "title": "Test code", "description": "The code shown in the modal"},
+            "Level": {"type": "string", "enum": ["low", "high"]}
+        })
     );
 }
 
@@ -560,12 +571,26 @@ fn the_builder_lists_shows_and_replays_runs() {
         let same_code = store.newest_code(&ann.id)?.ok_or("no code")?.id == issued;
         let entries = store.list_entries("ForTestCodeDemo")?;
         let runs = store.list_runs(Some("ForTestCodeDemo"), 10)?;
-        Ok((failure, listed, received, same, different, rows, runs, ann.id, (shown, same_code, entries), editor))
+        let who = text(driver, &format!("[data-run='{first}'] span:nth-child(2)")).await?;
+        // Replayed for real, after the builder confirms: a new code is issued.
+        click(driver, "#modal.open #modalClose").await?;
+        driver.execute("window.confirm = () => true", vec![]).await?;
+        click(driver, &format!("[data-replay-effects='{first}']")).await?;
+        let real = text_holding(driver, "#replayVerdict", "for real").await?;
+        let reissued = store.newest_code(&ann.id)?.ok_or("no code")?.id != issued;
+        let replayed_for_real = (who, real, reissued);
+        let ran_from = (shown, same_code, entries);
+        Ok((failure, listed, received, same, different, rows, runs, ann.id, ran_from, editor, replayed_for_real))
     });
-    let Some((failure, listed, received, same, different, rows, runs, ann, (shown, same_code, entries), editor)) = seen
+    let Some((failure, listed, received, same, different, rows, runs, ann, ran_from, editor, replayed_for_real)) = seen
     else {
         return;
     };
+    let (shown, same_code, entries) = ran_from;
+    let (who, real, reissued) = replayed_for_real;
+    assert!(who.contains("as ann"), "runs are listed with the user's name: {who}");
+    assert!(real.starts_with("Different outcome (for real"), "{real}");
+    assert!(reissued, "a replay for real issues a new code");
     let (failed_line, marked, tokens) = editor;
     assert_eq!(failed_line.as_deref(), Some("2"), "the gutter marks the line the script failed at");
     assert_eq!(marked, "throw \"no code today\";");

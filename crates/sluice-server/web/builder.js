@@ -324,7 +324,7 @@ function render() {
 }
 
 // The data-* hooks that name a control across redraws, most specific first.
-const HOOKS = ["setting", "stageName", "definitionTitle", "definitionEnum", "definitionFlag", "step"];
+const HOOKS = ["setting", "stageName", "definitionText", "definitionEnum", "definitionFlag", "step"];
 
 function focused() {
   const active = document.activeElement;
@@ -584,8 +584,12 @@ function definitionsPanel() {
       box.onchange = () => { if (box.checked) def[key] = true; else delete def[key]; changed(); };
       return el("label", {}, box, " " + text);
     };
-    const title = el("input", { value: def.title ?? "", placeholder: "Title", ariaLabel: `Title of ${name}`, dataset: { definitionTitle: name } });
-    title.onchange = () => { if (title.value) def.title = title.value; else delete def.title; changed(); };
+    // A text of the definition (its title, its description), dropped when emptied.
+    const text = (key, label) => {
+      const input = el("input", { value: def[key] ?? "", placeholder: label, ariaLabel: `${label} of ${name}`, dataset: { definitionText: `${name}/${key}` } });
+      input.onchange = () => { if (input.value) def[key] = input.value; else delete def[key]; changed(); };
+      return input;
+    };
     // Allowed values: a JSON array, or plain words separated by commas.
     const allowed = el("input", { value: def.enum ? JSON.stringify(def.enum) : "", placeholder: "Allowed values: low, high",
       ariaLabel: `Allowed values of ${name}`, dataset: { definitionEnum: name } });
@@ -599,7 +603,7 @@ function definitionsPanel() {
     const remove = el("button", { className: "secondary", textContent: "✕", ariaLabel: "Delete definition " + name });
     remove.onclick = () => { delete definitions[name]; changed(); };
     return el("fieldset", { className: "definition" }, el("legend", { textContent: name }), type,
-      flag("required", "required"), flag("primaryKey", "primary key"), remove, title, allowed);
+      flag("required", "required"), flag("primaryKey", "primary key"), remove, text("title", "Title"), text("description", "Description"), allowed);
   });
   const newName = el("input", { id: "newDefinition", placeholder: "FieldName" });
   const add = el("button", { className: "secondary", textContent: "Add definition", id: "addDefinition" });
@@ -783,13 +787,18 @@ async function loadRuns() {
   list.replaceChildren(...(answer.status === 200 ? answer.json : []).map((run) => {
     const open = el("button", { className: "secondary", textContent: "Show on the canvas", dataset: { openRun: run.id } });
     open.onclick = () => showRun(run.id);
-    const replay = el("button", { className: "secondary", textContent: "Replay", dataset: { replayRun: run.id } });
-    replay.onclick = () => replayRun(run.id);
+    const replay = el("button", { className: "secondary", textContent: "Replay", dataset: { replayRun: run.id },
+      title: "A dry run: no code is issued, nothing is sent or written" });
+    replay.onclick = () => replayRun(run.id, false);
+    const forReal = el("button", { className: "secondary", textContent: "Replay for real", dataset: { replayEffects: run.id },
+      title: "Issues codes, sends messages and writes entries again" });
+    forReal.onclick = () => { if (confirm("Replay for real: codes are issued, messages sent and entries written again. Go on?")) replayRun(run.id, true); };
     const when = new Date(run.startedAt).toLocaleString(state.lang);
+    const who = run.userName || run.user;
     return el("div", { dataset: { run: run.id, status: run.status } },
       el("span", { textContent: run.status }),
-      el("span", { textContent: `${run.dataflow} · ${when} · ${run.user ? "as " + run.user : "no user"} · ${(run.durationUs / 1000).toFixed(1)} ms` }),
-      open, replay);
+      el("span", { textContent: `${run.dataflow} · ${when} · ${who ? "as " + who : "no user"} · ${(run.durationUs / 1000).toFixed(1)} ms`, title: run.user || "" }),
+      open, replay, forReal);
   }));
 }
 $("refreshRuns").onclick = loadRuns;
@@ -808,11 +817,13 @@ async function showRun(id) {
 }
 
 // Replays a run without its effects (no code, no mail, no write) and compares the outcomes.
-async function replayRun(id) {
-  const answer = await api("POST", `/api/runs/${enc(id)}/replay`);
+// Replays a recorded run with the component as saved now: a dry run, or with `effects` for real.
+async function replayRun(id, effects) {
+  const answer = await api("POST", `/api/runs/${enc(id)}/replay${effects ? "?effects=true" : ""}`);
   if (answer.status !== 200) { $("replayVerdict").textContent = answer.json?.error?.message || "not replayed"; return; }
   const { matches, recorded, replayed } = answer.json;
-  $("replayVerdict").textContent = `${matches ? "Same outcome" : "Different outcome"} (a dry run: nothing was sent or written)`;
+  const how = effects ? "for real: codes issued, messages sent, entries written" : "a dry run: nothing was sent or written";
+  $("replayVerdict").textContent = `${matches ? "Same outcome" : "Different outcome"} (${how})`;
   $("replayVerdict").dataset.matches = String(matches);
   showDiff($("replayDiff"), JSON.stringify(recorded, null, 2).split("\n"), JSON.stringify(replayed, null, 2).split("\n"));
 }
