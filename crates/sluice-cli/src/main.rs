@@ -190,7 +190,8 @@ enum Command {
     /// Serve the builder's HTTP API and the web page.
     ///
     /// Builder endpoints need `Authorization: Bearer <token>` with a token of
-    /// SLUICE_ADMIN_TOKENS (comma-separated); end users sign in with POST /api/session.
+    /// SLUICE_ADMIN_TOKENS (comma-separated, each `name:token` or a token alone); end users
+    /// sign in with POST /api/session.
     /// Stops on ctrl-c or SIGTERM after finishing the requests in flight.
     Serve {
         /// The address to listen on.
@@ -199,7 +200,7 @@ enum Command {
         /// The largest request body, in bytes.
         #[arg(long, default_value_t = 10 << 20)]
         body_limit: usize,
-        /// Builder tokens, comma-separated.
+        /// Builder tokens, comma-separated, each `name:token` or a token alone.
         #[arg(long = "admin-tokens-from-env", env = "SLUICE_ADMIN_TOKENS", hide = true, hide_env_values = true)]
         admin_tokens: Option<String>,
         /// Import these users (a users file) before serving, as `sluice users import` does.

@@ -54,7 +54,7 @@ fn summary(mut samples: Vec<f64>) -> String {
 
 fn main() {
     let services = sluice::Services::in_memory().unwrap();
-    services.store.save_component("Twenty", &component("Twenty", 20).to_string(), 0).unwrap();
+    services.store.save_component("Twenty", &component("Twenty", 20).to_string(), 0, None).unwrap();
     let engine = Arc::new(Engine::builder().services(services).build().unwrap());
     let config = ServerConfig { admin_tokens: vec![TOKEN.to_owned()], ..ServerConfig::default() };
     let app = sluice_server::router(Arc::new(AppState::new(engine, &config).unwrap()), &config);

@@ -138,12 +138,17 @@ pub async fn validate(State(state): Shared, JsonBody(body): JsonBody) -> Result<
 pub async fn put_component(
     State(state): Shared,
     Path(name): Path<String>,
+    Extension(caller): Extension<Caller>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    blocking(move || save_component(&state, &name, &body)).await
+    let by = match caller {
+        Caller::Admin(builder) => Some(builder),
+        _ => None,
+    };
+    blocking(move || save_component(&state, &name, &body, by.as_deref())).await
 }
 
-fn save_component(state: &AppState, name: &str, body: &[u8]) -> Result<Response, ApiError> {
+fn save_component(state: &AppState, name: &str, body: &[u8], by: Option<&str>) -> Result<Response, ApiError> {
     let plan = match state.engine.load(name, body) {
         Ok(plan) => plan,
         Err(LoadError::Invalid { diagnostics, .. }) => return Err(problems(&diagnostics)),
@@ -155,7 +160,8 @@ fn save_component(state: &AppState, name: &str, body: &[u8]) -> Result<Response,
         return Err(ApiError::with_body(StatusCode::UNPROCESSABLE_ENTITY, json!({"valid": false, "errors": [error]})));
     }
     let source = String::from_utf8_lossy(body).into_owned();
-    let version = state.engine.services().store.save_component(name, &source, state.engine.services().clock.now())?;
+    let services = state.engine.services();
+    let version = services.store.save_component(name, &source, services.clock.now(), by)?;
     state.cache(name, version, Arc::new(plan));
     Ok((StatusCode::OK, Json(json!({"name": name, "version": version}))).into_response())
 }
@@ -222,7 +228,8 @@ pub async fn component_file(
 /// The most versions `GET /api/components/{name}/versions` lists (the newest).
 pub const VERSIONS_LISTED: usize = 100;
 
-/// `GET /api/components/{name}/versions`: the newest versions first, each with when it was saved.
+/// `GET /api/components/{name}/versions`: the newest versions first, each with when it was saved
+/// and by whom.
 pub async fn component_versions(State(state): Shared, Path(name): Path<String>) -> Result<Response, ApiError> {
     blocking(move || {
         let store = &state.engine.services().store;
@@ -230,7 +237,8 @@ pub async fn component_versions(State(state): Shared, Path(name): Path<String>) 
         let mut listed = Vec::new();
         for version in (1..=latest).rev().take(VERSIONS_LISTED) {
             if let Some(stored) = store.get_component(&name, Some(version))? {
-                listed.push(json!({"version": version, "savedAt": sluice::clock::rfc3339(stored.saved_at)}));
+                let saved_at = sluice::clock::rfc3339(stored.saved_at);
+                listed.push(json!({"version": version, "savedAt": saved_at, "savedBy": stored.saved_by}));
             }
         }
         Ok(Json(json!(listed)).into_response())
@@ -354,14 +362,14 @@ fn execute_now(
             "this dataflow needs a session signed in with a password and a one-time code: sign in again with both",
         ));
     }
-    let builder = matches!(caller, Caller::Admin);
+    let builder = matches!(caller, Caller::Admin(_));
     if !builder {
         refuse_system_fields(&input)?;
     }
     let cx = match caller {
         // A builder may run as another client (to try a flow); no one else chooses theirs.
         // And as a user (`X-Sluice-User`, a user name), to try a flow that reads the caller.
-        Caller::Admin => {
+        Caller::Admin(_) => {
             let named = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
             let user = match named("x-sluice-user") {
                 None => None,
@@ -623,7 +631,7 @@ pub async fn session(State(state): Shared, JsonBody(body): JsonBody) -> Result<R
 /// `GET /api/session`: who the caller is.
 pub async fn whoami(State(state): Shared, Extension(caller): Extension<Caller>) -> Result<Response, ApiError> {
     blocking(move || match caller {
-        Caller::Admin => Ok(Json(json!({"builder": true})).into_response()),
+        Caller::Admin(name) => Ok(Json(json!({"builder": true, "name": &*name})).into_response()),
         Caller::User(session) => {
             let user = state.engine.services().store.find_user(&session.user_id)?;
             let user = user.ok_or_else(ApiError::unauthorized)?;
@@ -655,7 +663,7 @@ pub async fn sign_out(State(state): Shared, Extension(caller): Extension<Caller>
             state.engine.services().store.end_sessions(&session.user_id, Some(&session.token_hash))?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
-        Caller::Admin => {
+        Caller::Admin(_) => {
             Err(ApiError::new(StatusCode::CONFLICT, "a builder token is no session: there is nothing to sign out of"))
         }
         Caller::Anonymous => Err(ApiError::unauthorized()),

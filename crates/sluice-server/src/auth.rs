@@ -16,8 +16,8 @@ use crate::{Access, AppState, Throttle, limits};
 /// A checked credential.
 #[derive(Debug, Clone)]
 pub enum Caller {
-    /// A builder: may do everything.
-    Admin,
+    /// A builder, by the name of their token: may do everything.
+    Admin(Arc<str>),
     /// No credential, on a public dataflow.
     Anonymous,
     /// An end user, with the live session of the token sent: may read components and execute
@@ -30,6 +30,32 @@ pub fn admin_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// A builder token as kept in memory: its SHA-256 and the builder's name.
+#[derive(Debug)]
+pub struct BuilderToken {
+    hash: [u8; 32],
+    name: Arc<str>,
+}
+
+/// The name of a builder whose token carries none.
+pub const UNNAMED_BUILDER: &str = "builder";
+
+impl BuilderToken {
+    /// An entry of `SLUICE_ADMIN_TOKENS`: `name:token` names the builder (a name of letters,
+    /// digits, `.`, `_` and `-`, up to 64); any other entry is a token alone, whose builder is
+    /// [`UNNAMED_BUILDER`].
+    pub fn parse(entry: &str) -> BuilderToken {
+        let entry = entry.trim();
+        let named = entry.split_once(':').filter(|(name, token)| {
+            !token.is_empty()
+                && (1..=64).contains(&name.len())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        });
+        let (name, token) = named.unwrap_or((UNNAMED_BUILDER, entry));
+        BuilderToken { hash: admin_hash(token), name: name.into() }
+    }
+}
+
 /// The token of `Authorization: Bearer <token>`.
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
@@ -38,20 +64,22 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 impl AppState {
-    /// Whether the request carries a builder token (compared with every admin token, in
+    /// The builder whose token the request carries (compared with every admin token, in
     /// constant time, without stopping at a match).
-    fn is_builder(&self, headers: &HeaderMap) -> bool {
-        let Some(token) = bearer(headers) else { return false };
-        let hash = admin_hash(token);
-        let found = self.admin_tokens.iter().fold(subtle::Choice::from(0), |found, known| found | known.ct_eq(&hash));
-        bool::from(found)
+    fn builder(&self, headers: &HeaderMap) -> Option<Caller> {
+        let hash = admin_hash(bearer(headers)?);
+        let mut found = None;
+        for known in &self.admin_tokens {
+            if bool::from(known.hash.ct_eq(&hash)) {
+                found = Some(Caller::Admin(known.name.clone()));
+            }
+        }
+        found
     }
 
-    /// The caller, or 401 (a session token is looked up in the store).
-    fn caller(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
-        if self.is_builder(headers) {
-            return Ok(Caller::Admin);
-        }
+    /// The end user whose session token the request carries, or 401 (the token is looked up
+    /// in the store).
+    fn session_caller(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
         let token = bearer(headers).ok_or_else(ApiError::unauthorized)?;
         match sluice::sessions::check_token(self.engine.services(), token)? {
             Some(session) => Ok(Caller::User(session)),
@@ -85,16 +113,17 @@ pub async fn guard(
     };
     let access = route.access;
     let headers = request.headers();
-    let caller = match access {
-        Access::Public => Ok(Caller::Anonymous),
-        _ if state.is_builder(headers) => Ok(Caller::Admin),
+    let builder = if access == Access::Public { None } else { state.builder(headers) };
+    let caller = match (access, builder) {
+        (Access::Public, _) => Ok(Caller::Anonymous),
+        (_, Some(builder)) => Ok(builder),
         // Runs without a credential only when the dataflow is public (the handler decides); a
         // credential that is sent must be valid.
-        Access::Dataflow if !headers.contains_key(axum::http::header::AUTHORIZATION) => Ok(Caller::Anonymous),
+        (Access::Dataflow, None) if !headers.contains_key(axum::http::header::AUTHORIZATION) => Ok(Caller::Anonymous),
         // A session token is looked up in the store: on a blocking thread.
-        Access::Signed | Access::Dataflow | Access::Builder => {
+        (Access::Signed | Access::Dataflow | Access::Builder, None) => {
             let (state, headers) = (state.clone(), headers.clone());
-            tokio::task::spawn_blocking(move || state.caller(&headers))
+            tokio::task::spawn_blocking(move || state.session_caller(&headers))
                 .await
                 .unwrap_or_else(|e| Err(ApiError::internal(format!("the request was lost: {e}"))))
         }

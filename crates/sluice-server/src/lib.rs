@@ -38,7 +38,8 @@ pub struct ServerConfig {
     pub body_limit: usize,
     /// Longest a request may take (then 408).
     pub timeout: Duration,
-    /// Builder (admin) tokens; only their SHA-256 is kept.
+    /// Builder (admin) tokens, each `name:token` or a token alone (see
+    /// [`auth::BuilderToken::parse`]); only their SHA-256 is kept.
     pub admin_tokens: Vec<String>,
     /// How long sessions from `POST /api/session` last, in milliseconds.
     pub session_lifetime: i64,
@@ -87,7 +88,7 @@ impl Default for ServerConfig {
 pub struct AppState {
     engine: Arc<Engine>,
     plans: RwLock<HashMap<String, (i64, Arc<Plan>)>>,
-    admin_tokens: Vec<[u8; 32]>,
+    admin_tokens: Vec<auth::BuilderToken>,
     metrics: Metrics,
     session_rules: SessionRules,
     password_sessions: bool,
@@ -123,7 +124,7 @@ impl AppState {
             catalogs,
             engine,
             plans: RwLock::new(HashMap::new()),
-            admin_tokens: config.admin_tokens.iter().map(|t| admin_hash(t.trim())).collect(),
+            admin_tokens: config.admin_tokens.iter().map(|entry| auth::BuilderToken::parse(entry)).collect(),
             metrics: Metrics::default(),
             session_rules: SessionRules {
                 lifetime: config.session_lifetime,

@@ -421,3 +421,31 @@ fn a_recorded_run_runs_again_from_a_step_without_the_steps_above_it() {
     assert!(unreached.body["error"]["message"].as_str().unwrap().contains("kept no items of step \"script\""));
     assert_eq!(server.admin("POST", "/api/runs/no-such-run/run-from/save", None).status, 404);
 }
+
+/// Builder tokens may carry their builder's name (`name:token`): the versions a builder saves
+/// say who saved them; a token alone is "builder"; the entry itself is no token.
+#[test]
+fn each_version_says_which_builder_saved_it() {
+    let server = Server::start_configured(sluice::Services::in_memory().unwrap(), |config| {
+        config.admin_tokens = vec!["ana:token-of-ana-0123456789".into(), "a-token-without-a-name".into()];
+    });
+    let save = |token: &str| {
+        let headers = [("authorization".to_owned(), format!("Bearer {token}"))];
+        server.send("PUT", "/api/components/ForTestCodeDemo", &headers, Some(FOR_TEST_CODE.as_bytes())).status
+    };
+    assert_eq!(save("token-of-ana-0123456789"), 200);
+    assert_eq!(save("a-token-without-a-name"), 200);
+    assert_eq!(save("ana:token-of-ana-0123456789"), 401, "the name is not part of the token");
+    let versions =
+        server.call("GET", "/api/components/ForTestCodeDemo/versions", Some("token-of-ana-0123456789"), None);
+    let saved: Vec<(i64, &str)> = versions
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["version"].as_i64().unwrap(), v["savedBy"].as_str().unwrap()))
+        .collect();
+    assert_eq!(saved, [(2, "builder"), (1, "ana")]);
+    let who = server.call("GET", "/api/session", Some("token-of-ana-0123456789"), None).body;
+    assert_eq!(who, json!({"builder": true, "name": "ana"}));
+}

@@ -572,7 +572,7 @@ fn signing_out_ends_the_session(server: &Server, _: &Place) {
         (200, Some("ann"), Some("web"))
     );
     assert!(who.body["expiresAt"].is_string(), "{}", who.text);
-    assert_eq!(server.admin("GET", "/api/session", None).body, json!({"builder": true}));
+    assert_eq!(server.admin("GET", "/api/session", None).body, json!({"builder": true, "name": "builder"}));
     assert_eq!(server.admin("DELETE", "/api/session", None).status, 409, "a builder token is no session");
     assert_eq!(server.call("DELETE", "/api/session", Some(&token), None).status, 204);
     assert_eq!(server.call("GET", "/api/session", Some(&token), None).status, 401);

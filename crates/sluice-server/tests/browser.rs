@@ -75,7 +75,7 @@ fn browse<T>(
     let (_driver, port) = chromedriver()?;
     let services = sluice::Services::in_memory().unwrap();
     services.store.import_users(&sluice::users::parse_users(users).unwrap()).unwrap();
-    services.store.save_component(name, component, 0).unwrap();
+    services.store.save_component(name, component, 0, None).unwrap();
     let store = services.store.clone();
     let engine = Arc::new(Engine::builder().services(services).build().unwrap());
     let app = sluice_server::router(Arc::new(AppState::new(engine, &config).unwrap()), &config);
@@ -207,9 +207,9 @@ fn the_signed_out_page_shows_the_sign_in_alone() {
 
 const BUILDER_TOKEN: &str = "builder-token-for-the-browser";
 
-/// A server that takes `BUILDER_TOKEN` as a builder's token.
+/// A server that takes `BUILDER_TOKEN` as the token of a builder named ana.
 fn builder_config() -> ServerConfig {
-    ServerConfig { admin_tokens: vec![BUILDER_TOKEN.to_owned()], ..ServerConfig::default() }
+    ServerConfig { admin_tokens: vec![format!("ana:{BUILDER_TOKEN}")], ..ServerConfig::default() }
 }
 
 /// Opens the builder page at `query` (such as `?component=…&lang=fr`) and signs in as a builder.
@@ -377,9 +377,15 @@ fn the_builder_compares_restores_and_imports_versions() {
         driver.find(By::Id("import")).await?.send_keys(file.to_str().ok_or("path")?).await?;
         driver.query(By::Id("status")).with_text("imported as version 4").first().await?;
         let import = store.get_component("ForTestCodeDemo", None)?.ok_or("none")?;
-        Ok((changed, rows, restored, import))
+        // Who saved each version: ana (the name of the token) from version 2 on; the file the
+        // test put in the store, by no one.
+        let by_ana = text_holding(driver, "[data-version='4']", "by ana").await?;
+        let first = text(driver, "[data-version='1']").await?;
+        Ok((changed, rows, restored, import, (by_ana, first)))
     });
-    let Some((changed, rows, restored, import)) = done else { return };
+    let Some((changed, rows, restored, import, (by_ana, first))) = done else { return };
+    assert!(by_ana.contains("version 4, saved") && !first.contains(" by "), "{by_ana} / {first}");
+    assert_eq!(import.saved_by.as_deref(), Some("ana"));
     assert!(changed.contains("\"codeLifetime\": \"5m\"") && changed.contains("\"codeLifetime\": \"4m\""), "{changed}");
     assert!(rows > 40, "the whole file, side by side: {rows} rows");
     assert_eq!((restored.version, restored.source.as_str()), (3, FOR_TEST_CODE), "version 1 again, byte for byte");

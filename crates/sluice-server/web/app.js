@@ -123,6 +123,6 @@ async function execute(dataflow) {
 if (credential.value) {
   signedIn(credential.value, "");
   api("GET", "/api/session").then((answer) => {
-    if (answer.status === 200) $("who").textContent = answer.json.builder ? "builder" : answer.json.userName;
+    if (answer.status === 200) $("who").textContent = answer.json.builder ? answer.json.name : answer.json.userName;
   });
 }

@@ -141,7 +141,8 @@ async function loadVersions() {
     const pick = el("input", { type: "checkbox", ariaLabel: "Compare version " + v.version, dataset: { compare: v.version } });
     const restore = el("button", { className: "secondary", textContent: "Restore as a new version", dataset: { restore: v.version } });
     restore.onclick = () => restoreVersion(v.version);
-    list.append(el("div", { dataset: { version: v.version } }, pick, ` version ${v.version}, saved ${v.savedAt} `, restore));
+    const when = new Date(v.savedAt).toLocaleString(state.lang);
+    list.append(el("div", { dataset: { version: v.version } }, pick, ` version ${v.version}, saved ${when}${v.savedBy ? " by " + v.savedBy : ""} `, restore));
   }
 }
 

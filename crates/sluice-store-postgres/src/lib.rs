@@ -815,6 +815,7 @@ fn component_from(row: &Row) -> Outcome<StoredComponent> {
         version: row.try_get("version")?,
         source: row.try_get("source")?,
         saved_at: row.try_get("saved_at")?,
+        saved_by: row.try_get("saved_by")?,
     })
 }
 
@@ -822,17 +823,17 @@ fn component_from(row: &Row) -> Outcome<StoredComponent> {
 const SAVE_TRIES: usize = 16;
 
 impl ComponentStore for PostgresStore {
-    fn save_component(&self, name: &str, source: &str, at: Millis) -> Result<i64, StoreError> {
+    fn save_component(&self, name: &str, source: &str, at: Millis, by: Option<&str>) -> Result<i64, StoreError> {
         self.with(async |db| {
             for _ in 0..SAVE_TRIES {
                 let saved = row(
                     db,
                     "WITH saved AS (
-                        INSERT INTO components (name, version, source, saved_at)
-                        SELECT $1, coalesce(max(version), 0) + 1, $2, $3 FROM components WHERE name = $1
+                        INSERT INTO components (name, version, source, saved_at, saved_by)
+                        SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $5 FROM components WHERE name = $1
                         RETURNING version)
                      SELECT version, pg_notify($4, $1) FROM saved",
-                    &[&name, &source, &at, &versions::CHANNEL],
+                    &[&name, &source, &at, &versions::CHANNEL, &by],
                     |r| Ok(r.try_get::<_, i64>(0)?),
                 )
                 .await;
@@ -868,7 +869,7 @@ impl ComponentStore for PostgresStore {
         self.with(async |db| {
             row(
                 db,
-                "SELECT name, version, source, saved_at FROM components
+                "SELECT name, version, source, saved_at, saved_by FROM components
                   WHERE name = $1 AND ($2::bigint IS NULL OR version = $2) ORDER BY version DESC LIMIT 1",
                 &[&name, &version],
                 component_from,
@@ -881,7 +882,8 @@ impl ComponentStore for PostgresStore {
         self.with(async |db| {
             rows(
                 db,
-                "SELECT DISTINCT ON (name) name, version, source, saved_at FROM components ORDER BY name, version DESC",
+                "SELECT DISTINCT ON (name) name, version, source, saved_at, saved_by FROM components
+                  ORDER BY name, version DESC",
                 &[],
                 component_from,
             )

@@ -137,4 +137,6 @@ pub const MIGRATIONS: &[&str] = &[
         failures integer NOT NULL,
         PRIMARY KEY (subject, scope)
     );",
+    // 4: who saved each version of a component (a builder's name; unknown before).
+    "ALTER TABLE components ADD COLUMN saved_by text;",
 ];

@@ -670,8 +670,8 @@ impl RunStore for SqliteStore {
 }
 
 impl ComponentStore for SqliteStore {
-    fn save_component(&self, name: &str, source: &str, at: Millis) -> Result<i64, StoreError> {
-        let (name, source) = (name.to_owned(), source.to_owned());
+    fn save_component(&self, name: &str, source: &str, at: Millis, by: Option<&str>) -> Result<i64, StoreError> {
+        let (name, source, by) = (name.to_owned(), source.to_owned(), by.map(str::to_owned));
         self.write(move |conn| {
             let version: i64 = row(
                 conn,
@@ -681,8 +681,8 @@ impl ComponentStore for SqliteStore {
             )?;
             exec(
                 conn,
-                "INSERT INTO components (name, version, source, saved_at) VALUES (?1, ?2, ?3, ?4)",
-                params![name, version, source, at],
+                "INSERT INTO components (name, version, source, saved_at, saved_by) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![name, version, source, at, by],
             )?;
             Ok(version)
         })
@@ -698,7 +698,7 @@ impl ComponentStore for SqliteStore {
         self.read(|conn| {
             Ok(row(
                 conn,
-                "SELECT name, version, source, saved_at FROM components
+                "SELECT name, version, source, saved_at, saved_by FROM components
                   WHERE name = ?1 AND (?2 IS NULL OR version = ?2) ORDER BY version DESC LIMIT 1",
                 params![name, version],
                 component_from,
@@ -711,7 +711,7 @@ impl ComponentStore for SqliteStore {
         self.read(|conn| {
             Ok(all_rows(
                 conn,
-                "SELECT name, max(version) AS version, source, saved_at FROM components GROUP BY name ORDER BY name",
+                "SELECT name, max(version) AS version, source, saved_at, saved_by FROM components GROUP BY name ORDER BY name",
                 [],
                 component_from,
             )?)
@@ -725,7 +725,13 @@ impl ComponentStore for SqliteStore {
 }
 
 fn component_from(row: &Row<'_>) -> rusqlite::Result<StoredComponent> {
-    Ok(StoredComponent { name: row.get(0)?, version: row.get(1)?, source: row.get(2)?, saved_at: row.get(3)? })
+    Ok(StoredComponent {
+        name: row.get(0)?,
+        version: row.get(1)?,
+        source: row.get(2)?,
+        saved_at: row.get(3)?,
+        saved_by: row.get(4)?,
+    })
 }
 
 fn message_from(row: &Row<'_>) -> rusqlite::Result<Message> {

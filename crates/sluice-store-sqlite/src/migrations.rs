@@ -128,4 +128,6 @@ pub const MIGRATIONS: &[&str] = &[
         failures INTEGER NOT NULL,
         PRIMARY KEY (subject, scope)
     ) WITHOUT ROWID;",
+    // 6: who saved each version of a component (a builder's name; unknown before).
+    "ALTER TABLE components ADD COLUMN saved_by TEXT;",
 ];

@@ -370,17 +370,23 @@ fn runs_are_recorded_newest_first(h: &Harness) {
 
 fn components_keep_every_version(h: &Harness) {
     let store = &h.services.store;
-    assert_eq!(store.save_component("A", "{\"v\":1}", T0).unwrap(), 1);
-    assert_eq!(store.save_component("A", "{\"v\":2}", T0 + 1).unwrap(), 2);
-    assert_eq!(store.save_component("B", "{}", T0).unwrap(), 1);
+    assert_eq!(store.save_component("A", "{\"v\":1}", T0, Some("ana")).unwrap(), 1);
+    assert_eq!(store.save_component("A", "{\"v\":2}", T0 + 1, Some("ben")).unwrap(), 2);
+    assert_eq!(store.save_component("B", "{}", T0, None).unwrap(), 1);
     assert_eq!(store.get_component("A", None).unwrap().unwrap().source, "{\"v\":2}");
     assert_eq!(store.component_version("A").unwrap(), Some(2));
     assert_eq!(store.component_version("C").unwrap(), None);
-    assert_eq!(store.get_component("A", Some(1)).unwrap().unwrap().source, "{\"v\":1}");
+    let first = store.get_component("A", Some(1)).unwrap().unwrap();
+    assert_eq!(
+        (first.source.as_str(), first.saved_by.as_deref()),
+        ("{\"v\":1}", Some("ana")),
+        "who saved each version"
+    );
     assert!(store.get_component("A", Some(3)).unwrap().is_none());
     let listed = store.list_components().unwrap();
     assert_eq!(listed.iter().map(|c| (c.name.as_str(), c.version)).collect::<Vec<_>>(), [("A", 2), ("B", 1)]);
-    assert_eq!(listed[0].source, "{\"v\":2}");
+    assert_eq!((listed[0].source.as_str(), listed[0].saved_by.as_deref()), ("{\"v\":2}", Some("ben")));
+    assert_eq!(listed[1].saved_by, None);
     assert!(store.delete_component("A").unwrap());
     assert!(!store.delete_component("A").unwrap());
     assert!(store.get_component("A", None).unwrap().is_none());
@@ -423,7 +429,7 @@ fn concurrent_failures_are_each_counted(h: &Harness) {
 
 fn concurrent_saves_get_distinct_versions(h: &Harness) {
     let store = &h.services.store;
-    let mut versions = all_at_once(8, |i| store.save_component("C", &format!("{{\"i\":{i}}}"), T0).unwrap());
+    let mut versions = all_at_once(8, |i| store.save_component("C", &format!("{{\"i\":{i}}}"), T0, None).unwrap());
     versions.sort_unstable();
     assert_eq!(versions, (1..=8).collect::<Vec<i64>>());
 }

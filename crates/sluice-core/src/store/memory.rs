@@ -413,7 +413,7 @@ impl SessionStore for MemoryStore {
 }
 
 impl ComponentStore for MemoryStore {
-    fn save_component(&self, name: &str, source: &str, at: Millis) -> Result<i64, StoreError> {
+    fn save_component(&self, name: &str, source: &str, at: Millis, by: Option<&str>) -> Result<i64, StoreError> {
         let mut state = self.state();
         let version = state.components.iter().filter(|c| c.name == name).map(|c| c.version).max().unwrap_or(0) + 1;
         state.components.push(StoredComponent {
@@ -421,6 +421,7 @@ impl ComponentStore for MemoryStore {
             version,
             source: source.to_owned(),
             saved_at: at,
+            saved_by: by.map(str::to_owned),
         });
         Ok(version)
     }

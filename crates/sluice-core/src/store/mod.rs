@@ -371,12 +371,14 @@ pub struct StoredComponent {
     pub source: String,
     /// When it was saved (ms since the epoch).
     pub saved_at: Millis,
+    /// Who saved it (a builder's name), when that is known.
+    pub saved_by: Option<String>,
 }
 
 /// Component files saved by the builder, with every version.
 pub trait ComponentStore {
-    /// Saves a new version and returns its number.
-    fn save_component(&self, name: &str, source: &str, at: Millis) -> Result<i64, StoreError>;
+    /// Saves a new version, at `at` by `by` (a builder's name), and returns its number.
+    fn save_component(&self, name: &str, source: &str, at: Millis, by: Option<&str>) -> Result<i64, StoreError>;
     /// The number of the latest version, without its text (what a server checks per request).
     fn component_version(&self, name: &str) -> Result<Option<i64>, StoreError>;
     /// The latest version, or version `version`.
