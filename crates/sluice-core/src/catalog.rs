@@ -67,6 +67,13 @@ impl Engine {
                         CatalogSetting { name: s.name, label: s.label.get(lang), required: required.contains(&s.name) }
                     })
                     .collect();
+                for at in crate::help::described_definitions(&registered.schema) {
+                    if let (Some(text), Some(Value::Object(described))) =
+                        (crate::help::nested_help(lang, meta.id, &at), schema.pointer_mut(&at))
+                    {
+                        described.insert("description".into(), json!(text));
+                    }
+                }
                 CatalogEntry {
                     id: meta.id,
                     group: meta.group,

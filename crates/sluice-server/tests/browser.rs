@@ -300,6 +300,10 @@ fn the_builder_edits_validates_saves_and_runs_a_component() {
             .execute("return [...document.querySelectorAll('#drawer label')].map(l => l.textContent)", vec![])
             .await?;
         let labels: Vec<String> = labels.convert()?;
+        // An enum's choices come with their descriptions in French.
+        click(driver, "[data-step='modal']").await?;
+        let choice = text(driver, "[data-setting='actionType'] option[value='OpenModal']").await?;
+        click(driver, "[data-stage='Code'] [data-step='code']").await?;
         // A lifetime that is no duration: a problem in the list and on the card.
         let problem = "[data-errors] [data-pointer='/dataflows/0/stages/1/steps/1/settings/codeLifetime']";
         type_into(driver, "[data-setting='codeLifetime']", "forever").await?;
@@ -328,9 +332,11 @@ fn the_builder_edits_validates_saves_and_runs_a_component() {
         let items = text(driver, "#traceItems").await?;
         driver.screenshot(&screenshots().join("builder-eye.png")).await?;
         let warned = (warned_unsaved, warned_saved);
-        Ok((labels, listed, badge, saved, code, items, store.list_entries("ForTestCodeDemo")?, paths, warned))
+        let entries = store.list_entries("ForTestCodeDemo")?;
+        Ok((labels, listed, badge, saved, code, items, entries, paths, warned, choice))
     });
-    let Some((labels, listed, badge, saved, code, items, entries, paths, warned)) = built else { return };
+    let Some((labels, listed, badge, saved, code, items, entries, paths, warned, choice)) = built else { return };
+    assert_eq!(choice, "OpenModal — Ouvrir une fenêtre modale qui montre `fields`.");
     assert_eq!(warned, (true, false), "leaving warns with unsaved changes only");
     assert_eq!(paths[..2], ["_user", "data.ForTestCode"], "{paths:?}");
     assert!(paths.contains(&"data.creatorSubject".to_owned()), "{paths:?}");

@@ -667,10 +667,12 @@ function setting(step, key, prop, schema, problems) {
     changed();
   };
   const types = [p.type].flat();
-  const choices = p.enum || p.oneOf?.map((o) => o.const).filter((c) => c !== undefined);
+  // The choices, each with its description in the page's language where the schema has one.
+  const choices = p.enum?.map((c) => ({ const: c })) || p.oneOf?.filter((o) => o.const !== undefined);
   let control;
   if (choices?.length) {
-    control = el("select", {}, el("option", { value: "", textContent: "(default)" }), ...choices.map((c) => el("option", { value: c, textContent: c })));
+    const option = (o) => el("option", { value: o.const, textContent: o.description ? `${o.const} — ${o.description}` : o.const });
+    control = el("select", {}, el("option", { value: "", textContent: "(default)" }), ...choices.map(option));
     control.value = value ?? "";
     control.onchange = () => set(control.value || undefined);
   } else if (types.includes("boolean")) {

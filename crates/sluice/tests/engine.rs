@@ -242,24 +242,49 @@ fn every_setting_has_its_help_text_in_every_language() {
         .steps()
         .flat_map(|s| s.descriptor.meta.settings.iter().map(|set| format!("{}/{}", s.descriptor.meta.id, set.name)))
         .collect();
+    // The nested values each step's schema describes: (step, JSON Pointer under $defs).
+    let nested: Vec<(&str, String)> = engine
+        .steps()
+        .flat_map(|s| sluice::help::described_definitions(&s.schema).into_iter().map(|at| (s.descriptor.meta.id, at)))
+        .collect();
     for lang in Lang::ALL.into_iter().filter(|l| *l != Lang::En) {
-        let missing: Vec<&String> = settings
+        let missing: Vec<String> = settings
             .iter()
             .filter(|key| {
                 let (step, setting) = key.split_once('/').unwrap();
                 sluice::help::setting_help(lang, step, setting).is_none_or(str::is_empty)
             })
+            .cloned()
+            .chain(
+                nested
+                    .iter()
+                    .filter(|(step, at)| sluice::help::nested_help(lang, step, at).is_none_or(str::is_empty))
+                    .map(|(step, at)| format!("{step}{at}")),
+            )
             .collect();
         assert!(missing.is_empty(), "help/{}.json lacks {missing:?}", lang.code());
-        let stale: Vec<&str> =
-            sluice::help::translated_keys(lang).into_iter().filter(|k| !settings.iter().any(|s| s == k)).collect();
-        assert!(stale.is_empty(), "help/{}.json translates settings that are gone: {stale:?}", lang.code());
+        let used = |key: &str| {
+            settings.iter().any(|s| s == key)
+                || nested.iter().any(|(step, at)| key == &at[1..] || key == format!("{step}{at}"))
+        };
+        let stale: Vec<&str> = sluice::help::translated_keys(lang).into_iter().filter(|k| !used(k)).collect();
+        assert!(stale.is_empty(), "help/{}.json translates settings or values that are gone: {stale:?}", lang.code());
     }
     let french = engine.catalog(Lang::Fr);
     let code = french.iter().find(|e| e.id == "get_one_time_code_for_user").unwrap();
     assert_eq!(
         code.schema["properties"]["codeLength"]["description"],
         "Nombre de chiffres du code, de 6 à 10. Par défaut 6."
+    );
+    // Nested values too: an enum's choices, a field mapping's parts (one step's own text where
+    // two steps' definitions share a name).
+    let filter = french.iter().find(|e| e.id == "filter_source").unwrap();
+    assert_eq!(filter.schema["$defs"]["Operator"]["oneOf"][2]["description"], "Le champ est supérieur à la valeur.");
+    let entry = french.iter().find(|e| e.id == "update_entry").unwrap();
+    assert_eq!(entry.schema["$defs"]["FieldMapping"]["description"], "Un champ à écrire.");
+    assert_eq!(
+        entry.schema["$defs"]["FieldMapping"]["properties"]["to"]["description"],
+        "La définition dans laquelle elle est écrite."
     );
     let english = engine.catalog(Lang::En);
     let code = english.iter().find(|e| e.id == "get_one_time_code_for_user").unwrap();
