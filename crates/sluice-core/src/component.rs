@@ -265,3 +265,23 @@ pub fn data_schema(definitions: &Definitions) -> Value {
     let required: Vec<&String> = definitions.iter().filter(|(_, d)| d.required).map(|(n, _)| n).collect();
     json!({"type": "object", "properties": properties, "required": required})
 }
+
+/// A component file's text naming the component `name`: its top-level `"name"` string
+/// replaced, every other byte kept (a rename keeps each version's layout). A text without one
+/// comes back as it is; files in a store were validated and have one.
+pub fn with_name(source: &str, name: &str) -> String {
+    match crate::source::top_level_string(source, "name") {
+        Some(span) => format!("{}{}{}", &source[..span.start], Value::from(name), &source[span.end..]),
+        None => source.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_renamed_file_changes_its_name_only() {
+        let file = "{\n  \"dataflows\": [{\"name\": \"F\"}],\n  \"name\":\t\"Old\" ,\n  \"x\": 1\n}\n";
+        assert_eq!(super::with_name(file, "New \"one\""), file.replace("\"Old\"", r#""New \"one\"""#));
+        assert_eq!(super::with_name("{}", "New"), "{}");
+    }
+}

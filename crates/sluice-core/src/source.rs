@@ -99,6 +99,36 @@ impl<'a> Source<'a> {
     }
 }
 
+/// The bytes of the string value of the top-level member `key` (the last one, as serde_json
+/// reads a duplicated key), or `None` when there is no such string.
+pub fn top_level_string(text: &str, key: &str) -> Option<std::ops::Range<usize>> {
+    let mut scanner = Scanner::new(text, &ScannerOptions::default());
+    let (mut depth, mut expect_key, mut at_key) = (0usize, false, false);
+    let mut found = None;
+    while let Ok(Some(token)) = scanner.scan() {
+        match token {
+            Token::OpenBrace | Token::OpenBracket => {
+                depth += 1;
+                expect_key = depth == 1 && matches!(token, Token::OpenBrace);
+                at_key = false;
+            }
+            Token::CloseBrace | Token::CloseBracket => depth = depth.saturating_sub(1),
+            Token::Comma => expect_key = depth == 1,
+            Token::Colon | Token::CommentLine(_) | Token::CommentBlock(_) => {}
+            Token::String(name) if depth == 1 && expect_key => {
+                at_key = name == key;
+                expect_key = false;
+            }
+            Token::String(_) if depth == 1 && at_key => {
+                found = Some(scanner.token_start()..scanner.token_end());
+                at_key = false;
+            }
+            _ => at_key = false,
+        }
+    }
+    found
+}
+
 /// An open object or array during [`Source::locate_all`].
 struct Frame {
     is_array: bool,
@@ -146,6 +176,16 @@ mod tests {
     fn duplicate_keys_resolve_to_the_last_like_serde() {
         let got = Source::new(TEXT).locate_all(&["/a/0"]);
         assert_eq!((got[0].line, got[0].column), (3, 9));
+    }
+
+    #[test]
+    fn the_top_level_string_is_found_whatever_surrounds_it() {
+        let text = r#"{"dataflows": [{"name": "F"}], "x": {"name": "inner"}, "name" : "Demo\"1", "z": 1}"#;
+        let span = top_level_string(text, "name").unwrap();
+        assert_eq!(&text[span], r#""Demo\"1""#);
+        assert_eq!(top_level_string(r#"{"name": 5}"#, "name"), None);
+        assert_eq!(top_level_string(r#"{"a": {"name": "no"}}"#, "name"), None);
+        assert_eq!(top_level_string("[\"name\", \"x\"]", "name"), None);
     }
 
     #[test]

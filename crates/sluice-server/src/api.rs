@@ -272,6 +272,38 @@ pub async fn delete_component(State(state): Shared, Path(name): Path<String>) ->
     .await
 }
 
+/// `POST /api/components/{name}/rename` with `{"name": "New"}`: every version moves to the new
+/// name, each file naming it. The new name must be one a component may have (the component
+/// schema's rule, checked on the latest file renamed) and free.
+pub async fn rename_component(
+    State(state): Shared,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let body = parse(&body)?;
+    let Some(to) = body.get("name").and_then(Value::as_str).map(str::to_owned) else {
+        return Err(ApiError::bad_request("send {\"name\": \"NewName\"}"));
+    };
+    blocking(move || {
+        let store = &state.engine.services().store;
+        let latest = store.get_component(&name, None)?.ok_or_else(|| unknown_component(&name))?;
+        let renamed = sluice::component::with_name(&latest.source, &to);
+        if let Err(LoadError::Invalid { diagnostics, .. }) = state.engine.load(&to, renamed.as_bytes()) {
+            let about_the_name: Vec<_> = diagnostics.into_iter().filter(|d| d.pointer == "/name").collect();
+            if !about_the_name.is_empty() {
+                return Err(problems(&about_the_name));
+            }
+        }
+        if !store.rename_component(&name, &to)? {
+            return Err(unknown_component(&name));
+        }
+        state.forget(&name);
+        state.forget(&to);
+        Ok(Json(json!({"name": to})).into_response())
+    })
+    .await
+}
+
 fn unknown_component(name: &str) -> ApiError {
     ApiError::not_found(format!("there is no component named \"{name}\""))
 }

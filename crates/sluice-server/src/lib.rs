@@ -226,6 +226,8 @@ pub enum RequestBody {
     ActionModel,
     /// `{"userName": .., "password": ..}`.
     Credentials,
+    /// `{"name": ..}`: a component's new name.
+    NewName,
 }
 
 impl RequestBody {
@@ -237,6 +239,11 @@ impl RequestBody {
                 "type": "object",
                 "description": "The action model: the form's fields under `data` (`_` keys are the server's, refused from anyone but a builder).",
                 "properties": {"data": {"type": "object"}},
+            }),
+            RequestBody::NewName => json!({
+                "type": "object",
+                "required": ["name"],
+                "properties": {"name": {"$ref": "#/components/schemas/Component/properties/name"}},
             }),
             RequestBody::Credentials => json!({
                 "type": "object",
@@ -504,6 +511,27 @@ pub fn routes() -> Vec<Route> {
             body: None,
             query: &[],
             handler: delete(api::delete_component),
+        },
+        Route {
+            method: "POST",
+            path: "/api/components/{name}/rename",
+            summary: "Renames a component with every version (`{\"name\": \"New\"}`): each version's file names the new name, the rest of its text kept.",
+            access: Access::Builder,
+            throttle: Throttle::No,
+            responses: &[
+                (200, "{\"name\": \"New\"}"),
+                BAD,
+                UNAUTHORIZED,
+                FORBIDDEN,
+                NOT_FOUND,
+                (409, "a component has that name already"),
+                NOT_JSON,
+                (422, "no component may have that name"),
+                UNAVAILABLE,
+            ],
+            body: Some(RequestBody::NewName),
+            query: &[],
+            handler: post(api::rename_component),
         },
         Route {
             method: "POST",

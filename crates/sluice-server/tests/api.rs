@@ -449,3 +449,32 @@ fn each_version_says_which_builder_saved_it() {
     let who = server.call("GET", "/api/session", Some("token-of-ana-0123456789"), None).body;
     assert_eq!(who, json!({"builder": true, "name": "ana"}));
 }
+
+/// A rename moves every version to the new name, each file naming it; the old name is gone; a
+/// name in use, a name no component may have and an unknown component are refused.
+#[test]
+fn a_renamed_component_keeps_its_versions_and_runs_under_its_new_name() {
+    let server = Server::start();
+    server.admin("PUT", "/api/components/ForTestCodeDemo", Some(FOR_TEST_CODE));
+    server.admin("PUT", "/api/components/ForTestCodeDemo", Some(FOR_TEST_CODE));
+    let rename = |from: &str, body: &str| server.admin("POST", &format!("/api/components/{from}/rename"), Some(body));
+    assert_eq!(rename("ForTestCodeDemo", r#"{"name": "Codes"}"#).body, json!({"name": "Codes"}));
+    assert_eq!(server.admin("GET", "/api/components/ForTestCodeDemo", None).status, 404);
+    let versions = server.admin("GET", "/api/components/Codes/versions", None).body;
+    assert_eq!(versions.as_array().unwrap().len(), 2);
+    let first = server.admin("GET", "/api/components/Codes/file?version=1", None).text;
+    assert_eq!(
+        first,
+        FOR_TEST_CODE.replace(r#""name": "ForTestCodeDemo""#, r#""name": "Codes""#),
+        "only the name changed"
+    );
+    let ran = server.admin("POST", "/api/components/Codes/dataflows/GetCode/execute", Some(r#"{"data": {}}"#));
+    assert_eq!(ran.status, 422, "runs under its new name (and fails for want of a user): {}", ran.text);
+    assert_eq!(ran.body["error"]["step"], "code");
+    server.admin("PUT", "/api/components/ForTestCodeDemo", Some(FOR_TEST_CODE));
+    assert_eq!(rename("ForTestCodeDemo", r#"{"name": "Codes"}"#).status, 409, "a name in use");
+    let invalid = rename("ForTestCodeDemo", r#"{"name": "9 lives"}"#);
+    assert_eq!((invalid.status, invalid.body["errors"][0]["pointer"].as_str()), (422, Some("/name")));
+    assert_eq!(rename("Nope", r#"{"name": "Other"}"#).status, 404);
+    assert_eq!(rename("Codes", r#"{"title": "Other"}"#).status, 400);
+}

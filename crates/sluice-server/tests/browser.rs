@@ -387,9 +387,17 @@ fn the_builder_compares_restores_and_imports_versions() {
         // test put in the store, by no one.
         let by_ana = text_holding(driver, "[data-version='4']", "by ana").await?;
         let first = text(driver, "[data-version='1']").await?;
-        Ok((changed, rows, restored, import, (by_ana, first)))
+        // Renamed with its versions, from the component's panel (no step selected).
+        click(driver, "[data-dataflow='GetCode']").await?;
+        type_into(driver, "#componentNameInput", "Codes").await?;
+        click(driver, "#renameComponent").await?;
+        driver.query(By::Id("status")).with_text("renamed ForTestCodeDemo to Codes, with its versions").first().await?;
+        driver.query(By::Css("[data-component='Codes']")).first().await?;
+        let renamed = (store.component_version("Codes")?, store.component_version("ForTestCodeDemo")?);
+        Ok((changed, rows, restored, import, (by_ana, first), renamed))
     });
-    let Some((changed, rows, restored, import, (by_ana, first))) = done else { return };
+    let Some((changed, rows, restored, import, (by_ana, first), renamed)) = done else { return };
+    assert_eq!(renamed, (Some(4), None), "every version moved to the new name");
     assert!(by_ana.contains("version 4, saved") && !first.contains(" by "), "{by_ana} / {first}");
     assert_eq!(import.saved_by.as_deref(), Some("ana"));
     assert!(changed.contains("\"codeLifetime\": \"5m\"") && changed.contains("\"codeLifetime\": \"4m\""), "{changed}");

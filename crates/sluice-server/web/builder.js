@@ -570,7 +570,20 @@ function componentPanel() {
     $("work").hidden = true;
     loadComponents();
   };
-  return [el("h3", { textContent: "Component" }), field("Component name", name), remove];
+  // A new name saves as a new component; "Rename" moves the saved one, every version, to it.
+  const savedName = state.saved ? JSON.parse(state.saved).name : null;
+  const rename = el("button", { className: "secondary", textContent: "Rename, keeping its versions", id: "renameComponent",
+    disabled: !savedName || savedName === state.doc.name, title: "Moves every saved version to the new name" });
+  rename.onclick = async () => {
+    const answer = await api("POST", `/api/components/${enc(savedName)}/rename`, { name: state.doc.name });
+    if (answer.status !== 200) { status(answer.json?.error?.message || answer.json?.errors?.[0]?.message || "not renamed"); return; }
+    state.saved = JSON.stringify({ ...JSON.parse(state.saved), name: state.doc.name });
+    status(`renamed ${savedName} to ${state.doc.name}, with its versions`);
+    loadComponents();
+    loadVersions();
+    render();
+  };
+  return [el("h3", { textContent: "Component" }), field("Component name", name), rename, remove];
 }
 
 function definitionsPanel() {

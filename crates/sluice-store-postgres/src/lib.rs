@@ -905,6 +905,32 @@ impl ComponentStore for PostgresStore {
             Ok(deleted.unwrap_or(0) > 0)
         })
     }
+
+    fn rename_component(&self, from: &str, to: &str) -> Result<bool, StoreError> {
+        self.with(async |client| {
+            let tx = client.transaction().await?;
+            if tx.query_opt("SELECT 1 FROM components WHERE name = $1 LIMIT 1", &[&to]).await?.is_some() {
+                return Err(sluice_core::store::name_taken(to).into());
+            }
+            let found = tx.query("SELECT version, source FROM components WHERE name = $1 FOR UPDATE", &[&from]).await?;
+            for row in &found {
+                let (version, source): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
+                let source = sluice_core::component::with_name(&source, to);
+                tx.execute(
+                    "UPDATE components SET name = $1, source = $2 WHERE name = $3 AND version = $4",
+                    &[&to, &source, &from, &version],
+                )
+                .await
+                .map_err(Fail::from)
+                .map_err(|e| if is_unique_violation(&e) { sluice_core::store::name_taken(to).into() } else { e })?;
+            }
+            tx.execute("SELECT pg_notify($1, $2), pg_notify($1, $3)", &[&versions::CHANNEL, &from, &to]).await?;
+            tx.commit().await?;
+            self.versions.forget(from);
+            self.versions.forget(to);
+            Ok(!found.is_empty())
+        })
+    }
 }
 
 fn message_from(row: &Row) -> Outcome<Message> {

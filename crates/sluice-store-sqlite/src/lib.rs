@@ -722,6 +722,30 @@ impl ComponentStore for SqliteStore {
         let name = name.to_owned();
         self.write(move |conn| Ok(exec(conn, "DELETE FROM components WHERE name = ?1", params![name])? > 0))
     }
+
+    fn rename_component(&self, from: &str, to: &str) -> Result<bool, StoreError> {
+        let (from, to) = (from.to_owned(), to.to_owned());
+        self.write(move |conn| {
+            let taken: bool =
+                row(conn, "SELECT EXISTS (SELECT 1 FROM components WHERE name = ?1)", params![to], |r| r.get(0))?;
+            if taken {
+                return Err(sluice_core::store::name_taken(&to).into());
+            }
+            let versions: Vec<(i64, String)> =
+                all_rows(conn, "SELECT version, source FROM components WHERE name = ?1", params![from], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+            for (version, source) in &versions {
+                let source = sluice_core::component::with_name(source, &to);
+                exec(
+                    conn,
+                    "UPDATE components SET name = ?1, source = ?2 WHERE name = ?3 AND version = ?4",
+                    params![to, source, from, version],
+                )?;
+            }
+            Ok(!versions.is_empty())
+        })
+    }
 }
 
 fn component_from(row: &Row<'_>) -> rusqlite::Result<StoredComponent> {

@@ -427,6 +427,24 @@ fn concurrent_failures_are_each_counted(h: &Harness) {
     assert_eq!(store.record_failure(&h.bob.id, "web", T0 + HOUR + 8, T0 + 8).unwrap(), 8, "older ones are forgotten");
 }
 
+fn a_renamed_component_keeps_its_versions(h: &Harness) {
+    let store = &h.services.store;
+    let file = |name: &str, v: u8| format!("{{\n  \"name\": \"{name}\",\n  \"v\": {v}\n}}");
+    store.save_component("Old", &file("Old", 1), T0, Some("ana")).unwrap();
+    store.save_component("Old", &file("Old", 2), T0 + 1, None).unwrap();
+    store.save_component("Taken", &file("Taken", 1), T0, None).unwrap();
+    assert!(matches!(store.rename_component("Old", "Taken"), Err(StoreError::Duplicate(_))), "onto a name in use");
+    assert!(store.get_component("Old", Some(2)).unwrap().is_some(), "a refused rename changes nothing");
+    assert!(store.rename_component("Old", "New").unwrap());
+    assert!(!store.rename_component("Old", "Other").unwrap(), "nothing left under the old name");
+    assert_eq!(store.component_version("Old").unwrap(), None);
+    assert_eq!(store.component_version("New").unwrap(), Some(2));
+    let first = store.get_component("New", Some(1)).unwrap().unwrap();
+    assert_eq!((first.source, first.saved_at, first.saved_by.as_deref()), (file("New", 1), T0, Some("ana")));
+    assert_eq!(store.get_component("New", None).unwrap().unwrap().source, file("New", 2));
+    assert_eq!(store.save_component("New", &file("New", 3), T0 + 2, None).unwrap(), 3, "versions go on");
+}
+
 fn concurrent_saves_get_distinct_versions(h: &Harness) {
     let store = &h.services.store;
     let mut versions = all_at_once(8, |i| store.save_component("C", &format!("{{\"i\":{i}}}"), T0, None).unwrap());
@@ -641,6 +659,7 @@ macro_rules! every_store {
             entries_are_created_updated_and_marked_for_deletion,
             runs_are_recorded_newest_first,
             components_keep_every_version,
+            a_renamed_component_keeps_its_versions,
             concurrent_issues_store_exactly_one_code,
             concurrent_failures_are_each_counted,
             concurrent_saves_get_distinct_versions,

@@ -459,6 +459,20 @@ impl ComponentStore for MemoryStore {
         state.components.retain(|c| c.name != name);
         Ok(state.components.len() != before)
     }
+
+    fn rename_component(&self, from: &str, to: &str) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        if state.components.iter().any(|c| c.name == to) {
+            return Err(super::name_taken(to));
+        }
+        let mut found = false;
+        for version in state.components.iter_mut().filter(|c| c.name == from) {
+            version.name = to.to_owned();
+            version.source = crate::component::with_name(&version.source, to);
+            found = true;
+        }
+        Ok(found)
+    }
 }
 
 impl Store for MemoryStore {

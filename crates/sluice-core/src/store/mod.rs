@@ -387,6 +387,15 @@ pub trait ComponentStore {
     fn list_components(&self) -> Result<Vec<StoredComponent>, StoreError>;
     /// Deletes every version; `false` when there was none.
     fn delete_component(&self, name: &str) -> Result<bool, StoreError>;
+    /// Moves every version of `from` to the name `to`, each file naming `to`
+    /// ([`with_name`](crate::component::with_name)), at once: `false` when `from` has no
+    /// version, [`StoreError::Duplicate`] when `to` has one.
+    fn rename_component(&self, from: &str, to: &str) -> Result<bool, StoreError>;
+}
+
+/// What a rename onto a name in use answers.
+pub fn name_taken(name: &str) -> StoreError {
+    StoreError::Duplicate(format!("a component named \"{name}\" exists already"))
 }
 
 /// A notification channel.
