@@ -423,6 +423,11 @@ fn the_builder_builds_the_for_test_code_component_from_nothing() {
         type_into(driver, "[data-definition-text='ForTestCode/description']", "The code shown in the modal").await?;
         type_into(driver, "#newDefinition", "Level").await?;
         type_into(driver, "[data-definition-enum='Level']", "low, high").await?;
+        // A notification template, its body in the code editor with minijinja highlighted.
+        type_into(driver, "#newTemplate", "code").await?;
+        type_into(driver, "[data-template-text='code/en/subject']", "Your code").await?;
+        type_into(driver, "[data-template-text='code/en/body']", "Code: {{ _oneTimeCode }}").await?;
+        let template_code = text(driver, ".editor[data-media-type='text/x-jinja'] .tok-keyword").await?;
         type_into(driver, "#dataflowName", "GetCode").await?;
         // Input: the action model. Code: the user, the code, the script. Output: entry, modal, response.
         add_step(driver, "Input", "get_action_model").await?;
@@ -442,12 +447,17 @@ fn the_builder_builds_the_for_test_code_component_from_nothing() {
         click(driver, "#addStage").await?;
         type_into(driver, "[data-stage-name='Stage3']", "Output").await?;
         add_step(driver, "Output", "update_entry").await?;
+        // A field mapping, row by row: a model path to a definition.
+        click(driver, "[data-add-item='fieldsMapping']").await?;
+        type_into(driver, "[data-setting='fieldsMapping/0']", "data.ForTestCode").await?;
+        type_into(driver, "[data-setting='fieldsMapping/0/to']", "ForTestCode").await?;
         add_step(driver, "Output", "form_action").await?;
         // A form action needs its action type: a problem until it has one.
         let problem = text(driver, "[data-errors] [data-pointer^='/dataflows/0/stages/2/steps/1']").await?;
         choose(driver, "[data-setting='actionType']", "OpenModal").await?;
         type_into(driver, "[data-setting='title']", "Your test code").await?;
-        type_into(driver, "[data-setting='fields']", "[\"data.ForTestCode\"]").await?;
+        click(driver, "[data-add-item='fields']").await?;
+        type_into(driver, "[data-setting='fields/0']", "data.ForTestCode").await?;
         driver
             .query(By::Css("[data-errors] [data-pointer^='/dataflows/0/stages/2/steps/1']"))
             .wait_until_gone()
@@ -499,12 +509,14 @@ fn the_builder_builds_the_for_test_code_component_from_nothing() {
             .convert::<Vec<String>>()?;
         let saved = store.get_component("ForTestCodeDemo", None)?.ok_or("not saved")?;
         let entries = store.list_entries("ForTestCodeDemo")?;
-        Ok((problem, code, (eye, eyes), confirmed, (labels, helps), saved, entries, (matches, groups)))
+        let found = (matches, groups, template_code);
+        Ok((problem, code, (eye, eyes), confirmed, (labels, helps), saved, entries, found))
     });
-    let Some((problem, code, (eye, eyes), confirmed, (labels, helps), saved, entries, (matches, groups))) = built
-    else {
+    let Some((problem, code, (eye, eyes), confirmed, (labels, helps), saved, entries, found)) = built else {
         return;
     };
+    let (matches, groups, template_code) = found;
+    assert_eq!(template_code, "{{ _oneTimeCode }}");
     assert_eq!(matches, 1, "\"execute scr\" finds Execute script only");
     assert_eq!(groups, ["Entrée", "Transformation du modèle", "Contextes utilisateur", "Sortie"]);
     assert!(helps.iter().any(|h| h == "Nombre de chiffres du code, de 6 à 10. Par défaut 6."), "{helps:?}");
@@ -529,6 +541,17 @@ fn the_builder_builds_the_for_test_code_component_from_nothing() {
             "Level": {"type": "string", "enum": ["low", "high"]}
         })
     );
+    assert_eq!(
+        component["templates"],
+        serde_json::json!({"code": {"en": {"subject": "Your code", "body": "Code: {{ _oneTimeCode }}"}}})
+    );
+    // Lists edited row by row: the entry's field mapping and the modal's fields.
+    let output = &component["dataflows"][0]["stages"][2]["steps"];
+    assert_eq!(
+        output[0]["settings"],
+        serde_json::json!({"fieldsMapping": [{"from": "data.ForTestCode", "to": "ForTestCode"}]})
+    );
+    assert_eq!(output[1]["settings"]["fields"], serde_json::json!(["data.ForTestCode"]));
 }
 
 /// Runs in the builder: a script that throws marks its card with the message (line and column);

@@ -325,7 +325,7 @@ function render() {
 }
 
 // The data-* hooks that name a control across redraws, most specific first.
-const HOOKS = ["setting", "stageName", "definitionText", "definitionEnum", "definitionFlag", "step"];
+const HOOKS = ["setting", "stageName", "definitionText", "definitionEnum", "definitionFlag", "templateText", "step"];
 
 function focused() {
   const active = document.activeElement;
@@ -518,7 +518,10 @@ function goTo(problem) {
   const step = at.stage === null || at.step === null ? null : state.doc.dataflows[at.flow]?.stages[at.stage]?.steps[at.step];
   state.selected = step?.name ?? null;
   render();
-  const target = at.key ? document.querySelector(`[data-setting="${CSS.escape(at.key)}"]`) : document.querySelector(`[data-step="${CSS.escape(state.selected || "")}"]`);
+  // A setting's control, or a list setting's row the pointer names (its first row otherwise).
+  const key = at.key && CSS.escape(at.key);
+  const row = key && /\/settings\/[^/]+\/(\d+)/.exec(problem.pointer)?.[1];
+  const target = key ? document.querySelector(`[data-setting="${key}"], [data-setting="${key}/${row ?? 0}"]`) : document.querySelector(`[data-step="${CSS.escape(state.selected || "")}"]`);
   target?.focus();
 }
 
@@ -553,7 +556,7 @@ function dataflowPanel() {
   access.onchange = () => { if (access.value) flow.access = access.value; else delete flow.access; changed(); };
   const remove = el("button", { className: "secondary", textContent: "Delete dataflow", disabled: state.doc.dataflows.length === 1 });
   remove.onclick = () => { state.doc.dataflows.splice(state.flow, 1); state.flow = 0; changed(); };
-  return [el("h2", { textContent: "Dataflow" }), field("Name", name), field("Access", access), remove, ...definitionsPanel(), ...componentPanel()];
+  return [el("h2", { textContent: "Dataflow" }), field("Name", name), field("Access", access), remove, ...definitionsPanel(), ...templatesPanel(), ...componentPanel()];
 }
 
 // The component's name (saving writes under the name shown; the old name keeps its versions
@@ -584,6 +587,40 @@ function componentPanel() {
     render();
   };
   return [el("h3", { textContent: "Component" }), field("Component name", name), rename, remove];
+}
+
+// The component's notification templates (for Send templated notification): per template, a
+// subject and a body (minijinja, in the code editor) for English and each language added.
+function templatesPanel() {
+  const templates = state.doc.templates || {};
+  const rows = Object.entries(templates).map(([name, template]) => {
+    const languages = LANGS.filter((lang) => lang === "en" || template[lang]).map((lang) => {
+      const text = (template[lang] ||= { subject: "", body: "" });
+      const subject = el("input", { value: text.subject, placeholder: "Subject", ariaLabel: `${name} (${lang}): subject`, dataset: { templateText: `${name}/${lang}/subject` } });
+      subject.onchange = () => { text.subject = subject.value; changed(); };
+      const body = codeEditor(text.body, "text/x-jinja", null);
+      body.input.setAttribute("aria-label", `${name} (${lang}): body`);
+      body.input.dataset.templateText = `${name}/${lang}/body`;
+      body.input.onchange = () => { text.body = body.input.value; changed(); };
+      return el("div", {}, el("h4", { textContent: lang }), subject, body.wrapper);
+    });
+    const missing = LANGS.filter((lang) => !template[lang]);
+    const addLanguage = el("select", { ariaLabel: `Add a language to ${name}`, dataset: { templateLanguage: name } },
+      el("option", { value: "", textContent: "+ language…" }), ...missing.map((lang) => el("option", { value: lang, textContent: lang })));
+    addLanguage.onchange = () => { if (addLanguage.value) { template[addLanguage.value] = { subject: "", body: "" }; changed(); } };
+    const remove = el("button", { className: "secondary", textContent: "✕", ariaLabel: "Delete template " + name });
+    remove.onclick = () => { delete templates[name]; if (!Object.keys(templates).length) delete state.doc.templates; changed(); };
+    return el("fieldset", { className: "definition" }, el("legend", { textContent: name }), remove, ...languages, missing.length ? addLanguage : null);
+  });
+  const newName = el("input", { id: "newTemplate", placeholder: "template name" });
+  const add = el("button", { className: "secondary", textContent: "Add template", id: "addTemplate" });
+  add.onclick = newName.onchange = () => {
+    if (newName.value && !templates[newName.value]) {
+      state.doc.templates = { ...templates, [newName.value]: { en: { subject: "", body: "" } } };
+      changed();
+    }
+  };
+  return [el("h3", { textContent: "Notification templates" }), ...rows, field("New template", newName), add];
 }
 
 function definitionsPanel() {
@@ -707,6 +744,11 @@ function setting(step, key, prop, schema, problems) {
     literal.onchange = write;
     control.dataset.setting = key;
     return el("div", {}, field(p.title || key, control, p.description, problems), el("label", {}, literal, " fixed value"));
+  } else if (types.includes("array") && p.items) {
+    return el("div", { className: "field" }, el("h4", { textContent: p.title || key }),
+      listEditor(key, value || [], resolve(p.items, schema), schema, set),
+      p.description ? el("p", { className: "help", textContent: p.description }) : null,
+      ...problems.map((problem) => el("p", { className: "problem", role: "alert", textContent: problem.message })));
   } else if (p.contentMediaType) {
     // A text with a media type (a script, a message body): the code editor, with the line a
     // run of this step failed at marked.
@@ -726,6 +768,49 @@ function setting(step, key, prop, schema, problems) {
   }
   control.dataset.setting = key;
   return field(p.title || key, control, p.description, problems);
+}
+
+// A list setting as rows (`data-setting="<key>/<index>"` on each row's first control): text
+// items as path inputs; object items (field mappings) as one input per property, and when the
+// item is one of several forms told apart by a constant (`action: copy | rename | remove`), a
+// choice of the form first. "Add" appends a row, ✕ removes one.
+function listEditor(key, items, itemSchema, schema, set) {
+  const forms = (itemSchema.oneOf || [itemSchema]).map((form) => resolve(form, schema));
+  const tag = Object.keys(forms[0].properties || {}).find((prop) => forms.every((f) => f.properties?.[prop]?.const !== undefined));
+  const formOf = (item) => forms.find((f) => !tag || f.properties[tag].const === item?.[tag]) || forms[0];
+  const blank = (form) => Object.fromEntries(Object.entries(form.properties || {}).map(([prop, s]) => [prop, s.const ?? ""]));
+  const write = (next) => set(next.length ? next : undefined);
+  const rows = items.map((item, i) => {
+    const cells = [];
+    if (!itemSchema.properties && !itemSchema.oneOf) {
+      const input = el("input", { value: item ?? "", ariaLabel: `${key} ${i + 1}`, dataset: { setting: `${key}/${i}` } });
+      input.setAttribute("list", "paths");
+      input.onchange = () => write(items.map((it, j) => (j === i ? input.value : it)));
+      cells.push(input);
+    } else {
+      const form = formOf(item);
+      if (tag) {
+        const kind = el("select", { ariaLabel: `${key} ${i + 1}: kind`, dataset: { setting: `${key}/${i}` } },
+          ...forms.map((f) => el("option", { value: f.properties[tag].const, textContent: f.properties[tag].const, title: f.description || "" })));
+        kind.value = form.properties[tag].const;
+        kind.onchange = () => write(items.map((it, j) => (j === i ? blank(formOf({ [tag]: kind.value })) : it)));
+        cells.push(kind);
+      }
+      for (const [prop, s] of Object.entries(form.properties || {}).filter(([, s]) => s.const === undefined)) {
+        const input = el("input", { value: item?.[prop] ?? "", placeholder: prop, title: s.description || "", ariaLabel: `${key} ${i + 1}: ${prop}`,
+          dataset: { setting: cells.length ? `${key}/${i}/${prop}` : `${key}/${i}` } });
+        input.setAttribute("list", "paths");
+        input.onchange = () => write(items.map((it, j) => (j === i ? { ...it, [prop]: input.value } : it)));
+        cells.push(input);
+      }
+    }
+    const remove = el("button", { className: "secondary", textContent: "✕", ariaLabel: `Remove ${key} ${i + 1}` });
+    remove.onclick = () => write(items.filter((_, j) => j !== i));
+    return el("div", { className: "listRow" }, ...cells, remove);
+  });
+  const add = el("button", { className: "secondary", textContent: "Add", ariaLabel: `Add to ${key}`, dataset: { addItem: key } });
+  add.onclick = () => write([...items, itemSchema.properties || itemSchema.oneOf ? blank(forms[0]) : ""]);
+  return el("div", { className: "list", dataset: { list: key } }, ...rows, add);
 }
 
 // The paths a FieldOrValue setting of `step` may read (the drawer's one datalist, #paths): the fields the steps upstream of it write

@@ -31,7 +31,14 @@ function rhaiTokens(text) {
   return tokens;
 }
 
-const TOKENIZERS = { "text/x-rhai": rhaiTokens };
+// A minijinja template's tokens: `{{ … }}` and `{% … %}` as code, `{# … #}` as comments.
+const JINJA_TOKEN = /\{\{[\s\S]*?(?:\}\}|$)|\{%[\s\S]*?(?:%\}|$)|\{#[\s\S]*?(?:#\}|$)|[^{]+|\{/g;
+function jinjaTokens(text) {
+  return [...text.matchAll(JINJA_TOKEN)].map(([token]) =>
+    [token.startsWith("{#") ? "comment" : token.startsWith("{{") || token.startsWith("{%") ? "keyword" : "", token]);
+}
+
+const TOKENIZERS = { "text/x-rhai": rhaiTokens, "text/x-jinja": jinjaTokens };
 
 // The highlighted text as one block per line (a line's tokens may continue on the next).
 function highlighted(text, mediaType, failedLine) {
