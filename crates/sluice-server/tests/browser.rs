@@ -243,6 +243,14 @@ async fn text(driver: &WebDriver, css: &str) -> WebDriverResult<String> {
     again(async || driver.query(By::Css(css)).first().await?.text().await).await
 }
 
+/// A screenshot of the page from its top, `height` pixels tall at 1280 wide, so the canvas and
+/// the drawer beside it both show (for the README); the window stays that size.
+async fn page_screenshot(driver: &WebDriver, name: &str, height: u32) -> WebDriverResult<()> {
+    driver.set_window_rect(0, 0, 1280, height).await?;
+    driver.execute("window.scrollTo(0, 0)", vec![]).await?;
+    driver.screenshot(&screenshots().join(name)).await
+}
+
 /// Waits until an element matching `css` is shown (the page may draw it anew meanwhile).
 async fn displayed(driver: &WebDriver, css: &str) -> WebDriverResult<WebElement> {
     again(async || driver.query(By::Css(css)).and_displayed().first().await).await
@@ -309,7 +317,7 @@ fn the_builder_edits_validates_saves_and_runs_a_component() {
         type_into(driver, "[data-setting='codeLifetime']", "forever").await?;
         let listed = text(driver, problem).await?;
         let badge = text(driver, "[data-step='code'] .badge").await?;
-        driver.screenshot(&screenshots().join("builder-problem.png")).await?;
+        page_screenshot(driver, "builder-problem.png", 1250).await?;
         type_into(driver, "[data-setting='codeLifetime']", "4m").await?;
         driver.query(By::Css(problem)).wait_until_gone().await?;
         // Leaving with the change unsaved asks first (the page cancels beforeunload); after
@@ -330,7 +338,7 @@ fn the_builder_edits_validates_saves_and_runs_a_component() {
         click(driver, "#modalClose").await?;
         click(driver, "[data-eye='code']").await?;
         let items = text(driver, "#traceItems").await?;
-        driver.screenshot(&screenshots().join("builder-eye.png")).await?;
+        page_screenshot(driver, "builder-eye.png", 2150).await?;
         let warned = (warned_unsaved, warned_saved);
         let entries = store.list_entries("ForTestCodeDemo")?;
         Ok((labels, listed, badge, saved, code, items, entries, paths, warned, choice))
