@@ -37,6 +37,7 @@ pub mod store;
 pub mod templates;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod totp;
 pub mod types;
 
 pub use catalog::{CatalogEntry, CatalogSetting};
