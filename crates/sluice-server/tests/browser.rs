@@ -256,6 +256,12 @@ async fn displayed(driver: &WebDriver, css: &str) -> WebDriverResult<WebElement>
     again(async || driver.query(By::Css(css)).and_displayed().first().await).await
 }
 
+/// The text of every element matching `css`, as the page holds it (hidden or not).
+async fn texts(driver: &WebDriver, css: &str) -> WebDriverResult<Vec<String>> {
+    let script = "return [...document.querySelectorAll(arguments[0])].map((e) => e.textContent)";
+    driver.execute(script, vec![serde_json::json!(css)]).await?.convert()
+}
+
 /// The attribute `name` of the first element matching `css`.
 async fn attribute(driver: &WebDriver, css: &str, name: &str) -> WebDriverResult<Option<String>> {
     again(async || driver.query(By::Css(css)).first().await?.attr(name).await).await
@@ -304,10 +310,7 @@ fn the_builder_edits_validates_saves_and_runs_a_component() {
         open_builder(driver, base, "?component=ForTestCodeDemo&dataflow=GetCode&lang=fr").await?;
         click(driver, "[data-stage='Code'] [data-step='code']").await?;
         driver.query(By::Css("#drawer [data-setting='codeLifetime']")).first().await?;
-        let labels = driver
-            .execute("return [...document.querySelectorAll('#drawer label')].map(l => l.textContent)", vec![])
-            .await?;
-        let labels: Vec<String> = labels.convert()?;
+        let labels = texts(driver, "#drawer label").await?;
         // An enum's choices come with their descriptions in French.
         click(driver, "[data-step='modal']").await?;
         let choice = text(driver, "[data-setting='actionType'] option[value='OpenModal']").await?;
@@ -501,20 +504,11 @@ fn the_builder_builds_the_for_test_code_component_from_nothing() {
         click(driver, "[data-dataflow='GetCode']").await?;
         click(driver, "[data-step='getOneTimeCodeForUser1']").await?;
         driver.query(By::Css("#drawer [data-setting='codeLifetime']")).first().await?;
-        let labels = driver
-            .execute("return [...document.querySelectorAll('#drawer label')].map(l => l.textContent)", vec![])
-            .await?
-            .convert::<Vec<String>>()?;
-        let helps = driver
-            .execute("return [...document.querySelectorAll('#drawer p.help')].map(p => p.textContent)", vec![])
-            .await?
-            .convert::<Vec<String>>()?;
+        let labels = texts(driver, "#drawer label").await?;
+        let helps = texts(driver, "#drawer p.help").await?;
         // The step picker in French: Aqtra's groups by their French names.
         click(driver, "[data-add-step='Code']").await?;
-        let groups = driver
-            .execute("return [...document.querySelectorAll('[data-picker=Code] h4')].map(h => h.textContent)", vec![])
-            .await?
-            .convert::<Vec<String>>()?;
+        let groups = texts(driver, "[data-picker=Code] h4").await?;
         let saved = store.get_component("ForTestCodeDemo", None)?.ok_or("not saved")?;
         let entries = store.list_entries("ForTestCodeDemo")?;
         let found = (matches, groups, template_code);

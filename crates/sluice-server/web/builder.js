@@ -539,12 +539,14 @@ function renderDrawer() {
 // the control itself (a code editor).
 function field(label, control, help, problems = [], shown = control) {
   control.id ||= "f-" + Math.random().toString(36).slice(2);
-  return el("div", { className: "field" },
-    el("label", { htmlFor: control.id, textContent: label }),
-    shown,
-    help ? el("p", { className: "help", textContent: help }) : null,
-    ...problems.map((p) => el("p", { className: "problem", role: "alert", textContent: p.message })));
+  return el("div", { className: "field" }, el("label", { htmlFor: control.id, textContent: label }), shown, ...notes(help, problems));
 }
+
+// What goes under a setting's control: its help text and its problems.
+const notes = (help, problems) => [
+  help ? el("p", { className: "help", textContent: help }) : null,
+  ...problems.map((p) => el("p", { className: "problem", role: "alert", textContent: p.message })),
+];
 
 function dataflowPanel() {
   const flow = dataflow();
@@ -593,9 +595,10 @@ function componentPanel() {
 // subject and a body (minijinja, in the code editor) for English and each language added.
 function templatesPanel() {
   const templates = state.doc.templates || {};
+  const blankText = () => ({ subject: "", body: "" });
   const rows = Object.entries(templates).map(([name, template]) => {
     const languages = LANGS.filter((lang) => lang === "en" || template[lang]).map((lang) => {
-      const text = (template[lang] ||= { subject: "", body: "" });
+      const text = (template[lang] ||= blankText());
       const subject = el("input", { value: text.subject, placeholder: "Subject", ariaLabel: `${name} (${lang}): subject`, dataset: { templateText: `${name}/${lang}/subject` } });
       subject.onchange = () => { text.subject = subject.value; changed(); };
       const body = codeEditor(text.body, "text/x-jinja", null);
@@ -607,7 +610,7 @@ function templatesPanel() {
     const missing = LANGS.filter((lang) => !template[lang]);
     const addLanguage = el("select", { ariaLabel: `Add a language to ${name}`, dataset: { templateLanguage: name } },
       el("option", { value: "", textContent: "+ language…" }), ...missing.map((lang) => el("option", { value: lang, textContent: lang })));
-    addLanguage.onchange = () => { if (addLanguage.value) { template[addLanguage.value] = { subject: "", body: "" }; changed(); } };
+    addLanguage.onchange = () => { if (addLanguage.value) { template[addLanguage.value] = blankText(); changed(); } };
     const remove = el("button", { className: "secondary", textContent: "✕", ariaLabel: "Delete template " + name });
     remove.onclick = () => { delete templates[name]; if (!Object.keys(templates).length) delete state.doc.templates; changed(); };
     return el("fieldset", { className: "definition" }, el("legend", { textContent: name }), remove, ...languages, missing.length ? addLanguage : null);
@@ -616,7 +619,7 @@ function templatesPanel() {
   const add = el("button", { className: "secondary", textContent: "Add template", id: "addTemplate" });
   add.onclick = newName.onchange = () => {
     if (newName.value && !templates[newName.value]) {
-      state.doc.templates = { ...templates, [newName.value]: { en: { subject: "", body: "" } } };
+      state.doc.templates = { ...templates, [newName.value]: { en: blankText() } };
       changed();
     }
   };
@@ -689,7 +692,7 @@ function stepPanel(step) {
     info ? el("p", { className: "help", textContent: info.description }) : null,
     field("Name", name), field("Source step", source),
     ...general.map((p) => el("p", { className: "problem", textContent: p.message })),
-    ...settings, paths(step), remove, ...tracePanel(step),
+    ...settings, paths(step, si, ki), remove, ...tracePanel(step),
   ].filter(Boolean);
 }
 
@@ -746,9 +749,7 @@ function setting(step, key, prop, schema, problems) {
     return el("div", {}, field(p.title || key, control, p.description, problems), el("label", {}, literal, " fixed value"));
   } else if (types.includes("array") && p.items) {
     return el("div", { className: "field" }, el("h4", { textContent: p.title || key }),
-      listEditor(key, value || [], resolve(p.items, schema), schema, set),
-      p.description ? el("p", { className: "help", textContent: p.description }) : null,
-      ...problems.map((problem) => el("p", { className: "problem", role: "alert", textContent: problem.message })));
+      listEditor(key, value || [], resolve(p.items, schema), schema, set), ...notes(p.description, problems));
   } else if (p.contentMediaType) {
     // A text with a media type (a script, a message body): the code editor, with the line a
     // run of this step failed at marked.
@@ -779,10 +780,11 @@ function listEditor(key, items, itemSchema, schema, set) {
   const tag = Object.keys(forms[0].properties || {}).find((prop) => forms.every((f) => f.properties?.[prop]?.const !== undefined));
   const formOf = (item) => forms.find((f) => !tag || f.properties[tag].const === item?.[tag]) || forms[0];
   const blank = (form) => Object.fromEntries(Object.entries(form.properties || {}).map(([prop, s]) => [prop, s.const ?? ""]));
+  const objects = Boolean(itemSchema.properties || itemSchema.oneOf);
   const write = (next) => set(next.length ? next : undefined);
   const rows = items.map((item, i) => {
     const cells = [];
-    if (!itemSchema.properties && !itemSchema.oneOf) {
+    if (!objects) {
       const input = el("input", { value: item ?? "", ariaLabel: `${key} ${i + 1}`, dataset: { setting: `${key}/${i}` } });
       input.setAttribute("list", "paths");
       input.onchange = () => write(items.map((it, j) => (j === i ? input.value : it)));
@@ -809,15 +811,15 @@ function listEditor(key, items, itemSchema, schema, set) {
     return el("div", { className: "listRow" }, ...cells, remove);
   });
   const add = el("button", { className: "secondary", textContent: "Add", ariaLabel: `Add to ${key}`, dataset: { addItem: key } });
-  add.onclick = () => write([...items, itemSchema.properties || itemSchema.oneOf ? blank(forms[0]) : ""]);
+  add.onclick = () => write([...items, objects ? blank(forms[0]) : ""]);
   return el("div", { className: "list", dataset: { list: key } }, ...rows, add);
 }
 
-// The paths a FieldOrValue setting of `step` may read (the drawer's one datalist, #paths): the fields the steps upstream of it write
-// (as the server's validation found them), then the definitions and the system fields of `data`.
-function paths(step) {
-  const si = dataflow().stages.findIndex((stage) => stage.steps.includes(step));
-  const ki = dataflow().stages[si].steps.indexOf(step);
+// The paths a FieldOrValue setting of `step` may read (the drawer's one datalist, #paths): the
+// fields the steps upstream of it write (as the server's validation found them), then the
+// definitions and the system fields of `data`. `si` and `ki` place the step (its stage's
+// index, its own in the stage).
+function paths(step, si, ki) {
   const upstream = state.fields[`/dataflows/${state.flow}/stages/${si}/steps/${ki}`] || [];
   const data = [...Object.keys(state.doc.definitions || {}), ...state.systemFields].map((field) => "data." + field);
   return el("datalist", { id: "paths", dataset: { pathsOf: step.name } }, ...[...upstream, ...data].map((path) => el("option", { value: path })));
