@@ -316,12 +316,16 @@ function moveStep(name, key) {
 function render() {
   if (!state.doc) return;
   const kept = focused();
+  // The open step picker's list scrolls in its own box, drawn anew: it keeps its place.
+  const pickScroll = document.querySelector(".pickList")?.scrollTop ?? 0;
   $("componentName").textContent = state.doc.name;
   renderDataflows();
   renderCanvas();
   renderDrawer();
   renderProblems();
   refocus(kept);
+  const pickList = document.querySelector(".pickList");
+  if (pickList) pickList.scrollTop = pickScroll;
 }
 
 // The data-* hooks that name a control across redraws, most specific first.
