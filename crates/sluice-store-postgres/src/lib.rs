@@ -11,6 +11,7 @@
 //! tokio-postgres on a small runtime of its own and waits for each operation, so it works the
 //! same from a CLI, a test or a server's blocking threads.
 
+mod accounts;
 mod group_commit;
 mod migrations;
 #[cfg(feature = "testing")]
@@ -299,7 +300,8 @@ fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-const USER_COLUMNS: &str = "id, user_name, email, phone, first_name, last_name, locale, active, password_hash";
+const USER_COLUMNS: &str =
+    "id, user_name, email, phone, first_name, last_name, locale, active, email_verified, password_hash";
 
 fn user_from(row: &Row) -> Outcome<User> {
     Ok(User {
@@ -311,8 +313,43 @@ fn user_from(row: &Row) -> Outcome<User> {
         last_name: row.try_get("last_name")?,
         locale: row.try_get("locale")?,
         active: row.try_get("active")?,
+        email_verified: row.try_get("email_verified")?,
         password_hash: row.try_get("password_hash")?,
     })
+}
+
+/// Writes `user` under `id`: a new row, or the row that has the id.
+async fn write_user(db: &impl deadpool_postgres::GenericClient, id: &str, user: &User) -> Outcome<()> {
+    db.execute(
+        "INSERT INTO users (id, user_name, user_name_key, email, phone, first_name, last_name, locale,
+                            active, password_hash, email_verified)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (id) DO UPDATE SET user_name = $2, user_name_key = $3, email = $4, phone = $5,
+            first_name = $6, last_name = $7, locale = $8, active = $9, password_hash = $10, email_verified = $11",
+        &[
+            &id,
+            &user.user_name,
+            &user.user_name.to_lowercase(),
+            &user.email,
+            &user.phone,
+            &user.first_name,
+            &user.last_name,
+            &user.locale,
+            &user.active,
+            &user.password_hash,
+            &user.email_verified,
+        ],
+    )
+    .await
+    .map_err(Fail::from)
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Duplicate(format!("a user named \"{}\" already exists", user.user_name)).into()
+        } else {
+            e
+        }
+    })?;
+    Ok(())
 }
 
 impl UserStore for PostgresStore {
@@ -331,34 +368,7 @@ impl UserStore for PostgresStore {
                     )
                     .await?;
                 let id: String = existing.map_or_else(|| Ok(user.id.clone()), |r| r.try_get(0))?;
-                tx.execute(
-                    "INSERT INTO users (id, user_name, user_name_key, email, phone, first_name, last_name, locale,
-                                        active, password_hash)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                     ON CONFLICT (id) DO UPDATE SET user_name = $2, user_name_key = $3, email = $4, phone = $5,
-                        first_name = $6, last_name = $7, locale = $8, active = $9, password_hash = $10",
-                    &[
-                        &id,
-                        &user.user_name,
-                        &key,
-                        &user.email,
-                        &user.phone,
-                        &user.first_name,
-                        &user.last_name,
-                        &user.locale,
-                        &user.active,
-                        &user.password_hash,
-                    ],
-                )
-                .await
-                .map_err(Fail::from)
-                .map_err(|e| {
-                    if is_unique_violation(&e) {
-                        StoreError::Duplicate(format!("a user named \"{}\" already exists", user.user_name)).into()
-                    } else {
-                        e
-                    }
-                })?;
+                write_user(&tx, &id, user).await?;
             }
             tx.commit().await?;
             Ok(users.len())
@@ -1154,7 +1164,7 @@ impl Store for PostgresStore {
         let batch = limit(purge.batch);
         let cutoff = purge.now - HOUR;
         self.with(async |db| {
-            let deletes: [(&str, &[&(dyn ToSql + Sync)]); 5] = [
+            let deletes: [(&str, &[&(dyn ToSql + Sync)]); 6] = [
                 (
                     "DELETE FROM otp_codes WHERE ctid = ANY(ARRAY(SELECT ctid FROM otp_codes
                       WHERE issued_at <= $1 AND (status = 'used' OR expires_at <= $2) LIMIT $3))",
@@ -1172,6 +1182,11 @@ impl Store for PostgresStore {
                 (
                     "DELETE FROM sessions WHERE ctid = ANY(ARRAY(SELECT ctid FROM sessions
                       WHERE expires_at <= $1 OR (idle_timeout > 0 AND last_used_at + idle_timeout <= $1) LIMIT $2))",
+                    &[&purge.now, &batch],
+                ),
+                (
+                    "DELETE FROM user_tokens WHERE ctid = ANY(ARRAY(SELECT ctid FROM user_tokens
+                      WHERE expires_at <= $1 LIMIT $2))",
                     &[&purge.now, &batch],
                 ),
                 (

@@ -139,4 +139,27 @@ pub const MIGRATIONS: &[&str] = &[
     );",
     // 4: who saved each version of a component (a builder's name; unknown before).
     "ALTER TABLE components ADD COLUMN saved_by text;",
+    // 5: accounts: whether a user's address is verified, roles per context, single-use tokens
+    // (only their keyed hashes) and authenticator apps (secrets sealed under the server key).
+    "ALTER TABLE users ADD COLUMN email_verified boolean NOT NULL DEFAULT false;
+    CREATE TABLE user_roles (
+        user_id text NOT NULL,
+        context text NOT NULL,
+        name text NOT NULL,
+        PRIMARY KEY (user_id, context, name)
+    );
+    CREATE TABLE user_tokens (
+        purpose text NOT NULL,
+        hash text NOT NULL,
+        user_id text NOT NULL,
+        expires_at bigint NOT NULL,
+        PRIMARY KEY (purpose, hash)
+    );
+    CREATE INDEX user_tokens_by_user ON user_tokens (user_id, purpose);
+    CREATE TABLE authenticators (
+        user_id text PRIMARY KEY,
+        secret text,
+        pending text,
+        last_step bigint NOT NULL DEFAULT 0
+    );",
 ];

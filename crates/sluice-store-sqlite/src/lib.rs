@@ -12,6 +12,7 @@
 //! savepoint of its own, and answers only after the commit. A write that reads then writes
 //! (issuing a code, counting a failure) is one job, so nothing else writes in between.
 
+mod accounts;
 mod checkpoints;
 mod details;
 mod migrations;
@@ -230,8 +231,42 @@ fn user_from(row: &Row<'_>) -> rusqlite::Result<User> {
         last_name: row.get("last_name")?,
         locale: row.get("locale")?,
         active: row.get("active")?,
+        email_verified: row.get("email_verified")?,
         password_hash: row.get("password_hash")?,
     })
+}
+
+/// Writes `user` under `id`: a new row, or the row that has the id.
+fn write_user(conn: &Connection, id: &str, user: &User) -> Result<(), Failure> {
+    exec(
+        conn,
+        "INSERT INTO users (id, user_name, user_name_key, email, phone, first_name, last_name, locale,
+                            active, password_hash, email_verified)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT (id) DO UPDATE SET user_name = ?2, user_name_key = ?3, email = ?4, phone = ?5,
+            first_name = ?6, last_name = ?7, locale = ?8, active = ?9, password_hash = ?10, email_verified = ?11",
+        params![
+            id,
+            user.user_name,
+            user.user_name.to_lowercase(),
+            user.email,
+            user.phone,
+            user.first_name,
+            user.last_name,
+            user.locale,
+            user.active,
+            user.password_hash,
+            user.email_verified
+        ],
+    )
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            Failure::Store(StoreError::Duplicate(format!("a user named \"{}\" already exists", user.user_name)))
+        } else {
+            Failure::Sql(e)
+        }
+    })?;
+    Ok(())
 }
 
 impl UserStore for SqliteStore {
@@ -247,36 +282,7 @@ impl UserStore for SqliteStore {
                 )
                 .optional()?;
                 let id = existing.unwrap_or_else(|| user.id.clone());
-                exec(
-                    conn,
-                    "INSERT INTO users (id, user_name, user_name_key, email, phone, first_name, last_name, locale,
-                                        active, password_hash)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                     ON CONFLICT (id) DO UPDATE SET user_name = ?2, user_name_key = ?3, email = ?4, phone = ?5,
-                        first_name = ?6, last_name = ?7, locale = ?8, active = ?9, password_hash = ?10",
-                    params![
-                        id,
-                        user.user_name,
-                        user.user_name.to_lowercase(),
-                        user.email,
-                        user.phone,
-                        user.first_name,
-                        user.last_name,
-                        user.locale,
-                        user.active,
-                        user.password_hash
-                    ],
-                )
-                .map_err(|e| {
-                    if is_unique_violation(&e) {
-                        Failure::Store(StoreError::Duplicate(format!(
-                            "a user named \"{}\" already exists",
-                            user.user_name
-                        )))
-                    } else {
-                        Failure::Sql(e)
-                    }
-                })?;
+                write_user(conn, &id, user)?;
             }
             Ok(users.len())
         })
@@ -962,7 +968,7 @@ impl Store for SqliteStore {
     fn purge(&self, purge: &Purge) -> Result<usize, StoreError> {
         let batch = i64::try_from(purge.batch).unwrap_or(i64::MAX);
         let cutoff = purge.now - HOUR;
-        let deletes: [(&str, Vec<i64>); 5] = [
+        let deletes: [(&str, Vec<i64>); 6] = [
             (
                 "DELETE FROM otp_codes WHERE (user_id, purpose) IN (SELECT user_id, purpose FROM otp_codes
                   WHERE issued_at <= ?1 AND (status = 'used' OR expires_at <= ?2) LIMIT ?3)",
@@ -979,6 +985,11 @@ impl Store for SqliteStore {
             (
                 "DELETE FROM sessions WHERE token_hash IN (SELECT token_hash FROM sessions
                   WHERE expires_at <= ?1 OR (idle_timeout > 0 AND last_used_at + idle_timeout <= ?1) LIMIT ?2)",
+                vec![purge.now, batch],
+            ),
+            (
+                "DELETE FROM user_tokens WHERE (purpose, hash) IN (SELECT purpose, hash FROM user_tokens
+                  WHERE expires_at <= ?1 LIMIT ?2)",
                 vec![purge.now, batch],
             ),
             (

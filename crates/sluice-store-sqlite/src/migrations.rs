@@ -130,4 +130,27 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;",
     // 6: who saved each version of a component (a builder's name; unknown before).
     "ALTER TABLE components ADD COLUMN saved_by TEXT;",
+    // 7: accounts: whether a user's address is verified, roles per context, single-use tokens
+    // (only their keyed hashes) and authenticator apps (secrets sealed under the server key).
+    "ALTER TABLE users ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE user_roles (
+        user_id TEXT NOT NULL,
+        context TEXT NOT NULL,
+        name TEXT NOT NULL,
+        PRIMARY KEY (user_id, context, name)
+    ) WITHOUT ROWID;
+    CREATE TABLE user_tokens (
+        purpose TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (purpose, hash)
+    ) WITHOUT ROWID;
+    CREATE INDEX user_tokens_by_user ON user_tokens (user_id, purpose);
+    CREATE TABLE authenticators (
+        user_id TEXT PRIMARY KEY,
+        secret TEXT,
+        pending TEXT,
+        last_step INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;",
 ];

@@ -1,7 +1,7 @@
 //! Reading a users file for `sluice users import`.
 //!
 //! The file is a JSON array of users: `userName` (required), `email`, `phone`, `firstName`,
-//! `lastName`, `locale`, `active` (default `true`), `password` (hashed with Argon2id on
+//! `lastName`, `locale`, `active` (default `true`), `emailVerified` (default `false`), `password` (hashed with Argon2id on
 //! import, never stored in clear) and `id` (a UUID; made when absent).
 
 use serde::Deserialize;
@@ -25,6 +25,8 @@ struct UserInput {
     locale: Option<String>,
     #[serde(default = "yes")]
     active: bool,
+    #[serde(default)]
+    email_verified: bool,
     password: Option<String>,
 }
 
@@ -97,6 +99,7 @@ pub fn parse_users(text: &str) -> Result<Vec<User>, Vec<Diagnostic>> {
             last_name: input.last_name,
             locale: input.locale,
             active: input.active,
+            email_verified: input.email_verified,
             password_hash,
         });
     }

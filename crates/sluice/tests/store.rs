@@ -9,7 +9,8 @@ use std::sync::{Arc, Barrier};
 use serde_json::{Map, json};
 use sluice::otp::{self, Binding, CONFIRM_SCOPE, CodeKeys, ConfirmError, IssueRules, OtpError, Rejection};
 use sluice::store::{
-    AuthMethod, EntryWrite, Factor, HOUR, IssueLimits, MemoryStore, Purge, Session, Store, StoreError, User,
+    AuthMethod, EntryWrite, Factor, HOUR, IssueLimits, MemoryStore, NewToken, Purge, Role, SYSTEM_CONTEXT, Session,
+    Store, StoreError, User,
 };
 use sluice::{Clock, ManualClock, Services};
 use sluice_store_postgres::PostgresStore;
@@ -279,6 +280,93 @@ fn users_are_unique_by_name_without_regard_to_case(h: &Harness) {
     assert!(matches!(store.import_users(&[user("Dora", true), clash]), Err(StoreError::Duplicate(_))));
     assert_eq!(store.list_users().unwrap(), before, "a failed import writes nothing");
     assert_eq!(before.iter().map(|u| u.user_name.as_str()).collect::<Vec<_>>(), ["ANN", "Bob", "Inactive"]);
+}
+
+fn users_are_saved_one_at_a_time(h: &Harness) {
+    let store = &h.services.store;
+    let dora = User { email_verified: true, active: false, ..user("Dora", true) };
+    store.save_user(&dora).unwrap();
+    assert_eq!(store.find_user("DORA").unwrap(), Some(dora.clone()), "created, with every field");
+    let renamed = User { user_name: "Dorothy".into(), active: true, ..dora.clone() };
+    store.save_user(&renamed).unwrap();
+    assert_eq!(store.find_user(&dora.id).unwrap(), Some(renamed.clone()), "updated by id");
+    assert_eq!(store.find_user("dora").unwrap(), None, "the old name is free again");
+    let clash = User { user_name: "ANN".into(), ..renamed.clone() };
+    assert!(matches!(store.save_user(&clash), Err(StoreError::Duplicate(m)) if m.contains("\"ANN\" already exists")));
+    assert!(matches!(store.save_user(&user("bob", true)), Err(StoreError::Duplicate(_))), "a new id, a taken name");
+    assert_eq!(store.find_user(&dora.id).unwrap(), Some(renamed), "a refused save changes nothing");
+}
+
+fn roles_are_granted_once_and_revoked_by_context(h: &Harness) {
+    let store = &h.services.store;
+    let manager = Role::new(SYSTEM_CONTEXT, "manager");
+    let seller = Role::new("Cars", "seller");
+    assert_eq!(store.grant_roles(&h.ann.id, &[manager.clone(), seller.clone()]).unwrap(), 2);
+    assert_eq!(store.grant_roles(&h.ann.id, &[manager.clone()]).unwrap(), 0, "held already");
+    assert_eq!(store.roles(&h.ann.id).unwrap(), [seller.clone(), manager.clone()], "by context, then name");
+    assert!(store.roles(&h.bob.id).unwrap().is_empty());
+    assert_eq!(store.revoke_roles(&h.ann.id, Some("Cars")).unwrap(), 1);
+    assert_eq!(store.roles(&h.ann.id).unwrap(), [manager]);
+    store.grant_roles(&h.ann.id, &[seller]).unwrap();
+    assert_eq!(store.revoke_roles(&h.ann.id, None).unwrap(), 2);
+    assert!(store.roles(&h.ann.id).unwrap().is_empty());
+}
+
+fn token(n: u8, expires_at: i64) -> NewToken {
+    NewToken { hash: format!("{n:02x}").repeat(32), expires_at }
+}
+
+fn tokens_redeem_once_until_they_expire_and_a_new_issue_replaces_them(h: &Harness) {
+    let store = &h.services.store;
+    store.issue_tokens(&h.ann.id, "reset", &[token(1, T0 + MIN), token(2, T0 + MIN)]).unwrap();
+    store.issue_tokens(&h.bob.id, "reset", &[token(3, T0 + MIN)]).unwrap();
+    assert_eq!(store.live_tokens(&h.ann.id, "reset", T0).unwrap(), 2);
+    assert_eq!(store.redeem_token("confirm", &token(1, 0).hash, T0).unwrap(), None, "another purpose");
+    assert_eq!(store.redeem_token("reset", &token(1, 0).hash, T0).unwrap(), Some(h.ann.id.clone()));
+    assert_eq!(store.redeem_token("reset", &token(1, 0).hash, T0).unwrap(), None, "once");
+    assert_eq!(store.live_tokens(&h.ann.id, "reset", T0).unwrap(), 1);
+    assert_eq!(store.redeem_token("reset", &token(2, 0).hash, T0 + MIN).unwrap(), None, "expired at its time");
+    store.issue_tokens(&h.ann.id, "reset", &[token(4, T0 + 2 * MIN)]).unwrap();
+    assert_eq!(store.redeem_token("reset", &token(2, 0).hash, T0).unwrap(), None, "replaced by the new issue");
+    assert_eq!(store.redeem_token("reset", &token(3, 0).hash, T0).unwrap(), Some(h.bob.id.clone()), "not Bob's");
+    let purge = Purge { now: T0 + 2 * MIN, failures_before: T0, runs_before: 0, batch: 10 };
+    assert_eq!(store.purge(&purge).unwrap(), 1, "the expired token goes");
+    assert_eq!(store.live_tokens(&h.ann.id, "reset", T0).unwrap(), 0);
+}
+
+fn concurrent_redemptions_of_a_token_succeed_exactly_once(h: &Harness) {
+    let store = &h.services.store;
+    let codes: Vec<NewToken> = (0..10).map(|n| token(n, T0 + HOUR)).collect();
+    store.issue_tokens(&h.ann.id, "recovery", &codes).unwrap();
+    for code in &codes[..3] {
+        let won = all_at_once(32, |_| store.redeem_token("recovery", &code.hash, T0).unwrap());
+        assert_eq!(won.iter().flatten().collect::<Vec<_>>(), [&h.ann.id], "one of 32 redemptions wins");
+    }
+    assert_eq!(store.live_tokens(&h.ann.id, "recovery", T0).unwrap(), 7);
+}
+
+fn an_authenticator_takes_each_step_once_and_confirms_its_enrolment_once(h: &Harness) {
+    let store = &h.services.store;
+    assert_eq!(store.authenticator(&h.ann.id).unwrap(), None);
+    assert!(!store.take_authenticator_step(&h.ann.id, 5, None).unwrap(), "nothing enrolled");
+    store.begin_authenticator(&h.ann.id, "sealed-1").unwrap();
+    assert!(!store.take_authenticator_step(&h.ann.id, 5, None).unwrap(), "not confirmed yet");
+    assert!(!store.take_authenticator_step(&h.ann.id, 5, Some("sealed-0")).unwrap(), "another enrolment");
+    let won = all_at_once(32, |_| store.take_authenticator_step(&h.ann.id, 5, Some("sealed-1")).unwrap());
+    assert_eq!(won.iter().filter(|w| **w).count(), 1, "the enrolment is confirmed once");
+    let app = store.authenticator(&h.ann.id).unwrap().unwrap();
+    assert_eq!((app.secret.as_deref(), app.pending, app.last_step), (Some("sealed-1"), None, 5));
+    assert!(!store.take_authenticator_step(&h.ann.id, 5, None).unwrap(), "step 5 was taken");
+    let won = all_at_once(32, |_| store.take_authenticator_step(&h.ann.id, 6, None).unwrap());
+    assert_eq!(won.iter().filter(|w| **w).count(), 1, "step 6 is taken once of 32");
+    assert!(!store.take_authenticator_step(&h.ann.id, 4, None).unwrap(), "no step before the last");
+    store.begin_authenticator(&h.ann.id, "sealed-2").unwrap();
+    let app = store.authenticator(&h.ann.id).unwrap().unwrap();
+    assert_eq!((app.secret.as_deref(), app.pending.as_deref()), (Some("sealed-1"), Some("sealed-2")));
+    assert!(store.take_authenticator_step(&h.ann.id, 7, None).unwrap(), "the confirmed app works meanwhile");
+    assert!(store.remove_authenticator(&h.ann.id).unwrap());
+    assert!(!store.remove_authenticator(&h.ann.id).unwrap());
+    assert_eq!(store.authenticator(&h.ann.id).unwrap(), None);
 }
 
 fn entries_are_created_updated_and_marked_for_deletion(h: &Harness) {
@@ -656,6 +744,11 @@ macro_rules! every_store {
             issuing_is_rate_limited,
             a_rotated_key_still_confirms_earlier_codes,
             users_are_unique_by_name_without_regard_to_case,
+            users_are_saved_one_at_a_time,
+            roles_are_granted_once_and_revoked_by_context,
+            tokens_redeem_once_until_they_expire_and_a_new_issue_replaces_them,
+            concurrent_redemptions_of_a_token_succeed_exactly_once,
+            an_authenticator_takes_each_step_once_and_confirms_its_enrolment_once,
             entries_are_created_updated_and_marked_for_deletion,
             runs_are_recorded_newest_first,
             components_keep_every_version,

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
 use super::{
-    Channel, CodeStatus, CodeStore, ComponentStore, Entry, EntryStore, EntryWrite, IssueLimits, Issued, Message,
+    AccountStore, Authenticator, Channel, NewToken, Role, CodeStatus, CodeStore, ComponentStore, Entry, EntryStore, EntryWrite, IssueLimits, Issued, Message,
     MessageStatus, NewCode, OutboxStore, Purge, RunRecord, RunStore, Session, SessionStore, Store, StoreError,
     StoredCode, StoredComponent, User, UserStore, check_issue_limits, duplicate_key, entry_not_found,
 };
@@ -47,6 +47,12 @@ struct State {
     messages: Vec<Message>,
     components: Vec<StoredComponent>,
     sessions: BTreeMap<String, Session>,
+    /// The roles of each user.
+    roles: BTreeMap<String, Vec<Role>>,
+    /// (purpose, hash) → (user id, expiry).
+    tokens: BTreeMap<(String, String), (String, Millis)>,
+    /// By user id.
+    authenticators: BTreeMap<String, Authenticator>,
 }
 
 impl MemoryStore {
@@ -112,6 +118,102 @@ impl UserStore for MemoryStore {
         let mut users: Vec<User> = self.state().users.values().cloned().collect();
         users.sort_by_key(|u| u.user_name.to_lowercase());
         Ok(users)
+    }
+}
+
+impl AccountStore for MemoryStore {
+    fn save_user(&self, user: &User) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let key = user.user_name.to_lowercase();
+        if state.user_names.get(&key).is_some_and(|holder| *holder != user.id) {
+            return Err(StoreError::Duplicate(format!("a user named \"{}\" already exists", user.user_name)));
+        }
+        if let Some(old) = state.users.get(&user.id).map(|old| old.user_name.to_lowercase()) {
+            state.user_names.remove(&old);
+        }
+        state.user_names.insert(key, user.id.clone());
+        state.users.insert(user.id.clone(), user.clone());
+        Ok(())
+    }
+
+    fn roles(&self, user_id: &str) -> Result<Vec<Role>, StoreError> {
+        Ok(self.state().roles.get(user_id).cloned().unwrap_or_default())
+    }
+
+    fn grant_roles(&self, user_id: &str, roles: &[Role]) -> Result<usize, StoreError> {
+        let mut state = self.state();
+        let held = state.roles.entry(user_id.to_owned()).or_default();
+        let before = held.len();
+        held.extend(roles.iter().cloned());
+        held.sort();
+        held.dedup();
+        Ok(held.len() - before)
+    }
+
+    fn revoke_roles(&self, user_id: &str, context: Option<&str>) -> Result<usize, StoreError> {
+        let mut state = self.state();
+        let Some(held) = state.roles.get_mut(user_id) else { return Ok(0) };
+        let before = held.len();
+        held.retain(|role| context.is_some_and(|c| role.context != c));
+        Ok(before - held.len())
+    }
+
+    fn issue_tokens(&self, user_id: &str, purpose: &str, tokens: &[NewToken]) -> Result<(), StoreError> {
+        let mut state = self.state();
+        state.tokens.retain(|(p, _), (holder, _)| p != purpose || holder != user_id);
+        for token in tokens {
+            state.tokens.insert(pair(purpose, &token.hash), (user_id.to_owned(), token.expires_at));
+        }
+        Ok(())
+    }
+
+    fn redeem_token(&self, purpose: &str, hash: &str, now: Millis) -> Result<Option<String>, StoreError> {
+        let mut state = self.state();
+        let key = pair(purpose, hash);
+        match state.tokens.get(&key) {
+            Some((_, expires_at)) if *expires_at > now => Ok(state.tokens.remove(&key).map(|(user, _)| user)),
+            _ => Ok(None),
+        }
+    }
+
+    fn live_tokens(&self, user_id: &str, purpose: &str, now: Millis) -> Result<usize, StoreError> {
+        let state = self.state();
+        Ok(state.tokens.iter().filter(|((p, _), (u, until))| p == purpose && u == user_id && *until > now).count())
+    }
+
+    fn begin_authenticator(&self, user_id: &str, sealed: &str) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let app = state
+            .authenticators
+            .entry(user_id.to_owned())
+            .or_insert(Authenticator { secret: None, pending: None, last_step: 0 });
+        app.pending = Some(sealed.to_owned());
+        Ok(())
+    }
+
+    fn authenticator(&self, user_id: &str) -> Result<Option<Authenticator>, StoreError> {
+        Ok(self.state().authenticators.get(user_id).cloned())
+    }
+
+    fn take_authenticator_step(&self, user_id: &str, step: i64, pending: Option<&str>) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let Some(app) = state.authenticators.get_mut(user_id) else { return Ok(false) };
+        match pending {
+            Some(sealed) if app.pending.as_deref() == Some(sealed) => {
+                app.secret = app.pending.take();
+                app.last_step = step;
+                Ok(true)
+            }
+            None if app.secret.is_some() && step > app.last_step => {
+                app.last_step = step;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    fn remove_authenticator(&self, user_id: &str) -> Result<bool, StoreError> {
+        Ok(self.state().authenticators.remove(user_id).is_some())
     }
 }
 
@@ -490,13 +592,14 @@ impl Store for MemoryStore {
 
     fn purge(&self, purge: &Purge) -> Result<usize, StoreError> {
         let mut state = self.state();
-        let State { codes, failures, locks, sessions, runs, .. } = &mut *state;
+        let State { codes, failures, locks, sessions, tokens, runs, .. } = &mut *state;
         let mut purged = drop_some(codes, purge.batch, |slot| {
             purge.drops_code(slot.issued_at, slot.code.expires_at, slot.code.status)
         });
         purged += drop_some(failures, purge.batch, |times| times.iter().all(|at| *at <= purge.failures_before));
         purged += drop_some(locks, purge.batch, |until| *until <= purge.now);
         purged += drop_some(sessions, purge.batch, |session| !session.live_at(purge.now));
+        purged += drop_some(tokens, purge.batch, |(_, expires_at)| *expires_at <= purge.now);
         let old_runs = runs.iter().take(purge.batch).take_while(|run| run.started_at < purge.runs_before).count();
         runs.drain(..old_runs);
         Ok(purged + old_runs)

@@ -5,12 +5,14 @@
 //! Operations that must not race are single atomic operations of the store: counting an attempt,
 //! consuming a code, issuing a code (limits, replacement and insertion together).
 
+mod accounts;
 mod memory;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::clock::Millis;
+pub use accounts::{AccountStore, Authenticator, NewToken, Role, SYSTEM_CONTEXT};
 pub use memory::MemoryStore;
 
 /// Why a store operation failed.
@@ -47,6 +49,9 @@ pub struct User {
     pub locale: Option<String>,
     /// Inactive users cannot get codes (Aqtra "deletes" a user by clearing this).
     pub active: bool,
+    /// Whether the user proved the e-mail address is theirs (through a confirmation link).
+    #[serde(default)]
+    pub email_verified: bool,
     /// Argon2 PHC string; never shown.
     #[serde(skip)]
     pub password_hash: Option<String>,
@@ -64,6 +69,7 @@ impl User {
             last_name: None,
             locale: None,
             active: true,
+            email_verified: false,
             password_hash: None,
         }
     }
@@ -603,7 +609,16 @@ pub trait SessionStore {
 
 /// A complete store.
 pub trait Store:
-    UserStore + CodeStore + EntryStore + RunStore + OutboxStore + SessionStore + ComponentStore + Send + Sync
+    UserStore
+    + AccountStore
+    + CodeStore
+    + EntryStore
+    + RunStore
+    + OutboxStore
+    + SessionStore
+    + ComponentStore
+    + Send
+    + Sync
 {
     /// Where it keeps its state, for messages (`memory:`, `sqlite:/path`).
     fn location(&self) -> String;
@@ -623,7 +638,7 @@ pub trait Store:
 }
 
 /// What [`Store::purge`] may forget: codes that are spent or expired and out of the issue
-/// limits' hour, expired sessions and locks, failures older than the failure window, and runs
+/// limits' hour, expired sessions, tokens and locks, failures older than the failure window, and runs
 /// older than the retention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Purge {
