@@ -10,6 +10,7 @@
 //! let outcome = plan.run("GetCode", &serde_json::json!({"data": {}}), &Default::default(), Default::default())?;
 //! ```
 
+pub mod accounts;
 pub mod catalog;
 pub mod clock;
 pub mod component;

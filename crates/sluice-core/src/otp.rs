@@ -180,6 +180,19 @@ impl CodeKeys {
         Self::mac(&self.current, challenge, user_id, client, &code.0).finalize().into_bytes().to_vec()
     }
 
+    /// The keyed hashes (hex) of a single-use token for `purpose`, under the current key and
+    /// then each earlier one: a token is stored under the first and found under any, so that
+    /// rotating the key does not void links already sent.
+    pub fn token_hashes(&self, purpose: &str, token: &str) -> Vec<String> {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .map(|key| {
+                let mac = Self::mac(key, "token", purpose, "", token).finalize().into_bytes();
+                mac.iter().map(|b| format!("{b:02x}")).collect()
+            })
+            .collect()
+    }
+
     /// Whether `typed` is the code behind `stored` (constant-time comparison).
     fn verify(&self, stored: &StoredCode, user_id: &str, typed: &str) -> bool {
         let key = std::iter::once(&self.current).chain(&self.previous).find(|k| k.id == stored.key_id);

@@ -17,6 +17,43 @@ pub fn hash(password: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Shortest and longest new passwords, in characters: NIST SP 800-63B §3.1.1.2 asks for at
+/// least 8 and lets users choose at least 64. Nothing else about their composition is asked.
+pub const NEW_PASSWORD_LENGTH: std::ops::RangeInclusive<usize> = 8..=128;
+
+/// Why `password` may not become `user_name`'s password, in words for the person choosing it;
+/// `None` when it may. Refused, as NIST SP 800-63B §3.1.1.2 asks: lengths outside
+/// [`NEW_PASSWORD_LENGTH`], a password holding the user name, and a password that is as a whole
+/// one of the most common passwords (zxcvbn's list of 30,000, also reversed or with letters
+/// swapped for digits), one repeated or sequential run (`aaaaaaaa`, `12345678`) or one
+/// keyboard row.
+pub fn weakness(password: &str, user_name: &str) -> Option<String> {
+    use zxcvbn::feedback::Warning;
+    let length = password.chars().count();
+    if !NEW_PASSWORD_LENGTH.contains(&length) {
+        let (min, max) = (NEW_PASSWORD_LENGTH.start(), NEW_PASSWORD_LENGTH.end());
+        return Some(format!("a password has {min} to {max} characters (this one has {length})"));
+    }
+    let name = user_name.trim().to_lowercase();
+    if !name.is_empty() && password.to_lowercase().contains(&name) {
+        return Some("a password may not hold the user name".into());
+    }
+    let estimate = zxcvbn::zxcvbn(password, &[]);
+    let warning = estimate.feedback().and_then(zxcvbn::feedback::Feedback::warning);
+    let common = match warning {
+        Some(Warning::ThisIsATop10Password | Warning::ThisIsATop100Password | Warning::ThisIsACommonPassword) => true,
+        Some(
+            Warning::ThisIsSimilarToACommonlyUsedPassword
+            | Warning::RepeatsLikeAaaAreEasyToGuess
+            | Warning::RepeatsLikeAbcAbcAreOnlySlightlyHarderToGuess
+            | Warning::SequencesLikeAbcAreEasyToGuess
+            | Warning::StraightRowsOfKeysAreEasyToGuess,
+        ) => estimate.sequence().len() == 1,
+        _ => false,
+    };
+    common.then(|| "this password is one of the most common or most easily guessed; choose another".into())
+}
+
 /// Whether `password` is the one behind `hash` (false for a hash that is not one).
 pub fn matches(hash: &str, password: &str) -> bool {
     PasswordHash::new(hash)
@@ -131,5 +168,41 @@ pub fn check_login(
             tracing::info!(subject = %subject, %client, "login accepted");
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_passwords_follow_nist_length_and_blocklist_rules_and_nothing_else() {
+        for common in [
+            "password",
+            "Password1",
+            "iloveyou",
+            "p@ssw0rd",
+            "drowssap",
+            "qwertyuiop",
+            "aaaaaaaaaa",
+            "12345678",
+            "abcdefgh",
+        ] {
+            assert!(weakness(common, "ann").is_some_and(|w| w.contains("most common")), "{common} is refused");
+        }
+        assert!(weakness("seven77", "ann").is_some_and(|w| w.contains("8 to 128 characters (this one has 7)")));
+        assert!(weakness(&"x".repeat(129), "ann").is_some_and(|w| w.contains("this one has 129")));
+        assert!(weakness("my-name-is-Annabel!", "annabel").is_some_and(|w| w.contains("user name")));
+        for fine in
+            ["correct horse battery staple", "tr0ub4dor&3x", "lowercaseonlybutlong", "Zx9!qP", "été à Paris 2026"]
+        {
+            let verdict = weakness(fine, "ann");
+            assert_eq!(verdict.is_none(), fine.chars().count() >= 8, "{fine}: {verdict:?}");
+        }
+        assert_eq!(
+            weakness(&"é".repeat(7).chars().chain("xyzw9".chars()).collect::<String>(), "ann"),
+            None,
+            "characters, not bytes"
+        );
     }
 }

@@ -10,9 +10,10 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
 use super::{
-    AccountStore, Authenticator, Channel, NewToken, Role, CodeStatus, CodeStore, ComponentStore, Entry, EntryStore, EntryWrite, IssueLimits, Issued, Message,
-    MessageStatus, NewCode, OutboxStore, Purge, RunRecord, RunStore, Session, SessionStore, Store, StoreError,
-    StoredCode, StoredComponent, User, UserStore, check_issue_limits, duplicate_key, entry_not_found,
+    AccountStore, Authenticator, Channel, CodeStatus, CodeStore, ComponentStore, Entry, EntryStore, EntryWrite,
+    IssueLimits, Issued, Message, MessageStatus, NewCode, NewToken, OutboxStore, Purge, Role, RunRecord, RunStore,
+    Session, SessionStore, Store, StoreError, StoredCode, StoredComponent, User, UserStore, check_issue_limits,
+    duplicate_key, entry_not_found,
 };
 use crate::clock::Millis;
 
@@ -183,10 +184,11 @@ impl AccountStore for MemoryStore {
 
     fn begin_authenticator(&self, user_id: &str, sealed: &str) -> Result<(), StoreError> {
         let mut state = self.state();
-        let app = state
-            .authenticators
-            .entry(user_id.to_owned())
-            .or_insert(Authenticator { secret: None, pending: None, last_step: 0 });
+        let app = state.authenticators.entry(user_id.to_owned()).or_insert(Authenticator {
+            secret: None,
+            pending: None,
+            last_step: 0,
+        });
         app.pending = Some(sealed.to_owned());
         Ok(())
     }

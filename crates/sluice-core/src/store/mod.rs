@@ -609,16 +609,7 @@ pub trait SessionStore {
 
 /// A complete store.
 pub trait Store:
-    UserStore
-    + AccountStore
-    + CodeStore
-    + EntryStore
-    + RunStore
-    + OutboxStore
-    + SessionStore
-    + ComponentStore
-    + Send
-    + Sync
+    UserStore + AccountStore + CodeStore + EntryStore + RunStore + OutboxStore + SessionStore + ComponentStore + Send + Sync
 {
     /// Where it keeps its state, for messages (`memory:`, `sqlite:/path`).
     fn location(&self) -> String;
