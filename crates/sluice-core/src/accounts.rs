@@ -46,6 +46,12 @@ fn random_bytes<const N: usize>() -> Result<[u8; N], StoreError> {
     Ok(bytes)
 }
 
+/// 256 random bits, URL-safe (43 characters).
+fn new_token() -> Result<String, StoreError> {
+    use base64::Engine as _;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>()?))
+}
+
 /// A new link token (256 random bits, URL-safe) for the user, in place of the user's earlier
 /// ones of the purpose; the token is returned to be put in a link, only its hash is stored.
 pub fn issue_token(
@@ -54,8 +60,7 @@ pub fn issue_token(
     purpose: TokenPurpose,
     lifetime: Millis,
 ) -> Result<String, StoreError> {
-    use base64::Engine as _;
-    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>()?);
+    let token = new_token()?;
     let hash = stored_hash(services, purpose, &token);
     let expires_at = services.clock.now() + lifetime;
     services.store.issue_tokens(user_id, purpose.name(), &[NewToken { hash, expires_at }])?;
@@ -66,14 +71,20 @@ fn stored_hash(services: &Services, purpose: TokenPurpose, token: &str) -> Strin
     services.keys.token_hashes(purpose.name(), token).swap_remove(0)
 }
 
+/// Does the work of issuing a token (random bytes, a keyed hash, a write of the store that
+/// changes nothing) for a request that gets none, so that the time of the answer tells no one
+/// whether the user exists.
+pub fn work_for_unknown(services: &Services, purpose: TokenPurpose) -> Result<(), StoreError> {
+    let hash = stored_hash(services, purpose, &new_token()?);
+    services.store.redeem_token(purpose.name(), &hash, services.clock.now())?;
+    Ok(())
+}
+
 /// The id of the user whose live token of `purpose` `token` is, redeeming it: the first
 /// caller gets it, every later one (and anyone with a made-up, expired or replaced token)
 /// `None`. Malformed tokens cost the store nothing.
 pub fn redeem_token(services: &Services, purpose: TokenPurpose, token: &str) -> Result<Option<String>, StoreError> {
-    if token.is_empty()
-        || token.len() > 64
-        || !token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
+    if !plausible(token) {
         return Ok(None);
     }
     redeem(services, purpose, token)
@@ -82,12 +93,37 @@ pub fn redeem_token(services: &Services, purpose: TokenPurpose, token: &str) -> 
 /// Redeems the token whose secret text is `secret`, under any of the server's keys.
 fn redeem(services: &Services, purpose: TokenPurpose, secret: &str) -> Result<Option<String>, StoreError> {
     let now = services.clock.now();
+    under_any_key(services, purpose, secret, |hash| services.store.redeem_token(purpose.name(), hash, now))
+}
+
+/// The id of the user whose live token of `purpose` `token` is, without redeeming it (to
+/// check what comes with the token before it is spent).
+pub fn token_holder(services: &Services, purpose: TokenPurpose, token: &str) -> Result<Option<String>, StoreError> {
+    if !plausible(token) {
+        return Ok(None);
+    }
+    let now = services.clock.now();
+    under_any_key(services, purpose, token, |hash| services.store.token_holder(purpose.name(), hash, now))
+}
+
+/// The first user `find` answers for the token's hash under the server's keys, current first.
+fn under_any_key(
+    services: &Services,
+    purpose: TokenPurpose,
+    secret: &str,
+    find: impl Fn(&str) -> Result<Option<String>, StoreError>,
+) -> Result<Option<String>, StoreError> {
     for hash in services.keys.token_hashes(purpose.name(), secret) {
-        if let Some(user) = services.store.redeem_token(purpose.name(), &hash, now)? {
+        if let Some(user) = find(&hash)? {
             return Ok(Some(user));
         }
     }
     Ok(None)
+}
+
+/// Whether `token` could be one this module made (anything else costs the store nothing).
+fn plausible(token: &str) -> bool {
+    !token.is_empty() && token.len() <= 64 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Ten new recovery codes for the user (each 50 random bits, written `xxxxx-xxxxx` in

@@ -64,3 +64,15 @@ pub const FIELDS_MAPPING: Localized = Localized {
     pt: "Mapeamento de campos",
     de: "Feldzuordnung",
 };
+
+/// "User password": a field holding a password.
+pub const USER_PASSWORD: SettingLabel = SettingLabel {
+    name: "userPassword",
+    label: Localized {
+        en: "User password",
+        fr: "Mot de passe de l'utilisateur",
+        es: "Contraseña del usuario",
+        pt: "Senha do usuário",
+        de: "Benutzerpasswort",
+    },
+};

@@ -20,6 +20,9 @@ pub struct Services {
     pub otp: OtpPolicy,
     /// Delivers `Smtp` and `Webhook` notifications.
     pub courier: Arc<dyn Courier>,
+    /// Where end users reach the server (such as `https://app.example.com`): the start of the
+    /// links that confirm an address or reset a password. `None`: no such link can be made.
+    pub public_url: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for Services {
@@ -28,6 +31,7 @@ impl std::fmt::Debug for Services {
             .field("store", &self.store.location())
             .field("keys", &self.keys)
             .field("otp", &self.otp)
+            .field("public_url", &self.public_url)
             .finish_non_exhaustive()
     }
 }
@@ -41,6 +45,7 @@ impl Services {
             keys: Arc::new(keys),
             otp: OtpPolicy::default(),
             courier: Arc::new(NoCourier),
+            public_url: None,
         }
     }
 
@@ -52,6 +57,12 @@ impl Services {
     /// The same services delivering notifications through `courier`.
     pub fn with_courier(mut self, courier: Arc<dyn Courier>) -> Self {
         self.courier = courier;
+        self
+    }
+
+    /// The same services making links that start with `url` (a trailing `/` is dropped).
+    pub fn with_public_url(mut self, url: &str) -> Self {
+        self.public_url = Some(url.trim_end_matches('/').into());
         self
     }
 

@@ -80,6 +80,18 @@ impl AccountStore for PostgresStore {
         })
     }
 
+    fn token_holder(&self, purpose: &str, hash: &str, now: Millis) -> Result<Option<String>, StoreError> {
+        self.with(async |db| {
+            row(
+                db,
+                "SELECT user_id FROM user_tokens WHERE purpose = $1 AND hash = $2 AND expires_at > $3",
+                &[&purpose, &hash, &now],
+                |r| Ok(r.try_get(0)?),
+            )
+            .await
+        })
+    }
+
     fn live_tokens(&self, user_id: &str, purpose: &str, now: Millis) -> Result<usize, StoreError> {
         self.with(async |db| {
             let n: Option<i64> = row(

@@ -78,6 +78,18 @@ impl AccountStore for SqliteStore {
         })
     }
 
+    fn token_holder(&self, purpose: &str, hash: &str, now: Millis) -> Result<Option<String>, StoreError> {
+        self.read(|conn| {
+            Ok(row(
+                conn,
+                "SELECT user_id FROM user_tokens WHERE purpose = ?1 AND hash = ?2 AND expires_at > ?3",
+                params![purpose, hash, now],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+    }
+
     fn live_tokens(&self, user_id: &str, purpose: &str, now: Millis) -> Result<usize, StoreError> {
         self.read(|conn| {
             Ok(row(

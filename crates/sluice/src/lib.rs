@@ -32,8 +32,10 @@ pub mod users;
 pub use sluice_core::*;
 
 /// The ids of the built-in step types, sorted.
-pub const BUILT_IN_STEPS: [&str; 16] = [
+pub const BUILT_IN_STEPS: [&str; 21] = [
     "confirm_one_time_code_for_user",
+    "confirm_user_email",
+    "confirm_user_email_request",
     "execute_script",
     "extract_collection",
     "filter_source",
@@ -44,9 +46,12 @@ pub const BUILT_IN_STEPS: [&str; 16] = [
     "get_raw_model",
     "get_user_info",
     "login_with_password",
+    "reset_user_password",
+    "reset_user_password_request",
     "send_notification",
     "send_templated_notification",
     "transform_model",
     "update_entry",
+    "update_or_create_user_info",
     "write_response",
 ];

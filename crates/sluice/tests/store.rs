@@ -302,7 +302,7 @@ fn roles_are_granted_once_and_revoked_by_context(h: &Harness) {
     let manager = Role::new(SYSTEM_CONTEXT, "manager");
     let seller = Role::new("Cars", "seller");
     assert_eq!(store.grant_roles(&h.ann.id, &[manager.clone(), seller.clone()]).unwrap(), 2);
-    assert_eq!(store.grant_roles(&h.ann.id, &[manager.clone()]).unwrap(), 0, "held already");
+    assert_eq!(store.grant_roles(&h.ann.id, std::slice::from_ref(&manager)).unwrap(), 0, "held already");
     assert_eq!(store.roles(&h.ann.id).unwrap(), [seller.clone(), manager.clone()], "by context, then name");
     assert!(store.roles(&h.bob.id).unwrap().is_empty());
     assert_eq!(store.revoke_roles(&h.ann.id, Some("Cars")).unwrap(), 1);
@@ -321,9 +321,12 @@ fn tokens_redeem_once_until_they_expire_and_a_new_issue_replaces_them(h: &Harnes
     store.issue_tokens(&h.ann.id, "reset", &[token(1, T0 + MIN), token(2, T0 + MIN)]).unwrap();
     store.issue_tokens(&h.bob.id, "reset", &[token(3, T0 + MIN)]).unwrap();
     assert_eq!(store.live_tokens(&h.ann.id, "reset", T0).unwrap(), 2);
+    assert_eq!(store.token_holder("reset", &token(1, 0).hash, T0).unwrap(), Some(h.ann.id.clone()));
+    assert_eq!(store.token_holder("reset", &token(1, 0).hash, T0 + MIN).unwrap(), None, "expired at its time");
     assert_eq!(store.redeem_token("confirm", &token(1, 0).hash, T0).unwrap(), None, "another purpose");
     assert_eq!(store.redeem_token("reset", &token(1, 0).hash, T0).unwrap(), Some(h.ann.id.clone()));
     assert_eq!(store.redeem_token("reset", &token(1, 0).hash, T0).unwrap(), None, "once");
+    assert_eq!(store.token_holder("reset", &token(1, 0).hash, T0).unwrap(), None, "redeemed");
     assert_eq!(store.live_tokens(&h.ann.id, "reset", T0).unwrap(), 1);
     assert_eq!(store.redeem_token("reset", &token(2, 0).hash, T0 + MIN).unwrap(), None, "expired at its time");
     store.issue_tokens(&h.ann.id, "reset", &[token(4, T0 + 2 * MIN)]).unwrap();

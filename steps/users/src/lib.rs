@@ -1,13 +1,19 @@
 //! Steps of the Aqtra user-contexts group: Get user info, Login with password, the two-factor
 //! pair Get / Confirm one-time code for user, and the notification steps.
 
+mod account_link;
 mod confirm_one_time_code_for_user;
+mod confirm_user_email;
+mod confirm_user_email_request;
 mod get_one_time_code_for_user;
 mod get_user_info;
 mod login_with_password;
 mod notification;
+mod reset_user_password;
+mod reset_user_password_request;
 mod send_notification;
 mod send_templated_notification;
+mod update_or_create_user_info;
 
 use serde::Deserialize;
 use sluice_core::schemars::{self, JsonSchema};
@@ -86,12 +92,25 @@ mod test_support {
 
     /// An engine over a memory store holding `ann` (active) and `zoe` (inactive), on a manual clock.
     pub fn engine() -> (Engine, Arc<ManualClock>) {
-        let store = MemoryStore::new();
+        let (engine, clock, _) = build(None);
+        (engine, clock)
+    }
+
+    /// [`engine`], making links under `https://app.example.com`, with its store.
+    pub fn engine_and_store() -> (Engine, Arc<ManualClock>, Arc<MemoryStore>) {
+        build(Some("https://app.example.com/"))
+    }
+
+    fn build(public_url: Option<&str>) -> (Engine, Arc<ManualClock>, Arc<MemoryStore>) {
+        let store = Arc::new(MemoryStore::new());
         let user = |name: &str, active| User { active, ..User::new(name) };
         store.import_users(&[user("ann", true), user("zoe-x", false)]).unwrap();
         let clock = Arc::new(ManualClock::new(1_795_000_000_000));
         let keys = CodeKeys::from_secret("0123456789abcdef0123456789abcdef").unwrap();
-        let services = Services::new(Arc::new(store), keys).with_clock(clock.clone());
-        (Engine::builder().services(services).build().unwrap(), clock)
+        let mut services = Services::new(store.clone(), keys).with_clock(clock.clone());
+        if let Some(url) = public_url {
+            services = services.with_public_url(url);
+        }
+        (Engine::builder().services(services).build().unwrap(), clock, store)
     }
 }

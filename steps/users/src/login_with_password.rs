@@ -10,8 +10,8 @@ use sluice_core::passwords::{self, LOGIN_REFUSED, LoginError};
 use sluice_core::schemars::{self, JsonSchema};
 use sluice_core::store::AuthMethod;
 use sluice_core::{
-    BuildContext, BuildError, BuiltStep, FieldOrValue, FieldPath, Group, Item, Localized, SettingLabel, Step,
-    StepContext, StepDescriptor, StepError, StepMeta, StepPlugin, ValueSource, labels,
+    BuildContext, BuildError, BuiltStep, FieldOrValue, FieldPath, Group, Item, Localized, Step, StepContext,
+    StepDescriptor, StepError, StepMeta, StepPlugin, ValueSource, labels,
 };
 
 use crate::{client_of, client_setting, find_user};
@@ -68,21 +68,7 @@ impl StepPlugin for LoginWithPassword {
             pt: "Verifica um nome de usuário e uma senha; se corretos, o usuário vai para o item para o segundo fator.",
             de: "Prüft Benutzername und Passwort; bei Erfolg kommt der Benutzer für den zweiten Faktor ins Element.",
         },
-        settings: &[
-            labels::USER_NAME,
-            SettingLabel {
-                name: "userPassword",
-                label: Localized {
-                    en: "User password",
-                    fr: "Mot de passe de l'utilisateur",
-                    es: "Contraseña del usuario",
-                    pt: "Senha do usuário",
-                    de: "Benutzerpasswort",
-                },
-            },
-            labels::CLIENT,
-            labels::RESULT_FIELD,
-        ],
+        settings: &[labels::USER_NAME, labels::USER_PASSWORD, labels::CLIENT, labels::RESULT_FIELD],
     };
 
     fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {

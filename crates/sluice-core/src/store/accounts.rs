@@ -69,6 +69,8 @@ pub trait AccountStore {
     /// Takes the live token of `purpose` whose hash is `hash`, once: the first caller gets its
     /// user's id, every later one (and any caller after it expired) `None`.
     fn redeem_token(&self, purpose: &str, hash: &str, now: Millis) -> Result<Option<String>, StoreError>;
+    /// The id of the user whose live token of `purpose` has this hash, without redeeming it.
+    fn token_holder(&self, purpose: &str, hash: &str, now: Millis) -> Result<Option<String>, StoreError>;
     /// How many live tokens of `purpose` the user holds.
     fn live_tokens(&self, user_id: &str, purpose: &str, now: Millis) -> Result<usize, StoreError>;
 

@@ -177,6 +177,11 @@ impl AccountStore for MemoryStore {
         }
     }
 
+    fn token_holder(&self, purpose: &str, hash: &str, now: Millis) -> Result<Option<String>, StoreError> {
+        let state = self.state();
+        Ok(state.tokens.get(&pair(purpose, hash)).filter(|(_, until)| *until > now).map(|(user, _)| user.clone()))
+    }
+
     fn live_tokens(&self, user_id: &str, purpose: &str, now: Millis) -> Result<usize, StoreError> {
         let state = self.state();
         Ok(state.tokens.iter().filter(|((p, _), (u, until))| p == purpose && u == user_id && *until > now).count())

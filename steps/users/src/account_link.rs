@@ -1,0 +1,120 @@
+//! What the two link requests share (Confirm user email request, Reset user password request):
+//! who the link is for, how long it works, and where it goes; and what the two steps that
+//! complete them share: reading the token the link carried.
+
+use serde_json::Value;
+use sluice_core::accounts::{self, TokenPurpose};
+use sluice_core::store::User;
+use sluice_core::{
+    BuildContext, BuildError, FieldOrValue, FieldPath, Item, Localized, Millis, SettingLabel, StepContext, StepError,
+    ValueSource,
+};
+
+use crate::{DurationSetting, find_user};
+
+/// Who a link is for: a user in a field (`_user`, from an earlier step) or named.
+pub(crate) struct LinkRequest {
+    user: ValueSource,
+    lifetime: Millis,
+    page: String,
+    result: FieldPath,
+    purpose: TokenPurpose,
+}
+
+/// The settings both requests take, before checking.
+pub(crate) struct LinkSettings<'a> {
+    pub user_info_field: Option<&'a str>,
+    pub user_name: Option<&'a FieldOrValue>,
+    pub lifetime: Option<&'a DurationSetting>,
+    pub default_lifetime: Millis,
+    pub link_path: &'a str,
+    pub result_field: &'a str,
+}
+
+/// Shortest and longest lifetimes of a link.
+const LIFETIMES: (Millis, Millis) = (5 * 60_000, 7 * 24 * 3_600_000);
+
+impl LinkRequest {
+    pub(crate) fn build(
+        settings: LinkSettings<'_>,
+        purpose: TokenPurpose,
+        cx: &mut BuildContext<'_>,
+    ) -> Result<LinkRequest, BuildError> {
+        let user = match (settings.user_info_field, settings.user_name) {
+            (Some(field), None) => cx.path("userInfoField", field).map(ValueSource::Field),
+            (None, Some(name)) => cx.value_source("userName", name),
+            (None, None) => cx.path("userInfoField", "_user").map(ValueSource::Field),
+            (Some(_), Some(_)) => Err(cx.invalid("", "name the user with userInfoField or userName, not both", None)),
+        };
+        let lifetime = match settings.lifetime {
+            Some(d) => d.check("lifetime", LIFETIMES.0, LIFETIMES.1, cx),
+            None => Ok(settings.default_lifetime),
+        };
+        let page = if settings.link_path.starts_with('/') && !settings.link_path.contains(['?', '#', ' ']) {
+            Ok(settings.link_path.to_owned())
+        } else {
+            Err(cx.invalid(
+                "linkPath",
+                format!("\"{}\" is not a path of the server", settings.link_path),
+                Some("write a path that starts with / and has no ? or #, such as /account/confirm-email".into()),
+            ))
+        };
+        let result = cx.result_path("resultField", settings.result_field);
+        Ok(LinkRequest { user: user?, lifetime: lifetime?, page: page?, result: result?, purpose })
+    }
+
+    /// Makes the link for the user of `item` when `wanted` says the user may have one, and
+    /// puts it into the result field (marked as a credential: traces never show it). Returns the
+    /// item with its user, or `None` with the reason when no link was made.
+    pub(crate) fn run(
+        &self,
+        mut item: Item,
+        cx: &mut StepContext<'_>,
+        wanted: impl Fn(&User) -> Result<(), &'static str>,
+    ) -> Result<Result<Item, &'static str>, StepError> {
+        let base = cx.services().public_url.clone().ok_or_else(|| {
+            StepError::new("the server has no public address for links: start it with --public-url https://…")
+        })?;
+        let key = self.user.resolve(&item);
+        let Some(user) = find_user(cx, key.as_deref())? else {
+            accounts::work_for_unknown(cx.services(), self.purpose)?;
+            return Ok(Err("no such user"));
+        };
+        if let Err(reason) = wanted(&user) {
+            accounts::work_for_unknown(cx.services(), self.purpose)?;
+            return Ok(Err(reason));
+        }
+        if cx.dry_run() {
+            cx.note("dry run: no link was made");
+            return Ok(Err("dry run"));
+        }
+        let token = accounts::issue_token(cx.services(), &user.id, self.purpose, self.lifetime)?;
+        let link = format!("{base}{}?token={token}", self.page);
+        self.result.set(&mut item, Value::String(link)).map_err(|e| StepError::at_setting("resultField", e))?;
+        cx.mark_credential(&self.result);
+        Ok(Ok(item))
+    }
+}
+
+/// Reads the token a link carried from `field` (the query's `token`, passed in by the page).
+pub(crate) fn token_in(item: &Item, field: &FieldPath) -> String {
+    match field.get(item) {
+        Some(Value::String(token)) => token.trim().to_owned(),
+        _ => String::new(),
+    }
+}
+
+/// What anyone is told of a link that does not work, whatever the reason.
+pub(crate) const LINK_REFUSED: &str = "this link is invalid, used or expired; ask for a new one";
+
+/// The label of both completing steps' token field.
+pub(crate) const TOKEN_FIELD: SettingLabel = SettingLabel {
+    name: "tokenField",
+    label: Localized {
+        en: "Token field",
+        fr: "Champ du jeton",
+        es: "Campo del token",
+        pt: "Campo do token",
+        de: "Token-Feld",
+    },
+};
