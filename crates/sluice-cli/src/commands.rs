@@ -453,6 +453,8 @@ pub struct ServeOptions {
     pub password_sessions: bool,
     /// The component the web page signs in with.
     pub signin_component: String,
+    /// Where end users reach the server: the start of account links.
+    pub public_url: Option<String>,
     /// Proxies whose X-Forwarded-For is believed.
     pub trusted_proxies: Vec<sluice_server::IpNet>,
     /// Where to serve `/metrics` without a credential, if anywhere.
@@ -474,6 +476,7 @@ pub fn serve(options: ServeOptions, store: &StoreArgs) -> Result<(), Failure> {
         client,
         password_sessions,
         signin_component,
+        public_url,
         trusted_proxies,
         metrics_addr,
         workers,
@@ -481,7 +484,10 @@ pub fn serve(options: ServeOptions, store: &StoreArgs) -> Result<(), Failure> {
     if admin_tokens.is_empty() {
         eprintln!("warning: SLUICE_ADMIN_TOKENS is empty: builder endpoints will answer 401 to everyone");
     }
-    let services = services(store)?;
+    let mut services = services(store)?;
+    if let Some(url) = &public_url {
+        services = services.with_public_url(url);
+    }
     if let Some(file) = users {
         import_users_into(&file, &services)?;
     }

@@ -223,6 +223,11 @@ enum Command {
         /// The component whose public Login and Verify dataflows the web page signs in with.
         #[arg(long, default_value = "EmailTwoFactor")]
         signin_component: String,
+        /// Where end users reach this server, such as https://app.example.com: the start of the
+        /// links that Confirm user email request and Reset user password request make. Without
+        /// it those steps fail and say so.
+        #[arg(long, value_parser = public_url)]
+        public_url: Option<String>,
         /// Proxies in front of the server whose X-Forwarded-For is believed, for the limits per
         /// address: addresses or networks, comma-separated (such as 127.0.0.1,10.0.0.0/8).
         /// From anyone else the header is ignored.
@@ -423,6 +428,7 @@ fn main() -> ExitCode {
             client,
             password_sessions,
             signin_component,
+            public_url,
             trusted_proxies,
             metrics_addr,
             workers,
@@ -440,6 +446,7 @@ fn main() -> ExitCode {
                 client,
                 password_sessions,
                 signin_component,
+                public_url,
                 trusted_proxies: trusted_proxies.map(|n| n.0).unwrap_or_default(),
                 metrics_addr,
                 workers: workers.map(usize::from),
@@ -460,6 +467,18 @@ fn main() -> ExitCode {
 /// The proxies of `--trusted-proxies`.
 #[derive(Debug, Clone)]
 struct Networks(Vec<sluice_server::IpNet>);
+
+/// Checks `--public-url`: an absolute http or https address with no query or fragment.
+fn public_url(text: &str) -> Result<String, String> {
+    let url = url::Url::parse(text).map_err(|e| format!("{e}: write an address such as https://app.example.com"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err("write an http or https address with a host, such as https://app.example.com".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("the address may not have a query (?) or a fragment (#)".into());
+    }
+    Ok(text.trim_end_matches('/').to_owned())
+}
 
 fn trusted_proxies(text: &str) -> Result<Networks, String> {
     sluice_server::parse_networks(text).map(Networks)
