@@ -167,7 +167,8 @@ pub struct Dataflow {
     pub description: Option<String>,
     /// Who may run it through `sluice serve`: `signedIn` (default; a builder token or an end
     /// user's session), `twoFactor` (a builder token or a session earned with a password and a
-    /// one-time code) or `public` (anyone, such as a sign-in dataflow).
+    /// one-time code), `public` (anyone, such as a sign-in dataflow) or `{"roles": [...]}` (a
+    /// builder token or a session of a user holding one of the roles).
     #[serde(default, skip_serializing_if = "Access::is_signed_in")]
     pub access: Access,
     /// The stages, in order.
@@ -175,7 +176,7 @@ pub struct Dataflow {
 }
 
 /// Who may run a dataflow through the server.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Access {
     /// A builder token or an end user's session.
@@ -185,11 +186,23 @@ pub enum Access {
     TwoFactor,
     /// Anyone, without a credential.
     Public,
+    /// A builder token, or a session of a user who holds one of these roles in the `system`
+    /// context or in this component's (Assign context role for model gives them).
+    Roles(#[schemars(length(min = 1), inner(pattern(crate::store::ROLE_NAME_PATTERN)))] Vec<String>),
 }
 
 impl Access {
     fn is_signed_in(&self) -> bool {
         *self == Access::SignedIn
+    }
+
+    /// Whether a user holding `held` may run a dataflow of `component` with this access (what
+    /// the roles ask; the other kinds are the server's to judge from the session).
+    pub fn admits_roles(&self, component: &str, held: &[crate::store::Role]) -> bool {
+        match self {
+            Access::Roles(wanted) => wanted.iter().any(|name| held.iter().any(|role| role.admits(component, name))),
+            _ => true,
+        }
     }
 }
 

@@ -490,6 +490,11 @@ pub(crate) fn schema_problem(
     instance: &Value,
 ) -> Problem {
     let path = error.instance_path().as_str();
+    if let ValidationErrorKind::OneOfNotValid { context } = error.kind()
+        && let Some(inner) = the_choice_of_its_shape(context, path)
+    {
+        return schema_problem(prefix, inner, schema, instance);
+    }
     let found = describe(error.instance());
     let pointer = format!("{prefix}{path}");
     match error.kind() {
@@ -562,6 +567,29 @@ fn unknown_keys(pointer: &str, unexpected: &[String]) -> Problem {
 }
 
 /// The constant choices of a `oneOf`/`anyOf` (enum variants, or the tags of tagged variants).
+/// Of a `oneOf`'s choices, the only one whose shape (type, constant) the value at `path` has,
+/// and its first error: that is what the writer meant, and what to fix (such as an empty list
+/// in `{"roles": []}`, where naming every choice would not help).
+fn the_choice_of_its_shape<'a>(
+    choices: &'a [Vec<jsonschema::ValidationError<'static>>],
+    path: &str,
+) -> Option<&'a jsonschema::ValidationError<'static>> {
+    let misshapen = |e: &jsonschema::ValidationError<'_>| {
+        e.instance_path().as_str() == path
+            && matches!(
+                e.kind(),
+                ValidationErrorKind::Type { .. }
+                    | ValidationErrorKind::Constant { .. }
+                    | ValidationErrorKind::Enum { .. }
+            )
+    };
+    let mut shaped = choices.iter().filter(|errors| !errors.iter().any(misshapen));
+    match (shaped.next(), shaped.next()) {
+        (Some(errors), None) => errors.first(),
+        _ => None,
+    }
+}
+
 fn alternatives(schema: &Value, keyword_location: &str) -> Vec<String> {
     let resolve = |node: &'_ Value| -> Option<Value> {
         match node.get("$ref").and_then(Value::as_str) {

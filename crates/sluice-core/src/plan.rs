@@ -75,13 +75,13 @@ impl Plan {
     }
 
     /// Who may run `dataflow` through the server (`None`: there is no such dataflow).
-    pub fn access(&self, dataflow: &str) -> Option<Access> {
-        self.dataflow(dataflow).map(|d| d.access)
+    pub fn access(&self, dataflow: &str) -> Option<&Access> {
+        self.dataflow(dataflow).map(|d| &d.access)
     }
 
     /// Whether anyone may run `dataflow` through the server (`"access": "public"`).
     pub fn is_public(&self, dataflow: &str) -> bool {
-        self.access(dataflow) == Some(Access::Public)
+        self.access(dataflow) == Some(&Access::Public)
     }
 
     /// The services its runs use (those of the engine that loaded it).

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::{Map, Value, json};
+use sluice::component::Access;
 use sluice::passwords::{self, LoginError};
 use sluice::store::{AuthMethod, Factor};
 use sluice::{Diagnostic, Lang, LoadError, Plan, RunContext, RunError, RunOptions};
@@ -386,13 +387,19 @@ fn execute_now(
     }
     let input = if body.is_empty() { json!({"data": {}}) } else { parse(body)? };
     if let Caller::User(session) = &caller
-        && plan.access(dataflow) == Some(sluice::component::Access::TwoFactor)
-        && !session.two_factor()
+        && let Some(access) = plan.access(dataflow)
     {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "this dataflow needs a session signed in with a password and a one-time code: sign in again with both",
-        ));
+        if *access == Access::TwoFactor && !session.two_factor() {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "this dataflow needs a session signed in with a password and a one-time code: sign in again with both",
+            ));
+        }
+        if matches!(access, Access::Roles(_))
+            && !access.admits_roles(name, &state.engine.services().store.roles(&session.user_id)?)
+        {
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "this dataflow needs a role you do not hold"));
+        }
     }
     let builder = matches!(caller, Caller::Admin(_));
     if !builder {

@@ -14,6 +14,7 @@ use common::{ADMIN, Answer, Server};
 use std::num::NonZeroU32;
 
 use serde_json::{Value, json};
+use sluice::store::Role;
 use sluice_store_postgres::testing::TestSchema;
 
 const EMAIL: &str = include_str!("../../../examples/email-2fa/component.json");
@@ -280,6 +281,51 @@ fn two_factor_dataflows_need_both_factors_on_sqlite() {
 #[test]
 fn two_factor_dataflows_need_both_factors_on_postgresql() {
     two_factor_dataflows_need_both_factors("postgres");
+}
+
+/// A dataflow with `"access": {"roles": ["manager"]}` admits a builder, and a user only while
+/// they hold the role in the `system` context or the component's own, not another's.
+fn role_dataflows_admit_only_holders_of_a_role(kind: &str) {
+    let test = format!("role_dataflows_{kind}");
+    let Some((server, _place)) = server_with(kind, &test, |c| c.password_sessions = true) else { return };
+    let component = json!({
+        "name": "Managers",
+        "dataflows": [{"name": "Report", "access": {"roles": ["manager", "auditor"]}, "stages": [{"name": "s", "steps": [
+            {"name": "In", "type": "get_action_model"},
+            {"name": "Out", "type": "write_response", "source": "In"}
+        ]}]}]
+    });
+    let saved = server.admin("PUT", "/api/components/Managers", Some(&component.to_string()));
+    assert_eq!(saved.status, 200, "{}", saved.text);
+    let token = server.sign_in("ann", PASSWORD).body["token"].as_str().unwrap().to_owned();
+    let bearer = format!("Bearer {token}");
+    let report = || run(&server, "Managers", "Report", json!({}), &[("authorization", &bearer)]);
+    let refused = report();
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    assert!(refused.text.contains("needs a role you do not hold"), "{}", refused.text);
+    let store = &server.services.store;
+    let ann = store.find_user("ann").unwrap().unwrap();
+    store.grant_roles(&ann.id, &[Role::new("Cars", "manager"), Role::new("system", "seller")]).unwrap();
+    assert_eq!(report().status, 403, "a manager of another component, a seller everywhere");
+    store.grant_roles(&ann.id, &[Role::new("Managers", "auditor")]).unwrap();
+    assert_eq!(report().status, 200, "an auditor of this component");
+    store.revoke_roles(&ann.id, None).unwrap();
+    assert_eq!(report().status, 403, "roles taken away count at the next request");
+    store.grant_roles(&ann.id, &[Role::new("system", "manager")]).unwrap();
+    assert_eq!(report().status, 200, "a manager everywhere");
+    assert_eq!(run(&server, "Managers", "Report", json!({}), &[]).status, 401, "no credential");
+    let builder = format!("Bearer {ADMIN}");
+    assert_eq!(run(&server, "Managers", "Report", json!({}), &[("authorization", &builder)]).status, 200);
+}
+
+#[test]
+fn role_dataflows_admit_only_holders_of_a_role_on_sqlite() {
+    role_dataflows_admit_only_holders_of_a_role("sqlite");
+}
+
+#[test]
+fn role_dataflows_admit_only_holders_of_a_role_on_postgresql() {
+    role_dataflows_admit_only_holders_of_a_role("postgres");
 }
 
 /// Password sign-ins from one address, wrong each time, with a `X-Forwarded-For` of the

@@ -440,6 +440,9 @@ fn the_builder_builds_the_for_test_code_component_from_nothing() {
         type_into(driver, "[data-template-text='code/en/body']", "Code: {{ _oneTimeCode }}").await?;
         let template_code = text(driver, ".editor[data-media-type='text/x-jinja'] .tok-keyword").await?;
         type_into(driver, "#dataflowName", "GetCode").await?;
+        // Only managers and auditors (and builders) may run it.
+        choose(driver, "#dataflowAccess", "roles").await?;
+        type_into(driver, "#dataflowRoles", "manager, auditor").await?;
         // Input: the action model. Code: the user, the code, the script. Output: entry, modal, response.
         add_step(driver, "Input", "get_action_model").await?;
         click(driver, "#addStage").await?;
@@ -533,6 +536,7 @@ fn the_builder_builds_the_for_test_code_component_from_nothing() {
     let answer: serde_json::Value = serde_json::from_str(&confirmed).unwrap();
     assert_eq!(answer["response"][0]["_confirmed"], true, "{confirmed}");
     let component: serde_json::Value = serde_json::from_str(&saved.source).unwrap();
+    assert_eq!(component["dataflows"][0]["access"], serde_json::json!({"roles": ["manager", "auditor"]}));
     let names: Vec<&str> =
         component["dataflows"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["GetCode", "ConfirmCode"]);

@@ -556,13 +556,28 @@ function dataflowPanel() {
   const flow = dataflow();
   const name = el("input", { value: flow.name, id: "dataflowName" });
   name.onchange = () => { flow.name = name.value; changed(); };
+  // Each choice of the schema: a constant (signedIn, twoFactor, public) or an object keyed by
+  // its one property (roles), whose list is written beside the choice.
+  const choices = (state.componentSchema?.$defs?.Access?.oneOf || []).map((o) => o.const ?? Object.keys(o.properties || {})[0]);
+  const descriptions = (state.componentSchema?.$defs?.Access?.oneOf || []).map((o) => o.description);
   const access = el("select", { id: "dataflowAccess" }, el("option", { value: "", textContent: "(default: signed in)" }),
-    ...(state.componentSchema?.$defs?.Access?.oneOf || []).map((o) => el("option", { value: o.const, textContent: `${o.const} — ${o.description}` })));
-  access.value = flow.access || "";
-  access.onchange = () => { if (access.value) flow.access = access.value; else delete flow.access; changed(); };
+    ...choices.map((c, i) => el("option", { value: c, textContent: `${c} — ${descriptions[i]}` })));
+  const listed = flow.access && typeof flow.access === "object" ? Object.keys(flow.access)[0] : null;
+  const roles = el("input", { id: "dataflowRoles", placeholder: "manager, auditor",
+    value: listed ? (flow.access[listed] || []).join(", ") : "" });
+  const rolesField = field("Roles", roles);
+  rolesField.hidden = !listed;
+  const names = () => roles.value.split(",").map((r) => r.trim()).filter((r) => r);
+  access.value = listed || flow.access || "";
+  access.onchange = () => {
+    const object = access.value && !(state.componentSchema?.$defs?.Access?.oneOf || []).some((o) => o.const === access.value);
+    if (object) flow.access = { [access.value]: names() }; else if (access.value) flow.access = access.value; else delete flow.access;
+    changed();
+  };
+  roles.onchange = () => { flow.access = { [access.value]: names() }; changed(); };
   const remove = el("button", { className: "secondary", textContent: "Delete dataflow", disabled: state.doc.dataflows.length === 1 });
   remove.onclick = () => { state.doc.dataflows.splice(state.flow, 1); state.flow = 0; changed(); };
-  return [el("h2", { textContent: "Dataflow" }), field("Name", name), field("Access", access), remove, ...definitionsPanel(), ...templatesPanel(), ...componentPanel()];
+  return [el("h2", { textContent: "Dataflow" }), field("Name", name), field("Access", access), rolesField, remove, ...definitionsPanel(), ...templatesPanel(), ...componentPanel()];
 }
 
 // The component's name (saving writes under the name shown; the old name keeps its versions

@@ -32,7 +32,8 @@ pub mod users;
 pub use sluice_core::*;
 
 /// The ids of the built-in step types, sorted.
-pub const BUILT_IN_STEPS: [&str; 21] = [
+pub const BUILT_IN_STEPS: [&str; 23] = [
+    "assign_context_role_for_model",
     "confirm_one_time_code_for_user",
     "confirm_user_email",
     "confirm_user_email_request",
@@ -46,6 +47,7 @@ pub const BUILT_IN_STEPS: [&str; 21] = [
     "get_raw_model",
     "get_user_info",
     "login_with_password",
+    "remove_assigned_roles_for_user",
     "reset_user_password",
     "reset_user_password_request",
     "send_notification",

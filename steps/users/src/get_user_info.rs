@@ -24,7 +24,8 @@ pub struct GetUserInfoSettings {
     /// A field holding a reference (the id) of the user, such as `data.creatorSubject`.
     #[serde(default)]
     pub user_info_field: Option<String>,
-    /// Where the user's data goes; `null` when the user is unknown. Default `_user`.
+    /// Where the user's data goes, with the roles they hold (`[{"context", "name"}]`); `null`
+    /// when the user is unknown. Default `_user`.
     #[serde(default = "default_result")]
     pub result_field: String,
 }
@@ -107,8 +108,15 @@ impl Step for Lookup {
             Who::Caller => cx.run().user.clone(),
             Who::Named(source) => source.resolve(&item),
         };
-        let user = find_user(cx, key.as_deref())?;
-        let value = user.map_or(Value::Null, |u| u.to_item_value());
+        let value = match find_user(cx, key.as_deref())? {
+            Some(user) => {
+                let roles = cx.services().store.roles(&user.id)?;
+                let mut value = user.to_item_value();
+                value["roles"] = serde_json::to_value(roles).unwrap_or_default();
+                value
+            }
+            None => Value::Null,
+        };
         self.result.set(&mut item, value).map_err(|e| StepError::at_setting("resultField", e))?;
         out.push(item);
         Ok(())
@@ -136,6 +144,9 @@ mod tests {
             }],
         )
         .unwrap();
+        let manager = [sluice_core::store::Role::new("system", "manager")];
+        sluice_core::store::AccountStore::grant_roles(&store, "11111111-1111-4111-8111-111111111111", &manager)
+            .unwrap();
         let keys = CodeKeys::from_secret("0123456789abcdef0123456789abcdef").unwrap();
         Engine::builder().services(Services::new(Arc::new(store), keys)).build().unwrap()
     }
@@ -151,6 +162,7 @@ mod tests {
         let out = by_name.run_one(json!({"data": {"UserName": "ANN"}})).unwrap();
         let user = &out.items[0]["_user"];
         assert_eq!(user["email"], "ann@example.com");
+        assert_eq!(user["roles"], json!([{"context": "system", "name": "manager"}]));
         assert_eq!(user["locale"], "fr");
         assert!(user.get("passwordHash").is_none() && !user.to_string().contains("argon2"));
         let by_id = step(&engine, json!({"userInfoField": "data.creatorSubject", "resultField": "who"}));

@@ -2,6 +2,7 @@
 //! pair Get / Confirm one-time code for user, and the notification steps.
 
 mod account_link;
+mod assign_context_role_for_model;
 mod confirm_one_time_code_for_user;
 mod confirm_user_email;
 mod confirm_user_email_request;
@@ -9,6 +10,7 @@ mod get_one_time_code_for_user;
 mod get_user_info;
 mod login_with_password;
 mod notification;
+mod remove_assigned_roles_for_user;
 mod reset_user_password;
 mod reset_user_password_request;
 mod send_notification;
@@ -63,6 +65,19 @@ fn show(ms: Millis) -> String {
 fn find_user(cx: &mut StepContext<'_>, name_or_id: Option<&str>) -> Result<Option<User>, StepError> {
     let Some(key) = name_or_id else { return Ok(None) };
     cx.find_user(key).map_err(StepError::from)
+}
+
+/// Checks a setting naming the field that holds a user (or their id).
+fn user_field(field: &str, cx: &mut BuildContext<'_>) -> Result<ValueSource, BuildError> {
+    cx.path("userIdField", field).map(ValueSource::Field)
+}
+
+/// The user a role step's field names: an error naming the field when there is none.
+fn role_user(cx: &mut StepContext<'_>, source: &ValueSource, item: &Item) -> Result<User, StepError> {
+    let key = source.resolve(item);
+    find_user(cx, key.as_deref())?.ok_or_else(|| {
+        StepError::at_setting("userIdField", format!("{source} names no user (run Get user info first)"))
+    })
 }
 
 /// The client of a request: the setting when given, else the run's client.

@@ -9,6 +9,9 @@ use crate::clock::Millis;
 /// The context of roles that hold in every component (Aqtra's "Platform → System").
 pub const SYSTEM_CONTEXT: &str = "system";
 
+/// What a role's name may be: letters, digits, `_`, `.`, `:` and `-`, 1 to 64 of them.
+pub const ROLE_NAME_PATTERN: &str = r"^[A-Za-z0-9_.:-]{1,64}$";
+
 /// A role a user holds in a context: a component's name, or [`SYSTEM_CONTEXT`].
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Role {
