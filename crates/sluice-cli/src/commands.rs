@@ -119,12 +119,12 @@ impl RunInput {
 }
 
 /// Opens the store and channels named on the command line.
-fn services(store: &StoreArgs) -> Result<Services, Failure> {
+pub(crate) fn services(store: &StoreArgs) -> Result<Services, Failure> {
     sluice::setup::open_with(&store.store, &store.secrets(), &store.channels())
         .map_err(|e| Failure::Environment(e.to_string()))
 }
 
-fn store_failure(e: sluice::store::StoreError) -> Failure {
+pub(crate) fn store_failure(e: sluice::store::StoreError) -> Failure {
     Failure::Environment(e.to_string())
 }
 
@@ -310,7 +310,7 @@ pub fn entries_list(component: &str, format: Format, store: &StoreArgs) -> Resul
 }
 
 /// The user with this name or id, or a usage error saying there is none.
-fn user_named(services: &Services, name: &str) -> Result<sluice::store::User, Failure> {
+pub(crate) fn user_named(services: &Services, name: &str) -> Result<sluice::store::User, Failure> {
     services
         .store
         .find_user(name)

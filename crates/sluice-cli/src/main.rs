@@ -4,6 +4,7 @@
 //! Exit codes: 0 success, 1 the component, its dataflow or its input is wrong,
 //! 2 usage or environment (bad flags, unreadable files).
 
+mod accounts;
 mod commands;
 
 /// jemalloc: the server's many small, short-lived allocations across threads contend in
@@ -272,6 +273,58 @@ enum UsersCommand {
         /// The user's name or id.
         user: String,
     },
+    /// Add one user. With --password-stdin the first line of standard input is the password
+    /// (8 to 128 characters, not holding the user name, not a common one); never pass it as an
+    /// argument.
+    Add {
+        /// The user name (unique; names ignore case).
+        user: String,
+        /// E-mail address.
+        #[arg(long)]
+        email: Option<String>,
+        /// Phone number.
+        #[arg(long)]
+        phone: Option<String>,
+        /// Given name.
+        #[arg(long)]
+        first_name: Option<String>,
+        /// Family name.
+        #[arg(long)]
+        last_name: Option<String>,
+        /// Preferred language tag, such as fr.
+        #[arg(long)]
+        locale: Option<String>,
+        /// Create the user disabled.
+        #[arg(long)]
+        inactive: bool,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a user's password from the first line of standard input; their sessions end.
+    SetPassword {
+        /// The user's name or id.
+        user: String,
+    },
+    /// Disable a user: they can no longer sign in, and their sessions end.
+    Deactivate {
+        /// The user's name or id.
+        user: String,
+    },
+    /// List a user's roles, after giving (--grant) or taking away (--revoke) some.
+    Roles {
+        /// The user's name or id.
+        user: String,
+        /// Give this role (repeat for several), in --context or else the system context.
+        #[arg(long)]
+        grant: Vec<String>,
+        /// Take away the roles of --context, or else every role.
+        #[arg(long)]
+        revoke: bool,
+        /// The context: a component's name, or system (roles that hold everywhere).
+        #[arg(long)]
+        context: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -400,6 +453,24 @@ fn main() -> ExitCode {
             UsersCommand::Import { file } => commands::users_import(&file, &store),
             UsersCommand::List { format } => commands::users_list(format, &store),
             UsersCommand::Unlock { user } => commands::users_unlock(&user, &store),
+            UsersCommand::Add { user, email, phone, first_name, last_name, locale, inactive, password_stdin } => {
+                let new = accounts::NewUser {
+                    name: user,
+                    email,
+                    phone,
+                    first_name,
+                    last_name,
+                    locale,
+                    inactive,
+                    password_stdin,
+                };
+                accounts::add(new, &store)
+            }
+            UsersCommand::SetPassword { user } => accounts::set_password(&user, &store),
+            UsersCommand::Deactivate { user } => accounts::deactivate(&user, &store),
+            UsersCommand::Roles { user, grant, revoke, context } => {
+                accounts::roles(&user, accounts::RoleChange { grant, revoke, context }, &store)
+            }
         },
         Command::Entries { command: EntriesCommand::List { component, format }, store } => {
             commands::entries_list(&component, format, &store)

@@ -286,6 +286,55 @@ fn a_locked_user_is_unlocked() {
 }
 
 #[test]
+fn users_are_added_given_passwords_deactivated_and_given_roles_one_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("s.db").display());
+    let users = |args: &[&str], stdin: &str| {
+        let out = sluice().arg("users").args(args).args(["--store", &store]).write_stdin(stdin).output().unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let (code, out, _) =
+        users(&["add", "dora", "--email", "dora@example.com", "--password-stdin"], "a walk by the sea\n");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.starts_with("dora added ("), "{out}");
+    let services = sluice::setup::open(&store, &Default::default()).unwrap();
+    let dora = services.store.find_user("dora").unwrap().unwrap();
+    assert!(dora.active && dora.email.as_deref() == Some("dora@example.com"));
+    assert!(sluice::passwords::matches(dora.password_hash.as_deref().unwrap(), "a walk by the sea"));
+    assert_eq!(
+        users(&["add", "DORA"], ""),
+        (Some(1), String::new(), "error: a user named \"DORA\" already exists\n".into())
+    );
+    let weak = users(&["add", "eve", "--password-stdin"], "password\n");
+    assert_eq!((weak.0, weak.2.contains("most common")), (Some(1), true), "{weak:?}");
+    assert!(services.store.find_user("eve").unwrap().is_none());
+
+    let rules = sluice::sessions::SessionRules { lifetime: 3_600_000, idle_timeout: 0 };
+    sluice::sessions::open_session(&services, &dora.id, "web", Vec::new(), rules).unwrap();
+    let (code, out, _) = users(&["set-password", "dora"], "another walk by the sea\n");
+    assert_eq!((code, out.as_str()), (Some(0), "password of dora set; 1 session(s) ended\n"));
+    let hash = services.store.find_user("dora").unwrap().unwrap().password_hash.unwrap();
+    assert!(sluice::passwords::matches(&hash, "another walk by the sea"));
+    assert_eq!(users(&["set-password", "dora"], "dora1234\n").0, Some(1), "holds the user name");
+
+    let (code, out, _) = users(&["roles", "dora", "--grant", "manager", "--grant", "auditor"], "");
+    assert_eq!((code, out.as_str()), (Some(0), "2 role(s) given\nsystem  auditor\nsystem  manager\n"));
+    let (_, out, _) = users(&["roles", "dora", "--grant", "seller", "--context", "Cars"], "");
+    assert_eq!(out, "1 role(s) given\nCars  seller\nsystem  auditor\nsystem  manager\n");
+    let (_, out, _) = users(&["roles", "dora", "--revoke", "--context", "system"], "");
+    assert_eq!(out, "2 role(s) removed\nCars  seller\n");
+    let bad = users(&["roles", "dora", "--grant", "a b"], "");
+    assert_eq!((bad.0, bad.2.contains("\"a b\" is not a role or context name")), (Some(2), true), "{bad:?}");
+
+    sluice::sessions::open_session(&services, &dora.id, "web", Vec::new(), rules).unwrap();
+    let (code, out, _) = users(&["deactivate", "dora"], "");
+    assert_eq!((code, out.as_str()), (Some(0), "dora deactivated; 1 session(s) ended\n"));
+    assert!(!services.store.find_user("dora").unwrap().unwrap().active);
+    assert_eq!(users(&["deactivate", "nobody"], "").0, Some(2));
+}
+
+#[test]
 fn sessions_are_listed_and_revoked_by_user() {
     let dir = tempfile::tempdir().unwrap();
     let store = format!("sqlite:{}", dir.path().join("s.db").display());

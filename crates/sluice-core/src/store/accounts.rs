@@ -12,6 +12,11 @@ pub const SYSTEM_CONTEXT: &str = "system";
 /// What a role's name may be: letters, digits, `_`, `.`, `:` and `-`, 1 to 64 of them.
 pub const ROLE_NAME_PATTERN: &str = r"^[A-Za-z0-9_.:-]{1,64}$";
 
+/// Whether `text` may name a role (or a context): what [`ROLE_NAME_PATTERN`] says.
+pub fn is_role_name(text: &str) -> bool {
+    (1..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b))
+}
+
 /// A role a user holds in a context: a component's name, or [`SYSTEM_CONTEXT`].
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Role {
@@ -87,4 +92,18 @@ pub trait AccountStore {
     fn take_authenticator_step(&self, user_id: &str, step: i64, pending: Option<&str>) -> Result<bool, StoreError>;
     /// Removes the user's authenticator, confirmed and pending; returns whether there was one.
     fn remove_authenticator(&self, user_id: &str) -> Result<bool, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_role_name_rule_and_its_pattern_agree() {
+        let pattern = jsonschema::validator_for(&serde_json::json!({"pattern": ROLE_NAME_PATTERN})).unwrap();
+        let long = "m".repeat(65);
+        for name in ["manager", "Cars.seller:eu-1", "a_b", "", "a b", "rôle", "x/y", long.as_str(), &long[1..]] {
+            assert_eq!(is_role_name(name), pattern.is_valid(&serde_json::json!(name)), "{name:?}");
+        }
+    }
 }

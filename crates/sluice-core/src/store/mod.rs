@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::clock::Millis;
-pub use accounts::{AccountStore, Authenticator, NewToken, ROLE_NAME_PATTERN, Role, SYSTEM_CONTEXT};
+pub use accounts::{AccountStore, Authenticator, NewToken, ROLE_NAME_PATTERN, Role, SYSTEM_CONTEXT, is_role_name};
 pub use memory::MemoryStore;
 
 /// Why a store operation failed.
