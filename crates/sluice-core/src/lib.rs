@@ -11,6 +11,7 @@
 //! ```
 
 pub mod accounts;
+pub mod authenticator;
 pub mod catalog;
 pub mod clock;
 pub mod component;

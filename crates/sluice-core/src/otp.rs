@@ -193,6 +193,18 @@ impl CodeKeys {
             .collect()
     }
 
+    /// The key that seals secrets kept at rest (an authenticator's), derived from the server
+    /// key with id `id` (the current one when `None`), with that id.
+    pub(crate) fn sealing_key(&self, id: Option<&str>) -> Option<(&str, [u8; 32])> {
+        let key = match id {
+            None => &self.current,
+            Some(id) => std::iter::once(&self.current).chain(&self.previous).find(|k| k.id == id)?,
+        };
+        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&key.bytes).unwrap_or_else(|_| unreachable!());
+        mac.update(b"sluice-seal-v1");
+        Some((&key.id, mac.finalize().into_bytes().into()))
+    }
+
     /// Whether `typed` is the code behind `stored` (constant-time comparison).
     fn verify(&self, stored: &StoredCode, user_id: &str, typed: &str) -> bool {
         let key = std::iter::once(&self.current).chain(&self.previous).find(|k| k.id == stored.key_id);

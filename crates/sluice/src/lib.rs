@@ -32,11 +32,12 @@ pub mod users;
 pub use sluice_core::*;
 
 /// The ids of the built-in step types, sorted.
-pub const BUILT_IN_STEPS: [&str; 23] = [
+pub const BUILT_IN_STEPS: [&str; 24] = [
     "assign_context_role_for_model",
     "confirm_one_time_code_for_user",
     "confirm_user_email",
     "confirm_user_email_request",
+    "enrol_authenticator_app",
     "execute_script",
     "extract_collection",
     "filter_source",

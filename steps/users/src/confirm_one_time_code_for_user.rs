@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sluice_core::authenticator;
 use sluice_core::otp::{self, Binding, ConfirmError, REJECTED, Rejection};
 use sluice_core::schemars::{self, JsonSchema};
 use sluice_core::{
@@ -57,6 +58,12 @@ pub struct ConfirmOneTimeCodeSettings {
     /// 30 minutes (NIST SP 800-63B at AAL2).
     #[serde(default)]
     pub session_idle_timeout: Option<DurationSetting>,
+    /// What the user typed: `code` (default), a code of Get one-time code for user; or `totp`,
+    /// a code of the user's authenticator app (Enrol authenticator app; its first code
+    /// completes the enrolment) or one of their recovery codes. With `totp`, `client`,
+    /// `purpose` and `challengeField` do not apply.
+    #[serde(default)]
+    pub method: Method,
     /// Path of the field holding the challenge id that Get one-time code for user wrote into
     /// `_otpChallenge`, such as `data.Challenge`: the typed code is then checked against that
     /// code only, and a missing or unknown challenge fails like a wrong code. Default: the
@@ -67,6 +74,17 @@ pub struct ConfirmOneTimeCodeSettings {
 
 fn default_result() -> String {
     "_confirmed".into()
+}
+
+/// Which kind of code a confirmation checks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum Method {
+    /// A one-time code issued by Get one-time code for user.
+    #[default]
+    Code,
+    /// A code of the user's authenticator app, or a recovery code.
+    Totp,
 }
 
 /// What a refused code does.
@@ -94,6 +112,7 @@ struct Confirm {
     challenge: Option<FieldPath>,
     /// How long sessions last, when the step opens one.
     session: Option<SessionRules>,
+    method: Method,
 }
 
 impl StepPlugin for ConfirmOneTimeCodeForUser {
@@ -172,6 +191,10 @@ impl StepPlugin for ConfirmOneTimeCodeForUser {
                 },
             },
             SettingLabel {
+                name: "method",
+                label: Localized { en: "Method", fr: "Méthode", es: "Método", pt: "Método", de: "Methode" },
+            },
+            SettingLabel {
                 name: "challengeField",
                 label: Localized {
                     en: "Challenge field",
@@ -185,6 +208,16 @@ impl StepPlugin for ConfirmOneTimeCodeForUser {
     };
 
     fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
+        if settings.method == Method::Totp {
+            let codes_only = [
+                ("client", settings.client.is_some()),
+                ("purpose", settings.purpose.is_some()),
+                ("challengeField", settings.challenge_field.is_some()),
+            ];
+            if let Some((name, _)) = codes_only.iter().find(|(_, given)| *given) {
+                return Err(cx.invalid(name, format!("{name} is for one-time codes, not \"method\": \"totp\""), None));
+            }
+        }
         let typed = cx.path("userCodeField", &settings.user_code_field);
         // The typed code is a secret like the issued one: traces and run records redact it.
         if let Ok(path) = &typed {
@@ -206,6 +239,7 @@ impl StepPlugin for ConfirmOneTimeCodeForUser {
             purpose,
             result: result?,
             on_failure: settings.on_failure,
+            method: settings.method,
         }))
     }
 }
@@ -255,6 +289,10 @@ impl Step for Confirm {
             Some(_) if cx.dry_run() => {
                 cx.note("dry run: the code was not checked, and is taken as confirmed");
                 Ok(Vec::new())
+            }
+            Some(user) if self.method == Method::Totp => {
+                let before = cx.proved_by(&user.id);
+                authenticator::confirm(cx.services(), user, &typed, before)
             }
             Some(user) => otp::confirm(cx.services(), user, binding, challenge, &typed),
             None => {

@@ -6,6 +6,7 @@ mod assign_context_role_for_model;
 mod confirm_one_time_code_for_user;
 mod confirm_user_email;
 mod confirm_user_email_request;
+mod enrol_authenticator_app;
 mod get_one_time_code_for_user;
 mod get_user_info;
 mod login_with_password;
