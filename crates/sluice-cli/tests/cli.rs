@@ -285,6 +285,56 @@ fn a_locked_user_is_unlocked() {
     assert_eq!(String::from_utf8_lossy(&unknown.stderr), "error: there is no user named or with id \"nobody\"\n");
 }
 
+/// The account examples replay, each check with the reason it names (a refusal for another
+/// reason than the one checked fails the replay).
+#[test]
+fn the_account_examples_replay_with_their_reasons() {
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+    let cases: [(&str, &[(&str, &str)]); 3] = [
+        (
+            "signup",
+            &[
+                ("ok   a taken name is refused (names ignore case)", "already exists"),
+                ("ok   no sign-in before the address is confirmed", "login refused: the user is inactive"),
+                ("ok   the link enables the user and verifies the address", "address verified"),
+                ("ok   the link works once", "link refused"),
+                ("ok   the new user signs in with the password and an e-mailed code", "pwd+otp"),
+            ],
+        ),
+        (
+            "password-reset",
+            &[
+                ("ok   a user and a stranger get the same answer", "both [{\"data\":{\"UserName\":\"NAME\"}}]"),
+                ("ok   a common password is refused", "most common"),
+                ("ok   the link works once", "link refused"),
+                ("ok   the old password no longer works", "login refused: wrong password"),
+                ("ok   a link still works a second before its 30 minutes end", "set"),
+                ("ok   a link does not work after 30 minutes", "link refused"),
+            ],
+        ),
+        (
+            "totp",
+            &[
+                ("ok   the password and a code of the app open a two-factor session", "pwd+otp"),
+                ("ok   the same code fails the second time", "code refused: the code was already used"),
+                ("ok   a recovery code stands in for the app", "pwd+otp"),
+                ("ok   a recovery code works once", "code refused"),
+            ],
+        ),
+    ];
+    for (example, checks) in cases {
+        let out =
+            sluice().env_remove("SLUICE_STORE").args(["replay", &format!("{examples}/{example}")]).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{example}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+        for (check, reason) in checks {
+            let line =
+                stdout.lines().find(|l| l.starts_with(check)).unwrap_or_else(|| panic!("{check} missing:\n{stdout}"));
+            assert!(line.contains(reason), "{example}: {line}");
+        }
+    }
+}
+
 #[test]
 fn users_are_added_given_passwords_deactivated_and_given_roles_one_at_a_time() {
     let dir = tempfile::tempdir().unwrap();

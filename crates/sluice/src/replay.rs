@@ -71,8 +71,14 @@ pub enum ReplayError {
     Setup(String),
 }
 
+mod accounts;
+
+/// Where the links of the account scenarios point (nothing is served there during a replay).
+const REPLAY_PUBLIC_URL: &str = "http://localhost:8080";
+
 struct Scenario {
     plan: Plan,
+    services: Services,
     /// Passwords of users.json, by lower-case user name (the store keeps only hashes).
     passwords: HashMap<String, String>,
     clock: Arc<ManualClock>,
@@ -209,7 +215,10 @@ fn replay_in(
 ) -> Result<Vec<Check>, ReplayError> {
     let setup_error = |e: &dyn std::fmt::Display| ReplayError::Setup(e.to_string());
     let clock = Arc::new(ManualClock::at(chrono::Utc::now()));
-    let services = setup::open(url, &Secrets::default()).map_err(|e| setup_error(&e))?.with_clock(clock.clone());
+    let services = setup::open(url, &Secrets::default())
+        .map_err(|e| setup_error(&e))?
+        .with_clock(clock.clone())
+        .with_public_url(REPLAY_PUBLIC_URL);
     let store = services.store.clone();
     store.import_users(&users).map_err(|e| setup_error(&e))?;
     let engine = Engine::builder().services(services).build().map_err(|e| setup_error(&e))?;
@@ -222,14 +231,26 @@ fn replay_in(
     })?;
     let user = options.user.clone().or_else(|| users.first().map(|u| u.user_name.clone()));
     let cx = RunContext { user, client: Some(options.client.clone()) };
-    let scenario = Scenario { plan, passwords, clock, store, cx };
+    let scenario = Scenario { plan, services: engine.services().clone(), passwords, clock, store, cx };
     let names = scenario.plan.dataflow_names();
+    let has = |wanted: &[&str]| wanted.iter().all(|w| names.contains(w));
+    if has(&["Register", "ConfirmEmail", "Login", "Verify"]) {
+        return Ok(accounts::signup(&scenario));
+    }
+    if has(&["ForgotPassword", "ResetPassword", "Login", "Verify"]) {
+        return Ok(accounts::password_reset(&scenario));
+    }
+    if has(&["Enrol", "ConfirmEnrolment", "Login"]) {
+        return Ok(accounts::authenticator_app(&scenario));
+    }
     if names.contains(&"Login") && names.contains(&"Verify") {
         return Ok(email_two_factor(&scenario, engine.services()));
     }
     if !(names.contains(&"GetCode") && names.contains(&"ConfirmCode")) {
         return Err(ReplayError::Invalid(format!(
-            "{}: no scenario to replay: the dataflows must be GetCode and ConfirmCode, or Login and Verify",
+            "{}: no scenario to replay: the dataflows must be GetCode and ConfirmCode; Login and Verify; \
+             Register, ConfirmEmail, Login and Verify; ForgotPassword, ResetPassword, Login and Verify; or Enrol, \
+             ConfirmEnrolment and Login",
             component.display()
         )));
     }

@@ -8,22 +8,12 @@ use serde_json::json;
 use sluice::setup::{Channels, Secrets};
 use sluice::store::MessageStatus;
 use sluice::{Engine, Plan, RunContext, RunError, RunOptions, Services};
-use sluice_delivery::testing::{SmtpServer, WebhookListener, aiosmtpd_installed, free_port};
+use sluice_delivery::testing::{WebhookListener, free_port};
 
 mod common;
-use common::Logs;
+use common::{Logs, smtp_server};
 
 const EXAMPLE: &str = include_str!("../../../examples/email-2fa/component.json");
-
-/// A real SMTP server process on `port`; `None` (after a line `cargo test` shows) when aiosmtpd
-/// is not installed outside CI.
-fn smtp_server(port: u16) -> Option<SmtpServer> {
-    if !aiosmtpd_installed() {
-        sluice::testing::skip("the SMTP tests", "aiosmtpd", "pip install aiosmtpd; .ci/run installs it");
-        return None;
-    }
-    Some(SmtpServer::start(port))
-}
 
 /// The email-2fa example on a fresh SQLite store, with passwords set and `channel` for the code.
 fn setup(channel: &str, channels: &Channels) -> (Plan, Services, tempfile::TempDir) {

@@ -18,8 +18,9 @@ use crate::find_user;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateOrCreateUserInfoSettings {
-    /// The user's system name: a model path such as `data.UserName`, or `{"value": "ann"}`. A
-    /// user with this name (names ignore case) is updated; when there is none, one is created.
+    /// The user's system name: a model path such as `data.UserName`, or `{"value": "ann"}`. As
+    /// `mode` says, a new user of this name is created or the user who has it (names ignore
+    /// case) is updated.
     pub user_name: FieldOrValue,
     /// A field holding the id of the user to update, such as `_user` (from Get user info): the
     /// user is then found by id and `userName` renames them.
@@ -44,6 +45,24 @@ pub struct UpdateOrCreateUserInfoSettings {
     /// Where the user (as Get user info writes it) goes. Default `_user`.
     #[serde(default = "default_result")]
     pub result_field: String,
+    /// `create` (default): a new user only, a taken name is an error — what a public sign-up
+    /// needs, since anyone may run it; `update`: an existing user only; `createOrUpdate`:
+    /// either (Aqtra's behaviour; only in dataflows that builders or trusted users run).
+    #[serde(default)]
+    pub mode: SaveMode,
+}
+
+/// Which users the step may write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum SaveMode {
+    /// New users only.
+    #[default]
+    Create,
+    /// Existing users only.
+    Update,
+    /// New or existing users.
+    CreateOrUpdate,
 }
 
 /// The user's fields and the model paths they are taken from.
@@ -81,6 +100,7 @@ type ProfileField = fn(&mut User) -> &mut Option<String>;
 type Mapped = (ProfileField, FieldPath);
 
 struct Save {
+    mode: SaveMode,
     name: ValueSource,
     existing: Option<FieldPath>,
     password: Option<FieldPath>,
@@ -135,6 +155,10 @@ impl StepPlugin for UpdateOrCreateUserInfo {
                 },
             },
             labels::RESULT_FIELD,
+            SettingLabel {
+                name: "mode",
+                label: Localized { en: "Mode", fr: "Mode", es: "Modo", pt: "Modo", de: "Modus" },
+            },
         ],
     };
 
@@ -168,6 +192,7 @@ impl StepPlugin for UpdateOrCreateUserInfo {
             return Err(e);
         }
         Ok(BuiltStep::each(Save {
+            mode: settings.mode,
             name: name?,
             existing: existing?,
             password: password?,
@@ -226,6 +251,16 @@ impl Step for Save {
                 None => find_user(cx, Some(&name))?,
             };
         let creating = before.is_none();
+        match (self.mode, &before) {
+            (SaveMode::Create, Some(_)) => {
+                let taken = format!("a user named \"{name}\" already exists");
+                return Err(StepError::at_setting("userName", taken).for_anyone());
+            }
+            (SaveMode::Update, None) => {
+                return Err(StepError::at_setting("userName", format!("there is no user named \"{name}\" to update")));
+            }
+            _ => {}
+        }
         let mut user = before.clone().unwrap_or_else(|| User::new(&name));
         user.user_name = name;
         let password = self.password.as_ref().and_then(|path| match path.get(&item) {
@@ -295,7 +330,8 @@ mod tests {
             "userName": "data.UserName",
             "userPassword": "data.Password",
             "userDisabled": "data.Disabled",
-            "updateFields": {"email": "data.Email", "firstName": "data.First"}
+            "updateFields": {"email": "data.Email", "firstName": "data.First"},
+            "mode": "createOrUpdate"
         })
     }
 
@@ -337,7 +373,7 @@ mod tests {
             .single_step(
                 "save",
                 "update_or_create_user_info",
-                json!({"userName": "data.UserName", "userInfoField": "_user"}),
+                json!({"userName": "data.UserName", "userInfoField": "_user", "mode": "update"}),
                 &Default::default(),
             )
             .unwrap();
@@ -350,6 +386,15 @@ mod tests {
         let err = step.run_one(json!({"data": {"UserName": "dora"}})).unwrap_err();
         assert!(err.public && err.message.starts_with("a new user needs a password"), "{err:?}");
         assert_eq!(store.find_user("dora").unwrap(), None, "nothing was written");
+        let sign_up = json!({"userName": "data.UserName", "userPassword": "data.Password"});
+        let create = engine.single_step("save", "update_or_create_user_info", sign_up, &Default::default()).unwrap();
+        let err = create.run_one(json!({"data": {"UserName": "Ann", "Password": "taking over ann now"}})).unwrap_err();
+        assert_eq!((err.public, err.message.as_str()), (true, "a user named \"Ann\" already exists"));
+        assert!(store.find_user("ann").unwrap().unwrap().password_hash.is_none(), "ann is untouched");
+        let update = json!({"userName": "data.UserName", "mode": "update"});
+        let update = engine.single_step("save", "update_or_create_user_info", update, &Default::default()).unwrap();
+        let err = update.run_one(json!({"data": {"UserName": "nobody"}})).unwrap_err();
+        assert_eq!(err.message, "there is no user named \"nobody\" to update");
     }
 
     #[test]

@@ -1,3 +1,15 @@
 //! Helpers shared by the integration tests.
 
+#[allow(unused_imports)]
 pub use sluice::testing::Logs;
+
+/// A real SMTP server process on `port`; `None` (after a line `cargo test` shows) when aiosmtpd
+/// is not installed outside CI.
+#[allow(dead_code)]
+pub fn smtp_server(port: u16) -> Option<sluice_delivery::testing::SmtpServer> {
+    if !sluice_delivery::testing::aiosmtpd_installed() {
+        sluice::testing::skip("the SMTP tests", "aiosmtpd", "pip install aiosmtpd; .ci/run installs it");
+        return None;
+    }
+    Some(sluice_delivery::testing::SmtpServer::start(port))
+}
