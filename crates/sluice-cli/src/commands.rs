@@ -453,6 +453,8 @@ pub struct ServeOptions {
     pub password_sessions: bool,
     /// The component the web page signs in with.
     pub signin_component: String,
+    /// The components behind the web page's account pages.
+    pub account_components: sluice_server::AccountComponents,
     /// Where end users reach the server: the start of account links.
     pub public_url: Option<String>,
     /// Proxies whose X-Forwarded-For is believed.
@@ -476,6 +478,7 @@ pub fn serve(options: ServeOptions, store: &StoreArgs) -> Result<(), Failure> {
         client,
         password_sessions,
         signin_component,
+        account_components,
         public_url,
         trusted_proxies,
         metrics_addr,
@@ -501,6 +504,7 @@ pub fn serve(options: ServeOptions, store: &StoreArgs) -> Result<(), Failure> {
         client,
         password_sessions,
         signin_component,
+        account_components,
         limits: sluice_server::LimitConfig { trusted_proxies, ..Default::default() },
         ..Default::default()
     };

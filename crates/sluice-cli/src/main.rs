@@ -224,6 +224,18 @@ enum Command {
         /// The component whose public Login and Verify dataflows the web page signs in with.
         #[arg(long, default_value = "EmailTwoFactor")]
         signin_component: String,
+        /// The component behind the web page's "Create an account" and confirmation link page
+        /// (public Register and ConfirmEmail dataflows, as examples/signup has).
+        #[arg(long)]
+        signup_component: Option<String>,
+        /// The component behind "Forgot password?" and the reset link page (public
+        /// ForgotPassword and ResetPassword, as examples/password-reset has).
+        #[arg(long)]
+        password_reset_component: Option<String>,
+        /// The component behind "Sign in with app" and "Add an authenticator app" (public Login;
+        /// Enrol and ConfirmEnrolment, as examples/totp has).
+        #[arg(long)]
+        authenticator_component: Option<String>,
         /// Where end users reach this server, such as https://app.example.com: the start of the
         /// links that Confirm user email request and Reset user password request make. Without
         /// it those steps fail and say so.
@@ -499,6 +511,9 @@ fn main() -> ExitCode {
             client,
             password_sessions,
             signin_component,
+            signup_component,
+            password_reset_component,
+            authenticator_component,
             public_url,
             trusted_proxies,
             metrics_addr,
@@ -517,6 +532,11 @@ fn main() -> ExitCode {
                 client,
                 password_sessions,
                 signin_component,
+                account_components: sluice_server::AccountComponents {
+                    signup: signup_component,
+                    password_reset: password_reset_component,
+                    authenticator: authenticator_component,
+                },
                 public_url,
                 trusted_proxies: trusted_proxies.map(|n| n.0).unwrap_or_default(),
                 metrics_addr,

@@ -54,6 +54,9 @@ pub struct ServerConfig {
     pub client: String,
     /// The component whose public `Login` and `Verify` dataflows the web page signs in with.
     pub signin_component: String,
+    /// The components whose public dataflows the web page's account pages run; a page whose
+    /// component is not set is not offered.
+    pub account_components: AccountComponents,
     /// Keep each run's input, trace and outcome (secrets redacted) for `GET /api/runs/{id}`
     /// and replays.
     pub keep_run_details: bool,
@@ -76,12 +79,28 @@ impl Default for ServerConfig {
             password_sessions: false,
             client: "web".into(),
             signin_component: "EmailTwoFactor".into(),
+            account_components: AccountComponents::default(),
             keep_run_details: true,
             run_retention: Duration::from_secs(7 * 24 * 3600),
             purge_every: Duration::from_secs(60),
             limits: LimitConfig::default(),
         }
     }
+}
+
+/// The components behind the web page's account pages (see `examples/signup`,
+/// `examples/password-reset` and `examples/totp` for the dataflows each must have).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountComponents {
+    /// `Register` and `ConfirmEmail` (public): "Create an account" and the confirmation link's
+    /// page, `/account/confirm-email`.
+    pub signup: Option<String>,
+    /// `ForgotPassword` and `ResetPassword` (public): "Forgot password?" and the reset link's
+    /// page, `/account/reset-password`.
+    pub password_reset: Option<String>,
+    /// `Login` (public; a password and an authenticator code), `Enrol` and `ConfirmEnrolment`
+    /// (signed in): "Sign in with app" and "Add an authenticator app".
+    pub authenticator: Option<String>,
 }
 
 /// What every request shares.
@@ -132,7 +151,7 @@ impl AppState {
             },
             password_sessions: config.password_sessions,
             client: config.client.clone(),
-            page: web_page(&config.signin_component),
+            page: web_page(&config.signin_component, &config.account_components),
             keep_run_details: config.keep_run_details,
             limits: limits::Limits::new(&config.limits),
         })
@@ -272,6 +291,28 @@ pub fn routes() -> Vec<Route> {
             method: "GET",
             path: "/",
             summary: "The web page.",
+            access: Access::Public,
+            throttle: Throttle::No,
+            responses: &[(200, "HTML")],
+            body: None,
+            query: &[],
+            handler: get(page),
+        },
+        Route {
+            method: "GET",
+            path: "/account/confirm-email",
+            summary: "The web page, where a sign-up's confirmation link lands (its ?token= confirms the address).",
+            access: Access::Public,
+            throttle: Throttle::No,
+            responses: &[(200, "HTML")],
+            body: None,
+            query: &[],
+            handler: get(page),
+        },
+        Route {
+            method: "GET",
+            path: "/account/reset-password",
+            summary: "The web page, where a password reset link lands (its ?token= sets a new password).",
             access: Access::Public,
             throttle: Throttle::No,
             responses: &[(200, "HTML")],
@@ -736,22 +777,33 @@ async fn openapi() -> impl IntoResponse {
     axum::Json(openapi_document())
 }
 
-/// The web page, with the sign-in component set on the server in a `<meta>` tag the page's
-/// script reads (the page takes it from no one else: a link cannot point it elsewhere).
-fn web_page(signin_component: &str) -> String {
-    let escaped: String = signin_component
-        .chars()
-        .map(|c| match c {
-            '&' => "&amp;".to_owned(),
-            '<' => "&lt;".to_owned(),
-            '>' => "&gt;".to_owned(),
-            '"' => "&quot;".to_owned(),
-            '\'' => "&#39;".to_owned(),
-            c => c.to_string(),
-        })
+/// The web page, with the sign-in and account components set on the server in `<meta>` tags
+/// the page's script reads (the page takes them from no one else: a link cannot point it
+/// elsewhere).
+fn web_page(signin_component: &str, accounts: &AccountComponents) -> String {
+    let escape = |text: &str| -> String {
+        text.chars()
+            .map(|c| match c {
+                '&' => "&amp;".to_owned(),
+                '<' => "&lt;".to_owned(),
+                '>' => "&gt;".to_owned(),
+                '"' => "&quot;".to_owned(),
+                '\'' => "&#39;".to_owned(),
+                c => c.to_string(),
+            })
+            .collect()
+    };
+    let named = [
+        ("sluice-signin", Some(signin_component)),
+        ("sluice-signup", accounts.signup.as_deref()),
+        ("sluice-password-reset", accounts.password_reset.as_deref()),
+        ("sluice-authenticator", accounts.authenticator.as_deref()),
+    ];
+    let metas: String = named
+        .iter()
+        .filter_map(|(name, value)| Some(format!("<meta name=\"{name}\" content=\"{}\">\n", escape((*value)?))))
         .collect();
-    let meta = format!("<meta name=\"sluice-signin\" content=\"{escaped}\">\n<title>");
-    include_str!("../web/index.html").replacen("<title>", &meta, 1)
+    include_str!("../web/index.html").replacen("<title>", &format!("{metas}<title>"), 1)
 }
 
 async fn page(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> Html<String> {

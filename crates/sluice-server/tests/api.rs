@@ -293,6 +293,25 @@ fn the_page_signs_in_with_the_component_set_on_the_server() {
     let page = named.call("GET", "/?signin=Elsewhere", None, None).text;
     assert!(page.contains(r#"<meta name="sluice-signin" content="Sign&quot;&lt;in&gt;">"#), "{page}");
     assert!(!page.contains("Elsewhere"), "a link cannot point the page elsewhere");
+    assert!(!page.contains("sluice-signup") && !page.contains("sluice-authenticator"), "no account page unless named");
+    let services = sluice::Services::in_memory().unwrap();
+    let accounts = sluice_server::AccountComponents {
+        signup: Some("Signup".into()),
+        password_reset: Some("PasswordReset".into()),
+        authenticator: Some("Authenticator".into()),
+    };
+    let with_accounts = Server::start_configured(services, |c| c.account_components = accounts);
+    for path in ["/", "/account/confirm-email?token=abc", "/account/reset-password?token=abc"] {
+        let page = with_accounts.call("GET", path, None, None);
+        assert_eq!(page.status, 200, "{path}");
+        for meta in [
+            r#"<meta name="sluice-signup" content="Signup">"#,
+            r#"<meta name="sluice-password-reset" content="PasswordReset">"#,
+            r#"<meta name="sluice-authenticator" content="Authenticator">"#,
+        ] {
+            assert!(page.text.contains(meta), "{path}: {meta}");
+        }
+    }
 }
 
 /// The builder page and what it reads: its files, the component schema, and runs as a chosen

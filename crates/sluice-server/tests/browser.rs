@@ -69,20 +69,33 @@ fn browse<T>(
     config: ServerConfig,
     drive: impl AsyncFnOnce(&WebDriver, &str, &Arc<dyn Store>) -> Drive<T>,
 ) -> Option<T> {
+    let services = |_: &str| {
+        let services = sluice::Services::in_memory().unwrap();
+        services.store.import_users(&sluice::users::parse_users(users).unwrap()).unwrap();
+        services.store.save_component(name, component, 0, None).unwrap();
+        services
+    };
+    browse_on(services, config, drive)
+}
+
+/// [`browse`] on the services `make` returns for the page's address.
+fn browse_on<T>(
+    make: impl FnOnce(&str) -> sluice::Services,
+    config: ServerConfig,
+    drive: impl AsyncFnOnce(&WebDriver, &str, &Arc<dyn Store>) -> Drive<T>,
+) -> Option<T> {
     // One browser at a time: several Chromiums at once on two cores outlast the element waits.
     static ONE_BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one = ONE_BROWSER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let (_driver, port) = chromedriver()?;
-    let services = sluice::Services::in_memory().unwrap();
-    services.store.import_users(&sluice::users::parse_users(users).unwrap()).unwrap();
-    services.store.save_component(name, component, 0, None).unwrap();
-    let store = services.store.clone();
-    let engine = Arc::new(Engine::builder().services(services).build().unwrap());
-    let app = sluice_server::router(Arc::new(AppState::new(engine, &config).unwrap()), &config);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        let services = make(&base);
+        let store = services.store.clone();
+        let engine = Arc::new(Engine::builder().services(services).build().unwrap());
+        let app = sluice_server::router(Arc::new(AppState::new(engine, &config).unwrap()), &config);
         tokio::spawn(sluice_server::serve(listener, app, std::future::pending()));
         let browser = WebDriver::new(format!("http://127.0.0.1:{port}"), capabilities()).await.unwrap();
         let result = drive(&browser, &base, &store).await;
@@ -172,6 +185,116 @@ fn an_end_user_signs_in_with_a_password_and_an_emailed_code() {
     let Some((listed, who, live, left)) = signed_in else { return };
     assert_eq!((listed.as_str(), who.as_str()), ("E-mail two-factor login", "ann"));
     assert_eq!((live, left), (1, 0), "one session while signed in, none after signing out");
+}
+
+/// The text of the message with `subject` the SMTP server received for `to`, waiting for it.
+fn mail_to(server: &sluice_delivery::testing::SmtpServer, to: &str, subject: &str) -> Drive<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let wanted = |m: &String| m.contains(&format!("To: {to}")) && m.contains(&format!("Subject: {subject}"));
+        if let Some(raw) = server.messages().into_iter().find(wanted) {
+            // Lettre wraps long lines as quoted-printable: join them and decode the `=` escapes.
+            return Ok(raw.replace("=\r\n", "").replace("=\n", "").replace("=3D", "="));
+        }
+        if Instant::now() > deadline {
+            return Err(format!("no mail \"{subject}\" to {to} after 10 s").into());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A new user signs up on the page, confirms the address through the link the real SMTP server
+/// received, signs in with the password and an e-mailed code, adds an authenticator app from
+/// its QR code page (the test computes the app's codes from the key shown), signs out, and
+/// signs in again with the password and a code of the app.
+#[test]
+fn a_new_user_signs_up_through_the_mailed_link_and_signs_in_with_an_authenticator_code() {
+    const SIGNUP: &str = include_str!("../../../examples/signup/component.json");
+    const TOTP: &str = include_str!("../../../examples/totp/component.json");
+    if !sluice_delivery::testing::aiosmtpd_installed() {
+        sluice::testing::skip("the sign-up browser test", "aiosmtpd", "pip install aiosmtpd; .ci/run installs it");
+        return;
+    }
+    let smtp_port = sluice_delivery::testing::free_port();
+    let smtp = sluice_delivery::testing::SmtpServer::start(smtp_port);
+    let config = ServerConfig {
+        signin_component: "Signup".into(),
+        account_components: sluice_server::AccountComponents {
+            signup: Some("Signup".into()),
+            password_reset: None,
+            authenticator: Some("Authenticator".into()),
+        },
+        ..ServerConfig::default()
+    };
+    let make = |base: &str| {
+        let channels =
+            sluice::setup::Channels { smtp_url: Some(format!("smtp://127.0.0.1:{smtp_port}")), ..Default::default() };
+        let services =
+            sluice::setup::open_with("memory:", &Default::default(), &channels).unwrap().with_public_url(base);
+        let signup = SIGNUP.replace("\"notificationType\": \"Mail\"", "\"notificationType\": \"Smtp\"");
+        services.store.save_component("Signup", &signup, 0, None).unwrap();
+        services.store.save_component("Authenticator", TOTP, 0, None).unwrap();
+        services
+    };
+    let done = browse_on(make, config, async |driver, base, store| {
+        driver.goto(base).await?;
+        click(driver, "#showSignup").await?;
+        type_into(driver, "#signupName", "dora").await?;
+        type_into(driver, "#signupEmail", "dora@example.com").await?;
+        type_into(driver, "#signupPassword", "a long walk by the sea").await?;
+        click(driver, "#register").await?;
+        let told = text_holding(driver, "#accountMessage", "Check your e-mail").await?;
+        let mail = mail_to(&smtp, "dora@example.com", "Confirm your e-mail address")?;
+        let start = mail.find(&format!("{base}/account/confirm-email?token=")).ok_or("no link in the mail")?;
+        let link: String = mail[start..].chars().take_while(|c| !c.is_whitespace()).collect();
+        driver.goto(&link).await?;
+        let confirmed = text_holding(driver, "#accountMessage", "confirmed").await?;
+        let address = driver.current_url().await?.to_string();
+        let verified = store.find_user("dora")?.is_some_and(|u| u.active && u.email_verified);
+        // Signed in with the password and an e-mailed code.
+        type_into(driver, "#userName", "dora").await?;
+        type_into(driver, "#password", "a long walk by the sea").await?;
+        click(driver, "#sendCode").await?;
+        displayed(driver, "#code").await?;
+        let mail = mail_to(&smtp, "dora@example.com", "Your sign-in code")?;
+        let code = mail.split(|c: char| !c.is_ascii_digit()).find(|r| r.len() == 6).ok_or("no code")?.to_owned();
+        type_into(driver, "#code", &code).await?;
+        click(driver, "#verifyCode").await?;
+        text_holding(driver, "#who", "dora").await?;
+        // The authenticator app: the QR code and the key; the app's first code confirms it.
+        click(driver, "#enrolApp").await?;
+        displayed(driver, "#enrolment #qr svg").await?;
+        let secret = text(driver, "#appSecret").await?;
+        let qr = driver.find_all(By::Css("#qr svg path")).await?.len();
+        let recovery = driver.find_all(By::Css("#recoveryCodes li")).await?.len();
+        let now = || sluice::Clock::now(&sluice::SystemClock);
+        let first = sluice::authenticator::app_code(&secret, now()).ok_or("the key is not base32")?;
+        type_into(driver, "#enrolCode", &first).await?;
+        click(driver, "#confirmEnrolment").await?;
+        let enrolled = text_holding(driver, "#enrolmentMessage", "set up").await?;
+        click(driver, "#signOut").await?;
+        displayed(driver, "#signIn").await?;
+        // Again, with the password and the app's next code.
+        type_into(driver, "#userName", "dora").await?;
+        type_into(driver, "#password", "a long walk by the sea").await?;
+        let next = sluice::authenticator::app_code(&secret, now() + 30_000).ok_or("no code")?;
+        type_into(driver, "#appCode", &next).await?;
+        click(driver, "#signInWithApp").await?;
+        let who = text_holding(driver, "#who", "dora").await?;
+        let dora = store.find_user("dora")?.ok_or("no dora")?;
+        let sessions = store.list_sessions(&dora.id, 0)?;
+        let factors: Vec<&str> =
+            sessions.first().map(|s| s.methods.iter().map(|f| f.method.name()).collect()).unwrap_or_default();
+        Ok((told, confirmed, address, verified, (qr, recovery), enrolled, who, factors))
+    });
+    let Some((told, confirmed, address, verified, (qr, recovery), enrolled, who, factors)) = done else { return };
+    assert!(told.contains("Check your e-mail") && confirmed.contains("confirmed"), "{told} / {confirmed}");
+    assert!(!address.contains("token"), "the token leaves the address bar: {address}");
+    assert!(verified, "dora is enabled with a verified address");
+    assert!(qr >= 1 && recovery == 10, "QR paths {qr}, recovery codes {recovery}");
+    assert!(enrolled.contains("set up"), "{enrolled}");
+    assert_eq!(who, "dora");
+    assert_eq!(factors, ["pwd", "otp"], "the session was earned with the password and the app");
 }
 
 /// Where the browser tests save their screenshots.
