@@ -285,6 +285,24 @@ fn a_locked_user_is_unlocked() {
     assert_eq!(String::from_utf8_lossy(&unknown.stderr), "error: there is no user named or with id \"nobody\"\n");
 }
 
+#[test]
+fn the_account_steps_are_listed_in_german() {
+    let out = sluice().args(["steps", "--lang", "de"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for (id, title) in [
+        ("update_or_create_user_info", "Benutzerinformationen aktualisieren oder erstellen"),
+        ("confirm_user_email_request", "Anfrage zur Bestätigung der Benutzer-E-Mail"),
+        ("reset_user_password_request", "Anfrage zum Zurücksetzen des Benutzerpassworts"),
+        ("assign_context_role_for_model", "Kontextrolle für Modell zuweisen"),
+        ("remove_assigned_roles_for_user", "Zugewiesene Rollen des Benutzers entfernen"),
+        ("enrol_authenticator_app", "Authenticator-App einrichten"),
+    ] {
+        let line =
+            text.lines().find(|l| l.trim_start().starts_with(id)).unwrap_or_else(|| panic!("{id} missing:\n{text}"));
+        assert!(line.contains(title), "{line}");
+    }
+}
+
 /// The account examples replay, each check with the reason it names (a refusal for another
 /// reason than the one checked fails the replay).
 #[test]
