@@ -29,8 +29,8 @@ use serde_json::{Map, Value};
 use sluice_core::Millis;
 use sluice_core::store::{
     Channel, CodeStatus, CodeStore, ComponentStore, Entry, EntryStore, EntryWrite, HOUR, IssueLimits, Issued, Message,
-    MessageStatus, NewCode, OutboxStore, Purge, RawJson, RunRecord, RunStore, Session, SessionStore, Store, StoreError,
-    StoredCode, StoredComponent, User, UserStore, check_issue_limits, duplicate_key, entry_not_found,
+    MessageStatus, NewCode, OutboxStore, Purge, RawJson, Role, RunRecord, RunStore, Session, SessionStore, Store,
+    StoreError, StoredCode, StoredComponent, User, UserStore, check_issue_limits, duplicate_key, entry_not_found,
     factors_from_text, factors_to_text,
 };
 use tokio_postgres::error::SqlState;
@@ -300,8 +300,11 @@ fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+/// A user's columns, and the roles they hold as `context<TAB>name` texts (in the same round trip).
 const USER_COLUMNS: &str =
-    "id, user_name, email, phone, first_name, last_name, locale, active, email_verified, password_hash";
+    "id, user_name, email, phone, first_name, last_name, locale, active, email_verified, password_hash,
+     ARRAY(SELECT r.context || chr(9) || r.name FROM user_roles r WHERE r.user_id = users.id
+           ORDER BY r.context, r.name) AS roles";
 
 fn user_from(row: &Row) -> Outcome<User> {
     Ok(User {
@@ -315,6 +318,11 @@ fn user_from(row: &Row) -> Outcome<User> {
         active: row.try_get("active")?,
         email_verified: row.try_get("email_verified")?,
         password_hash: row.try_get("password_hash")?,
+        roles: row
+            .try_get::<_, Vec<String>>("roles")?
+            .iter()
+            .filter_map(|pair| pair.split_once('\t').map(|(context, name)| Role::new(context, name)))
+            .collect(),
     })
 }
 

@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 use sluice_core::Millis;
 use sluice_core::store::{
     Channel, CodeStatus, CodeStore, ComponentStore, Entry, EntryStore, EntryWrite, HOUR, IssueLimits, Issued, Message,
-    MessageStatus, NewCode, OutboxStore, Purge, RunRecord, RunStore, Session, SessionStore, Store, StoreError,
+    MessageStatus, NewCode, OutboxStore, Purge, Role, RunRecord, RunStore, Session, SessionStore, Store, StoreError,
     StoredCode, StoredComponent, User, UserStore, check_issue_limits, duplicate_key, entry_not_found,
     factors_from_text, factors_to_text,
 };
@@ -233,7 +233,19 @@ fn user_from(row: &Row<'_>) -> rusqlite::Result<User> {
         active: row.get("active")?,
         email_verified: row.get("email_verified")?,
         password_hash: row.get("password_hash")?,
+        roles: Vec::new(),
     })
+}
+
+/// `user` with the roles it holds.
+fn with_roles(conn: &Connection, mut user: User) -> rusqlite::Result<User> {
+    user.roles = all_rows(
+        conn,
+        "SELECT context, name FROM user_roles WHERE user_id = ?1 ORDER BY context, name",
+        params![user.id],
+        |r| Ok(Role { context: r.get(0)?, name: r.get(1)? }),
+    )?;
+    Ok(user)
 }
 
 /// Writes `user` under `id`: a new row, or the row that has the id.
@@ -292,21 +304,25 @@ impl UserStore for SqliteStore {
         self.read(|conn| {
             // Two indexed lookups: an OR over both columns would make SQLite sort.
             let by_id = row(conn, "SELECT * FROM users WHERE id = ?1", params![name_or_id], user_from).optional()?;
-            match by_id {
-                Some(user) => Ok(Some(user)),
-                None => Ok(row(
+            let user = match by_id {
+                Some(user) => Some(user),
+                None => row(
                     conn,
                     "SELECT * FROM users WHERE user_name_key = ?1",
                     params![name_or_id.to_lowercase()],
                     user_from,
                 )
-                .optional()?),
-            }
+                .optional()?,
+            };
+            Ok(user.map(|user| with_roles(conn, user)).transpose()?)
         })
     }
 
     fn list_users(&self) -> Result<Vec<User>, StoreError> {
-        self.read(|conn| Ok(all_rows(conn, "SELECT * FROM users ORDER BY user_name_key", [], user_from)?))
+        self.read(|conn| {
+            let users = all_rows(conn, "SELECT * FROM users ORDER BY user_name_key", [], user_from)?;
+            Ok(users.into_iter().map(|user| with_roles(conn, user)).collect::<rusqlite::Result<_>>()?)
+        })
     }
 }
 

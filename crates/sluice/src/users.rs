@@ -101,6 +101,7 @@ pub fn parse_users(text: &str) -> Result<Vec<User>, Vec<Diagnostic>> {
             active: input.active,
             email_verified: input.email_verified,
             password_hash,
+            roles: Vec::new(),
         });
     }
     if problems.is_empty() {

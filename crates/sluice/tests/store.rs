@@ -304,6 +304,11 @@ fn roles_are_granted_once_and_revoked_by_context(h: &Harness) {
     assert_eq!(store.grant_roles(&h.ann.id, &[manager.clone(), seller.clone()]).unwrap(), 2);
     assert_eq!(store.grant_roles(&h.ann.id, std::slice::from_ref(&manager)).unwrap(), 0, "held already");
     assert_eq!(store.roles(&h.ann.id).unwrap(), [seller.clone(), manager.clone()], "by context, then name");
+    assert_eq!(store.find_user("ANN").unwrap().unwrap().roles, [seller.clone(), manager.clone()], "read with the user");
+    let listed = store.list_users().unwrap();
+    assert_eq!(listed.iter().find(|u| u.id == h.ann.id).unwrap().roles, [seller.clone(), manager.clone()]);
+    store.save_user(&User { roles: Vec::new(), ..h.ann.clone() }).unwrap();
+    assert_eq!(store.roles(&h.ann.id).unwrap().len(), 2, "writing the user leaves the roles alone");
     assert!(store.roles(&h.bob.id).unwrap().is_empty());
     assert_eq!(store.revoke_roles(&h.ann.id, Some("Cars")).unwrap(), 1);
     assert_eq!(store.roles(&h.ann.id).unwrap(), [manager]);

@@ -108,15 +108,8 @@ impl Step for Lookup {
             Who::Caller => cx.run().user.clone(),
             Who::Named(source) => source.resolve(&item),
         };
-        let value = match find_user(cx, key.as_deref())? {
-            Some(user) => {
-                let roles = cx.services().store.roles(&user.id)?;
-                let mut value = user.to_item_value();
-                value["roles"] = serde_json::to_value(roles).unwrap_or_default();
-                value
-            }
-            None => Value::Null,
-        };
+        let user = find_user(cx, key.as_deref())?;
+        let value = user.map_or(Value::Null, |u| u.to_item_value());
         self.result.set(&mut item, value).map_err(|e| StepError::at_setting("resultField", e))?;
         out.push(item);
         Ok(())

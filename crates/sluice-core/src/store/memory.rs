@@ -112,14 +112,20 @@ impl UserStore for MemoryStore {
         } else {
             state.user_names.get(&name_or_id.to_lowercase()).cloned()
         };
-        Ok(id.and_then(|id| state.users.get(&id).cloned()))
+        Ok(id.and_then(|id| state.users.get(&id)).map(|user| with_roles(&state, user)))
     }
 
     fn list_users(&self) -> Result<Vec<User>, StoreError> {
-        let mut users: Vec<User> = self.state().users.values().cloned().collect();
+        let state = self.state();
+        let mut users: Vec<User> = state.users.values().map(|user| with_roles(&state, user)).collect();
         users.sort_by_key(|u| u.user_name.to_lowercase());
         Ok(users)
     }
+}
+
+/// `user` with the roles it holds (a user is kept without them).
+fn with_roles(state: &State, user: &User) -> User {
+    User { roles: state.roles.get(&user.id).cloned().unwrap_or_default(), ..user.clone() }
 }
 
 impl AccountStore for MemoryStore {

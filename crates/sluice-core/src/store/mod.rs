@@ -55,6 +55,10 @@ pub struct User {
     /// Argon2 PHC string; never shown.
     #[serde(skip)]
     pub password_hash: Option<String>,
+    /// The roles the user holds, as `find_user` and `list_users` read them (with the user, in
+    /// one round trip); writing a user leaves them alone (see [`AccountStore::grant_roles`]).
+    #[serde(default)]
+    pub roles: Vec<Role>,
 }
 
 impl User {
@@ -71,6 +75,7 @@ impl User {
             active: true,
             email_verified: false,
             password_hash: None,
+            roles: Vec::new(),
         }
     }
 
