@@ -341,14 +341,31 @@ fn the_account_examples_replay_with_their_reasons() {
         ),
     ];
     for (example, checks) in cases {
-        let out =
-            sluice().env_remove("SLUICE_STORE").args(["replay", &format!("{examples}/{example}")]).output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(out.status.code(), Some(0), "{example}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
-        for (check, reason) in checks {
-            let line =
-                stdout.lines().find(|l| l.starts_with(check)).unwrap_or_else(|| panic!("{check} missing:\n{stdout}"));
-            assert!(line.contains(reason), "{example}: {line}");
+        // On a fresh SQLite file, and on PostgreSQL in a schema of its own.
+        let schema = sluice_store_postgres::testing::TestSchema::new(&format!("replay_{}", example.replace('-', "_")));
+        let stores = std::iter::once(None).chain(schema.as_ref().map(|s| Some(s.url())));
+        for store in stores {
+            let mut replay = sluice();
+            replay.env_remove("SLUICE_STORE").args(["replay", &format!("{examples}/{example}")]);
+            if let Some(url) = &store {
+                replay.args(["--store", url]);
+            }
+            let out = replay.output().unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let on = store.as_deref().unwrap_or("sqlite");
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{example} on {on}: {stdout}{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            for (check, reason) in checks {
+                let line = stdout
+                    .lines()
+                    .find(|l| l.starts_with(check))
+                    .unwrap_or_else(|| panic!("{check} missing:\n{stdout}"));
+                assert!(line.contains(reason), "{example} on {on}: {line}");
+            }
         }
     }
 }

@@ -297,6 +297,65 @@ fn a_new_user_signs_up_through_the_mailed_link_and_signs_in_with_an_authenticato
     assert_eq!(factors, ["pwd", "otp"], "the session was earned with the password and the app");
 }
 
+/// A user who forgot the password asks for a link on the page, follows the link the real SMTP
+/// server received, is refused a common password (the link still works), and sets a good one.
+#[test]
+fn a_forgotten_password_is_reset_through_the_mailed_link() {
+    const RESET: &str = include_str!("../../../examples/password-reset/component.json");
+    if !sluice_delivery::testing::aiosmtpd_installed() {
+        sluice::testing::skip(
+            "the password reset browser test",
+            "aiosmtpd",
+            "pip install aiosmtpd; .ci/run installs it",
+        );
+        return;
+    }
+    let smtp_port = sluice_delivery::testing::free_port();
+    let smtp = sluice_delivery::testing::SmtpServer::start(smtp_port);
+    let config = ServerConfig {
+        account_components: sluice_server::AccountComponents {
+            password_reset: Some("PasswordReset".into()),
+            ..Default::default()
+        },
+        ..ServerConfig::default()
+    };
+    let make = |base: &str| {
+        let channels =
+            sluice::setup::Channels { smtp_url: Some(format!("smtp://127.0.0.1:{smtp_port}")), ..Default::default() };
+        let services =
+            sluice::setup::open_with("memory:", &Default::default(), &channels).unwrap().with_public_url(base);
+        let users = r#"[{"userName": "ann", "email": "ann@example.com", "password": "an old sea shanty"}]"#;
+        services.store.import_users(&sluice::users::parse_users(users).unwrap()).unwrap();
+        let reset = RESET.replace("\"notificationType\": \"Mail\"", "\"notificationType\": \"Smtp\"");
+        services.store.save_component("PasswordReset", &reset, 0, None).unwrap();
+        services
+    };
+    let done = browse_on(make, config, async |driver, base, store| {
+        driver.goto(base).await?;
+        click(driver, "#showForgot").await?;
+        type_into(driver, "#forgotName", "ann").await?;
+        click(driver, "#sendLink").await?;
+        let told = text_holding(driver, "#accountMessage", "on its way").await?;
+        let mail = mail_to(&smtp, "ann@example.com", "Choose a new password")?;
+        let start = mail.find(&format!("{base}/account/reset-password?token=")).ok_or("no link in the mail")?;
+        let link: String = mail[start..].chars().take_while(|c| !c.is_whitespace()).collect();
+        driver.goto(&link).await?;
+        type_into(driver, "#newPassword", "password1").await?;
+        click(driver, "#setPassword").await?;
+        let refused = text_holding(driver, "#signinError", "most common").await?;
+        type_into(driver, "#newPassword", "a quiet morning in june").await?;
+        click(driver, "#setPassword").await?;
+        let set = text_holding(driver, "#accountMessage", "Your password is set").await?;
+        let address = driver.current_url().await?.to_string();
+        let hash = store.find_user("ann")?.and_then(|u| u.password_hash).ok_or("no password")?;
+        Ok((told, refused, set, address, sluice::passwords::matches(&hash, "a quiet morning in june")))
+    });
+    let Some((told, refused, set, address, matches)) = done else { return };
+    assert!(told.contains("on its way") && refused.contains("most common") && set.contains("set"));
+    assert!(!address.contains("token"), "{address}");
+    assert!(matches, "the new password is ann's");
+}
+
 /// Where the browser tests save their screenshots.
 fn screenshots() -> std::path::PathBuf {
     let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");

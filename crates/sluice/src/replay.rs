@@ -215,7 +215,11 @@ fn replay_in(
 ) -> Result<Vec<Check>, ReplayError> {
     let setup_error = |e: &dyn std::fmt::Display| ReplayError::Setup(e.to_string());
     let clock = Arc::new(ManualClock::at(chrono::Utc::now()));
-    let services = setup::open(url, &Secrets::default())
+    // A key of the replay's own: it checks codes it issued itself, on any store (a shared
+    // PostgreSQL store would otherwise ask for the replicas' SLUICE_SECRET).
+    let secret = format!("{}{}", sluice_core::new_uuid(), sluice_core::new_uuid()).replace('-', "");
+    let secrets = Secrets { current: Some(secret), previous: Vec::new() };
+    let services = setup::open(url, &secrets)
         .map_err(|e| setup_error(&e))?
         .with_clock(clock.clone())
         .with_public_url(REPLAY_PUBLIC_URL);
