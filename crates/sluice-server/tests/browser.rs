@@ -203,6 +203,31 @@ fn mail_to(server: &sluice_delivery::testing::SmtpServer, to: &str, subject: &st
     }
 }
 
+/// A real SMTP server process for a browser test, on a free port; `None` (after a line cargo
+/// test shows) when aiosmtpd is not installed outside CI.
+fn mail_server(test: &str) -> Option<(sluice_delivery::testing::SmtpServer, u16)> {
+    if !sluice_delivery::testing::aiosmtpd_installed() {
+        sluice::testing::skip(test, "aiosmtpd", "pip install aiosmtpd; .ci/run installs it");
+        return None;
+    }
+    let port = sluice_delivery::testing::free_port();
+    Some((sluice_delivery::testing::SmtpServer::start(port), port))
+}
+
+/// In-memory services that mail over SMTP to `smtp_port` and make links under `base`, with
+/// `components` saved (their in-app mail sent as e-mail) and `users` imported.
+fn mailing_services(base: &str, smtp_port: u16, components: &[(&str, &str)], users: &str) -> sluice::Services {
+    let channels =
+        sluice::setup::Channels { smtp_url: Some(format!("smtp://127.0.0.1:{smtp_port}")), ..Default::default() };
+    let services = sluice::setup::open_with("memory:", &Default::default(), &channels).unwrap().with_public_url(base);
+    services.store.import_users(&sluice::users::parse_users(users).unwrap()).unwrap();
+    for (name, file) in components {
+        let file = file.replace("\"notificationType\": \"Mail\"", "\"notificationType\": \"Smtp\"");
+        services.store.save_component(name, &file, 0, None).unwrap();
+    }
+    services
+}
+
 /// A new user signs up on the page, confirms the address through the link the real SMTP server
 /// received, signs in with the password and an e-mailed code, adds an authenticator app from
 /// its QR code page (the test computes the app's codes from the key shown), signs out, and
@@ -211,12 +236,7 @@ fn mail_to(server: &sluice_delivery::testing::SmtpServer, to: &str, subject: &st
 fn a_new_user_signs_up_through_the_mailed_link_and_signs_in_with_an_authenticator_code() {
     const SIGNUP: &str = include_str!("../../../examples/signup/component.json");
     const TOTP: &str = include_str!("../../../examples/totp/component.json");
-    if !sluice_delivery::testing::aiosmtpd_installed() {
-        sluice::testing::skip("the sign-up browser test", "aiosmtpd", "pip install aiosmtpd; .ci/run installs it");
-        return;
-    }
-    let smtp_port = sluice_delivery::testing::free_port();
-    let smtp = sluice_delivery::testing::SmtpServer::start(smtp_port);
+    let Some((smtp, smtp_port)) = mail_server("the sign-up browser test") else { return };
     let config = ServerConfig {
         signin_component: "Signup".into(),
         account_components: sluice_server::AccountComponents {
@@ -226,16 +246,7 @@ fn a_new_user_signs_up_through_the_mailed_link_and_signs_in_with_an_authenticato
         },
         ..ServerConfig::default()
     };
-    let make = |base: &str| {
-        let channels =
-            sluice::setup::Channels { smtp_url: Some(format!("smtp://127.0.0.1:{smtp_port}")), ..Default::default() };
-        let services =
-            sluice::setup::open_with("memory:", &Default::default(), &channels).unwrap().with_public_url(base);
-        let signup = SIGNUP.replace("\"notificationType\": \"Mail\"", "\"notificationType\": \"Smtp\"");
-        services.store.save_component("Signup", &signup, 0, None).unwrap();
-        services.store.save_component("Authenticator", TOTP, 0, None).unwrap();
-        services
-    };
+    let make = |base: &str| mailing_services(base, smtp_port, &[("Signup", SIGNUP), ("Authenticator", TOTP)], "[]");
     let done = browse_on(make, config, async |driver, base, store| {
         driver.goto(base).await?;
         click(driver, "#showSignup").await?;
@@ -302,16 +313,7 @@ fn a_new_user_signs_up_through_the_mailed_link_and_signs_in_with_an_authenticato
 #[test]
 fn a_forgotten_password_is_reset_through_the_mailed_link() {
     const RESET: &str = include_str!("../../../examples/password-reset/component.json");
-    if !sluice_delivery::testing::aiosmtpd_installed() {
-        sluice::testing::skip(
-            "the password reset browser test",
-            "aiosmtpd",
-            "pip install aiosmtpd; .ci/run installs it",
-        );
-        return;
-    }
-    let smtp_port = sluice_delivery::testing::free_port();
-    let smtp = sluice_delivery::testing::SmtpServer::start(smtp_port);
+    let Some((smtp, smtp_port)) = mail_server("the password reset browser test") else { return };
     let config = ServerConfig {
         account_components: sluice_server::AccountComponents {
             password_reset: Some("PasswordReset".into()),
@@ -319,17 +321,8 @@ fn a_forgotten_password_is_reset_through_the_mailed_link() {
         },
         ..ServerConfig::default()
     };
-    let make = |base: &str| {
-        let channels =
-            sluice::setup::Channels { smtp_url: Some(format!("smtp://127.0.0.1:{smtp_port}")), ..Default::default() };
-        let services =
-            sluice::setup::open_with("memory:", &Default::default(), &channels).unwrap().with_public_url(base);
-        let users = r#"[{"userName": "ann", "email": "ann@example.com", "password": "an old sea shanty"}]"#;
-        services.store.import_users(&sluice::users::parse_users(users).unwrap()).unwrap();
-        let reset = RESET.replace("\"notificationType\": \"Mail\"", "\"notificationType\": \"Smtp\"");
-        services.store.save_component("PasswordReset", &reset, 0, None).unwrap();
-        services
-    };
+    let users = r#"[{"userName": "ann", "email": "ann@example.com", "password": "an old sea shanty"}]"#;
+    let make = |base: &str| mailing_services(base, smtp_port, &[("PasswordReset", RESET)], users);
     let done = browse_on(make, config, async |driver, base, store| {
         driver.goto(base).await?;
         click(driver, "#showForgot").await?;

@@ -17,7 +17,7 @@ use sluice_core::clock::rfc3339;
 use sluice_core::events::Event;
 use sluice_core::sessions::{self, SessionRules};
 
-use crate::{DurationSetting, client_of, client_setting, find_user};
+use crate::{DurationSetting, client_of, client_setting, find_user, named_or_caller};
 
 /// Settings of `confirm_one_time_code_for_user`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -272,10 +272,7 @@ sluice_core::inventory::submit! { StepDescriptor::of::<ConfirmOneTimeCodeForUser
 
 impl Step for Confirm {
     fn run(&self, mut item: Item, cx: &mut StepContext<'_>, out: &mut Vec<Item>) -> Result<(), StepError> {
-        let key = match &self.user {
-            Some(source) => source.resolve(&item),
-            None => cx.run().user.clone(),
-        };
+        let key = named_or_caller(self.user.as_ref(), &item, cx);
         let user = find_user(cx, key.as_deref())?;
         let client = client_of(self.client.as_ref(), &item, cx)?;
         let typed = self.typed.get(&item).cloned().unwrap_or(Value::Null);

@@ -2,50 +2,13 @@
 //! confirms their e-mail address, for a notification step to send. Following it (Confirm user
 //! email) enables the user and marks the address verified.
 
-use serde::Deserialize;
 use sluice_core::accounts::{CONFIRM_EMAIL_LIFETIME, TokenPurpose};
-use sluice_core::schemars::{self, JsonSchema};
 use sluice_core::{
-    BuildContext, BuildError, BuiltStep, FieldOrValue, Group, Item, Localized, SettingLabel, Step, StepContext,
-    StepDescriptor, StepError, StepMeta, StepPlugin, labels,
+    BuildContext, BuildError, BuiltStep, Group, Item, Localized, SettingLabel, Step, StepContext, StepDescriptor,
+    StepError, StepMeta, StepPlugin, labels,
 };
 
-use crate::DurationSetting;
-use crate::account_link::{LinkRequest, LinkSettings};
-
-/// Settings of `confirm_user_email_request`. Name the user with `userInfoField` or `userName`
-/// (default: the `_user` field an earlier step wrote).
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ConfirmUserEmailRequestSettings {
-    /// A field holding the user or their id, such as `_user` (from Update or create user info).
-    #[serde(default)]
-    pub user_info_field: Option<String>,
-    /// The user's name or id: a model path or `{"value": "ann"}`.
-    #[serde(default)]
-    pub user_name: Option<FieldOrValue>,
-    /// How long the link works: seconds or a duration (`"24h"`), 5 minutes to 7 days. Default
-    /// 24 hours.
-    #[serde(default)]
-    pub lifetime: Option<DurationSetting>,
-    /// The page of the server the link opens, after the public address: it receives the token
-    /// as `?token=` and passes it to a dataflow with Confirm user email. Default
-    /// `/account/confirm-email` (the web page's own).
-    #[serde(default = "default_page")]
-    pub link_path: String,
-    /// Where the link goes (for Send templated notification). Default `_link`. The item goes on
-    /// only when a link was made: the user exists, is disabled and has not confirmed yet.
-    #[serde(default = "default_result")]
-    pub result_field: String,
-}
-
-fn default_page() -> String {
-    "/account/confirm-email".into()
-}
-
-fn default_result() -> String {
-    "_link".into()
-}
+use crate::account_link::{LinkKind, LinkRequest, LinkRequestSettings};
 
 /// The step type.
 pub struct ConfirmUserEmailRequest;
@@ -75,7 +38,7 @@ pub(crate) const LINK_PATH: SettingLabel = SettingLabel {
 };
 
 impl StepPlugin for ConfirmUserEmailRequest {
-    type Settings = ConfirmUserEmailRequestSettings;
+    type Settings = LinkRequestSettings;
     const META: StepMeta = StepMeta {
         id: "confirm_user_email_request",
         group: Group::Users,
@@ -98,15 +61,12 @@ impl StepPlugin for ConfirmUserEmailRequest {
     };
 
     fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
-        let link = LinkSettings {
-            user_info_field: settings.user_info_field.as_deref(),
-            user_name: settings.user_name.as_ref(),
-            lifetime: settings.lifetime.as_ref(),
-            default_lifetime: CONFIRM_EMAIL_LIFETIME,
-            link_path: &settings.link_path,
-            result_field: &settings.result_field,
+        let kind = LinkKind {
+            purpose: TokenPurpose::ConfirmEmail,
+            lifetime: CONFIRM_EMAIL_LIFETIME,
+            page: "/account/confirm-email",
         };
-        Ok(BuiltStep::each(Request(LinkRequest::build(link, TokenPurpose::ConfirmEmail, cx)?)))
+        Ok(BuiltStep::each(Request(LinkRequest::build(settings, kind, cx)?)))
     }
 }
 

@@ -12,7 +12,7 @@ use sluice_core::{
     StepContext, StepDescriptor, StepError, StepMeta, StepPlugin, ValueSource, labels,
 };
 
-use crate::find_user;
+use crate::{find_user, named_or_caller};
 
 /// Settings of `enrol_authenticator_app`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -87,10 +87,7 @@ sluice_core::inventory::submit! { StepDescriptor::of::<EnrolAuthenticatorApp>() 
 
 impl Step for Enrol {
     fn run(&self, mut item: Item, cx: &mut StepContext<'_>, out: &mut Vec<Item>) -> Result<(), StepError> {
-        let key = match &self.user {
-            Some(source) => source.resolve(&item),
-            None => cx.run().user.clone(),
-        };
+        let key = named_or_caller(self.user.as_ref(), &item, cx);
         let user = find_user(cx, key.as_deref())?
             .filter(|u| u.active)
             .ok_or_else(|| StepError::at_setting("userName", "no active user to enrol (sign in, or set userName)"))?;

@@ -68,6 +68,14 @@ fn find_user(cx: &mut StepContext<'_>, name_or_id: Option<&str>) -> Result<Optio
     cx.find_user(key).map_err(StepError::from)
 }
 
+/// The name or id a `userName` setting gives, else the calling user's.
+fn named_or_caller(source: Option<&ValueSource>, item: &Item, cx: &StepContext<'_>) -> Option<String> {
+    match source {
+        Some(source) => source.resolve(item),
+        None => cx.run().user.clone(),
+    }
+}
+
 /// Checks a setting naming the field that holds a user (or their id).
 fn user_field(field: &str, cx: &mut BuildContext<'_>) -> Result<ValueSource, BuildError> {
     cx.path("userIdField", field).map(ValueSource::Field)
@@ -110,6 +118,20 @@ mod test_support {
     pub fn engine() -> (Engine, Arc<ManualClock>) {
         let (engine, clock, _) = build(None);
         (engine, clock)
+    }
+
+    /// A session of `user_id` that never expires, its token hash made of `byte`.
+    pub fn session(user_id: &str, byte: u8) -> sluice_core::store::Session {
+        sluice_core::store::Session {
+            token_hash: format!("{byte:02x}").repeat(32),
+            user_id: user_id.into(),
+            client: "web".into(),
+            methods: Vec::new(),
+            created_at: 0,
+            expires_at: i64::MAX,
+            idle_timeout: 0,
+            last_used_at: 0,
+        }
     }
 
     /// [`engine`], making links under `https://app.example.com`, with its store.

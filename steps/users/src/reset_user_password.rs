@@ -117,10 +117,10 @@ impl Step for Reset {
 mod tests {
     use serde_json::json;
     use sluice_core::passwords;
-    use sluice_core::store::{Session, SessionStore, UserStore};
+    use sluice_core::store::{SessionStore, UserStore};
 
     use crate::account_link::LINK_REFUSED;
-    use crate::test_support::engine_and_store;
+    use crate::test_support::{engine_and_store, session};
 
     #[test]
     fn a_link_sets_a_good_password_once_ends_the_sessions_and_survives_a_refused_one() {
@@ -149,18 +149,7 @@ mod tests {
         let link = out.items[0]["_link"].as_str().unwrap();
         let token = link.strip_prefix("https://app.example.com/account/reset-password?token=").unwrap();
         let ann = store.find_user("ann").unwrap().unwrap();
-        store
-            .create_session(&Session {
-                token_hash: "cd".repeat(32),
-                user_id: ann.id.clone(),
-                client: "web".into(),
-                methods: Vec::new(),
-                created_at: 0,
-                expires_at: i64::MAX,
-                idle_timeout: 0,
-                last_used_at: 0,
-            })
-            .unwrap();
+        store.create_session(&session(&ann.id, 0xcd)).unwrap();
         let weak = reset.run_one(json!({"data": {"Token": token, "Password": "annann-1234"}})).unwrap_err();
         assert!(weak.public && weak.message.contains("user name"), "{weak:?}");
         let done = reset.run_one(json!({"data": {"Token": token, "Password": "a quiet morning in june"}})).unwrap();

@@ -321,9 +321,9 @@ impl Step for Save {
 mod tests {
     use serde_json::json;
     use sluice_core::passwords;
-    use sluice_core::store::{AccountStore, Session, SessionStore, UserStore};
+    use sluice_core::store::{AccountStore, SessionStore, UserStore};
 
-    use crate::test_support::engine_and_store;
+    use crate::test_support::{engine_and_store, session};
 
     fn settings() -> serde_json::Value {
         json!({
@@ -333,19 +333,6 @@ mod tests {
             "updateFields": {"email": "data.Email", "firstName": "data.First"},
             "mode": "createOrUpdate"
         })
-    }
-
-    fn session(user_id: &str) -> Session {
-        Session {
-            token_hash: "ab".repeat(32),
-            user_id: user_id.into(),
-            client: "web".into(),
-            methods: Vec::new(),
-            created_at: 0,
-            expires_at: i64::MAX,
-            idle_timeout: 0,
-            last_used_at: 0,
-        }
     }
 
     #[test]
@@ -405,7 +392,7 @@ mod tests {
         store
             .save_user(&sluice_core::store::User { email_verified: true, email: Some("a@x.org".into()), ..ann.clone() })
             .unwrap();
-        store.create_session(&session(&ann.id)).unwrap();
+        store.create_session(&session(&ann.id, 0xab)).unwrap();
         step.run_one(json!({"data": {"UserName": "ann", "First": "Ann"}})).unwrap();
         let kept = store.find_user("ann").unwrap().unwrap();
         assert!(kept.active && kept.email_verified && kept.first_name.as_deref() == Some("Ann"));
@@ -414,7 +401,7 @@ mod tests {
         assert!(!store.find_user("ann").unwrap().unwrap().email_verified, "a new address is not verified");
         let out = step.run_one(json!({"data": {"UserName": "ann", "Password": "another long phrase"}})).unwrap();
         assert!(out.notes.contains(&"1 session(s) of \"ann\" ended".to_owned()), "{:?}", out.notes);
-        store.create_session(&session(&ann.id)).unwrap();
+        store.create_session(&session(&ann.id, 0xab)).unwrap();
         step.run_one(json!({"data": {"UserName": "ann", "Disabled": "true"}})).unwrap();
         assert!(store.list_sessions(&ann.id, 0).unwrap().is_empty(), "a deactivation ends them");
         let err = step.run_one(json!({"data": {"UserName": "ann", "Disabled": "maybe"}})).unwrap_err();
