@@ -68,7 +68,7 @@ pub fn issue_token(
 }
 
 fn stored_hash(services: &Services, purpose: TokenPurpose, token: &str) -> String {
-    services.keys.token_hashes(purpose.name(), token).swap_remove(0)
+    services.keys.token_hashes(purpose.name(), token).next().unwrap_or_default()
 }
 
 /// Does the work of issuing a token (random bytes, a keyed hash, a write of the store that

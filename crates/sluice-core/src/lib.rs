@@ -103,7 +103,7 @@ pub fn log_text(value: &str) -> String {
 /// The SHA-256 of `text`, in hex: a fixed-size stand-in that reveals nothing of it.
 pub fn fingerprint(text: &str) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(text.as_bytes()))
 }
 
 #[cfg(test)]

@@ -67,7 +67,7 @@ impl Key {
     fn from_secret(secret: &[u8]) -> Key {
         let bytes: [u8; 32] = Sha256::new().chain_update(b"sluice-otp-key-v1").chain_update(secret).finalize().into();
         let fingerprint = Sha256::new().chain_update(b"sluice-otp-key-id").chain_update(bytes).finalize();
-        let id = fingerprint.iter().take(4).map(|b| format!("{b:02x}")).collect();
+        let id = data_encoding::HEXLOWER.encode(&fingerprint[..4]);
         Key { id, bytes }
     }
 }
@@ -142,7 +142,7 @@ impl CodeKeys {
         if !path.exists() {
             let mut bytes = [0u8; 32];
             rand::rngs::SysRng.try_fill_bytes(&mut bytes).map_err(|e| fail(e.to_string()))?;
-            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            let hex = data_encoding::HEXLOWER.encode(&bytes);
             crate::files::create_private_file(path)
                 .and_then(|mut file| std::io::Write::write_all(&mut file, hex.as_bytes()))
                 .map_err(|e| fail(e.to_string()))?;
@@ -183,14 +183,15 @@ impl CodeKeys {
     /// The keyed hashes (hex) of a single-use token for `purpose`, under the current key and
     /// then each earlier one: a token is stored under the first and found under any, so that
     /// rotating the key does not void links already sent.
-    pub fn token_hashes(&self, purpose: &str, token: &str) -> Vec<String> {
-        std::iter::once(&self.current)
-            .chain(&self.previous)
-            .map(|key| {
-                let mac = Self::mac(key, "token", purpose, "", token).finalize().into_bytes();
-                mac.iter().map(|b| format!("{b:02x}")).collect()
-            })
-            .collect()
+    pub fn token_hashes(&self, purpose: &str, token: &str) -> impl Iterator<Item = String> {
+        self.keys().map(move |key| {
+            data_encoding::HEXLOWER.encode(&Self::mac(key, "token", purpose, "", token).finalize().into_bytes())
+        })
+    }
+
+    /// The current key, then each earlier one.
+    fn keys(&self) -> impl Iterator<Item = &Key> {
+        std::iter::once(&self.current).chain(&self.previous)
     }
 
     /// The key that seals secrets kept at rest (an authenticator's), derived from the server
@@ -198,7 +199,7 @@ impl CodeKeys {
     pub(crate) fn sealing_key(&self, id: Option<&str>) -> Option<(&str, [u8; 32])> {
         let key = match id {
             None => &self.current,
-            Some(id) => std::iter::once(&self.current).chain(&self.previous).find(|k| k.id == id)?,
+            Some(id) => self.keys().find(|k| k.id == id)?,
         };
         let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&key.bytes).unwrap_or_else(|_| unreachable!());
         mac.update(b"sluice-seal-v1");
@@ -207,7 +208,7 @@ impl CodeKeys {
 
     /// Whether `typed` is the code behind `stored` (constant-time comparison).
     fn verify(&self, stored: &StoredCode, user_id: &str, typed: &str) -> bool {
-        let key = std::iter::once(&self.current).chain(&self.previous).find(|k| k.id == stored.key_id);
+        let key = self.keys().find(|k| k.id == stored.key_id);
         key.is_some_and(|key| {
             Self::mac(key, &stored.id, user_id, &stored.client, typed).verify_slice(&stored.mac).is_ok()
         })

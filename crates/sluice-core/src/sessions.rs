@@ -7,10 +7,6 @@ use crate::clock::Millis;
 use crate::services::Services;
 use crate::store::{Factor, Session, StoreError};
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The stored form of a token.
 pub fn token_hash(token: &str) -> String {
     crate::fingerprint(token)
@@ -50,7 +46,7 @@ pub fn open_session(
     rand::rngs::SysRng
         .try_fill_bytes(&mut bytes)
         .map_err(|e| StoreError::Unavailable(format!("the system random source failed: {e}")))?;
-    let token = hex(&bytes);
+    let token = data_encoding::HEXLOWER.encode(&bytes);
     let now = services.clock.now();
     let session = Session {
         token_hash: token_hash(&token),

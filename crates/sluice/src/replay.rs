@@ -117,11 +117,17 @@ impl Scenario {
 
     /// The check that `dataflow` refuses the code in `input` for the reason `why`, and for no other.
     fn refused(&self, name: &str, dataflow: &str, input: Value, why: Rejection) -> Check {
+        self.refused_with(name, dataflow, input, why.reason())
+    }
+
+    /// The check that `dataflow` fails on `input` with a message or trace note holding
+    /// `expected` (the reason it names), and for no other.
+    fn refused_with(&self, name: &str, dataflow: &str, input: Value, expected: &str) -> Check {
         let (passed, detail) = match self.attempt(dataflow, input) {
             Ok(outcome) => (false, format!("accepted: {}", json!(outcome.response))),
-            Err(said) => (said.contains(why.reason()), said),
+            Err(said) => (said.contains(expected), said),
         };
-        let detail = if passed { detail } else { format!("{detail}; expected the reason \"{}\"", why.reason()) };
+        let detail = if passed { detail } else { format!("{detail}; expected the reason \"{expected}\"") };
         Check { name: name.into(), passed, detail }
     }
 

@@ -95,36 +95,45 @@ impl LinkRequest {
         Ok(LinkRequest { user: user?, lifetime: lifetime?, page: page?, result: result?, purpose: kind.purpose })
     }
 
-    /// Makes the link for the user of `item` when `wanted` says the user may have one, and
-    /// puts it into the result field (marked as a credential: traces never show it). Returns the
-    /// item with its user, or `None` with the reason when no link was made.
+    /// Makes the link for the user of `item` when `wanted` says the user may have one, puts it
+    /// into the result field (marked as a credential: traces never show it) and hands the item
+    /// on; when no link is made, the item goes no further and the trace says why.
     pub(crate) fn run(
         &self,
         mut item: Item,
         cx: &mut StepContext<'_>,
+        out: &mut Vec<Item>,
         wanted: impl Fn(&User) -> Result<(), &'static str>,
-    ) -> Result<Result<Item, &'static str>, StepError> {
+    ) -> Result<(), StepError> {
         let base = cx.services().public_url.clone().ok_or_else(|| {
             StepError::new("the server has no public address for links: start it with --public-url https://…")
         })?;
         let key = self.user.resolve(&item);
-        let Some(user) = find_user(cx, key.as_deref())? else {
-            accounts::work_for_unknown(cx.services(), self.purpose)?;
-            return Ok(Err("no such user"));
+        let refusal = match find_user(cx, key.as_deref())? {
+            None => Some("no such user"),
+            Some(user) => match wanted(&user) {
+                Err(reason) => Some(reason),
+                Ok(()) if cx.dry_run() => {
+                    cx.note("dry run: no link was made");
+                    return Ok(());
+                }
+                Ok(()) => {
+                    let token = accounts::issue_token(cx.services(), &user.id, self.purpose, self.lifetime)?;
+                    let link = format!("{base}{}?token={token}", self.page);
+                    self.result
+                        .set(&mut item, Value::String(link))
+                        .map_err(|e| StepError::at_setting("resultField", e))?;
+                    cx.mark_credential(&self.result);
+                    out.push(item);
+                    None
+                }
+            },
         };
-        if let Err(reason) = wanted(&user) {
+        if let Some(reason) = refusal {
             accounts::work_for_unknown(cx.services(), self.purpose)?;
-            return Ok(Err(reason));
+            cx.note(format!("no link: {reason}"));
         }
-        if cx.dry_run() {
-            cx.note("dry run: no link was made");
-            return Ok(Err("dry run"));
-        }
-        let token = accounts::issue_token(cx.services(), &user.id, self.purpose, self.lifetime)?;
-        let link = format!("{base}{}?token={token}", self.page);
-        self.result.set(&mut item, Value::String(link)).map_err(|e| StepError::at_setting("resultField", e))?;
-        cx.mark_credential(&self.result);
-        Ok(Ok(item))
+        Ok(())
     }
 }
 
@@ -138,6 +147,12 @@ pub(crate) fn token_in(item: &Item, field: &FieldPath) -> String {
 
 /// What anyone is told of a link that does not work, whatever the reason.
 pub(crate) const LINK_REFUSED: &str = "this link is invalid, used or expired; ask for a new one";
+
+/// The refusal of a link that does not work: the same for anyone, noted in the trace.
+pub(crate) fn link_refused(cx: &mut StepContext<'_>) -> StepError {
+    cx.note("link refused");
+    StepError::public(LINK_REFUSED)
+}
 
 /// The label of both completing steps' token field.
 pub(crate) const TOKEN_FIELD: SettingLabel = SettingLabel {

@@ -9,7 +9,7 @@ use sluice_core::{
     StepError, StepMeta, StepPlugin, labels,
 };
 
-use crate::account_link::{LINK_REFUSED, TOKEN_FIELD, token_in};
+use crate::account_link::{TOKEN_FIELD, link_refused, token_in};
 use crate::find_user;
 
 /// Settings of `confirm_user_email`.
@@ -81,10 +81,7 @@ impl Step for Confirm {
         } else {
             accounts::redeem_token(cx.services(), purpose, &token)?
         };
-        let Some(mut user) = find_user(cx, holder.as_deref())? else {
-            cx.note("link refused");
-            return Err(StepError::public(LINK_REFUSED));
-        };
+        let Some(mut user) = find_user(cx, holder.as_deref())? else { return Err(link_refused(cx)) };
         user.active = true;
         user.email_verified = true;
         if !cx.dry_run() {

@@ -74,15 +74,10 @@ sluice_core::inventory::submit! { StepDescriptor::of::<ConfirmUserEmailRequest>(
 
 impl Step for Request {
     fn run(&self, item: Item, cx: &mut StepContext<'_>, out: &mut Vec<Item>) -> Result<(), StepError> {
-        let made = self.0.run(item, cx, |user| match (user.active, user.email_verified) {
+        self.0.run(item, cx, out, |user| match (user.active, user.email_verified) {
             (_, true) => Err("the address is confirmed already"),
             (true, false) => Err("the user is enabled already"),
             (false, false) => Ok(()),
-        })?;
-        match made {
-            Ok(item) => out.push(item),
-            Err(reason) => cx.note(format!("no link: {reason}")),
-        }
-        Ok(())
+        })
     }
 }

@@ -11,7 +11,7 @@ use sluice_core::{
     StepError, StepMeta, StepPlugin, labels,
 };
 
-use crate::account_link::{LINK_REFUSED, TOKEN_FIELD, token_in};
+use crate::account_link::{TOKEN_FIELD, link_refused, token_in};
 use crate::find_user;
 
 /// Settings of `reset_user_password`.
@@ -83,12 +83,10 @@ impl Step for Reset {
     fn run(&self, mut item: Item, cx: &mut StepContext<'_>, out: &mut Vec<Item>) -> Result<(), StepError> {
         let token = token_in(&item, &self.token);
         let purpose = TokenPurpose::ResetPassword;
-        let refused = |cx: &mut StepContext<'_>| {
-            cx.note("link refused");
-            StepError::public(LINK_REFUSED)
-        };
         let holder = accounts::token_holder(cx.services(), purpose, &token)?;
-        let Some(mut user) = find_user(cx, holder.as_deref())?.filter(|u| u.active) else { return Err(refused(cx)) };
+        let Some(mut user) = find_user(cx, holder.as_deref())?.filter(|u| u.active) else {
+            return Err(link_refused(cx));
+        };
         let password = match self.password.get(&item) {
             Some(Value::String(p)) => p.clone(),
             _ => String::new(),
@@ -100,7 +98,7 @@ impl Step for Reset {
             cx.note("dry run: the link was checked, not used; the password was not set");
         } else {
             if accounts::redeem_token(cx.services(), purpose, &token)?.as_deref() != Some(user.id.as_str()) {
-                return Err(refused(cx));
+                return Err(link_refused(cx));
             }
             user.password_hash = Some(passwords::hash(&password).map_err(StepError::new)?);
             cx.services().store.save_user(&user)?;

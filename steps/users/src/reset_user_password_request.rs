@@ -53,11 +53,6 @@ sluice_core::inventory::submit! { StepDescriptor::of::<ResetUserPasswordRequest>
 
 impl Step for Request {
     fn run(&self, item: Item, cx: &mut StepContext<'_>, out: &mut Vec<Item>) -> Result<(), StepError> {
-        let made = self.0.run(item, cx, |user| if user.active { Ok(()) } else { Err("the user is disabled") })?;
-        match made {
-            Ok(item) => out.push(item),
-            Err(reason) => cx.note(format!("no link: {reason}")),
-        }
-        Ok(())
+        self.0.run(item, cx, out, |user| if user.active { Ok(()) } else { Err("the user is disabled") })
     }
 }

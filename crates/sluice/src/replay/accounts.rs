@@ -13,16 +13,6 @@ use super::{Check, Scenario, fail};
 const LINK_REFUSED: &str = "this link is invalid, used or expired";
 
 impl Scenario {
-    /// The check that `dataflow` fails on `input` with a message holding `expected`.
-    fn refused_with(&self, name: &str, dataflow: &str, input: Value, expected: &str) -> Check {
-        let (passed, detail) = match self.attempt(dataflow, input) {
-            Ok(outcome) => (false, format!("accepted: {}", json!(outcome.response))),
-            Err(said) => (said.contains(expected), said),
-        };
-        let detail = if passed { detail } else { format!("{detail}; expected \"{expected}\"") };
-        Check { name: name.into(), passed, detail }
-    }
-
     /// The newest message in `user`'s inbox: its subject and body.
     fn newest_message(&self, user: &str) -> Option<(String, String)> {
         let id = self.store.find_user(user).ok().flatten()?.id;
