@@ -76,3 +76,21 @@ pub const USER_PASSWORD: SettingLabel = SettingLabel {
         de: "Benutzerpasswort",
     },
 };
+
+/// "Component": the component whose entries a step reads or writes.
+pub const COMPONENT: SettingLabel = SettingLabel {
+    name: "component",
+    label: Localized { en: "Component", fr: "Composant", es: "Componente", pt: "Componente", de: "Komponente" },
+};
+
+/// "Dst field name": where a step puts what it read.
+pub const DST_FIELD: SettingLabel = SettingLabel {
+    name: "dstField",
+    label: Localized {
+        en: "Dst field name",
+        fr: "Nom du champ de destination",
+        es: "Nombre del campo de destino",
+        pt: "Nome do campo de destino",
+        de: "Name des Zielfelds",
+    },
+};

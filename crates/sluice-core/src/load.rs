@@ -13,6 +13,7 @@ use indexmap::IndexMap;
 use crate::component::{Access, Definition, Definitions, NotificationTemplate, data_schema};
 use crate::diagnostics::{LoadError, Problem, locate};
 use crate::engine::Engine;
+use crate::entries::{ComponentDirectory, NoOtherComponents};
 use crate::plan::{CompiledDataflow, CompiledStep, Plan};
 use crate::plugin::{BuildContext, BuiltStep, Secret, suggestion};
 use crate::source::{Source, escape_token};
@@ -37,13 +38,29 @@ impl Engine {
     /// Every problem in the file is reported at once, each located by JSON Pointer, line and
     /// column. Never panics, whatever the bytes.
     pub fn load(&self, origin: &str, bytes: &[u8]) -> Result<Plan, LoadError> {
-        self.load_with_fields(origin, bytes).0
+        self.load_with_fields(origin, bytes, &NoOtherComponents).0
     }
 
-    /// As [`load`](Self::load), and for each step the fields written upstream of it (what a
-    /// builder offers to complete a path), found as far as the file can be read even when it
-    /// has problems.
-    pub fn load_with_fields(&self, origin: &str, bytes: &[u8]) -> (Result<Plan, LoadError>, Vec<UpstreamFields>) {
+    /// As [`load`](Self::load), for a component whose steps may read or write the entries of
+    /// the components in `directory`.
+    pub fn load_among(
+        &self,
+        origin: &str,
+        bytes: &[u8],
+        directory: &dyn ComponentDirectory,
+    ) -> Result<Plan, LoadError> {
+        self.load_with_fields(origin, bytes, directory).0
+    }
+
+    /// As [`load_among`](Self::load_among), and for each step the fields written upstream of
+    /// it (what a builder offers to complete a path), found as far as the file can be read
+    /// even when it has problems.
+    pub fn load_with_fields(
+        &self,
+        origin: &str,
+        bytes: &[u8],
+        directory: &dyn ComponentDirectory,
+    ) -> (Result<Plan, LoadError>, Vec<UpstreamFields>) {
         let invalid = |diagnostics| LoadError::Invalid { origin: origin.to_owned(), diagnostics };
         let text = match self.read_text(bytes) {
             Ok(text) => text,
@@ -54,8 +71,13 @@ impl Engine {
             Ok(root) => root,
             Err(e) => return (Err(invalid(locate(&source, vec![syntax_problem(&e)]))), Vec::new()),
         };
-        let mut loader =
-            Loader { engine: self, problems: Vec::new(), upstream_fields: Vec::new(), definitions_complete: true };
+        let mut loader = Loader {
+            engine: self,
+            directory,
+            problems: Vec::new(),
+            upstream_fields: Vec::new(),
+            definitions_complete: true,
+        };
         let plan = loader.check(&root);
         let fields = loader.upstream_fields;
         if loader.problems.is_empty()
@@ -126,6 +148,7 @@ pub struct UpstreamFields {
 
 struct Loader<'e> {
     engine: &'e Engine,
+    directory: &'e dyn ComponentDirectory,
     problems: Vec<Problem>,
     upstream_fields: Vec<UpstreamFields>,
     /// False when a definition could not be read: `data.X` checks would then report fields
@@ -360,6 +383,7 @@ impl Loader<'_> {
                 data_schema,
                 templates,
                 scripts: &self.engine.scripts,
+                directory: self.directory,
                 problems: &mut self.problems,
                 secrets: &mut *secrets,
                 upstream: upstream.as_deref(),

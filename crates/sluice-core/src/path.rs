@@ -23,13 +23,15 @@ pub enum PathError {
 }
 
 impl FieldPath {
-    /// Parses `a.b.c`.
+    /// Parses `a.b.c`. A segment may carry a script's type suffix (`_is_archieved@boolean`):
+    /// it names the field the script wrote, which is stored without the suffix.
     pub fn parse(text: &str) -> Result<FieldPath, PathError> {
         let trimmed = text.trim();
         if trimmed.is_empty() {
             return Err(PathError::Empty);
         }
-        let segments: Vec<String> = trimmed.split('.').map(str::to_owned).collect();
+        let bare = |segment: &str| crate::types::split_suffix(segment).map_or(segment, |(bare, _)| bare).to_owned();
+        let segments: Vec<String> = trimmed.split('.').map(bare).collect();
         if segments.iter().any(String::is_empty) {
             return Err(PathError::EmptySegment(trimmed.to_owned()));
         }
@@ -131,6 +133,17 @@ mod tests {
         assert_eq!(FieldPath::parse(""), Err(PathError::Empty));
         assert_eq!(FieldPath::parse("a..b"), Err(PathError::EmptySegment("a..b".into())));
         assert!(FieldPath::parse(".a").is_err());
+    }
+
+    #[test]
+    fn a_typed_name_reads_the_field_the_script_wrote() {
+        let path = FieldPath::parse("_is_archieved@boolean").unwrap();
+        assert_eq!(path.segments(), ["_is_archieved"]);
+        assert_eq!(path.to_string(), "_is_archieved@boolean", "messages show the path as written");
+        assert_eq!(path.get(&item(json!({"_is_archieved": false}))), Some(&json!(false)));
+        assert_eq!(FieldPath::parse("data.n@date-time").unwrap().segments(), ["data", "n"]);
+        // An unknown suffix is part of the name.
+        assert_eq!(FieldPath::parse("mail@example").unwrap().segments(), ["mail@example"]);
     }
 
     #[test]

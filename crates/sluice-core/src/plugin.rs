@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::component::Definitions;
 use crate::diagnostics::Problem;
+use crate::entries::{ComponentDirectory, EntryKind};
 use crate::path::{FieldOrValue, FieldPath, ValueSource};
 use crate::run::RunContext;
 use crate::script::ScriptHost;
@@ -312,6 +313,8 @@ pub struct BuildContext<'a> {
     pub(crate) data_schema: &'a Arc<jsonschema::Validator>,
     pub(crate) templates: &'a Arc<Templates>,
     pub(crate) scripts: &'a Arc<ScriptHost>,
+    /// The other components whose entries steps may read or write.
+    pub(crate) directory: &'a dyn ComponentDirectory,
     pub(crate) problems: &'a mut Vec<Problem>,
     pub(crate) secrets: &'a mut Vec<Secret>,
     /// Top-level fields the steps upstream of this one declared they write (`None`: a step
@@ -410,6 +413,29 @@ impl BuildContext<'_> {
         self.data_schema
     }
 
+    /// The component whose entries a step reads or writes, named by the setting `setting`
+    /// (`None`: the component being built); a name the directory does not know is a problem.
+    pub fn entries_of(&mut self, setting: &str, component: Option<&str>) -> Result<EntryKind, BuildError> {
+        let name = component.unwrap_or(self.component);
+        if name == self.component {
+            return Ok(EntryKind::compiled(name, self.definitions.clone(), self.data_schema.clone()));
+        }
+        let Some(definitions) = self.directory.definitions(name) else {
+            let known = self.directory.names();
+            let hint = match suggestion(name, known.iter().map(String::as_str)) {
+                Some(close) => format!("did you mean \"{close}\"?"),
+                None if known.is_empty() => {
+                    "load the components together (a folder of component files, or saved on the server)".to_owned()
+                }
+                None => format!("the components known here are {}", known.join(", ")),
+            };
+            return Err(self.invalid(setting, format!("there is no component named \"{name}\""), Some(hint)));
+        };
+        EntryKind::new(name, definitions).map_err(|message| {
+            self.invalid(setting, format!("the definitions of {name} do not form a valid model: {message}"), None)
+        })
+    }
+
     /// The component's notification templates, compiled.
     pub fn templates(&self) -> &Arc<Templates> {
         self.templates
@@ -468,18 +494,38 @@ impl BuildContext<'_> {
     /// Checks that `data.<field>`, named by a setting, is one of the component's definitions
     /// (or a system field); `place` is added to the message (such as a script line).
     pub fn data_field(&mut self, setting: &str, field: &str, place: &str) -> Result<(), BuildError> {
-        if !self.check_data_fields
-            || self.definitions.is_empty()
-            || self.definitions.contains_key(field)
-            || SYSTEM_FIELDS.contains(&field)
-        {
+        if !self.check_data_fields {
             return Ok(());
         }
-        let hint = suggestion(field, self.definitions.keys().map(String::as_str)).map_or_else(
+        let definitions = self.definitions;
+        self.field_among(setting, field, definitions, "this component", place)
+    }
+
+    /// Checks that `field`, named by a setting, is a definition (or a system field) of the
+    /// component `kind` (another one's, for a step that writes its entries).
+    pub fn field_of(&mut self, setting: &str, kind: &EntryKind, field: &str) -> Result<(), BuildError> {
+        if kind.component == self.component {
+            return self.data_field(setting, field, "");
+        }
+        self.field_among(setting, field, &kind.definitions, &kind.component, "")
+    }
+
+    fn field_among(
+        &mut self,
+        setting: &str,
+        field: &str,
+        definitions: &Definitions,
+        whose: &str,
+        place: &str,
+    ) -> Result<(), BuildError> {
+        if definitions.is_empty() || definitions.contains_key(field) || SYSTEM_FIELDS.contains(&field) {
+            return Ok(());
+        }
+        let hint = suggestion(field, definitions.keys().map(String::as_str)).map_or_else(
             || "add it to \"definitions\", or fix the path".to_owned(),
             |s| format!("did you mean data.{s}?"),
         );
-        Err(self.invalid(setting, format!("\"{field}\" is not a definition of this component{place}"), Some(hint)))
+        Err(self.invalid(setting, format!("\"{field}\" is not a definition of {whose}{place}"), Some(hint)))
     }
 }
 

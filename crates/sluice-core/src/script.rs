@@ -14,7 +14,7 @@ use rhai::{AST, ASTNode, Dynamic, EvalAltResult, Expr, Map as RhaiMap, Position,
 use serde_json::Value;
 
 use crate::plugin::Item;
-use crate::types::{TypeCheckers, ValueType};
+use crate::types::{TypeCheckers, ValueType, split_suffix};
 
 /// Bounds on every script run. The defaults suit request handling; raise them for batch work.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -379,13 +379,6 @@ fn register_item(rhai: &mut rhai::Engine, types: Arc<TypeCheckers>, max_keys: us
     rhai.register_fn("contains", |item: &mut ScriptItem, key: &str| item.contains(key));
     rhai.register_fn("remove", |item: &mut ScriptItem, key: &str| item.remove(key));
     rhai.register_fn("len", |item: &mut ScriptItem| item.len() as i64);
-}
-
-/// Splits `name@type` when `type` is a known suffix.
-fn split_suffix(key: &str) -> Option<(&str, ValueType)> {
-    let (bare, suffix) = key.rsplit_once('@')?;
-    (!bare.is_empty()).then_some(())?;
-    ValueType::from_suffix(suffix).map(|ty| (bare, ty))
 }
 
 fn convert_dynamic(

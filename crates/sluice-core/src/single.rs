@@ -85,6 +85,7 @@ impl Engine {
             data_schema: &data_schema,
             templates: &Arc::new(Templates::empty()),
             scripts: &self.scripts,
+            directory: &crate::entries::NoOtherComponents,
             problems: &mut problems,
             // A step on its own: its items may hold any field.
             upstream: None,

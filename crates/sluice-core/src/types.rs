@@ -202,6 +202,14 @@ fn clip(s: &str) -> String {
     if s.chars().count() <= MAX { s.to_owned() } else { format!("{}…", s.chars().take(MAX).collect::<String>()) }
 }
 
+/// Splits Aqtra's typed name `name@type` (`_is_archieved@boolean`) when `type` is a known
+/// suffix; scripts store the value under the bare name, and paths read it there.
+pub fn split_suffix(key: &str) -> Option<(&str, ValueType)> {
+    let (bare, suffix) = key.rsplit_once('@')?;
+    (!bare.is_empty()).then_some(())?;
+    ValueType::from_suffix(suffix).map(|ty| (bare, ty))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,13 +11,14 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::{Map, Value, json};
 use sluice::component::Access;
+use sluice::entries::SavedComponents;
 use sluice::passwords::{self, LoginError};
 use sluice::store::{AuthMethod, Factor};
 use sluice::{Diagnostic, Lang, LoadError, Plan, RunContext, RunError, RunOptions};
 
-use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::{AppState, CachedPlan};
 
 type Shared = State<Arc<AppState>>;
 
@@ -118,7 +119,8 @@ pub async fn steps(State(state): Shared, Query(query): Query<HashMap<String, Str
 /// fields every entry has in `data` besides the definitions.
 pub async fn validate(State(state): Shared, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
     blocking(move || {
-        let (loaded, upstream) = state.engine.load_with_fields("component.json", &body);
+        let saved = SavedComponents::new(state.engine.services().store.as_ref());
+        let (loaded, upstream) = state.engine.load_with_fields("component.json", &body, &saved);
         let fields = Value::Object(upstream.into_iter().map(|at| (at.pointer, json!(at.fields))).collect());
         let completions =
             Map::from_iter([("fields".to_owned(), fields), ("systemFields".to_owned(), json!(sluice::SYSTEM_FIELDS))]);
@@ -150,7 +152,9 @@ pub async fn put_component(
 }
 
 fn save_component(state: &AppState, name: &str, body: &[u8], by: Option<&str>) -> Result<Response, ApiError> {
-    let plan = match state.engine.load(name, body) {
+    let store = &state.engine.services().store;
+    let saved = SavedComponents::new(store.as_ref());
+    let plan = match state.engine.load_among(name, body, &saved) {
         Ok(plan) => plan,
         Err(LoadError::Invalid { diagnostics, .. }) => return Err(problems(&diagnostics)),
         Err(e) => return Err(ApiError::bad_request(e.to_string())),
@@ -161,9 +165,8 @@ fn save_component(state: &AppState, name: &str, body: &[u8], by: Option<&str>) -
         return Err(ApiError::with_body(StatusCode::UNPROCESSABLE_ENTITY, json!({"valid": false, "errors": [error]})));
     }
     let source = String::from_utf8_lossy(body).into_owned();
-    let services = state.engine.services();
-    let version = services.store.save_component(name, &source, services.clock.now(), by)?;
-    state.cache(name, version, Arc::new(plan));
+    let version = store.save_component(name, &source, state.engine.services().clock.now(), by)?;
+    state.cache(name, CachedPlan { version, reads: saved.read(), plan: Arc::new(plan) });
     Ok((StatusCode::OK, Json(json!({"name": name, "version": version}))).into_response())
 }
 
@@ -314,16 +317,20 @@ fn plan_of(state: &AppState, name: &str) -> Result<Arc<Plan>, ApiError> {
     let store = &state.engine.services().store;
     // Only the version is read per request; the file is read when a new version appears.
     let version = store.component_version(name)?.ok_or_else(|| unknown_component(name))?;
-    if let Some(plan) = state.cached(name, version) {
-        return Ok(plan);
+    if let Some(cached) = state.cached(name, version) {
+        let current = |(other, read): &(String, i64)| store.component_version(other).ok().flatten() == Some(*read);
+        if cached.reads.iter().all(current) {
+            return Ok(cached.plan);
+        }
     }
     let stored = store.get_component(name, Some(version))?.ok_or_else(|| unknown_component(name))?;
+    let saved = SavedComponents::new(store.as_ref());
     let plan = state
         .engine
-        .load(name, stored.source.as_bytes())
+        .load_among(name, stored.source.as_bytes(), &saved)
         .map_err(|e| ApiError::internal(format!("the saved component no longer loads: {e}")))?;
     let plan = Arc::new(plan);
-    state.cache(name, stored.version, plan.clone());
+    state.cache(name, CachedPlan { version: stored.version, reads: saved.read(), plan: plan.clone() });
     Ok(plan)
 }
 

@@ -106,7 +106,7 @@ pub struct AccountComponents {
 /// What every request shares.
 pub struct AppState {
     engine: Arc<Engine>,
-    plans: RwLock<HashMap<String, (i64, Arc<Plan>)>>,
+    plans: RwLock<HashMap<String, CachedPlan>>,
     admin_tokens: Vec<auth::BuilderToken>,
     metrics: Metrics,
     session_rules: SessionRules,
@@ -119,6 +119,15 @@ pub struct AppState {
     /// The step catalog as JSON, in each language of [`Lang::ALL`] (it never changes while the
     /// process runs: step types are linked in).
     catalogs: Vec<Bytes>,
+}
+
+/// A saved component's plan, with the version it was built from and the versions of the
+/// other components its steps read or write (a plan is rebuilt when any of them changes).
+#[derive(Clone)]
+struct CachedPlan {
+    version: i64,
+    reads: Vec<(String, i64)>,
+    plan: Arc<Plan>,
 }
 
 /// Why a server could not start.
@@ -163,14 +172,14 @@ impl AppState {
         self.catalogs.get(index).cloned().unwrap_or_default()
     }
 
-    fn cached(&self, name: &str, version: i64) -> Option<Arc<Plan>> {
+    fn cached(&self, name: &str, version: i64) -> Option<CachedPlan> {
         let plans = self.plans.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        plans.get(name).filter(|(v, _)| *v == version).map(|(_, p)| p.clone())
+        plans.get(name).filter(|cached| cached.version == version).cloned()
     }
 
-    fn cache(&self, name: &str, version: i64, plan: Arc<Plan>) {
+    fn cache(&self, name: &str, cached: CachedPlan) {
         let mut plans = self.plans.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        plans.insert(name.to_owned(), (version, plan));
+        plans.insert(name.to_owned(), cached);
     }
 
     fn forget(&self, name: &str) {

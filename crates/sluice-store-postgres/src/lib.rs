@@ -663,10 +663,20 @@ impl EntryStore for PostgresStore {
             // `||` writes the new fields over the stored ones in the same statement.
             let changed = exec(
                 db,
-                "UPDATE entries SET data = data || $3, key = $4, name = coalesce($5, name), update_subject = $6,
-                        update_date = $7
+                "UPDATE entries SET data = data || $3, key = $4, name = coalesce($5, name),
+                        update_subject = CASE WHEN $8 THEN $6 ELSE update_subject END,
+                        update_date = CASE WHEN $8 THEN $7 ELSE update_date END
                   WHERE component = $1 AND id = $2",
-                &[&write.component, &id, &Json(&write.data), &write.key, &write.name, &write.subject, &write.at],
+                &[
+                    &write.component,
+                    &id,
+                    &Json(&write.data),
+                    &write.key,
+                    &write.name,
+                    &write.subject,
+                    &write.at,
+                    &write.tracked,
+                ],
             )
             .await
             .map_err(entry_write_error(write))?;
@@ -699,6 +709,19 @@ impl EntryStore for PostgresStore {
                 db,
                 &format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE component = $1 AND id = $2"),
                 &[&component, &id],
+                entry_from,
+            )
+            .await
+        })
+    }
+
+    fn find_entry_by_key(&self, component: &str, key: &str) -> Result<Option<Entry>, StoreError> {
+        self.with(async |db| {
+            // The partial unique index entries_primary_key answers it.
+            row(
+                db,
+                &format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE component = $1 AND key = $2 AND NOT deleted"),
+                &[&component, &key],
                 entry_from,
             )
             .await

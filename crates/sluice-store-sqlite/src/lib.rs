@@ -567,8 +567,9 @@ impl EntryStore for SqliteStore {
             data.extend(fields);
             exec(
                 conn,
-                "UPDATE entries SET data = ?3, key = ?4, name = coalesce(?5, name), update_subject = ?6,
-                        update_date = ?7
+                "UPDATE entries SET data = ?3, key = ?4, name = coalesce(?5, name),
+                        update_subject = CASE WHEN ?8 THEN ?6 ELSE update_subject END,
+                        update_date = CASE WHEN ?8 THEN ?7 ELSE update_date END
                   WHERE component = ?1 AND id = ?2",
                 params![
                     write.component,
@@ -577,7 +578,8 @@ impl EntryStore for SqliteStore {
                     write.key,
                     write.name,
                     write.subject,
-                    write.at
+                    write.at,
+                    write.tracked
                 ],
             )
             .map_err(entry_write_error(&write))?;
@@ -611,6 +613,10 @@ impl EntryStore for SqliteStore {
         })
     }
 
+    fn find_entry_by_key(&self, component: &str, key: &str) -> Result<Option<Entry>, StoreError> {
+        self.read(|conn| Ok(row(conn, ENTRY_BY_KEY, params![component, key], entry_from).optional()?))
+    }
+
     fn list_entries(&self, component: &str) -> Result<Vec<Entry>, StoreError> {
         self.read(|conn| {
             let sql = "SELECT * FROM entries WHERE component = ?1 ORDER BY created_date, id";
@@ -618,6 +624,9 @@ impl EntryStore for SqliteStore {
         })
     }
 }
+
+/// An entry by its primary key, answered by the partial unique index `entries_primary_key`.
+const ENTRY_BY_KEY: &str = "SELECT * FROM entries WHERE component = ?1 AND key = ?2 AND deleted = 0";
 
 fn run_from(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
     Ok(RunRecord {
@@ -1042,6 +1051,21 @@ mod tests {
             .unwrap();
         drop(store);
         SqliteStore::open(&path).unwrap();
+    }
+
+    #[test]
+    fn an_entry_is_found_by_its_key_through_the_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("sluice.db")).unwrap();
+        store
+            .read(|conn| {
+                let mut plan = conn.prepare(&format!("EXPLAIN QUERY PLAN {ENTRY_BY_KEY}")).unwrap();
+                let details: Vec<String> =
+                    plan.query_map(params!["C", "[1]"], |r| r.get(3)).unwrap().map(Result::unwrap).collect();
+                assert_eq!(details, ["SEARCH entries USING INDEX entries_primary_key (component=? AND key=?)"]);
+                Ok(())
+            })
+            .unwrap();
     }
 
     #[test]

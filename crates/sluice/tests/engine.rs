@@ -166,7 +166,7 @@ fn every_step_is_offered_the_fields_written_upstream_of_it() {
     let file = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/for-test-code/component.json"));
     let file = file.unwrap();
     let fields_at = |file: &[u8], pointer: &str| {
-        let (_, fields) = engine.load_with_fields("c.json", file);
+        let (_, fields) = engine.load_with_fields("c.json", file, &sluice::entries::NoOtherComponents);
         fields.into_iter().find(|f| f.pointer == pointer).map(|f| f.fields)
     };
     assert_eq!(fields_at(&file, "/dataflows/0/stages/0/steps/0"), Some(vec![]));
@@ -177,7 +177,7 @@ fn every_step_is_offered_the_fields_written_upstream_of_it() {
     assert_eq!(fields_at(&file, "/dataflows/1/stages/1/steps/1").unwrap(), ["_code"]);
     // A step of an unknown type above: the steps below it are still offered what is known.
     let broken = String::from_utf8(file).unwrap().replace("\"get_user_info\"", "\"get_user_inf\"");
-    let (loaded, _) = engine.load_with_fields("c.json", broken.as_bytes());
+    let (loaded, _) = engine.load_with_fields("c.json", broken.as_bytes(), &sluice::entries::NoOtherComponents);
     assert!(loaded.is_err());
     assert_eq!(
         fields_at(broken.as_bytes(), "/dataflows/0/stages/2/steps/0").unwrap(),

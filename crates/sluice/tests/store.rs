@@ -386,6 +386,7 @@ fn entries_are_created_updated_and_marked_for_deletion(h: &Harness) {
         key: key.map(str::to_owned),
         subject: Some("ann".into()),
         at: T0,
+        tracked: true,
     };
     store.create_entry("e1", &write(json!({"No": "A-1", "Total": 5}), Some("[\"A-1\"]"))).unwrap();
     let duplicate = store.create_entry("e2", &write(json!({"No": "A-1"}), Some("[\"A-1\"]"))).unwrap_err();
@@ -395,6 +396,21 @@ fn entries_are_created_updated_and_marked_for_deletion(h: &Harness) {
     assert_eq!(
         store.get_entry("Invoices", "e1").unwrap().unwrap().data,
         *json!({"No": "A-1", "Total": 7}).as_object().unwrap()
+    );
+    let by = |subject: &str, at: i64, tracked: bool| EntryWrite {
+        subject: Some(subject.into()),
+        at,
+        tracked,
+        ..write(json!({"Total": at - T0}), Some("[\"A-1\"]"))
+    };
+    store.update_entry("e1", &by("bob", T0 + 3, true)).unwrap();
+    store.update_entry("e1", &by("cy", T0 + 4, false)).unwrap();
+    let e1 = store.get_entry("Invoices", "e1").unwrap().unwrap();
+    assert_eq!(e1.data["Total"], 4, "an untracked update writes the data");
+    assert_eq!(
+        (e1.update_subject.as_deref(), e1.update_date, e1.creator_subject.as_deref(), e1.created_date),
+        (Some("bob"), T0 + 3, Some("ann"), T0),
+        "and leaves who changed it last, and when, as they were"
     );
     assert!(matches!(
         store.update_entry("e2", &write(json!({"No": "A-1"}), Some("[\"A-1\"]"))),
@@ -406,8 +422,14 @@ fn entries_are_created_updated_and_marked_for_deletion(h: &Harness) {
         "a refused update writes nothing"
     );
     assert!(matches!(store.update_entry("nope", &write(json!({}), None)), Err(StoreError::NotFound(_))));
+    let by_key = |key: &str| store.find_entry_by_key("Invoices", key).unwrap().map(|e| e.id);
+    assert_eq!((by_key("[\"A-1\"]"), by_key("[\"A-2\"]")), (Some("e1".into()), Some("e2".into())));
+    assert_eq!(by_key("[\"A-3\"]"), None);
+    assert_eq!(store.find_entry_by_key("Invoice", "[\"A-1\"]").unwrap(), None, "another component's keys are its own");
     store.mark_entry_deleted("Invoices", "e1", Some("ann"), T0 + 1).unwrap();
+    assert_eq!(by_key("[\"A-1\"]"), None, "an entry marked for deletion is not found by its key");
     store.create_entry("e3", &write(json!({"No": "A-1"}), Some("[\"A-1\"]"))).unwrap();
+    assert_eq!(by_key("[\"A-1\"]"), Some("e3".into()), "the key is free again once its entry is marked");
     // Oldest first, then by id: a later entry with a smaller id comes last.
     store.create_entry("a0", &EntryWrite { at: T0 + 5, ..write(json!({"No": "A-9"}), None) }).unwrap();
     // Components whose names sort next to it are not listed with it.

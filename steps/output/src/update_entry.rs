@@ -1,8 +1,9 @@
-//! `update_entry`: stores the item's `data` as an entry of the component: creates it when the
-//! key field is empty, updates it by Id, or marks it for deletion.
+//! `update_entry`: stores the item's `data` as an entry of this component or another: creates
+//! it when the key field is empty, updates it by Id, or marks it for deletion.
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use sluice_core::entries::EntryKind;
 use sluice_core::schemars::{self, JsonSchema};
 use sluice_core::store::EntryWrite;
 use sluice_core::types::schema_violations;
@@ -15,6 +16,10 @@ use sluice_core::{
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateEntrySettings {
+    /// The component whose entry is written (its system name); default this component. The
+    /// mapping's fields are that component's definitions.
+    #[serde(default)]
+    pub component: Option<String>,
     /// The field holding the Id of the entry to update; when it is empty a new entry is
     /// created. Default `data.Id`.
     #[serde(default = "default_key")]
@@ -22,6 +27,10 @@ pub struct UpdateEntrySettings {
     /// Mark the entry (named by the key field) for deletion instead of writing it.
     #[serde(default)]
     pub mark_for_deletion: bool,
+    /// Leave who changed the entry last, and when (`updateSubject`, `updateDate`), as they
+    /// were: for bookkeeping writes that are not a person's change.
+    #[serde(default)]
+    pub no_tracking: bool,
     /// A field whose value becomes the entry's display name (the system `name`).
     #[serde(default)]
     pub name_field: Option<String>,
@@ -55,15 +64,14 @@ fn default_result() -> String {
 pub struct UpdateEntry;
 
 struct Writer {
-    component: String,
+    kind: EntryKind,
     key: FieldPath,
     delete: bool,
+    tracked: bool,
     name: Option<FieldPath>,
     result: FieldPath,
     /// `(from, definition)`.
     fields: Vec<(FieldPath, String)>,
-    primary_key: Vec<String>,
-    data_schema: std::sync::Arc<sluice_core::jsonschema::Validator>,
 }
 
 impl StepPlugin for UpdateEntry {
@@ -87,6 +95,7 @@ impl StepPlugin for UpdateEntry {
             de: "Erstellt, aktualisiert oder markiert einen Eintrag der Komponente aus den Daten des Elements zum Löschen.",
         },
         settings: &[
+            labels::COMPONENT,
             SettingLabel {
                 name: "keyField",
                 label: Localized {
@@ -108,6 +117,16 @@ impl StepPlugin for UpdateEntry {
                 },
             },
             SettingLabel {
+                name: "noTracking",
+                label: Localized {
+                    en: "No tracking",
+                    fr: "Sans suivi",
+                    es: "Sin seguimiento",
+                    pt: "Sem rastreamento",
+                    de: "Ohne Nachverfolgung",
+                },
+            },
+            SettingLabel {
                 name: "nameField",
                 label: Localized {
                     en: "Name field",
@@ -123,6 +142,7 @@ impl StepPlugin for UpdateEntry {
     };
 
     fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
+        let kind = cx.entries_of("component", settings.component.as_deref())?;
         let key = cx.path("keyField", &settings.key_field);
         let name = settings.name_field.as_deref().map(|n| cx.path("nameField", n)).transpose();
         let result = cx.result_path("resultField", &settings.result_field);
@@ -130,7 +150,7 @@ impl StepPlugin for UpdateEntry {
         let mut failed = None;
         for (i, mapping) in settings.fields_mapping.iter().enumerate() {
             let from = cx.path(&format!("fieldsMapping/{i}/from"), &mapping.from);
-            let to = cx.data_field(&format!("fieldsMapping/{i}/to"), &mapping.to, "");
+            let to = cx.field_of(&format!("fieldsMapping/{i}/to"), &kind, &mapping.to);
             match (from, to) {
                 (Ok(from), Ok(())) => fields.push((from, mapping.to.clone())),
                 (Err(e), _) | (_, Err(e)) => failed = Some(e),
@@ -139,24 +159,22 @@ impl StepPlugin for UpdateEntry {
         if settings.fields_mapping.is_empty() {
             // Definition names are plain identifiers, so `data.<name>` always parses.
             fields.extend(
-                cx.definitions()
+                kind.definitions
                     .keys()
                     .filter_map(|name| FieldPath::parse(&format!("data.{name}")).ok().map(|p| (p, name.clone()))),
             );
         }
-        let primary_key = cx.definitions().iter().filter(|(_, d)| d.primary_key).map(|(n, _)| n.clone()).collect();
         if let Some(e) = failed {
             return Err(e);
         }
         Ok(BuiltStep::each(Writer {
-            component: cx.component().to_owned(),
+            kind,
             key: key?,
             delete: settings.mark_for_deletion,
+            tracked: !settings.no_tracking,
             name: name?,
             result: result?,
             fields,
-            primary_key,
-            data_schema: cx.data_schema().clone(),
         }))
     }
 }
@@ -164,20 +182,17 @@ impl StepPlugin for UpdateEntry {
 sluice_core::inventory::submit! { StepDescriptor::of::<UpdateEntry>() }
 
 impl Writer {
-    /// The primary key's values as canonical JSON; `None` when every one is empty.
-    fn key_of(&self, data: &Map<String, Value>) -> Option<String> {
-        let values: Vec<Value> = self.primary_key.iter().map(|k| data.get(k).cloned().unwrap_or(Value::Null)).collect();
-        let empty = values.iter().all(|v| v.is_null() || v.as_str().is_some_and(str::is_empty));
-        (!self.primary_key.is_empty() && !empty).then(|| Value::Array(values).to_string())
-    }
-
     fn check(&self, data: &Map<String, Value>) -> Result<(), StepError> {
         let value = Value::Object(data.clone());
-        let problems = schema_violations(&self.data_schema, &value, 5);
+        let problems = schema_violations(&self.kind.data_schema, &value, 5);
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(StepError::new(format!("the entry does not fit the component's definitions: {}", problems.join("; "))))
+            Err(StepError::new(format!(
+                "the entry does not fit the definitions of {}: {}",
+                self.kind.component,
+                problems.join("; ")
+            )))
         }
     }
 }
@@ -205,7 +220,9 @@ impl Step for Writer {
             if cx.dry_run() {
                 cx.note(format!("dry run: entry {id} was not marked for deletion"));
             } else {
-                store.mark_entry_deleted(&self.component, &id, subject.as_deref(), now).map_err(StepError::from)?;
+                store
+                    .mark_entry_deleted(&self.kind.component, &id, subject.as_deref(), now)
+                    .map_err(StepError::from)?;
             }
             self.result.set(&mut item, Value::String(id)).map_err(|e| StepError::at_setting("resultField", e))?;
             out.push(item);
@@ -220,10 +237,13 @@ impl Step for Writer {
         let mut whole = match &id {
             Some(id) => {
                 store
-                    .get_entry(&self.component, id)
+                    .get_entry(&self.kind.component, id)
                     .map_err(StepError::from)?
                     .ok_or_else(|| {
-                        StepError::at_setting("keyField", format!("{} has no entry with Id \"{id}\"", self.component))
+                        StepError::at_setting(
+                            "keyField",
+                            format!("{} has no entry with Id \"{id}\"", self.kind.component),
+                        )
                     })?
                     .data
             }
@@ -231,8 +251,15 @@ impl Step for Writer {
         };
         whole.extend(data.clone());
         self.check(&whole)?;
-        let write =
-            EntryWrite { component: self.component.clone(), data, name, key: self.key_of(&whole), subject, at: now };
+        let write = EntryWrite {
+            component: self.kind.component.clone(),
+            data,
+            name,
+            key: self.kind.key_of(&whole),
+            subject,
+            at: now,
+            tracked: self.tracked,
+        };
         let dry_run = cx.dry_run();
         let id = match id {
             Some(id) => {
@@ -307,7 +334,7 @@ mod tests {
         assert_eq!(dup.message, "Single already has an entry with primary key [\"A-1\"]");
         let bad = save.run_one(json!({"data": {"No": "A-2", "Total": "many"}})).unwrap_err();
         assert!(
-            bad.message.starts_with("the entry does not fit the component's definitions: /Total:"),
+            bad.message.starts_with("the entry does not fit the definitions of Single: /Total:"),
             "{}",
             bad.message
         );

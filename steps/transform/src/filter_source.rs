@@ -1,9 +1,8 @@
 //! `filter_source`: keeps the items whose field passes a comparison and drops the rest.
 
-use std::cmp::Ordering;
-
 use serde::Deserialize;
 use serde_json::Value;
+use sluice_core::compare::Operator;
 use sluice_core::schemars::{self, JsonSchema};
 use sluice_core::{
     BuildContext, BuildError, BuiltStep, FieldPath, Group, Item, Localized, SettingLabel, Step, StepContext,
@@ -26,20 +25,6 @@ pub struct FilterSourceSettings {
     /// number), strings in text order (ISO dates sort correctly).
     #[serde(default)]
     pub value: Option<Value>,
-}
-
-/// A comparison operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum Operator {
-    /// The field equals the value.
-    Equal,
-    /// The field differs from the value.
-    NotEqual,
-    /// The field is greater than the value.
-    Greater,
-    /// The field is less than the value.
-    Less,
 }
 
 /// The step type.
@@ -111,9 +96,8 @@ impl StepPlugin for FilterSource {
 
     fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
         let field = cx.path("field", &settings.field);
-        let ordered = matches!(settings.operator, Operator::Greater | Operator::Less);
         let value = match (settings.compare_with_null, settings.value) {
-            (true, _) if ordered => {
+            (true, _) if settings.operator.orders() => {
                 return Err(cx.invalid(
                     "operator",
                     "greater and less cannot compare with null",
@@ -145,37 +129,10 @@ sluice_core::inventory::submit! { StepDescriptor::of::<FilterSource>() }
 
 impl Step for Filter {
     fn run(&self, item: Item, _: &mut StepContext<'_>, out: &mut Vec<Item>) -> Result<(), StepError> {
-        let field = self.field.get(&item).unwrap_or(&Value::Null);
-        let order = compare(field, &self.value);
-        let keep = match self.operator {
-            Operator::Equal => order == Some(Ordering::Equal),
-            Operator::NotEqual => order != Some(Ordering::Equal),
-            Operator::Greater => order == Some(Ordering::Greater),
-            Operator::Less => order == Some(Ordering::Less),
-        };
-        if keep {
+        if self.operator.admits(self.field.get(&item).unwrap_or(&Value::Null), &self.value) {
             out.push(item);
         }
         Ok(())
-    }
-}
-
-/// Orders two JSON values; `None` when they cannot be ordered (different kinds).
-fn compare(a: &Value, b: &Value) -> Option<Ordering> {
-    match (a, b) {
-        (Value::Number(_), _) | (_, Value::Number(_)) => as_number(a)?.partial_cmp(&as_number(b)?),
-        (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
-        (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
-        (Value::Null, Value::Null) => Some(Ordering::Equal),
-        _ => (a == b).then_some(Ordering::Equal),
-    }
-}
-
-fn as_number(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
     }
 }
 

@@ -360,8 +360,10 @@ impl EntryStore for MemoryStore {
         if write.name.is_some() {
             entry.name.clone_from(&write.name);
         }
-        entry.update_subject.clone_from(&write.subject);
-        entry.update_date = write.at;
+        if write.tracked {
+            entry.update_subject.clone_from(&write.subject);
+            entry.update_date = write.at;
+        }
         Ok(())
     }
 
@@ -387,6 +389,12 @@ impl EntryStore for MemoryStore {
     fn get_entry(&self, component: &str, id: &str) -> Result<Option<Entry>, StoreError> {
         let state = self.state();
         Ok(state.entries.get(&(component.to_owned(), id.to_owned())).map(|(_, e)| e.clone()))
+    }
+
+    fn find_entry_by_key(&self, component: &str, key: &str) -> Result<Option<Entry>, StoreError> {
+        let state = self.state();
+        let id = state.keys.get(&(component.to_owned(), key.to_owned()));
+        Ok(id.and_then(|id| state.entries.get(&(component.to_owned(), id.clone()))).map(|(_, e)| e.clone()))
     }
 
     fn list_entries(&self, component: &str) -> Result<Vec<Entry>, StoreError> {

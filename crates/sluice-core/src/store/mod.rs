@@ -290,6 +290,9 @@ pub struct EntryWrite {
     pub subject: Option<String>,
     /// When.
     pub at: Millis,
+    /// Whether an update records who changed the entry and when (`updateSubject`,
+    /// `updateDate`); false for Update entry's `noTracking`. A new entry always records both.
+    pub tracked: bool,
 }
 
 /// Entries of components.
@@ -310,6 +313,9 @@ pub trait EntryStore {
     fn get_entry(&self, component: &str, id: &str) -> Result<Option<Entry>, StoreError>;
     /// Every entry of the component, oldest first.
     fn list_entries(&self, component: &str) -> Result<Vec<Entry>, StoreError>;
+    /// The entry of the component, not marked for deletion, whose primary key is `key` (as
+    /// [`EntryWrite::key`] holds it); one indexed lookup.
+    fn find_entry_by_key(&self, component: &str, key: &str) -> Result<Option<Entry>, StoreError>;
 }
 
 /// What a run came to, kept for the record (never the items, which may hold secrets).
