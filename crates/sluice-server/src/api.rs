@@ -312,6 +312,17 @@ fn unknown_component(name: &str) -> ApiError {
     ApiError::not_found(format!("there is no component named \"{name}\""))
 }
 
+/// What a load error says, each problem included (a saved component stops loading when a
+/// component it reads changes).
+fn load_problems(e: &LoadError) -> String {
+    match e {
+        LoadError::Invalid { diagnostics, .. } => {
+            diagnostics.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+        }
+        other => other.to_string(),
+    }
+}
+
 /// The plan of a saved component, compiled once per version.
 fn plan_of(state: &AppState, name: &str) -> Result<Arc<Plan>, ApiError> {
     let store = &state.engine.services().store;
@@ -328,7 +339,7 @@ fn plan_of(state: &AppState, name: &str) -> Result<Arc<Plan>, ApiError> {
     let plan = state
         .engine
         .load_among(name, stored.source.as_bytes(), &saved)
-        .map_err(|e| ApiError::internal(format!("the saved component no longer loads: {e}")))?;
+        .map_err(|e| ApiError::internal(format!("the saved component no longer loads: {}", load_problems(&e))))?;
     let plan = Arc::new(plan);
     state.cache(name, CachedPlan { version: stored.version, reads: saved.read(), plan: plan.clone() });
     Ok(plan)

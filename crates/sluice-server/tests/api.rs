@@ -497,3 +497,39 @@ fn a_renamed_component_keeps_its_versions_and_runs_under_its_new_name() {
     assert_eq!(rename("Nope", r#"{"name": "Other"}"#).status, 404);
     assert_eq!(rename("Codes", r#"{"title": "Other"}"#).status, 400);
 }
+
+#[test]
+fn a_component_reads_the_entries_of_another_saved_one_and_follows_its_changes() {
+    let server = Server::start();
+    let cars = |key: &str| {
+        json!({"name": "Cars", "definitions": {key: {"type": "string", "primaryKey": true}}, "dataflows": [
+            {"name": "Add", "stages": [{"name": "s", "steps": [
+                {"name": "in", "type": "get_action_model"},
+                {"name": "save", "type": "update_entry", "source": "in"}]}]}]})
+        .to_string()
+    };
+    let garage = json!({"name": "Garage", "dataflows": [{"name": "Find", "stages": [{"name": "s", "steps": [
+        {"name": "in", "type": "get_action_model"},
+        {"name": "find", "type": "lookup_reference", "source": "in",
+         "settings": {"component": "Cars", "fieldName": "_car", "keyMap": {"Vin": "data.Vin"}}},
+        {"name": "out", "type": "write_response", "source": "find"}]}]}]})
+    .to_string();
+    let refused = server.admin("PUT", "/api/components/Garage", Some(&garage));
+    assert_eq!(refused.status, 422, "{}", refused.text);
+    assert_eq!(refused.body["errors"][0]["message"], "there is no component named \"Cars\"");
+    assert_eq!(server.admin("PUT", "/api/components/Cars", Some(&cars("Vin"))).status, 200);
+    assert_eq!(server.admin("PUT", "/api/components/Garage", Some(&garage)).status, 200);
+    let run = |component: &str, dataflow: &str, body: Value| {
+        let path = format!("/api/components/{component}/dataflows/{dataflow}/execute");
+        server.admin("POST", &path, Some(&body.to_string()))
+    };
+    assert_eq!(run("Cars", "Add", json!({"data": {"Vin": "V1"}})).status, 200);
+    let found = run("Garage", "Find", json!({"data": {"Vin": "V1"}}));
+    assert_eq!(found.status, 200, "{}", found.text);
+    assert!(found.body["response"][0]["_car"].is_string(), "{}", found.text);
+    // Cars changes its primary key: Garage's plan is built again, and says what broke.
+    assert_eq!(server.admin("PUT", "/api/components/Cars", Some(&cars("Code"))).status, 200);
+    let stale = run("Garage", "Find", json!({"data": {"Vin": "V1"}}));
+    assert_eq!(stale.status, 500, "{}", stale.text);
+    assert!(stale.text.contains("\\\"Vin\\\" is not a primary-key field of Cars"), "{}", stale.text);
+}

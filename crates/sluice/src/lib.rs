@@ -32,7 +32,7 @@ pub mod users;
 pub use sluice_core::*;
 
 /// The ids of the built-in step types, sorted.
-pub const BUILT_IN_STEPS: [&str; 24] = [
+pub const BUILT_IN_STEPS: [&str; 27] = [
     "assign_context_role_for_model",
     "confirm_one_time_code_for_user",
     "confirm_user_email",
@@ -44,10 +44,13 @@ pub const BUILT_IN_STEPS: [&str; 24] = [
     "form_action",
     "get_action_model",
     "get_empty_model",
+    "get_entity_by_id",
     "get_one_time_code_for_user",
     "get_raw_model",
     "get_user_info",
     "login_with_password",
+    "lookup_reference",
+    "query_entity_by_filter",
     "remove_assigned_roles_for_user",
     "reset_user_password",
     "reset_user_password_request",

@@ -274,6 +274,14 @@ pub struct Entry {
     pub update_date: Millis,
 }
 
+impl Entry {
+    /// The entry as a model value, as steps that read entries hand it on: `Id`, `name`,
+    /// `data`, `deleted` and the other system fields.
+    pub fn to_model(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
 /// A write to an entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EntryWrite {
