@@ -105,10 +105,98 @@ pub struct Definition {
     /// among the component's entries that are not marked for deletion.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub primary_key: bool,
-    /// The only values the field may take.
+    /// The only values the field may take. A string `value|label` (Aqtra's `0|Under Review`)
+    /// gives a value with the label a form shows for it; the value is read as the field's type.
     #[serde(default, rename = "enum", skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1))]
     pub allowed: Option<Vec<Value>>,
+    /// The fewest characters a text may have (Aqtra's "Min length").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<u64>,
+    /// The most characters a text may have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<u64>,
+    /// The smallest number allowed (Aqtra's "Minimal value").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum: Option<serde_json::Number>,
+    /// The largest number allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum: Option<serde_json::Number>,
+    /// A regular expression a text must match somewhere (anchor it with `^…$` to match the
+    /// whole text), in the syntax of JSON Schema's `pattern`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub pattern: Option<String>,
+}
+
+/// One allowed value of a definition, with its label when the file gives one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Choice {
+    /// The value.
+    pub value: Value,
+    /// What a form shows for it.
+    pub label: Option<String>,
+}
+
+impl Definition {
+    /// The allowed values with their labels (`None` when any value of the type is allowed).
+    /// `"1|Accepted"` on an integer field is the value `1` labelled "Accepted"; a text that
+    /// does not read as the type stays as it is (the loader reports it).
+    pub fn choices(&self) -> Option<Vec<Choice>> {
+        let allowed = self.allowed.as_ref()?;
+        Some(allowed.iter().map(|value| self.choice(value)).collect())
+    }
+
+    fn choice(&self, written: &Value) -> Choice {
+        let Some((value, label)) = written.as_str().and_then(|text| text.split_once('|')) else {
+            return Choice { value: written.clone(), label: None };
+        };
+        let value = match self.kind {
+            DefinitionType::Integer | DefinitionType::Number => {
+                serde_json::from_str::<serde_json::Number>(value.trim())
+                    .map_or_else(|_| Value::from(value), Value::Number)
+            }
+            DefinitionType::Boolean => match value.trim() {
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                _ => Value::from(value),
+            },
+            _ => Value::from(value),
+        };
+        Choice { value, label: Some(label.trim().to_owned()) }
+    }
+
+    /// The JSON Schema of one value of the field: its type and format, allowed values and
+    /// constraints (without `null`).
+    pub fn value_schema(&self) -> Value {
+        let mut schema = self.kind.value_type().json_schema();
+        let Some(obj) = schema.as_object_mut() else { return schema };
+        if let Some(choices) = self.choices() {
+            obj.insert("enum".into(), choices.into_iter().map(|c| c.value).collect());
+        }
+        for (key, bound) in [("minimum", &self.minimum), ("maximum", &self.maximum)] {
+            if let Some(n) = bound {
+                obj.insert(key.into(), Value::Number(n.clone()));
+            }
+        }
+        for (key, bound) in [("minLength", self.min_length), ("maxLength", self.max_length)] {
+            if let Some(n) = bound {
+                obj.insert(key.into(), Value::from(n));
+            }
+        }
+        if let Some(pattern) = &self.pattern {
+            // With the type's own pattern (time of day), both must match.
+            match obj.remove("pattern") {
+                Some(own) => {
+                    obj.insert("allOf".into(), json!([{"pattern": own}, {"pattern": pattern}]));
+                }
+                None => {
+                    obj.insert("pattern".into(), Value::from(pattern.as_str()));
+                }
+            }
+        }
+        schema
+    }
 }
 
 /// The type of a definition (the Aqtra property types that make sense without a UI).
@@ -259,16 +347,13 @@ fn allow_null(schema: &mut Value) {
 pub type Definitions = IndexMap<String, Definition>;
 
 /// The JSON Schema that a component's `data` satisfies: each definition's type and format,
-/// `enum` and `required`. Fields that are not required may be `null`; other keys are allowed
-/// (system fields such as `Id`).
+/// `enum`, constraints and `required`. Fields that are not required may be `null`; other keys
+/// are allowed (system fields such as `Id`).
 pub fn data_schema(definitions: &Definitions) -> Value {
     let properties: Map<String, Value> = definitions
         .iter()
         .map(|(name, d)| {
-            let mut schema = d.kind.value_type().json_schema();
-            if let (Some(allowed), Some(obj)) = (&d.allowed, schema.as_object_mut()) {
-                obj.insert("enum".into(), Value::Array(allowed.clone()));
-            }
+            let mut schema = d.value_schema();
             if !d.required {
                 allow_null(&mut schema);
             }
@@ -291,6 +376,26 @@ pub fn with_name(source: &str, name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
+    use super::{Choice, Definition};
+
+    #[test]
+    fn enum_values_carry_labels_after_a_bar() {
+        let status: Definition =
+            serde_json::from_value(json!({"type": "integer", "enum": ["0|Under Review", " 1 | Accepted ", 2]}))
+                .unwrap();
+        let choice = |value, label: Option<&str>| Choice { value, label: label.map(str::to_owned) };
+        assert_eq!(
+            status.choices().unwrap(),
+            [choice(json!(0), Some("Under Review")), choice(json!(1), Some("Accepted")), choice(json!(2), None)]
+        );
+        assert_eq!(status.value_schema()["enum"], json!([0, 1, 2]));
+        let text: Definition = serde_json::from_value(json!({"type": "string", "enum": ["a|Ay", "b"]})).unwrap();
+        assert_eq!(text.value_schema()["enum"], json!(["a", "b"]));
+        let time: Definition = serde_json::from_value(json!({"type": "time", "pattern": "^0"})).unwrap();
+        assert_eq!(time.value_schema()["allOf"][1], json!({"pattern": "^0"}), "the type's own pattern is kept");
+    }
     #[test]
     fn a_renamed_file_changes_its_name_only() {
         let file = "{\n  \"dataflows\": [{\"name\": \"F\"}],\n  \"name\":\t\"Old\" ,\n  \"x\": 1\n}\n";

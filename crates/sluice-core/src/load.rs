@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use indexmap::IndexMap;
 
-use crate::component::{Access, Definition, Definitions, NotificationTemplate, data_schema};
+use crate::component::{Access, Definition, DefinitionType, Definitions, NotificationTemplate, data_schema};
 use crate::diagnostics::{LoadError, Problem, locate};
 use crate::engine::Engine;
 use crate::entries::{ComponentDirectory, NoOtherComponents};
@@ -225,27 +225,80 @@ impl Loader<'_> {
                 self.definitions_complete = false;
                 continue;
             };
-            let checker = compile_with_formats(&definition.kind.value_type().json_schema());
-            for (j, allowed) in definition.allowed.iter().flatten().enumerate() {
-                if checker.as_ref().is_ok_and(|c| !c.is_valid(allowed)) {
-                    self.problems.push(
-                        Problem::new(
-                            format!("{pointer}/enum/{j}"),
-                            format!("{} is not a valid {}", describe(allowed), value_kind(&definition)),
-                        )
-                        .hint("make every enum value fit the definition's type"),
-                    );
-                }
-            }
-            if definition.primary_key && definition.kind == crate::component::DefinitionType::Array {
-                self.problems.push(
-                    Problem::new(format!("{pointer}/primaryKey"), "an array field cannot be a primary key")
-                        .hint("use a string or integer field as the primary key"),
-                );
-            }
+            self.check_definition(&pointer, &definition);
             out.insert(name.clone(), definition);
         }
         out
+    }
+
+    /// Checks that a definition's enum values fit its type and its constraints fit together.
+    fn check_definition(&mut self, pointer: &str, definition: &Definition) {
+        let checker = compile_with_formats(&definition.kind.value_type().json_schema());
+        for (j, choice) in definition.choices().into_iter().flatten().enumerate() {
+            if checker.as_ref().is_ok_and(|c| !c.is_valid(&choice.value)) {
+                self.problems.push(
+                    Problem::new(
+                        format!("{pointer}/enum/{j}"),
+                        format!("{} is not a valid {}", describe(&choice.value), value_kind(definition)),
+                    )
+                    .hint("make every enum value fit the definition's type; a label goes after a bar, as in \"0|Under Review\""),
+                );
+            }
+        }
+        if definition.primary_key && definition.kind == DefinitionType::Array {
+            self.problems.push(
+                Problem::new(format!("{pointer}/primaryKey"), "an array field cannot be a primary key")
+                    .hint("use a string or integer field as the primary key"),
+            );
+        }
+        let text = definition.kind.value_type().json_schema()["type"] == "string";
+        let numeric = matches!(definition.kind, DefinitionType::Number | DefinitionType::Integer);
+        let misplaced = [
+            ("minLength", definition.min_length.is_some() && !text, "text"),
+            ("maxLength", definition.max_length.is_some() && !text, "text"),
+            ("pattern", definition.pattern.is_some() && !text, "text"),
+            ("minimum", definition.minimum.is_some() && !numeric, "number or integer"),
+            ("maximum", definition.maximum.is_some() && !numeric, "number or integer"),
+        ];
+        for (key, _, wanted) in misplaced.into_iter().filter(|(_, wrong, _)| *wrong) {
+            self.problems.push(
+                Problem::new(
+                    format!("{pointer}/{key}"),
+                    format!("{key} applies to {wanted} fields, and this one is {}", value_kind(definition)),
+                )
+                .hint(format!("remove {key}, or change the field's type")),
+            );
+        }
+        let crossed = [
+            (
+                "minLength",
+                "maxLength",
+                definition.min_length.map(|n| n as f64),
+                definition.max_length.map(|n| n as f64),
+            ),
+            ("minimum", "maximum", number(&definition.minimum), number(&definition.maximum)),
+        ];
+        for (low, high, at_least, at_most) in crossed {
+            if let (Some(at_least), Some(at_most)) = (at_least, at_most)
+                && at_least > at_most
+            {
+                self.problems.push(
+                    Problem::new(format!("{pointer}/{low}"), format!("{low} ({at_least}) is above {high} ({at_most})"))
+                        .hint(format!("no value could pass: lower {low} or raise {high}")),
+                );
+            }
+        }
+        if let Some(pattern) = &definition.pattern
+            && let Err(message) = compile_with_formats(&json!({"pattern": pattern}))
+        {
+            self.problems.push(
+                Problem::new(
+                    format!("{pointer}/pattern"),
+                    format!("the pattern is not a valid regular expression: {message}"),
+                )
+                .hint("write it in JSON Schema's regular expression syntax (ECMA 262)"),
+            );
+        }
     }
 
     /// The notification templates, compiled once (each broken one reported).
@@ -262,10 +315,13 @@ impl Loader<'_> {
         match compile_with_formats(&data_schema(definitions)) {
             Ok(v) => Some(v),
             Err(message) => {
-                self.problems.push(Problem::new(
-                    "/definitions",
-                    format!("the definitions do not form a valid model: {message}"),
-                ));
+                // A broken definition was reported where it is.
+                if !self.problems.iter().any(|p| p.pointer.starts_with("/definitions/")) {
+                    self.problems.push(Problem::new(
+                        "/definitions",
+                        format!("the definitions do not form a valid model: {message}"),
+                    ));
+                }
                 None
             }
         }
@@ -499,6 +555,10 @@ impl Loader<'_> {
             _ => None,
         }
     }
+}
+
+fn number(n: &Option<serde_json::Number>) -> Option<f64> {
+    n.as_ref().and_then(serde_json::Number::as_f64)
 }
 
 fn value_kind(d: &Definition) -> &'static str {

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
+use sluice::entries::EntryKind;
 use sluice::otp::{self, Binding, IssueRules};
-use sluice::store::{IssueLimits, MemoryStore, Store, User};
+use sluice::store::{EntryWrite, IssueLimits, MemoryStore, Store, User};
 use sluice::{Engine, ManualClock, RunContext, RunOptions, Services};
 use sluice_store_sqlite::SqliteStore;
 
@@ -84,9 +85,67 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
+/// How many entries the lookups search among.
+const ENTRIES: usize = 100_000;
+
+/// Finding one of 100,000 entries by its primary key: the store's indexed lookup alone, and a
+/// whole run of Get action model → Lookup reference → Write response.
+fn entries(c: &mut Criterion) {
+    let mut group = c.benchmark_group("entries");
+    group.throughput(Throughput::Elements(1));
+    let definitions: sluice::component::Definitions =
+        serde_json::from_value(json!({"Vin": {"type": "string", "primaryKey": true}, "Price": {"type": "integer"}}))
+            .unwrap();
+    let kind = EntryKind::new("Cars", definitions).unwrap();
+    for (name, store, _dir) in stores() {
+        let (services, _clock) = services(store);
+        for i in 0..ENTRIES {
+            let data = json!({"Vin": format!("VIN{i:06}"), "Price": i}).as_object().unwrap().clone();
+            let write = EntryWrite {
+                component: "Cars".into(),
+                key: kind.key_of(&data),
+                data,
+                name: None,
+                subject: None,
+                at: i as i64,
+                tracked: true,
+            };
+            services.store.create_entry(&sluice::new_time_ordered_uuid(), &write).unwrap();
+        }
+        let key = |i: usize| kind.key_of(json!({"Vin": format!("VIN{i:06}")}).as_object().unwrap()).unwrap();
+        let mut i = 0;
+        group.bench_function(format!("find_by_key_among_100k/{name}"), |b| {
+            b.iter(|| {
+                i = (i + 7_919) % ENTRIES;
+                services.store.find_entry_by_key("Cars", black_box(&key(i))).unwrap().unwrap()
+            })
+        });
+        let engine = Engine::builder().services(services.clone()).build().unwrap();
+        let plan = engine.load("cars.json", LOOKUP.as_bytes()).unwrap();
+        let inputs: Vec<_> =
+            (0..ENTRIES).step_by(7_919).map(|i| json!({"data": {"Vin": format!("VIN{i:06}")}})).collect();
+        let mut n = 0;
+        group.bench_function(format!("lookup_reference_run_among_100k/{name}"), |b| {
+            b.iter(|| {
+                n = (n + 1) % inputs.len();
+                let run = plan.run("Find", black_box(&inputs[n]), &RunContext::default(), RunOptions::default());
+                assert!(run.unwrap().response[0]["_car"].is_string());
+            })
+        });
+    }
+    group.finish();
+}
+
+/// Cars, and a dataflow that finds one by its VIN.
+const LOOKUP: &str = r#"{"name": "Cars", "definitions": {"Vin": {"type": "string", "primaryKey": true},
+  "Price": {"type": "integer"}}, "dataflows": [{"name": "Find", "stages": [{"name": "s", "steps": [
+  {"name": "in", "type": "get_action_model"},
+  {"name": "find", "type": "lookup_reference", "source": "in", "settings": {"fieldName": "_car", "keyMap": {"Vin": "data.Vin"}}},
+  {"name": "out", "type": "write_response", "source": "find"}]}]}]}"#;
+
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
-    targets = bench
+    targets = bench, entries
 }
 criterion_main!(benches);

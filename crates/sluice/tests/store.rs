@@ -445,6 +445,49 @@ fn entries_are_created_updated_and_marked_for_deletion(h: &Harness) {
     assert!(matches!(store.mark_entry_deleted("Invoices", "nope", None, T0), Err(StoreError::NotFound(_))));
 }
 
+/// The entity steps on this store: a component writes another's entries (Update entry with
+/// `component`), then looks one up by its key, reads it by Id and queries them.
+fn entity_steps_read_what_another_component_wrote(h: &Harness) {
+    let engine = sluice::Engine::builder().services(h.services.clone()).build().unwrap();
+    let cars = json!({"name": "Cars", "definitions": {
+        "Vin": {"type": "string", "primaryKey": true, "required": true}, "Price": {"type": "integer"}},
+        "dataflows": []});
+    let dealer = json!({"name": "Dealer", "dataflows": [
+        {"name": "Add", "stages": [{"name": "s", "steps": [
+            {"name": "in", "type": "get_action_model"},
+            {"name": "save", "type": "update_entry", "source": "in", "settings": {"component": "Cars",
+             "fieldsMapping": [{"from": "data.Vin", "to": "Vin"}, {"from": "data.Price", "to": "Price"}]}}]}]},
+        {"name": "Find", "stages": [{"name": "s", "steps": [
+            {"name": "in", "type": "get_action_model"},
+            {"name": "key", "type": "lookup_reference", "source": "in",
+             "settings": {"component": "Cars", "fieldName": "_id", "keyMap": {"Vin": "data.Vin"}}},
+            {"name": "read", "type": "get_entity_by_id", "source": "key",
+             "settings": {"component": "Cars", "srcField": "_id", "dstField": "_car"}},
+            {"name": "cheaper", "type": "query_entity_by_filter", "source": "read",
+             "settings": {"component": "Cars", "dstField": "_cheaper", "orderBy": [{"field": "Price"}],
+                          "conditions": [{"field": "Price", "operator": "less", "valueField": "_car.data.Price"}]}},
+            {"name": "out", "type": "write_response", "source": "cheaper"}]}]}]});
+    let others: std::collections::BTreeMap<String, sluice::component::Definitions> =
+        [("Cars".to_owned(), serde_json::from_value(cars["definitions"].clone()).unwrap())].into();
+    let plan = engine.load_among("dealer.json", dealer.to_string().as_bytes(), &others).unwrap();
+    let run = |dataflow: &str, data: serde_json::Value| {
+        plan.run(dataflow, &json!({"data": data}), &Default::default(), Default::default())
+    };
+    for (vin, price) in [("V1", 300), ("V2", 100), ("V3", 200)] {
+        run("Add", json!({"Vin": vin, "Price": price})).unwrap();
+    }
+    let duplicate = run("Add", json!({"Vin": "V2", "Price": 1})).unwrap_err();
+    assert!(duplicate.to_string().contains("Cars already has an entry with primary key [\"V2\"]"), "{duplicate}");
+    let found = run("Find", json!({"Vin": "V1"})).unwrap().response.remove(0);
+    assert_eq!(found["_car"]["Id"], found["_id"]);
+    assert_eq!(found["_car"]["data"], json!({"Vin": "V1", "Price": 300}));
+    let cheaper: Vec<&serde_json::Value> =
+        found["_cheaper"].as_array().unwrap().iter().map(|e| &e["data"]["Vin"]).collect();
+    assert_eq!(cheaper, [&json!("V2"), &json!("V3")]);
+    let missing = run("Find", json!({"Vin": "V9"})).unwrap().response.remove(0);
+    assert_eq!((&missing["_id"], &missing["_car"]), (&json!(null), &json!(null)));
+}
+
 fn raw(value: serde_json::Value) -> Option<sluice::store::RawJson> {
     serde_json::value::RawValue::from_string(value.to_string()).ok()
 }
@@ -780,6 +823,7 @@ macro_rules! every_store {
             concurrent_redemptions_of_a_token_succeed_exactly_once,
             an_authenticator_takes_each_step_once_and_confirms_its_enrolment_once,
             entries_are_created_updated_and_marked_for_deletion,
+            entity_steps_read_what_another_component_wrote,
             runs_are_recorded_newest_first,
             components_keep_every_version,
             a_renamed_component_keeps_its_versions,

@@ -96,8 +96,10 @@ mod tests {
     fn definitions() -> Definitions {
         serde_json::from_value(json!({
             "UserName": {"type": "string", "required": true},
-            "Age": {"type": "integer"},
-            "Born": {"type": "date"}
+            "Age": {"type": "integer", "minimum": 0, "maximum": 150},
+            "Born": {"type": "date"},
+            "Code": {"type": "string", "minLength": 2, "maxLength": 4, "pattern": "^[A-Z]+$"},
+            "Status": {"type": "integer", "enum": ["0|Under Review", "1|Accepted for Payment"]}
         }))
         .unwrap()
     }
@@ -140,5 +142,28 @@ mod tests {
         let err = run(on, json!({"data": {"UserName": "a", "Born": "2001-02-30"}})).unwrap_err();
         assert!(err.contains("/Born"), "{err}");
         assert!(run(json!({}), json!({"data": {"Age": "four"}})).is_ok());
+    }
+
+    #[test]
+    fn checks_the_definitions_constraints_saying_where() {
+        let on = json!({"validateInputValues": true});
+        let fine = json!({"data": {"UserName": "a", "Age": 150, "Code": "AB", "Status": 1}});
+        assert!(run(on.clone(), fine).is_ok());
+        let refused = |data: serde_json::Value| {
+            let mut all = json!({"UserName": "a"});
+            all.as_object_mut().unwrap().extend(data.as_object().unwrap().clone());
+            run(on.clone(), json!({"data": all})).unwrap_err()
+        };
+        assert_eq!(
+            refused(json!({"Age": -1})),
+            "the input values do not fit the definitions: /Age: -1 is less than the minimum of 0"
+        );
+        assert!(refused(json!({"Age": 151})).contains("/Age: 151 is greater than the maximum of 150"));
+        assert!(refused(json!({"Code": "A"})).contains("/Code: \"A\" is shorter than 2 characters"));
+        assert!(refused(json!({"Code": "ABCDE"})).contains("/Code: \"ABCDE\" is longer than 4 characters"));
+        assert!(refused(json!({"Code": "ab"})).contains("/Code: \"ab\" does not match \"^[A-Z]+$\""));
+        // A labelled enum allows its values, not its labels.
+        assert!(refused(json!({"Status": 2})).contains("/Status: 2 is not one of"));
+        assert!(refused(json!({"Status": "0|Under Review"})).contains("/Status"));
     }
 }
