@@ -52,8 +52,8 @@ pub use load::UpstreamFields;
 pub use path::{FieldOrValue, FieldPath, Literal, ValueSource};
 pub use plan::Plan;
 pub use plugin::{
-    BuildContext, BuildError, BuiltStep, Group, Item, Lang, Localized, SYSTEM_FIELDS, Secret, SettingLabel, StartStep,
-    Step, StepContext, StepDescriptor, StepError, StepMeta, StepPlugin,
+    AllItemsStep, BuildContext, BuildError, BuiltStep, Group, Item, Lang, Localized, SYSTEM_FIELDS, Secret,
+    SettingLabel, StartStep, Step, StepContext, StepDescriptor, StepError, StepMeta, StepPlugin,
 };
 pub use run::{
     FailedAt, Outcome, Returned, RunContext, RunError, RunOptions, StepFailure, StepStatus, StepTrace, TracedItems,

@@ -215,6 +215,8 @@ pub enum BuiltStep {
     Start(Box<dyn StartStep>),
     /// Any other step: receives every item of its source, one at a time.
     Each(Box<dyn Step>),
+    /// A step that needs every item of its source at once (Distinct, Group by).
+    All(Box<dyn AllItemsStep>),
 }
 
 impl BuiltStep {
@@ -226,6 +228,25 @@ impl BuiltStep {
     /// Wraps a per-item step.
     pub fn each(step: impl Step + 'static) -> Self {
         BuiltStep::Each(Box::new(step))
+    }
+
+    /// Wraps a step that takes all the items at once.
+    pub fn all(step: impl AllItemsStep + 'static) -> Self {
+        BuiltStep::All(Box::new(step))
+    }
+
+    /// Runs a step that is not an input step on `items`.
+    pub(crate) fn run_items(
+        &self,
+        items: Vec<Item>,
+        cx: &mut StepContext<'_>,
+        out: &mut Vec<Item>,
+    ) -> Result<(), StepError> {
+        match self {
+            BuiltStep::Start(_) => Ok(()),
+            BuiltStep::Each(step) => items.into_iter().try_for_each(|item| step.run(item, cx, out)),
+            BuiltStep::All(step) => step.run_all(items, cx, out),
+        }
     }
 }
 
@@ -239,6 +260,12 @@ pub trait StartStep: Send + Sync {
 pub trait Step: Send + Sync {
     /// Handles one item, pushing zero, one or many items to `out`.
     fn run(&self, item: Item, cx: &mut StepContext<'_>, out: &mut Vec<Item>) -> Result<(), StepError>;
+}
+
+/// A step that works on all the items of its source together.
+pub trait AllItemsStep: Send + Sync {
+    /// Handles the items of the source, in order, pushing what it emits to `out`.
+    fn run_all(&self, items: Vec<Item>, cx: &mut StepContext<'_>, out: &mut Vec<Item>) -> Result<(), StepError>;
 }
 
 /// Why a step failed on an item. The engine adds the step's name, type and place.

@@ -331,13 +331,12 @@ impl Plan {
             let mut out = Vec::new();
             let (items_in, result) = match &step.built {
                 BuiltStep::Start(s) => (1, s.start(input, &mut cx, &mut out)),
-                BuiltStep::Each(s) => {
+                built => {
                     let items = match pinned.take_if(|(at, _)| *at == i) {
                         Some((_, items)) => items,
                         None => step.source.map(|src| take_input(&mut outputs, &mut unread, src)).unwrap_or_default(),
                     };
-                    let count = items.len();
-                    (count, items.into_iter().try_for_each(|item| s.run(item, &mut cx, &mut out)))
+                    (items.len(), built.run_items(items, &mut cx, &mut out))
                 }
             };
             let failed = result.is_err();

@@ -120,7 +120,7 @@ impl SingleStep {
         let mut out = Vec::new();
         match &self.built {
             BuiltStep::Start(step) => step.start(input, &mut cx, &mut out)?,
-            BuiltStep::Each(step) => items.into_iter().try_for_each(|item| step.run(item, &mut cx, &mut out))?,
+            other => other.run_items(items, &mut cx, &mut out)?,
         }
         result.items = out;
         result.secrets = secrets;

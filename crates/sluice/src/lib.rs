@@ -32,11 +32,13 @@ pub mod users;
 pub use sluice_core::*;
 
 /// The ids of the built-in step types, sorted.
-pub const BUILT_IN_STEPS: [&str; 27] = [
+pub const BUILT_IN_STEPS: [&str; 31] = [
     "assign_context_role_for_model",
+    "calculate_array",
     "confirm_one_time_code_for_user",
     "confirm_user_email",
     "confirm_user_email_request",
+    "distinct",
     "enrol_authenticator_app",
     "execute_script",
     "extract_collection",
@@ -48,6 +50,7 @@ pub const BUILT_IN_STEPS: [&str; 27] = [
     "get_one_time_code_for_user",
     "get_raw_model",
     "get_user_info",
+    "group_by",
     "login_with_password",
     "lookup_reference",
     "query_entity_by_filter",
@@ -56,6 +59,7 @@ pub const BUILT_IN_STEPS: [&str; 27] = [
     "reset_user_password_request",
     "send_notification",
     "send_templated_notification",
+    "simple_math",
     "transform_model",
     "update_entry",
     "update_or_create_user_info",

@@ -1,11 +1,16 @@
 //! Steps of the Aqtra model-transformation group.
 
+mod calculate_array;
+mod distinct;
 mod execute_script;
 mod extract_collection;
 mod filter_source;
 mod get_entity_by_id;
+mod group_by;
+mod grouping;
 mod lookup_reference;
 mod query_entity_by_filter;
+mod simple_math;
 mod transform_model;
 
 #[cfg(test)]
