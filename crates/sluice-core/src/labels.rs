@@ -94,3 +94,21 @@ pub const DST_FIELD: SettingLabel = SettingLabel {
         de: "Name des Zielfelds",
     },
 };
+
+/// "Src field": the field a step reads.
+pub const SRC_FIELD: SettingLabel = SettingLabel {
+    name: "srcField",
+    label: Localized {
+        en: "Src field",
+        fr: "Champ source",
+        es: "Campo de origen",
+        pt: "Campo de origem",
+        de: "Quellfeld",
+    },
+};
+
+/// "Operations": the list of calculations of Simple math and Calculate array.
+pub const OPERATIONS: SettingLabel = SettingLabel {
+    name: "operations",
+    label: Localized { en: "Operations", fr: "Opérations", es: "Operaciones", pt: "Operações", de: "Operationen" },
+};

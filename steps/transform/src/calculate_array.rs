@@ -4,8 +4,8 @@ use serde::Deserialize;
 use serde_json::{Number, Value};
 use sluice_core::schemars::{self, JsonSchema};
 use sluice_core::{
-    BuildContext, BuildError, BuiltStep, FieldPath, Group, Item, Localized, SettingLabel, Step, StepContext,
-    StepDescriptor, StepError, StepMeta, StepPlugin,
+    BuildContext, BuildError, BuiltStep, FieldPath, Group, Item, Localized, Step, StepContext, StepDescriptor,
+    StepError, StepMeta, StepPlugin, labels,
 };
 
 /// Settings of `calculate_array`.
@@ -75,16 +75,7 @@ impl StepPlugin for CalculateArray {
             pt: "Calcula o mínimo, o máximo, a soma, a média ou a contagem dos números de um array num campo.",
             de: "Berechnet Minimum, Maximum, Summe, Durchschnitt oder Anzahl der Zahlen eines Arrays in ein Feld.",
         },
-        settings: &[SettingLabel {
-            name: "operations",
-            label: Localized {
-                en: "Operations",
-                fr: "Opérations",
-                es: "Operaciones",
-                pt: "Operações",
-                de: "Operationen",
-            },
-        }],
+        settings: &[labels::OPERATIONS],
     };
 
     fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {

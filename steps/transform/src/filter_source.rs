@@ -6,7 +6,7 @@ use sluice_core::compare::Operator;
 use sluice_core::schemars::{self, JsonSchema};
 use sluice_core::{
     BuildContext, BuildError, BuiltStep, FieldPath, Group, Item, Localized, SettingLabel, Step, StepContext,
-    StepDescriptor, StepError, StepMeta, StepPlugin,
+    StepDescriptor, StepError, StepMeta, StepPlugin, labels,
 };
 
 /// Settings of `filter_source`.
@@ -57,16 +57,7 @@ impl StepPlugin for FilterSource {
             de: "Behält die Elemente, deren Feld einen Vergleich besteht, und verwirft die übrigen.",
         },
         settings: &[
-            SettingLabel {
-                name: "field",
-                label: Localized {
-                    en: "Src field",
-                    fr: "Champ source",
-                    es: "Campo de origen",
-                    pt: "Campo de origem",
-                    de: "Quellfeld",
-                },
-            },
+            SettingLabel { name: "field", label: labels::SRC_FIELD.label },
             SettingLabel {
                 name: "operator",
                 label: Localized { en: "Operator", fr: "Opérateur", es: "Operador", pt: "Operador", de: "Operator" },

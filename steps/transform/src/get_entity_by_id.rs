@@ -5,8 +5,8 @@ use serde_json::Value;
 use sluice_core::entries::EntryKind;
 use sluice_core::schemars::{self, JsonSchema};
 use sluice_core::{
-    BuildContext, BuildError, BuiltStep, FieldPath, Group, Item, Localized, SettingLabel, Step, StepContext,
-    StepDescriptor, StepError, StepMeta, StepPlugin, labels,
+    BuildContext, BuildError, BuiltStep, FieldPath, Group, Item, Localized, Step, StepContext, StepDescriptor,
+    StepError, StepMeta, StepPlugin, labels,
 };
 
 /// Settings of `get_entity_by_id`.
@@ -52,20 +52,7 @@ impl StepPlugin for GetEntityById {
             pt: "Lê uma entrada de um componente pelo seu Id para um campo do item.",
             de: "Liest einen Eintrag einer Komponente anhand seiner ID in ein Feld des Elements.",
         },
-        settings: &[
-            labels::COMPONENT,
-            SettingLabel {
-                name: "srcField",
-                label: Localized {
-                    en: "Src field",
-                    fr: "Champ source",
-                    es: "Campo de origen",
-                    pt: "Campo de origem",
-                    de: "Quellfeld",
-                },
-            },
-            labels::DST_FIELD,
-        ],
+        settings: &[labels::COMPONENT, labels::SRC_FIELD, labels::DST_FIELD],
     };
 
     fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {

@@ -4,8 +4,8 @@ use serde::Deserialize;
 use serde_json::{Number, Value};
 use sluice_core::schemars::{self, JsonSchema};
 use sluice_core::{
-    BuildContext, BuildError, BuiltStep, FieldPath, Group, Item, Localized, SettingLabel, Step, StepContext,
-    StepDescriptor, StepError, StepMeta, StepPlugin,
+    BuildContext, BuildError, BuiltStep, FieldPath, Group, Item, Localized, Step, StepContext, StepDescriptor,
+    StepError, StepMeta, StepPlugin, labels,
 };
 
 /// Settings of `simple_math`.
@@ -95,16 +95,7 @@ impl StepPlugin for SimpleMath {
             pt: "Soma, subtrai, multiplica, divide ou combina (AND, OR, XOR) dois valores num terceiro campo.",
             de: "Addiert, subtrahiert, multipliziert, dividiert oder verknüpft (AND, OR, XOR) zwei Werte in ein drittes Feld.",
         },
-        settings: &[SettingLabel {
-            name: "operations",
-            label: Localized {
-                en: "Operations",
-                fr: "Opérations",
-                es: "Operaciones",
-                pt: "Operações",
-                de: "Operationen",
-            },
-        }],
+        settings: &[labels::OPERATIONS],
     };
 
     fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
