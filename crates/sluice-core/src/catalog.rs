@@ -18,6 +18,8 @@ pub struct CatalogEntry {
     pub group_title: &'static str,
     /// Input steps start a dataflow and take no source.
     pub starts_flow: bool,
+    /// Whether it calls outside Sluice (so `retry` and `timeout` apply to it).
+    pub calls_outside: bool,
     /// Localized title.
     pub title: &'static str,
     /// Localized description.
@@ -79,6 +81,7 @@ impl Engine {
                     group: meta.group,
                     group_title: meta.group.title().get(lang),
                     starts_flow: meta.starts_flow,
+                    calls_outside: meta.calls_outside,
                     title: meta.title.get(lang),
                     description: meta.description.get(lang),
                     settings,

@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::duration::DurationSetting;
 use crate::types::ValueType;
 
 /// A Sluice component: typed definitions and the dataflows that work on them.
@@ -284,6 +285,29 @@ impl Access {
         *self == Access::SignedIn
     }
 
+    /// Whether everyone this access admits is admitted by `caller`'s too: whether a dataflow
+    /// with access `caller` may call one with this access (Execute dataflow) without letting
+    /// in someone the called one would turn away.
+    pub fn admits_all_admitted_by(&self, caller: &Access) -> bool {
+        match (self, caller) {
+            (Access::Public, _) => true,
+            (Access::SignedIn, caller) => *caller != Access::Public,
+            (Access::TwoFactor, caller) => *caller == Access::TwoFactor,
+            (Access::Roles(wanted), Access::Roles(held)) => held.iter().all(|role| wanted.contains(role)),
+            (Access::Roles(_), _) => false,
+        }
+    }
+
+    /// The access as the file writes it (`signedIn`, `roles manager, auditor`).
+    pub fn describe(&self) -> String {
+        match self {
+            Access::SignedIn => "signedIn".into(),
+            Access::TwoFactor => "twoFactor".into(),
+            Access::Public => "public".into(),
+            Access::Roles(roles) => format!("roles {}", roles.join(", ")),
+        }
+    }
+
     /// Whether a user holding `held` may run a dataflow of `component` with this access (what
     /// the roles ask; the other kinds are the server's to judge from the session).
     pub fn admits_roles(&self, component: &str, held: &[crate::store::Role]) -> bool {
@@ -327,6 +351,63 @@ pub struct StepSpec {
     /// A note for people reading the dataflow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// What a failure of the step on an item does: `stop` the run (the default), `continue`
+    /// without that item, or `route` the item, with its error under `_error`, to the steps
+    /// that take this step's error branch.
+    #[serde(default, skip_serializing_if = "OnError::is_stop")]
+    pub on_error: OnError,
+    /// `error`: the step receives its source's error branch (the items the source failed on,
+    /// each with `_error`: `step`, `type` and `message`) instead of the items it emits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<Branch>,
+    /// Tries again a call the step makes outside Sluice (a mail server, an HTTP API) that
+    /// failed for a reason that may pass, waiting longer each time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<Retry>,
+    /// The longest the step waits for one call outside Sluice (whole seconds or text such as
+    /// `"10s"`, up to 5 minutes); a call that takes longer fails as timed out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<DurationSetting>,
+}
+
+/// What a step's failure on an item does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum OnError {
+    /// The run stops and fails, naming the step (the default).
+    #[default]
+    Stop,
+    /// The item is dropped and the run goes on; the trace counts it.
+    Continue,
+    /// The item goes, with its error, to the steps that take this step's error branch.
+    Route,
+}
+
+impl OnError {
+    fn is_stop(&self) -> bool {
+        *self == OnError::Stop
+    }
+}
+
+/// Which of its source's outputs a step receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum Branch {
+    /// The items the source failed on.
+    Error,
+}
+
+/// How a step tries a failed outside call again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Retry {
+    /// How many tries in all, the first included (2 to 10).
+    #[schemars(range(min = 2, max = 10))]
+    pub attempts: u32,
+    /// The wait before the second try (default 1 s, up to 1 min); each later wait is twice
+    /// the one before, at most 1 min.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<DurationSetting>,
 }
 
 /// Lets a field's schema accept `null` too: its type becomes `[type, "null"]` (a format or

@@ -18,6 +18,12 @@ pub enum Event {
     LoginAccepted,
     /// A password login was refused.
     LoginRefused,
+    /// A step failed on an item and dropped it (`"onError": "continue"`).
+    ItemDropped,
+    /// A step failed on an item and routed it to its error branch.
+    ItemRouted,
+    /// A call outside Sluice failed and was tried again.
+    OutsideCallRetried,
 }
 
 /// The counter an event adds one to: a Prometheus metric and the value of its `outcome` label.
@@ -33,11 +39,23 @@ pub struct Counter {
 
 const CODES: (&str, &str) = ("sluice_one_time_codes_total", "One-time codes by outcome.");
 const LOGINS: (&str, &str) = ("sluice_password_logins_total", "Password logins by outcome.");
+const ITEM_FAILURES: (&str, &str) =
+    ("sluice_step_item_failures_total", "Items a step failed on and did not stop the run for, by what became of them.");
+const RETRIES: (&str, &str) =
+    ("sluice_outside_call_retries_total", "Calls outside Sluice tried again after a failure.");
 
 impl Event {
     /// Every event, in the order metrics list them.
-    pub const ALL: [Event; 5] =
-        [Event::CodeIssued, Event::CodeConfirmed, Event::CodeRefused, Event::LoginAccepted, Event::LoginRefused];
+    pub const ALL: [Event; 8] = [
+        Event::CodeIssued,
+        Event::CodeConfirmed,
+        Event::CodeRefused,
+        Event::LoginAccepted,
+        Event::LoginRefused,
+        Event::ItemDropped,
+        Event::ItemRouted,
+        Event::OutsideCallRetried,
+    ];
 
     /// The counter it adds to.
     pub fn counter(self) -> Counter {
@@ -47,6 +65,9 @@ impl Event {
             Event::CodeRefused => (CODES, "refused"),
             Event::LoginAccepted => (LOGINS, "accepted"),
             Event::LoginRefused => (LOGINS, "refused"),
+            Event::ItemDropped => (ITEM_FAILURES, "dropped"),
+            Event::ItemRouted => (ITEM_FAILURES, "routed"),
+            Event::OutsideCallRetried => (RETRIES, "retried"),
         };
         Counter { metric, help, outcome }
     }

@@ -10,12 +10,13 @@ use serde_json::{Map, Value, json};
 
 use indexmap::IndexMap;
 
-use crate::component::{Access, Definition, DefinitionType, Definitions, NotificationTemplate, data_schema};
+use crate::component::{Access, Definition, DefinitionType, Definitions, NotificationTemplate, OnError, data_schema};
 use crate::diagnostics::{LoadError, Problem, locate};
 use crate::engine::Engine;
 use crate::entries::{ComponentDirectory, NoOtherComponents};
 use crate::plan::{CompiledDataflow, CompiledStep, Plan};
-use crate::plugin::{BuildContext, BuiltStep, Secret, suggestion};
+use crate::plugin::{BuildContext, BuiltStep, DataflowCall, Secret, suggestion};
+use crate::resilience::Handling;
 use crate::source::{Source, escape_token};
 use crate::templates::Templates;
 use crate::types::{compile_with_formats, describe};
@@ -77,6 +78,7 @@ impl Engine {
             problems: Vec::new(),
             upstream_fields: Vec::new(),
             definitions_complete: true,
+            calls: Vec::new(),
         };
         let plan = loader.check(&root);
         let fields = loader.upstream_fields;
@@ -154,6 +156,19 @@ struct Loader<'e> {
     /// False when a definition could not be read: `data.X` checks would then report fields
     /// that are declared, only broken.
     definitions_complete: bool,
+    /// The calls between dataflows the steps make (Execute dataflow).
+    calls: Vec<DataflowCall>,
+}
+
+/// What every dataflow of a component is built with.
+#[derive(Clone, Copy)]
+struct Parts<'p> {
+    component: &'p str,
+    definitions: &'p Definitions,
+    data_schema: &'p Arc<jsonschema::Validator>,
+    templates: &'p Arc<Templates>,
+    /// Every dataflow's name and access.
+    dataflows: &'p [(String, Access)],
 }
 
 /// A step as read leniently from the file, so one broken step does not hide the others.
@@ -163,6 +178,7 @@ struct StepAt<'v> {
     step_type: Option<&'v str>,
     source: Option<&'v str>,
     settings: Option<&'v Value>,
+    handling: Handling,
 }
 
 impl Loader<'_> {
@@ -180,6 +196,24 @@ impl Loader<'_> {
         let templates = Arc::new(self.templates(root, &definitions));
         let mut dataflows = Vec::new();
         let mut seen: HashMap<&str, usize> = HashMap::new();
+        // Every dataflow's name and access, for the steps that call one (Execute dataflow).
+        let named: Vec<(String, Access)> = root
+            .get("dataflows")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|d| {
+                let access = d.get("access").and_then(|a| Access::deserialize(a).ok()).unwrap_or_default();
+                Some((d.get("name")?.as_str()?.to_owned(), access))
+            })
+            .collect();
+        let parts = Parts {
+            component,
+            definitions: &definitions,
+            data_schema: &data_schema,
+            templates: &templates,
+            dataflows: &named,
+        };
         for (i, dataflow) in root.get("dataflows").and_then(Value::as_array).into_iter().flatten().enumerate() {
             let pointer = format!("/dataflows/{i}");
             let name = dataflow.get("name").and_then(Value::as_str);
@@ -198,12 +232,12 @@ impl Loader<'_> {
             // The file's schema has checked the value.
             let access = dataflow.get("access").and_then(|a| Access::deserialize(a).ok()).unwrap_or_default();
             let mut secrets = Vec::new();
-            let compiled =
-                self.compile_dataflow(component, &steps, &definitions, &data_schema, &templates, &mut secrets);
+            let compiled = self.compile_dataflow(&parts, name.unwrap_or_default(), &steps, &mut secrets);
             if let (Some(name), Some(steps)) = (name, compiled) {
                 dataflows.push(CompiledDataflow { name: name.to_owned(), steps, secrets, access });
             }
         }
+        self.check_call_cycles();
         let name = root.get("name").and_then(Value::as_str)?.to_owned();
         let title = root.get("title").and_then(Value::as_str).map(str::to_owned);
         Some(Plan { name, title, definitions, dataflows, services: self.engine.services.clone(), templates })
@@ -339,6 +373,7 @@ impl Loader<'_> {
                     step_type: text("type"),
                     source: text("source"),
                     settings: step.get("settings"),
+                    handling: Handling::read(step),
                 });
             }
         }
@@ -352,16 +387,16 @@ impl Loader<'_> {
         steps
     }
 
-    /// Checks names and sources, then builds every step. `None` when any step failed.
+    /// Checks names and sources, then builds every step of the dataflow `dataflow`. `None` when
+    /// any step failed.
     fn compile_dataflow(
         &mut self,
-        component: &str,
+        parts: &Parts<'_>,
+        dataflow: &str,
         steps: &[StepAt<'_>],
-        definitions: &Definitions,
-        data_schema: &Arc<jsonschema::Validator>,
-        templates: &Arc<Templates>,
         secrets: &mut Vec<Secret>,
     ) -> Option<Vec<CompiledStep>> {
+        let Parts { component, definitions, data_schema, templates, dataflows } = *parts;
         let before = self.problems.len();
         // Each name's first step: sources name it, and later steps of the same name are errors.
         let mut index: HashMap<&str, usize> = HashMap::with_capacity(steps.len());
@@ -440,6 +475,9 @@ impl Loader<'_> {
                 templates,
                 scripts: &self.engine.scripts,
                 directory: self.directory,
+                dataflow,
+                dataflows,
+                calls: &mut self.calls,
                 problems: &mut self.problems,
                 secrets: &mut *secrets,
                 upstream: upstream.as_deref(),
@@ -453,6 +491,14 @@ impl Loader<'_> {
                 }
             }
             written[i] = cx.writes.take().and_then(|own| upstream.map(|up| [up, own].concat()));
+            let outside = step.handling.outside_calls(&step.pointer, step.name, &registered.descriptor.meta);
+            let outside = match outside {
+                Ok(outside) => outside,
+                Err(problems) => {
+                    self.problems.extend(problems);
+                    continue;
+                }
+            };
             let Ok(built) = built else { continue };
             let starts = matches!(built, BuiltStep::Start(_));
             if starts != registered.descriptor.meta.starts_flow {
@@ -472,6 +518,10 @@ impl Loader<'_> {
                 pointer: step.pointer.clone(),
                 source,
                 consumers: 0,
+                error_consumers: 0,
+                on_error: step.handling.on_error,
+                from_error: step.handling.from_error,
+                outside,
                 built,
             });
         }
@@ -482,10 +532,80 @@ impl Loader<'_> {
         }
         for i in 0..compiled.len() {
             if let Some(src) = compiled[i].source {
-                compiled[src].consumers += 1;
+                if compiled[i].from_error {
+                    compiled[src].error_consumers += 1;
+                } else {
+                    compiled[src].consumers += 1;
+                }
             }
         }
-        Some(compiled)
+        self.check_error_branches(&compiled);
+        (self.problems.len() == before).then_some(compiled)
+    }
+
+    /// Dataflows that call one another round in a circle would never end: each call on such a
+    /// circle is a problem, naming the circle.
+    fn check_call_cycles(&mut self) {
+        for call in &self.calls {
+            // The shortest way from the called dataflow back to the caller, if any.
+            let mut paths = vec![vec![call.from.clone(), call.to.clone()]];
+            let mut seen = vec![call.to.clone()];
+            let circle = loop {
+                let Some(path) = (!paths.is_empty()).then(|| paths.remove(0)) else { break None };
+                let last = path.last().cloned().unwrap_or_default();
+                if last == call.from {
+                    break Some(path);
+                }
+                for next in self.calls.iter().filter(|c| c.from == last).map(|c| &c.to) {
+                    if !seen.contains(next) {
+                        seen.push(next.clone());
+                        paths.push([path.clone(), vec![next.clone()]].concat());
+                    }
+                }
+            };
+            if let Some(circle) = circle {
+                self.problems.push(
+                    Problem::new(
+                        &call.pointer,
+                        format!(
+                            "{} calls itself ({}): calls cannot go round in a circle",
+                            call.from,
+                            circle.join(" → ")
+                        ),
+                    )
+                    .step(Some(&call.step))
+                    .hint("call a dataflow that does not call this one back"),
+                );
+            }
+        }
+    }
+
+    /// A step taking an error branch needs a source that routes its errors, and a step that
+    /// routes them needs a step to take them.
+    fn check_error_branches(&mut self, compiled: &[CompiledStep]) {
+        for step in compiled {
+            let source = step.source.map(|src| &compiled[src]);
+            if let Some(source) = source.filter(|s| step.from_error && s.on_error != OnError::Route) {
+                self.problems.push(
+                    Problem::new(
+                        format!("{}/branch", step.pointer),
+                        format!("\"{}\" does not route its errors", source.name),
+                    )
+                    .step(Some(&step.name))
+                    .hint(format!("set \"onError\": \"route\" on \"{}\", or remove \"branch\"", source.name)),
+                );
+            }
+            if step.on_error == OnError::Route && step.error_consumers == 0 {
+                self.problems.push(
+                    Problem::new(format!("{}/onError", step.pointer), "no step takes this step's error branch")
+                        .step(Some(&step.name))
+                        .hint(format!(
+                            "add a step with \"source\": \"{}\" and \"branch\": \"error\", or use \"continue\"",
+                            step.name
+                        )),
+                );
+            }
+        }
     }
 
     fn check_source(

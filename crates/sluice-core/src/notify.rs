@@ -45,12 +45,6 @@ pub enum SendError {
     Store(#[from] StoreError),
 }
 
-/// Writes `message` to the outbox and delivers it.
-pub fn send(services: &Services, message: &Message) -> Result<(), SendError> {
-    services.store.enqueue_message(message)?;
-    deliver(services, message)
-}
-
 /// Delivers a message already in the outbox and records the attempt.
 pub fn deliver(services: &Services, message: &Message) -> Result<(), SendError> {
     let outcome = match message.channel {

@@ -1,7 +1,8 @@
 //! A compiled component: every dataflow with its steps built and its sources resolved.
 
-use crate::component::{Access, Definitions};
+use crate::component::{Access, Definitions, OnError};
 use crate::plugin::{BuiltStep, Secret};
+use crate::resilience::OutsideCalls;
 use std::sync::Arc;
 
 use crate::services::Services;
@@ -43,8 +44,16 @@ pub(crate) struct CompiledStep {
     pub pointer: String,
     /// Index of the source step (always earlier).
     pub source: Option<usize>,
-    /// How many steps name this one as their source.
+    /// How many steps name this one as their source and take the items it emits.
     pub consumers: usize,
+    /// How many take its error branch.
+    pub error_consumers: usize,
+    /// What its failure on an item does.
+    pub on_error: OnError,
+    /// It takes its source's error branch.
+    pub from_error: bool,
+    /// How its calls outside Sluice are tried.
+    pub outside: OutsideCalls,
     pub built: BuiltStep,
 }
 

@@ -147,6 +147,9 @@ pub struct StepMeta {
     pub group: Group,
     /// Input steps start a dataflow and take no source; every other step needs one.
     pub starts_flow: bool,
+    /// The step calls services outside Sluice (a mail server, an HTTP API) through
+    /// [`StepContext::call_outside`], so a step of this type may set `retry` and `timeout`.
+    pub calls_outside: bool,
     /// Title in the palette.
     pub title: Localized,
     /// One-sentence description.
@@ -342,6 +345,11 @@ pub struct BuildContext<'a> {
     pub(crate) scripts: &'a Arc<ScriptHost>,
     /// The other components whose entries steps may read or write.
     pub(crate) directory: &'a dyn ComponentDirectory,
+    /// The dataflow being built and the component's dataflows, each with its access.
+    pub(crate) dataflow: &'a str,
+    pub(crate) dataflows: &'a [(String, crate::component::Access)],
+    /// The dataflows the steps built so far call (Execute dataflow), for the cycle check.
+    pub(crate) calls: &'a mut Vec<DataflowCall>,
     pub(crate) problems: &'a mut Vec<Problem>,
     pub(crate) secrets: &'a mut Vec<Secret>,
     /// Top-level fields the steps upstream of this one declared they write (`None`: a step
@@ -463,6 +471,47 @@ impl BuildContext<'_> {
         })
     }
 
+    /// Checks that the setting `setting` names a dataflow of this component that this one may
+    /// call (it exists, and admits whoever this one admits), and records the call: calls
+    /// that go round in a circle are refused once every dataflow is built.
+    pub fn calls_dataflow(&mut self, setting: &str, name: &str) -> Result<(), BuildError> {
+        let Some((_, access)) = self.dataflows.iter().find(|(n, _)| n == name) else {
+            let hint = suggestion(name, self.dataflows.iter().map(|(n, _)| n.as_str())).map_or_else(
+                || {
+                    format!(
+                        "its dataflows are {}",
+                        self.dataflows.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+                    )
+                },
+                |s| format!("did you mean \"{s}\"?"),
+            );
+            return Err(self.invalid(setting, format!("this component has no dataflow named \"{name}\""), Some(hint)));
+        };
+        let caller =
+            self.dataflows.iter().find(|(n, _)| n == self.dataflow).map(|(_, a)| a.clone()).unwrap_or_default();
+        if !access.admits_all_admitted_by(&caller) {
+            let message = format!(
+                "{name} admits fewer callers ({}) than {} ({}): calling it would let in those it turns away",
+                access.describe(),
+                self.dataflow,
+                caller.describe()
+            );
+            return Err(self.invalid(
+                setting,
+                message,
+                Some(format!("give {} an access at least as strict", self.dataflow)),
+            ));
+        }
+        let pointer = format!("{}/{setting}", self.settings_pointer);
+        self.calls.push(DataflowCall {
+            from: self.dataflow.to_owned(),
+            to: name.to_owned(),
+            pointer,
+            step: self.step.to_owned(),
+        });
+        Ok(())
+    }
+
     /// The component's notification templates, compiled.
     pub fn templates(&self) -> &Arc<Templates> {
         self.templates
@@ -556,6 +605,16 @@ impl BuildContext<'_> {
     }
 }
 
+/// A call from one dataflow to another (Execute dataflow), found while building.
+#[derive(Debug, Clone)]
+pub(crate) struct DataflowCall {
+    pub from: String,
+    pub to: String,
+    /// The setting naming the called dataflow.
+    pub pointer: String,
+    pub step: String,
+}
+
 /// The closest known name to `wanted`, when one is close enough to be a likely typo.
 pub(crate) fn suggestion<'a>(wanted: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     known
@@ -598,6 +657,10 @@ pub struct StepContext<'r> {
     pub(crate) factors: &'r mut Vec<(String, crate::store::Factor)>,
     pub(crate) dry_run: bool,
     pub(crate) events: &'r mut Vec<crate::events::Event>,
+    /// How the step's calls outside Sluice are tried ([`call_outside`](Self::call_outside)).
+    pub(crate) outside: &'r crate::resilience::OutsideCalls,
+    /// The run it runs in (`None` for a step run on its own).
+    pub(crate) caller: Option<crate::run::Caller<'r>>,
 }
 
 impl StepContext<'_> {

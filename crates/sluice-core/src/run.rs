@@ -7,8 +7,10 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
+use crate::component::OnError;
 use crate::plan::{CompiledDataflow, CompiledStep, Plan};
 use crate::plugin::{BuiltStep, Item, Secret, StepContext, StepError};
+use crate::resilience::{Handled, run_items};
 use crate::store::RunRecord;
 
 /// Who runs a dataflow and for which client (Aqtra's "calling user" and "Client for request").
@@ -96,6 +98,13 @@ pub struct StepTrace {
     pub items_in: usize,
     /// Items it emitted.
     pub items_out: usize,
+    /// Items it failed on without stopping the run (`onError`: `continue` or `route`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub failed_items: usize,
+    /// The dataflows it ran (Execute dataflow), each with its trace: the first
+    /// [`MAX_TRACED_CALLS`] of them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<NestedRun>,
     /// What the step noted (such as why a code was refused).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -108,6 +117,68 @@ pub struct StepTrace {
     /// Where in its settings the step failed, when it failed at one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failed_at: Option<FailedAt>,
+}
+
+/// A dataflow a step ran (Execute dataflow), with its trace.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct NestedRun {
+    /// The dataflow run.
+    pub dataflow: String,
+    /// Its steps, as a run's trace shows them.
+    pub trace: Vec<StepTrace>,
+}
+
+/// How many of a step's calls its trace keeps (a step may call once per item).
+pub const MAX_TRACED_CALLS: usize = 10;
+
+/// The deepest chain of Execute dataflow calls a run may make.
+pub const MAX_CALL_DEPTH: usize = 8;
+
+/// The run a step runs in, so that it can run another dataflow of the component.
+pub(crate) struct Caller<'r> {
+    pub plan: &'r Plan,
+    pub options: RunOptions,
+    pub depth: usize,
+    pub calls: &'r mut Vec<NestedRun>,
+}
+
+impl StepContext<'_> {
+    /// Runs the dataflow `name` of the component on `input`, as the caller, and gives the
+    /// items it answered; its trace goes into this step's (the first calls').
+    pub fn run_dataflow(&mut self, name: &str, input: &Value) -> Result<Vec<Item>, StepError> {
+        let run = self.run;
+        let Some(caller) = self.caller.as_mut() else {
+            return Err(StepError::new("a dataflow can be called only from a dataflow of its component"));
+        };
+        if caller.depth + 1 > MAX_CALL_DEPTH {
+            return Err(StepError::new(format!(
+                "calls nest deeper than {MAX_CALL_DEPTH} dataflows; a dataflow calls itself through its input, or the chain is too long"
+            )));
+        }
+        let flow = caller.plan.find_dataflow(name).map_err(|e| StepError::new(e.to_string()))?;
+        let outcome = caller.plan.run_flow(flow, input, None, run, caller.options, caller.depth + 1);
+        match outcome {
+            Ok(outcome) => {
+                if caller.calls.len() < MAX_TRACED_CALLS {
+                    caller.calls.push(NestedRun { dataflow: name.to_owned(), trace: outcome.trace });
+                }
+                self.form_actions.extend(outcome.form_actions);
+                Ok(outcome.response)
+            }
+            Err(RunError::StepFailed(failure)) => {
+                let StepFailure { step, message, unavailable, public, trace, .. } = *failure;
+                if caller.calls.len() < MAX_TRACED_CALLS {
+                    caller.calls.push(NestedRun { dataflow: name.to_owned(), trace });
+                }
+                let mut error = StepError::new(format!("dataflow {name} failed at step \"{step}\": {message}"));
+                error.unavailable = unavailable;
+                error.public = public;
+                Err(error)
+            }
+            Err(other) => Err(StepError::new(other.to_string())),
+        }
+    }
 }
 
 /// The setting at which a step failed, and the place in its text (a script's line and
@@ -234,7 +305,7 @@ impl Plan {
         cx: &RunContext,
         options: RunOptions,
     ) -> Result<Outcome, RunError> {
-        self.run_flow(self.find_dataflow(dataflow)?, input, None, cx, options)
+        self.run_flow(self.find_dataflow(dataflow)?, input, None, cx, options, 0)
     }
 
     /// Runs a dataflow from step `step` on: the step gets `items` as if its source had emitted
@@ -250,7 +321,7 @@ impl Plan {
         options: RunOptions,
     ) -> Result<Outcome, RunError> {
         let (flow, at, _) = self.run_start(dataflow, step)?;
-        self.run_flow(flow, &Value::Null, Some((at, items)), cx, options)
+        self.run_flow(flow, &Value::Null, Some((at, items)), cx, options, 0)
     }
 
     /// The name of the source step of `step`, whose items a run from `step` takes; the error
@@ -278,7 +349,8 @@ impl Plan {
         })
     }
 
-    /// Runs `flow` on `input`, or from the step `pinned` names with its items.
+    /// Runs `flow` on `input`, or from the step `pinned` names with its items; `depth` counts
+    /// the Execute dataflow calls it runs within.
     fn run_flow(
         &self,
         flow: &CompiledDataflow,
@@ -286,6 +358,7 @@ impl Plan {
         mut pinned: Option<(usize, Vec<Item>)>,
         cx: &RunContext,
         options: RunOptions,
+        depth: usize,
     ) -> Result<Outcome, RunError> {
         let steps = &flow.steps;
         // Which steps run: all, or the pinned step and those its items reach (sources come first).
@@ -295,8 +368,10 @@ impl Plan {
                 runs[i] = i == *at || step.source.is_some_and(|src| runs[src]);
             }
         }
-        let mut outputs: Vec<Vec<Item>> = steps.iter().map(|_| Vec::new()).collect();
-        let mut unread: Vec<usize> = steps.iter().map(|s| s.consumers).collect();
+        // Each step's items, then each step's error branch (at `steps.len() + i`).
+        let mut outputs: Vec<Vec<Item>> = (0..2 * steps.len()).map(|_| Vec::new()).collect();
+        let mut unread: Vec<usize> =
+            steps.iter().map(|s| s.consumers).chain(steps.iter().map(|s| s.error_consumers)).collect();
         let mut outcome = Outcome {
             response: Vec::new(),
             form_actions: Vec::new(),
@@ -315,6 +390,7 @@ impl Plan {
             let read = step.consumers > 0;
             let mut notes = Vec::new();
             let mut events = Vec::new();
+            let mut calls = Vec::new();
             let mut cx = StepContext {
                 run: cx,
                 response: &mut outcome.response,
@@ -327,16 +403,25 @@ impl Plan {
                 users: &mut users,
                 factors: &mut factors,
                 dry_run: options.dry_run,
+                outside: &step.outside,
+                caller: Some(Caller { plan: self, options, depth, calls: &mut calls }),
             };
             let mut out = Vec::new();
-            let (items_in, result) = match &step.built {
-                BuiltStep::Start(s) => (1, s.start(input, &mut cx, &mut out)),
+            let mut errors = Vec::new();
+            let (items_in, Handled { result, failed_items }) = match &step.built {
+                BuiltStep::Start(s) => (1, start(s.as_ref(), step.on_error, input, &mut cx, &mut out)),
                 built => {
                     let items = match pinned.take_if(|(at, _)| *at == i) {
                         Some((_, items)) => items,
-                        None => step.source.map(|src| take_input(&mut outputs, &mut unread, src)).unwrap_or_default(),
+                        None => step
+                            .source
+                            .map(|src| {
+                                take_input(&mut outputs, &mut unread, src + usize::from(step.from_error) * steps.len())
+                            })
+                            .unwrap_or_default(),
                     };
-                    (items.len(), built.run_items(items, &mut cx, &mut out))
+                    let handling = (step.name.as_str(), step.step_type, step.on_error);
+                    (items.len(), run_items(built, handling, items, &mut cx, &mut out, &mut errors))
                 }
             };
             let failed = result.is_err();
@@ -347,6 +432,8 @@ impl Plan {
                 duration_ns: u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX),
                 items_in,
                 items_out: out.len(),
+                failed_items,
+                calls,
                 notes,
                 // A dry run did nothing to count.
                 events: if options.dry_run { Vec::new() } else { events },
@@ -358,6 +445,9 @@ impl Plan {
             }
             if read {
                 outputs[i] = out;
+            }
+            if step.error_consumers > 0 {
+                outputs[steps.len() + i] = errors;
             }
         }
         for item in &mut outcome.response {
@@ -518,6 +608,29 @@ fn redact(item: &mut Item, secrets: &[Secret]) {
 }
 
 /// The items of step `src` for one consumer: moved to the last reader, copied for the others.
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// Runs an input step; with `"onError": "continue"` its failure emits nothing.
+fn start(
+    step: &dyn crate::plugin::StartStep,
+    on_error: OnError,
+    input: &Value,
+    cx: &mut StepContext<'_>,
+    out: &mut Vec<Item>,
+) -> Handled {
+    match step.start(input, cx, out) {
+        Err(error) if on_error == OnError::Continue && !error.unavailable => {
+            out.clear();
+            cx.note(format!("the step failed and the run went on: {}", error.message));
+            cx.count(crate::events::Event::ItemDropped);
+            Handled { result: Ok(()), failed_items: 1 }
+        }
+        result => Handled { result, failed_items: 0 },
+    }
+}
+
 fn take_input(outputs: &mut [Vec<Item>], unread: &mut [usize], src: usize) -> Vec<Item> {
     unread[src] = unread[src].saturating_sub(1);
     if unread[src] == 0 { std::mem::take(&mut outputs[src]) } else { outputs[src].clone() }
@@ -532,6 +645,8 @@ fn not_run(step: &CompiledStep) -> StepTrace {
         duration_ns: 0,
         items_in: 0,
         items_out: 0,
+        failed_items: 0,
+        calls: Vec::new(),
         notes: Vec::new(),
         events: Vec::new(),
         items: None,

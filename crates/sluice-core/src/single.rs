@@ -86,6 +86,10 @@ impl Engine {
             templates: &Arc::new(Templates::empty()),
             scripts: &self.scripts,
             directory: &crate::entries::NoOtherComponents,
+            // A step on its own has no dataflow to call.
+            dataflow: "",
+            dataflows: &[],
+            calls: &mut Vec::new(),
             problems: &mut problems,
             // A step on its own: its items may hold any field.
             upstream: None,
@@ -116,6 +120,8 @@ impl SingleStep {
             factors: &mut Vec::new(),
             dry_run: false,
             events: &mut Vec::new(),
+            outside: &crate::resilience::OutsideCalls::default(),
+            caller: None,
         };
         let mut out = Vec::new();
         match &self.built {

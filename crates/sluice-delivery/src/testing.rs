@@ -31,6 +31,10 @@ pub struct SmtpOptions {
     pub implicit_tls: bool,
     /// A user name and password every client must log in with (over TLS only).
     pub login: Option<(String, String)>,
+    /// How many messages, the first ones, it refuses with "451 try again later".
+    pub refuse_first: usize,
+    /// How long it waits before answering each message.
+    pub stall: Option<Duration>,
 }
 
 /// A real SMTP server process (aiosmtpd) on a loopback port, killed when dropped.
@@ -62,6 +66,10 @@ impl SmtpServer {
         }
         if let Some((user, password)) = &options.login {
             command.args(["--login", &format!("{user}:{password}")]);
+        }
+        command.args(["--refuse", &options.refuse_first.to_string()]);
+        if let Some(stall) = options.stall {
+            command.args(["--stall", &stall.as_secs_f64().to_string()]);
         }
         let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("python3 does not start");
         let server = SmtpServer { child, maildir, port };

@@ -145,6 +145,7 @@ fn smtps_delivers_over_tls_from_the_first_byte() {
         tls: Some(certs.server.clone()),
         implicit_tls: true,
         login: Some((USER.into(), PASSWORD.into())),
+        ..Default::default()
     };
     let Some(server) = smtp_server(&options) else { return };
     let url = format!("smtps://{USER}:{PASSWORD_IN_URL}@localhost:{}", server.port);

@@ -540,6 +540,45 @@ fn the_builder_edits_validates_saves_and_runs_a_component() {
     assert!(!items.contains(&code), "the eye never shows the code: {items}");
 }
 
+/// A component whose check step fails on one row of three.
+const ROWS: &str = r#"{"name": "Rows", "dataflows": [{"name": "F", "stages": [{"name": "s", "steps": [
+  {"name": "in", "type": "get_action_model"},
+  {"name": "rows", "type": "extract_collection", "source": "in", "settings": {"path": "data.Rows"}},
+  {"name": "check", "type": "execute_script", "source": "rows",
+   "settings": {"script": "if item.n == 2 { throw \"row 2 is bad\"; }"}},
+  {"name": "ok", "type": "write_response", "source": "check"}]}]}]}"#;
+
+/// The builder shows and edits what a failing step does: a route no step takes is a problem
+/// until a step takes the error branch; the run's card counts the items routed.
+#[test]
+fn the_builder_edits_error_handling_and_shows_failed_items() {
+    let seen = browse("Rows", ROWS, USERS, builder_config(), async |driver, base, store| {
+        open_builder(driver, base, "?component=Rows&dataflow=F").await?;
+        click(driver, "[data-step='check']").await?;
+        choose(driver, "#stepOnError", "route").await?;
+        let problem = "[data-errors] [data-pointer='/dataflows/0/stages/0/steps/2/onError']";
+        let untaken = text(driver, problem).await?;
+        click(driver, "[data-step='ok']").await?;
+        choose(driver, "#stepBranch", "error").await?;
+        driver.query(By::Css(problem)).wait_until_gone().await?;
+        let source = text(driver, "[data-step='ok'] .source").await?;
+        click(driver, "#save").await?;
+        driver.query(By::Id("status")).with_text("saved as version 2").first().await?;
+        let saved: serde_json::Value =
+            serde_json::from_str(&store.get_component("Rows", None)?.ok_or("not saved")?.source)?;
+        type_into(driver, "#runInput", r#"{"data": {"Rows": [{"n": 1}, {"n": 2}, {"n": 3}]}}"#).await?;
+        click(driver, "#run").await?;
+        let card = text_holding(driver, "[data-step='check'] .trace", "failed").await?;
+        Ok((untaken, source, saved, card))
+    });
+    let Some((untaken, source, saved, card)) = seen else { return };
+    assert!(untaken.contains("no step takes this step's error branch"), "{untaken}");
+    assert_eq!(source, "← check (errors)");
+    let steps = &saved["dataflows"][0]["stages"][0]["steps"];
+    assert_eq!((&steps[2]["onError"], &steps[3]["branch"]), (&serde_json::json!("route"), &serde_json::json!("error")));
+    assert!(card.ends_with("3 → 2 · 1 failed"), "{card}");
+}
+
 /// The builder's versions: after a change is saved, the diff of versions 1 and 2 shows the
 /// changed line side by side; restoring version 1 saves it again as version 3, byte for byte;
 /// importing a file saves exactly its bytes.

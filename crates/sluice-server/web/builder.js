@@ -453,8 +453,9 @@ function card(step, si, ki) {
     problems.length ? el("span", { className: "badge", textContent: String(problems.length), title: problems.map((p) => p.message).join("\n") }) : null,
     el("strong", { textContent: step.name }),
     el("span", { className: "title", textContent: info?.title || step.type }),
-    step.source ? el("span", { className: "source", textContent: "← " + step.source }) : null,
-    trace ? el("span", { className: "trace", textContent: `${trace.status} · ${(trace.durationNs / 1e6).toFixed(2)} ms · ${trace.itemsIn} → ${trace.itemsOut}` }) : null,
+    step.source ? el("span", { className: "source", textContent: "← " + step.source + (step.branch === "error" ? " (errors)" : "") }) : null,
+    step.onError && step.onError !== "stop" ? el("span", { className: "source", textContent: `on error: ${step.onError}` }) : null,
+    trace ? el("span", { className: "trace", textContent: `${trace.status} · ${(trace.durationNs / 1e6).toFixed(2)} ms · ${trace.itemsIn} → ${trace.itemsOut}${trace.failedItems ? ` · ${trace.failedItems} failed` : ""}` }) : null,
     // Why the step failed, as the run record says (a script's message names its line and column).
     trace && state.run?.failedStep === step.name ? el("span", { className: "failure", textContent: state.run.message }) : null,
   );
@@ -701,6 +702,10 @@ function stepPanel(step) {
   source.value = step.source || "";
   source.onchange = () => { if (source.value) step.source = source.value; else delete step.source; changed(); };
   const remove = el("button", { className: "secondary", textContent: "Delete step", id: "deleteStep" });
+  const onError = choice("stepOnError", step.onError || "stop", [["stop", "stop the run"], ["continue", "drop the item, go on"], ["route", "send the item to the error branch"]],
+    (value) => { if (value === "stop") delete step.onError; else step.onError = value; });
+  const branch = choice("stepBranch", step.branch || "", [["", "the items it emits"], ["error", "the items it failed on (error branch)"]],
+    (value) => { if (value) step.branch = value; else delete step.branch; });
   remove.onclick = () => deleteStep(step.name);
   const schema = info?.schema || { properties: {} };
   const settings = Object.entries(schema.properties || {}).map(([key, prop]) =>
@@ -710,9 +715,35 @@ function stepPanel(step) {
     el("h2", { textContent: info?.title || step.type }),
     info ? el("p", { className: "help", textContent: info.description }) : null,
     field("Name", name), field("Source step", source),
+    step.source ? field("Takes from its source", branch) : null,
+    field("When it fails on an item", onError),
+    ...(info?.callsOutside ? outsideCalls(step) : []),
     ...general.map((p) => el("p", { className: "problem", textContent: p.message })),
     ...settings, paths(step, si, ki), remove, ...tracePanel(step),
   ].filter(Boolean);
+}
+
+// A select of `[value, label]` options that writes the step through `write` and redraws.
+function choice(id, value, options, write) {
+  const select = el("select", { id }, ...options.map(([v, label]) => el("option", { value: v, textContent: `${v || "(default)"} — ${label}` })));
+  select.value = value;
+  select.onchange = () => { write(select.value); changed(); };
+  return select;
+}
+
+// Retries and timeout of a step that calls outside Sluice (a mail server, an API).
+function outsideCalls(step) {
+  const attempts = el("input", { id: "stepRetryAttempts", type: "number", min: 1, max: 10, value: step.retry?.attempts ?? 1 });
+  const delay = el("input", { id: "stepRetryDelay", value: step.retry?.delay ?? "", placeholder: "1s" });
+  const timeout = el("input", { id: "stepTimeout", value: step.timeout ?? "", placeholder: "no limit" });
+  const write = () => {
+    const tries = Number(attempts.value);
+    if (tries > 1) step.retry = { attempts: tries, ...(delay.value ? { delay: delay.value } : {}) }; else delete step.retry;
+    if (timeout.value) step.timeout = /^\d+$/.test(timeout.value) ? Number(timeout.value) : timeout.value; else delete step.timeout;
+    changed();
+  };
+  attempts.onchange = write; delay.onchange = write; timeout.onchange = write;
+  return [field("Tries (retry)", attempts), field("First wait between tries", delay), field("Timeout of one try", timeout)];
 }
 
 // The JSON Schema of a setting, with local `$ref`s resolved and a null alternative dropped.

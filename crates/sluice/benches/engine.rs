@@ -56,6 +56,17 @@ fn bench(c: &mut Criterion) {
         b.iter(|| plan.run("F", black_box(&input), &cx, opts).map(|o| o.trace.len()))
     });
 
+    // The same, each pass-through step going on past a failed item (none fails): what error
+    // handling costs the items that pass.
+    let extract =
+        json!({"name": "x", "type": "extract_collection", "source": "s0", "settings": {"path": "data.lines"}});
+    let mut steps = chain(Some(extract), 10);
+    steps.iter_mut().skip(2).for_each(|step| step["onError"] = json!("continue"));
+    let plan = load(&engine, steps);
+    group.bench_function("fan_out_1000_items_through_10_steps_on_error_continue", |b| {
+        b.iter(|| plan.run("F", black_box(&input), &cx, opts).map(|o| o.trace.len()))
+    });
+
     // The script runs on 100 items so that the figure is the step's cost per item.
     let extract =
         json!({"name": "x", "type": "extract_collection", "source": "s0", "settings": {"path": "data.lines"}});

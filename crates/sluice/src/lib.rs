@@ -32,7 +32,7 @@ pub mod users;
 pub use sluice_core::*;
 
 /// The ids of the built-in step types, sorted.
-pub const BUILT_IN_STEPS: [&str; 31] = [
+pub const BUILT_IN_STEPS: [&str; 33] = [
     "assign_context_role_for_model",
     "calculate_array",
     "confirm_one_time_code_for_user",
@@ -40,6 +40,7 @@ pub const BUILT_IN_STEPS: [&str; 31] = [
     "confirm_user_email_request",
     "distinct",
     "enrol_authenticator_app",
+    "execute_dataflow",
     "execute_script",
     "extract_collection",
     "filter_source",
@@ -57,6 +58,7 @@ pub const BUILT_IN_STEPS: [&str; 31] = [
     "remove_assigned_roles_for_user",
     "reset_user_password",
     "reset_user_password_request",
+    "select_many",
     "send_notification",
     "send_templated_notification",
     "simple_math",

@@ -39,6 +39,7 @@ impl StepPlugin for Spy {
         id: "test_spy",
         group: Group::Transform,
         starts_flow: false,
+        calls_outside: false,
         title: Localized { en: "Spy", fr: "Espion", es: "Espía", pt: "Espião", de: "Spion" },
         description: Localized { en: "Test only.", fr: "Test.", es: "Prueba.", pt: "Teste.", de: "Test." },
         settings: &[],

@@ -36,6 +36,7 @@ impl StepPlugin for GetActionModel {
         id: "get_action_model",
         group: Group::Input,
         starts_flow: true,
+        calls_outside: false,
         title: Localized {
             en: "Get action model",
             fr: "Obtenir le modèle d'action",

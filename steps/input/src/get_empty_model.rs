@@ -24,6 +24,7 @@ impl StepPlugin for GetEmptyModel {
         id: "get_empty_model",
         group: Group::Input,
         starts_flow: true,
+        calls_outside: false,
         title: Localized {
             en: "Get empty model",
             fr: "Obtenir un modèle vide",

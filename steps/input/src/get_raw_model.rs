@@ -38,6 +38,7 @@ impl StepPlugin for GetRawModel {
         id: "get_raw_model",
         group: Group::Input,
         starts_flow: true,
+        calls_outside: false,
         title: Localized {
             en: "Get raw model",
             fr: "Obtenir le modèle brut",

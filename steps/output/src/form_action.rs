@@ -73,6 +73,7 @@ impl StepPlugin for FormAction {
         id: "form_action",
         group: Group::Output,
         starts_flow: false,
+        calls_outside: false,
         title: Localized {
             en: "Form action",
             fr: "Action de formulaire",

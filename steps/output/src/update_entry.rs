@@ -80,6 +80,7 @@ impl StepPlugin for UpdateEntry {
         id: "update_entry",
         group: Group::Output,
         starts_flow: false,
+        calls_outside: false,
         title: Localized {
             en: "Update entry",
             fr: "Mettre à jour l'entrée",

@@ -23,6 +23,7 @@ impl StepPlugin for WriteResponse {
         id: "write_response",
         group: Group::Output,
         starts_flow: false,
+        calls_outside: false,
         title: Localized {
             en: "Write response",
             fr: "Écrire la réponse",

@@ -61,6 +61,7 @@ impl StepPlugin for CalculateArray {
         id: "calculate_array",
         group: Group::Transform,
         starts_flow: false,
+        calls_outside: false,
         title: Localized {
             en: "Calculate array",
             fr: "Calculer sur un tableau",

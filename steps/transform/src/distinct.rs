@@ -40,6 +40,7 @@ impl StepPlugin for Distinct {
         id: "distinct",
         group: Group::Transform,
         starts_flow: false,
+        calls_outside: false,
         title: Localized { en: "Distinct", fr: "Distinct", es: "Distinto", pt: "Distinto", de: "Eindeutig" },
         description: Localized {
             en: "Keeps the first item of each set of key values and drops the repeats.",

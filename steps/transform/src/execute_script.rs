@@ -34,6 +34,7 @@ impl StepPlugin for ExecuteScript {
         id: "execute_script",
         group: Group::Transform,
         starts_flow: false,
+        calls_outside: false,
         title: Localized {
             en: "Execute script",
             fr: "Exécuter le script",

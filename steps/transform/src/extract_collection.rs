@@ -30,6 +30,7 @@ impl StepPlugin for ExtractCollection {
         id: "extract_collection",
         group: Group::Transform,
         starts_flow: false,
+        calls_outside: false,
         title: Localized {
             en: "Extract collection",
             fr: "Extraire la collection",
@@ -44,16 +45,7 @@ impl StepPlugin for ExtractCollection {
             pt: "Transforma cada elemento de um campo de matriz num item próprio.",
             de: "Macht aus jedem Eintrag eines Array-Felds ein eigenes Element.",
         },
-        settings: &[SettingLabel {
-            name: "path",
-            label: Localized {
-                en: "Model path",
-                fr: "Chemin du modèle",
-                es: "Ruta del modelo",
-                pt: "Caminho do modelo",
-                de: "Modellpfad",
-            },
-        }],
+        settings: &[MODEL_PATH],
     };
 
     fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
@@ -65,17 +57,38 @@ impl StepPlugin for ExtractCollection {
 
 sluice_core::inventory::submit! { StepDescriptor::of::<ExtractCollection>() }
 
+/// The label of the `path` setting, shared with Select many.
+pub(crate) const MODEL_PATH: SettingLabel = SettingLabel {
+    name: "path",
+    label: Localized {
+        en: "Model path",
+        fr: "Chemin du modèle",
+        es: "Ruta del modelo",
+        pt: "Caminho do modelo",
+        de: "Modellpfad",
+    },
+};
+
+/// Takes the array at `path` out of `item` (none for a missing or `null` one).
+pub(crate) fn take_elements(path: &FieldPath, item: &mut Item) -> Result<Vec<Value>, StepError> {
+    match path.remove(item) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(elements)) => Ok(elements),
+        Some(_) => Err(StepError::at_setting("path", format!("\"{path}\" is not an array"))),
+    }
+}
+
+/// An element as an item: an object as it is, any other value as `{"value": element}`.
+pub(crate) fn element_item(element: Value) -> Item {
+    match element {
+        Value::Object(object) => object,
+        other => Item::from_iter([("value".to_owned(), other)]),
+    }
+}
+
 impl Step for Extract {
     fn run(&self, mut item: Item, _: &mut StepContext<'_>, out: &mut Vec<Item>) -> Result<(), StepError> {
-        let elements = match self.path.remove(&mut item) {
-            None | Some(Value::Null) => return Ok(()),
-            Some(Value::Array(elements)) => elements,
-            Some(_) => return Err(StepError::at_setting("path", format!("\"{}\" is not an array", self.path))),
-        };
-        out.extend(elements.into_iter().map(|element| match element {
-            Value::Object(object) => object,
-            other => Item::from_iter([("value".to_owned(), other)]),
-        }));
+        out.extend(take_elements(&self.path, &mut item)?.into_iter().map(element_item));
         Ok(())
     }
 }

@@ -42,6 +42,7 @@ impl StepPlugin for FilterSource {
         id: "filter_source",
         group: Group::Transform,
         starts_flow: false,
+        calls_outside: false,
         title: Localized {
             en: "Filter source",
             fr: "Filtrer la source",

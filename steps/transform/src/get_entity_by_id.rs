@@ -38,6 +38,7 @@ impl StepPlugin for GetEntityById {
         id: "get_entity_by_id",
         group: Group::Transform,
         starts_flow: false,
+        calls_outside: false,
         title: Localized {
             en: "Get entity by id",
             fr: "Obtenir l'entité par id",

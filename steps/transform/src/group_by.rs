@@ -44,6 +44,7 @@ impl StepPlugin for GroupBy {
         id: "group_by",
         group: Group::Transform,
         starts_flow: false,
+        calls_outside: false,
         title: Localized {
             en: "Group by",
             fr: "Grouper par",

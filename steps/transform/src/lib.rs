@@ -2,6 +2,7 @@
 
 mod calculate_array;
 mod distinct;
+mod execute_dataflow;
 mod execute_script;
 mod extract_collection;
 mod filter_source;
@@ -10,6 +11,7 @@ mod group_by;
 mod grouping;
 mod lookup_reference;
 mod query_entity_by_filter;
+mod select_many;
 mod simple_math;
 mod transform_model;
 

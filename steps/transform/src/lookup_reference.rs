@@ -44,6 +44,7 @@ impl StepPlugin for LookupReference {
         id: "lookup_reference",
         group: Group::Transform,
         starts_flow: false,
+        calls_outside: false,
         title: Localized {
             en: "Lookup reference",
             fr: "Rechercher une référence",

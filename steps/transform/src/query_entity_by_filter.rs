@@ -119,6 +119,7 @@ impl StepPlugin for QueryEntityByFilter {
         id: "query_entity_by_filter",
         group: Group::Transform,
         starts_flow: false,
+        calls_outside: false,
         title: Localized {
             en: "Query entity by filter",
             fr: "Interroger les entités par filtre",

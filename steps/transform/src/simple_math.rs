@@ -81,6 +81,7 @@ impl StepPlugin for SimpleMath {
         id: "simple_math",
         group: Group::Transform,
         starts_flow: false,
+        calls_outside: false,
         title: Localized {
             en: "Simple math",
             fr: "Calcul simple",

@@ -60,6 +60,7 @@ impl StepPlugin for TransformModel {
         id: "transform_model",
         group: Group::Transform,
         starts_flow: false,
+        calls_outside: false,
         title: Localized {
             en: "Transform model",
             fr: "Transformer le modèle",

@@ -68,6 +68,7 @@ impl StepPlugin for AssignContextRoleForModel {
         id: "assign_context_role_for_model",
         group: Group::Users,
         starts_flow: false,
+        calls_outside: false,
         title: Localized {
             en: "Assign context role for model",
             fr: "Attribuer un rôle de contexte pour le modèle",

@@ -121,6 +121,7 @@ impl StepPlugin for ConfirmOneTimeCodeForUser {
         id: "confirm_one_time_code_for_user",
         group: Group::Users,
         starts_flow: false,
+        calls_outside: false,
         title: Localized {
             en: "Confirm one-time code for user",
             fr: "Confirmer le code à usage unique pour l'utilisateur",

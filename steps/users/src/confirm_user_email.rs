@@ -42,6 +42,7 @@ impl StepPlugin for ConfirmUserEmail {
         id: "confirm_user_email",
         group: Group::Users,
         starts_flow: false,
+        calls_outside: false,
         title: Localized {
             en: "Confirm user email",
             fr: "Confirmer l'e-mail de l'utilisateur",

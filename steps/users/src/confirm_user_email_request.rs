@@ -43,6 +43,7 @@ impl StepPlugin for ConfirmUserEmailRequest {
         id: "confirm_user_email_request",
         group: Group::Users,
         starts_flow: false,
+        calls_outside: false,
         title: Localized {
             en: "Confirm user email request",
             fr: "Demande de confirmation de l'e-mail de l'utilisateur",

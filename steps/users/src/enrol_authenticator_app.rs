@@ -51,6 +51,7 @@ impl StepPlugin for EnrolAuthenticatorApp {
         id: "enrol_authenticator_app",
         group: Group::Users,
         starts_flow: false,
+        calls_outside: false,
         title: Localized {
             en: "Enrol authenticator app",
             fr: "Enregistrer une application d'authentification",

@@ -90,6 +90,7 @@ impl StepPlugin for GetOneTimeCodeForUser {
         id: "get_one_time_code_for_user",
         group: Group::Users,
         starts_flow: false,
+        calls_outside: false,
         title: Localized {
             en: "Get one-time code for user",
             fr: "Obtenir un code à usage unique pour l'utilisateur",

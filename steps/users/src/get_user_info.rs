@@ -53,6 +53,7 @@ impl StepPlugin for GetUserInfo {
         id: "get_user_info",
         group: Group::Users,
         starts_flow: false,
+        calls_outside: false,
         title: Localized {
             en: "Get user info",
             fr: "Obtenir les informations de l'utilisateur",

@@ -18,49 +18,9 @@ mod send_notification;
 mod send_templated_notification;
 mod update_or_create_user_info;
 
-use serde::Deserialize;
-use sluice_core::schemars::{self, JsonSchema};
+use sluice_core::duration::DurationSetting;
 use sluice_core::store::User;
-use sluice_core::{BuildContext, BuildError, FieldOrValue, Item, Millis, StepContext, StepError, ValueSource};
-
-/// A duration setting: whole seconds (`300`) or text such as `"5m"`, `"90s"` or `"1m 30s"`.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum DurationSetting {
-    /// Seconds.
-    Seconds(u64),
-    /// A duration such as `5m` or `90s`.
-    Text(String),
-}
-
-impl DurationSetting {
-    /// Checks the duration lies in `min..=max` (milliseconds) and returns it.
-    fn check(&self, setting: &str, min: Millis, max: Millis, cx: &mut BuildContext<'_>) -> Result<Millis, BuildError> {
-        let millis = match self {
-            DurationSetting::Seconds(s) => i64::try_from(*s).ok().and_then(|s| s.checked_mul(1000)),
-            DurationSetting::Text(text) => {
-                humantime::parse_duration(text.trim()).ok().and_then(|d| i64::try_from(d.as_millis()).ok())
-            }
-        };
-        let hint =
-            format!("write seconds (such as 300) or a duration (such as \"5m\") from {} to {}", show(min), show(max));
-        match millis {
-            Some(ms) if (min..=max).contains(&ms) => Ok(ms),
-            Some(ms) => {
-                Err(cx.invalid(setting, format!("{} is outside {} to {}", show(ms), show(min), show(max)), Some(hint)))
-            }
-            None => Err(cx.invalid(setting, "this is not a duration", Some(hint))),
-        }
-    }
-}
-
-fn show(ms: Millis) -> String {
-    match ms {
-        ms if ms % 60_000 == 0 && ms > 0 => format!("{} min", ms / 60_000),
-        ms if ms % 1000 == 0 => format!("{} s", ms / 1000),
-        ms => format!("{ms} ms"),
-    }
-}
+use sluice_core::{BuildContext, BuildError, FieldOrValue, Item, StepContext, StepError, ValueSource};
 
 /// The user with this name or id: `Ok(None)` when there is no name or no such user.
 fn find_user(cx: &mut StepContext<'_>, name_or_id: Option<&str>) -> Result<Option<User>, StepError> {

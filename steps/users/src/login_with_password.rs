@@ -54,6 +54,7 @@ impl StepPlugin for LoginWithPassword {
         id: "login_with_password",
         group: Group::Users,
         starts_flow: false,
+        calls_outside: false,
         title: Localized {
             en: "Login with password",
             fr: "Connexion avec mot de passe",

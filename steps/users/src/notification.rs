@@ -58,7 +58,8 @@ impl Recipient {
     }
 }
 
-/// Writes the message to the outbox and hands it to its channel.
+/// Writes the message to the outbox and hands it to its channel, as the step's `retry` and
+/// `timeout` say (each try is recorded on the message).
 pub fn send(
     cx: &mut StepContext<'_>,
     channel: Channel,
@@ -95,5 +96,8 @@ pub fn send(
         cx.note(format!("dry run: a {:?} message to {} was not sent", message.channel, user.user_name));
         return Ok(());
     }
-    notify::send(cx.services(), &message).map_err(|e| StepError::at_setting("notificationType", e.to_string()))
+    let services = cx.services().clone();
+    services.store.enqueue_message(&message).map_err(StepError::from)?;
+    cx.call_outside(move || notify::deliver(&services, &message).map_err(|e| e.to_string()))
+        .map_err(|reason| StepError::at_setting("notificationType", reason))
 }

@@ -39,6 +39,7 @@ impl StepPlugin for RemoveAssignedRolesForUser {
         id: "remove_assigned_roles_for_user",
         group: Group::Users,
         starts_flow: false,
+        calls_outside: false,
         title: Localized {
             en: "Remove assigned roles for user",
             fr: "Retirer les rôles attribués à l'utilisateur",

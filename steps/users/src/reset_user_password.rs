@@ -49,6 +49,7 @@ impl StepPlugin for ResetUserPassword {
         id: "reset_user_password",
         group: Group::Users,
         starts_flow: false,
+        calls_outside: false,
         title: Localized {
             en: "Reset user password",
             fr: "Réinitialiser le mot de passe de l'utilisateur",

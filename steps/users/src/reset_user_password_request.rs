@@ -22,6 +22,7 @@ impl StepPlugin for ResetUserPasswordRequest {
         id: "reset_user_password_request",
         group: Group::Users,
         starts_flow: false,
+        calls_outside: false,
         title: Localized {
             en: "Reset user password request",
             fr: "Demande de réinitialisation du mot de passe de l'utilisateur",

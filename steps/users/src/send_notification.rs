@@ -63,6 +63,7 @@ impl StepPlugin for SendNotification {
         id: "send_notification",
         group: Group::Users,
         starts_flow: false,
+        calls_outside: true,
         title: Localized {
             en: "Send notification",
             fr: "Envoyer une notification",

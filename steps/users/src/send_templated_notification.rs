@@ -91,6 +91,7 @@ impl StepPlugin for SendTemplatedNotification {
         id: "send_templated_notification",
         group: Group::Users,
         starts_flow: false,
+        calls_outside: true,
         title: Localized {
             en: "Send templated notification",
             fr: "Envoyer une notification modélisée",

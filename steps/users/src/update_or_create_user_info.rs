@@ -116,6 +116,7 @@ impl StepPlugin for UpdateOrCreateUserInfo {
         id: "update_or_create_user_info",
         group: Group::Users,
         starts_flow: false,
+        calls_outside: false,
         title: Localized {
             en: "Update or create user info",
             fr: "Mettre à jour ou créer les informations de l'utilisateur",

@@ -1,7 +1,10 @@
 # A real SMTP server for Sluice's tests (aiosmtpd), writing what it receives into a maildir.
 # Options: --tls CERT KEY with --mode starttls (STARTTLS required) or --mode implicit (TLS from
-# the first byte); --login USER:PASSWORD requires that login (only over TLS, aiosmtpd's default).
+# the first byte); --login USER:PASSWORD requires that login (only over TLS, aiosmtpd's default);
+# --refuse N answers the first N messages "451 try again later"; --stall S waits S seconds
+# before answering each message.
 import argparse
+import asyncio
 import ssl
 import time
 
@@ -15,7 +18,23 @@ parser.add_argument("--maildir", required=True)
 parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
 parser.add_argument("--mode", choices=["starttls", "implicit"], default="starttls")
 parser.add_argument("--login")
+parser.add_argument("--refuse", type=int, default=0)
+parser.add_argument("--stall", type=float, default=0)
 args = parser.parse_args()
+
+
+class Flaky(Mailbox):
+    # Refuses the first messages for a while, and answers each late, as a struggling server.
+    refused = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        if args.stall:
+            await asyncio.sleep(args.stall)
+        if Flaky.refused < args.refuse:
+            Flaky.refused += 1
+            return "451 4.3.0 Try again later"
+        return await super().handle_DATA(server, session, envelope)
+
 
 options = {}
 ssl_context = None
@@ -39,7 +58,7 @@ if args.login:
     options.update(authenticator=authenticate, auth_required=True)
 
 controller = Controller(
-    Mailbox(args.maildir), hostname="127.0.0.1", port=args.port, ssl_context=ssl_context, **options
+    Flaky(args.maildir), hostname="127.0.0.1", port=args.port, ssl_context=ssl_context, **options
 )
 controller.start()
 while True:

@@ -1,0 +1,250 @@
+//! What a step does when it fails: stop, continue or route the item (`onError`), and how its
+//! calls outside Sluice are tried again and bounded in time (`retry`, `timeout`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::component::{Branch, OnError, Retry};
+use crate::diagnostics::Problem;
+use crate::duration::DurationSetting;
+use crate::plugin::{BuiltStep, Item, StepContext, StepError, StepMeta};
+
+/// Where a routed item carries its error: `{"step", "type", "message"}`.
+pub const ERROR_FIELD: &str = "_error";
+
+/// The longest wait between two tries, and the longest timeout (ms).
+const MAX_DELAY_MS: i64 = 60_000;
+const MAX_TIMEOUT_MS: i64 = 300_000;
+const DEFAULT_DELAY_MS: i64 = 1_000;
+
+/// How a step handles failure, as its file says.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Handling {
+    pub on_error: OnError,
+    /// The step takes its source's error branch.
+    pub from_error: bool,
+    pub retry: Option<Retry>,
+    pub timeout: Option<DurationSetting>,
+}
+
+impl Handling {
+    /// Read leniently from a step's JSON (the component schema reports a wrong shape).
+    pub fn read(step: &Value) -> Handling {
+        fn field<T: for<'de> Deserialize<'de>>(step: &Value, key: &str) -> Option<T> {
+            step.get(key).and_then(|v| T::deserialize(v).ok())
+        }
+        Handling {
+            on_error: field(step, "onError").unwrap_or_default(),
+            from_error: field::<Branch>(step, "branch") == Some(Branch::Error),
+            retry: field(step, "retry"),
+            timeout: field(step, "timeout"),
+        }
+    }
+
+    /// The outside-call rules of a step of type `meta` at `pointer`, or the problems with them.
+    pub fn outside_calls(
+        &self,
+        pointer: &str,
+        name: Option<&str>,
+        meta: &StepMeta,
+    ) -> Result<OutsideCalls, Vec<Problem>> {
+        let mut problems = Vec::new();
+        let mut refuse = |key: &str| {
+            problems.push(
+                Problem::new(
+                    format!("{pointer}/{key}"),
+                    format!("{key} applies to steps that call outside Sluice, and {} does not", meta.id),
+                )
+                .step(name)
+                .hint(format!("remove \"{key}\"; steps that take it are those that send notifications or call APIs")),
+            );
+        };
+        if !meta.calls_outside {
+            if self.retry.is_some() {
+                refuse("retry");
+            }
+            if self.timeout.is_some() {
+                refuse("timeout");
+            }
+        }
+        if self.on_error == OnError::Route && meta.starts_flow {
+            problems.push(
+                Problem::new(format!("{pointer}/onError"), "an input step has no item to route")
+                    .step(name)
+                    .hint("use \"continue\" or \"stop\""),
+            );
+        }
+        let mut millis = |key: &str, setting: &Option<DurationSetting>, min: i64, max: i64, default: i64| match setting
+            .as_ref()
+            .map(|d| d.within(min, max))
+        {
+            None => default,
+            Some(Ok(ms)) => ms,
+            Some(Err((message, hint))) => {
+                problems.push(Problem::new(format!("{pointer}/{key}"), message).step(name).hint(hint));
+                default
+            }
+        };
+        let delay = millis(
+            "retry/delay",
+            &self.retry.as_ref().and_then(|r| r.delay.clone()),
+            0,
+            MAX_DELAY_MS,
+            DEFAULT_DELAY_MS,
+        );
+        let timeout = millis("timeout", &self.timeout, 1, MAX_TIMEOUT_MS, 0);
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let as_duration = |ms: i64| Duration::from_millis(u64::try_from(ms).unwrap_or_default());
+        Ok(OutsideCalls {
+            attempts: self.retry.as_ref().map_or(1, |r| r.attempts.max(1)),
+            delay: as_duration(delay),
+            timeout: (timeout > 0).then(|| as_duration(timeout)),
+        })
+    }
+}
+
+/// How a step's calls outside Sluice are made: how many tries, the first wait between them
+/// (doubled after each, at most a minute) and the longest wait for one try.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutsideCalls {
+    /// Tries in all (1: no retry).
+    pub attempts: u32,
+    /// The wait before the second try.
+    pub delay: Duration,
+    /// The longest one try may take.
+    pub timeout: Option<Duration>,
+}
+
+impl Default for OutsideCalls {
+    fn default() -> Self {
+        OutsideCalls { attempts: 1, delay: Duration::from_millis(DEFAULT_DELAY_MS as u64), timeout: None }
+    }
+}
+
+impl StepContext<'_> {
+    /// Makes a call outside Sluice as the step's `retry` and `timeout` say: a failed try (an
+    /// `Err` with the reason) is tried again after a wait that doubles each time, and a try
+    /// that outlasts the timeout fails as timed out. A timed-out try runs on to its end on a
+    /// thread of its own and is not tried again (it may still get through: a second try could
+    /// deliver twice). Each failed try is noted in the trace.
+    pub fn call_outside<T: Send + 'static>(
+        &mut self,
+        call: impl Fn() -> Result<T, String> + Send + Sync + 'static,
+    ) -> Result<T, String> {
+        let rules = self.outside.clone();
+        let call = Arc::new(call);
+        let mut delay = rules.delay;
+        let mut attempt = 1;
+        loop {
+            let (result, timed_out) = match rules.timeout {
+                None => (call(), false),
+                Some(limit) => match within(limit, call.clone()) {
+                    Some(result) => (result, false),
+                    None => (Err(format!("no answer within {limit:?} (the step's timeout)")), true),
+                },
+            };
+            match result {
+                Ok(value) => return Ok(value),
+                Err(reason) if attempt >= rules.attempts || timed_out => {
+                    return Err(if attempt > 1 { format!("{reason} (after {attempt} tries)") } else { reason });
+                }
+                Err(reason) => {
+                    self.note(format!(
+                        "try {attempt} of {} failed: {reason}; trying again in {delay:?}",
+                        rules.attempts
+                    ));
+                    self.count(crate::events::Event::OutsideCallRetried);
+                    std::thread::sleep(delay);
+                    delay = (delay * 2).min(Duration::from_millis(MAX_DELAY_MS as u64));
+                    attempt += 1;
+                }
+            }
+        }
+    }
+}
+
+/// `call` on a thread of its own; `None` when it takes longer than `limit`.
+fn within<T: Send + 'static>(
+    limit: Duration,
+    call: Arc<dyn Fn() -> Result<T, String> + Send + Sync>,
+) -> Option<Result<T, String>> {
+    let (done, result) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new().name("sluice-outside-call".into()).spawn(move || {
+        let _ = done.send(call());
+    });
+    if let Err(e) = spawned {
+        return Some(Err(format!("cannot start the call: {e}")));
+    }
+    result.recv_timeout(limit).ok()
+}
+
+/// What the items of one step came to.
+pub(crate) struct Handled {
+    pub result: Result<(), StepError>,
+    /// Items the step failed on and let go (`continue`) or routed (`route`).
+    pub failed_items: usize,
+}
+
+/// Runs a step that is not an input step on `items`, handling failures as `on_error` says:
+/// items routed go to `errors`, each with [`ERROR_FIELD`]. A store that cannot be reached
+/// always stops the run (no later step could do better).
+pub(crate) fn run_items(
+    built: &BuiltStep,
+    (name, step_type, on_error): (&str, &str, OnError),
+    items: Vec<Item>,
+    cx: &mut StepContext<'_>,
+    out: &mut Vec<Item>,
+    errors: &mut Vec<Item>,
+) -> Handled {
+    if on_error == OnError::Stop {
+        return Handled { result: built.run_items(items, cx, out), failed_items: 0 };
+    }
+    let route = on_error == OnError::Route;
+    let mut failed_items = 0;
+    let mut fail = |error: StepError, kept: Option<Item>, cx: &mut StepContext<'_>| {
+        if error.unavailable {
+            return Err(error);
+        }
+        failed_items += 1;
+        if failed_items <= 5 {
+            cx.note(format!("an item failed and was {}: {}", if route { "routed" } else { "dropped" }, error.message));
+        }
+        cx.count(if route { crate::events::Event::ItemRouted } else { crate::events::Event::ItemDropped });
+        if let Some(mut item) = kept {
+            item.insert(ERROR_FIELD.into(), json!({"step": name, "type": step_type, "message": error.message}));
+            errors.push(item);
+        }
+        Ok(())
+    };
+    let result = match built {
+        BuiltStep::Each(step) => items.into_iter().try_for_each(|item| {
+            let kept = route.then(|| item.clone());
+            let mark = out.len();
+            match step.run(item, cx, out) {
+                Ok(()) => Ok(()),
+                Err(error) => {
+                    out.truncate(mark);
+                    fail(error, kept, cx)
+                }
+            }
+        }),
+        _ => {
+            let count = items.len();
+            let kept = if route { items.clone() } else { Vec::new() };
+            match built.run_items(items, cx, out) {
+                Ok(()) => Ok(()),
+                Err(error) => {
+                    out.clear();
+                    let mut kept = kept.into_iter();
+                    (0..count).try_for_each(|_| fail(error.clone(), kept.next(), cx))
+                }
+            }
+        }
+    };
+    Handled { result, failed_items }
+}

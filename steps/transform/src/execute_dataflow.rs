@@ -1,0 +1,203 @@
+//! `execute_dataflow`: runs another dataflow of the component for each item and keeps what it
+//! answered (Aqtra's `_Result`).
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use sluice_core::schemars::{self, JsonSchema};
+use sluice_core::{
+    BuildContext, BuildError, BuiltStep, FieldPath, Group, Item, Localized, SettingLabel, Step, StepContext,
+    StepDescriptor, StepError, StepMeta, StepPlugin, labels,
+};
+
+/// Settings of `execute_dataflow`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExecuteDataflowSettings {
+    /// The dataflow to run, a dataflow of this component other than this one (directly or
+    /// through others: calls cannot go round in a circle).
+    #[schemars(length(min = 1))]
+    pub dataflow: String,
+    /// Where the items the called dataflow answered (those reaching its Write response) go,
+    /// as a list. Default `_Result`, as in Aqtra: `_Result.0.data.Total`.
+    #[serde(default = "default_result")]
+    pub result_field: String,
+    /// The model the called dataflow gets: each maps a path of this item to a path of that
+    /// model (`{"from": "data.Vin", "to": "data.car_vin"}`). When empty it gets the item.
+    #[serde(default)]
+    pub input_mapping: Vec<Mapping>,
+}
+
+/// One value passed to the called dataflow.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Mapping {
+    /// Path in this item, such as `data.Vin`.
+    pub from: String,
+    /// Path in the called dataflow's model, such as `data.car_vin`.
+    pub to: String,
+}
+
+fn default_result() -> String {
+    "_Result".into()
+}
+
+/// The step type.
+pub struct ExecuteDataflow;
+
+struct Call {
+    dataflow: String,
+    result: FieldPath,
+    mapping: Vec<(FieldPath, FieldPath)>,
+}
+
+impl StepPlugin for ExecuteDataflow {
+    type Settings = ExecuteDataflowSettings;
+    const META: StepMeta = StepMeta {
+        id: "execute_dataflow",
+        group: Group::Transform,
+        starts_flow: false,
+        calls_outside: false,
+        title: Localized {
+            en: "Execute dataflow",
+            fr: "Exécuter un flux de données",
+            es: "Ejecutar flujo de datos",
+            pt: "Executar fluxo de dados",
+            de: "Datenfluss ausführen",
+        },
+        description: Localized {
+            en: "Runs another dataflow of the component for each item and keeps its response in a field.",
+            fr: "Exécute un autre flux de données du composant pour chaque élément et garde sa réponse dans un champ.",
+            es: "Ejecuta otro flujo de datos del componente para cada elemento y guarda su respuesta en un campo.",
+            pt: "Executa outro fluxo de dados do componente para cada item e guarda a sua resposta num campo.",
+            de: "Führt für jedes Element einen anderen Datenfluss der Komponente aus und speichert seine Antwort in einem Feld.",
+        },
+        settings: &[
+            SettingLabel {
+                name: "dataflow",
+                label: Localized {
+                    en: "Dataflow",
+                    fr: "Flux de données",
+                    es: "Flujo de datos",
+                    pt: "Fluxo de dados",
+                    de: "Datenfluss",
+                },
+            },
+            labels::RESULT_FIELD,
+            SettingLabel {
+                name: "inputMapping",
+                label: Localized {
+                    en: "Input mapping",
+                    fr: "Correspondance de l'entrée",
+                    es: "Asignación de la entrada",
+                    pt: "Mapeamento da entrada",
+                    de: "Eingabezuordnung",
+                },
+            },
+        ],
+    };
+
+    fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
+        let called = cx.calls_dataflow("dataflow", &settings.dataflow);
+        let result = cx.result_path("resultField", &settings.result_field);
+        let mut mapping = Vec::new();
+        let mut failed = None;
+        for (i, m) in settings.input_mapping.iter().enumerate() {
+            let from = cx.path(&format!("inputMapping/{i}/from"), &m.from);
+            // A path in the called dataflow's model, which this component's checks do not cover.
+            let to =
+                FieldPath::parse(&m.to).map_err(|e| cx.invalid(&format!("inputMapping/{i}/to"), e.to_string(), None));
+            match (from, to) {
+                (Ok(from), Ok(to)) => mapping.push((from, to)),
+                (Err(e), _) | (_, Err(e)) => failed = Some(e),
+            }
+        }
+        called?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        Ok(BuiltStep::each(Call { dataflow: settings.dataflow, result: result?, mapping }))
+    }
+}
+
+sluice_core::inventory::submit! { StepDescriptor::of::<ExecuteDataflow>() }
+
+impl Step for Call {
+    fn run(&self, mut item: Item, cx: &mut StepContext<'_>, out: &mut Vec<Item>) -> Result<(), StepError> {
+        let input = if self.mapping.is_empty() {
+            Value::Object(item.clone())
+        } else {
+            let mut model = Map::new();
+            for (from, to) in &self.mapping {
+                let value = from.get(&item).cloned().unwrap_or(Value::Null);
+                to.set(&mut model, value).map_err(|e| StepError::at_setting("inputMapping", e))?;
+            }
+            Value::Object(model)
+        };
+        let answered = cx.run_dataflow(&self.dataflow, &input)?;
+        let list = answered.into_iter().map(Value::Object).collect();
+        self.result.set(&mut item, Value::Array(list)).map_err(|e| StepError::at_setting("resultField", e))?;
+        out.push(item);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+    use sluice_core::{Engine, LoadError};
+
+    /// A component whose `Main` calls `Price` (doubling `data.N`) with `settings`.
+    fn component(settings: Value, price_access: &str) -> String {
+        json!({"name": "Calls", "dataflows": [
+            {"name": "Main", "stages": [{"name": "s", "steps": [
+                {"name": "in", "type": "get_action_model"},
+                {"name": "call", "type": "execute_dataflow", "source": "in", "settings": settings},
+                {"name": "out", "type": "write_response", "source": "call"}]}]},
+            {"name": "Price", "access": price_access, "stages": [{"name": "s", "steps": [
+                {"name": "in", "type": "get_action_model"},
+                {"name": "double", "type": "execute_script", "source": "in", "settings": {"script": "item.doubled = item.data.N * 2;"}},
+                {"name": "out", "type": "write_response", "source": "double"}]}]}]})
+        .to_string()
+    }
+
+    fn problems(file: &str) -> Vec<sluice_core::Diagnostic> {
+        match Engine::new().unwrap().load("calls.json", file.as_bytes()) {
+            Err(LoadError::Invalid { diagnostics, .. }) => diagnostics,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn runs_the_called_dataflow_per_item_and_keeps_its_answer() {
+        let engine = Engine::new().unwrap();
+        let plan = engine.load("calls.json", component(json!({"dataflow": "Price"}), "signedIn").as_bytes()).unwrap();
+        let outcome = plan.run("Main", &json!({"data": {"N": 21}}), &Default::default(), Default::default()).unwrap();
+        assert_eq!(outcome.response[0]["_Result"][0]["doubled"], 42);
+        let call = outcome.trace.iter().find(|t| t.step == "call").unwrap();
+        assert_eq!(call.calls.len(), 1);
+        assert_eq!(call.calls[0].dataflow, "Price");
+        let inner: Vec<&str> = call.calls[0].trace.iter().map(|t| t.step.as_str()).collect();
+        assert_eq!(inner, ["in", "double", "out"], "the trace nests the called dataflow's steps");
+        let mapped = json!({"dataflow": "Price", "resultField": "_price", "inputMapping": [{"from": "data.Qty", "to": "data.N"}]});
+        let plan = engine.load("calls.json", component(mapped, "signedIn").as_bytes()).unwrap();
+        let outcome = plan.run("Main", &json!({"data": {"Qty": 5}}), &Default::default(), Default::default()).unwrap();
+        assert_eq!(outcome.response[0]["_price"], json!([{"data": {"N": 5}, "doubled": 10}]));
+    }
+
+    #[test]
+    fn unknown_circular_and_stricter_calls_are_load_errors() {
+        let unknown = problems(&component(json!({"dataflow": "Prize"}), "signedIn"));
+        assert_eq!(unknown[0].pointer, "/dataflows/0/stages/0/steps/1/settings/dataflow");
+        assert_eq!(unknown[0].message, "this component has no dataflow named \"Prize\"");
+        assert_eq!(unknown[0].hint.as_deref(), Some("did you mean \"Price\"?"));
+        let itself = problems(&component(json!({"dataflow": "Main"}), "signedIn"));
+        assert_eq!(itself[0].message, "Main calls itself (Main → Main): calls cannot go round in a circle");
+        let stricter = problems(&component(json!({"dataflow": "Price"}), "twoFactor"));
+        assert_eq!(stricter[0].pointer, "/dataflows/0/stages/0/steps/1/settings/dataflow");
+        assert!(
+            stricter[0].message.contains("Price admits fewer callers (twoFactor) than Main (signedIn)"),
+            "{}",
+            stricter[0].message
+        );
+    }
+}
