@@ -44,9 +44,11 @@ fn print_diagnostics(file: &Path, diagnostics: &[Diagnostic]) {
 pub fn validate(files: &[PathBuf], format: Format) -> Result<(), Failure> {
     let engine = engine()?;
     let mut errors = Vec::new();
-    for file in files {
-        let bytes = read(file)?;
-        match engine.load(&file.display().to_string(), &bytes) {
+    let texts: Vec<Vec<u8>> = files.iter().map(|file| read(file)).collect::<Result<_, _>>()?;
+    // The files are checked together: a step may read or write another one's entries.
+    let directory = sluice::entries::directory_of(texts.iter().filter_map(|bytes| std::str::from_utf8(bytes).ok()));
+    for (file, bytes) in files.iter().zip(&texts) {
+        match engine.load_among(&file.display().to_string(), bytes, &directory) {
             Ok(_) if format == Format::Text => println!("{}: valid", file.display()),
             Ok(_) => {}
             Err(LoadError::Invalid { diagnostics, .. }) => {
@@ -130,7 +132,7 @@ pub(crate) fn store_failure(e: sluice::store::StoreError) -> Failure {
 
 /// `sluice run`.
 pub fn run(
-    file: &Path,
+    (file, with): (&Path, &[PathBuf]),
     dataflow: &str,
     input: RunInput,
     cx: RunContext,
@@ -142,7 +144,9 @@ pub fn run(
         Engine::builder().services(services(store)?).build().map_err(|e| Failure::Environment(e.to_string()))?;
     let bytes = read(file)?;
     let input = input.read()?;
-    let plan = match engine.load(&file.display().to_string(), &bytes) {
+    let others: Vec<Vec<u8>> = with.iter().map(|other| read(other)).collect::<Result<_, _>>()?;
+    let directory = sluice::entries::directory_of(others.iter().filter_map(|bytes| std::str::from_utf8(bytes).ok()));
+    let plan = match engine.load_among(&file.display().to_string(), &bytes, &directory) {
         Ok(plan) => plan,
         Err(LoadError::Invalid { diagnostics, .. }) => {
             print_diagnostics(file, &diagnostics);
@@ -247,6 +251,43 @@ pub fn replay(dir: &Path, options: &ReplayOptions, format: Format) -> Result<(),
         println!("{}", if passed { "replay passed" } else { "replay FAILED" });
     }
     if passed { Ok(()) } else { Err(Failure::Invalid) }
+}
+
+/// `sluice test`.
+pub fn test(paths: &[PathBuf], junit: Option<&Path>, format: Format) -> Result<(), Failure> {
+    use sluice::component_tests::{TestError, folder_of, run_folder};
+    let mut reports = Vec::new();
+    let mut invalid = false;
+    for path in paths {
+        match run_folder(&folder_of(path)) {
+            Ok(report) => reports.push(report),
+            Err(TestError::Invalid(text)) => {
+                eprintln!("{text}");
+                invalid = true;
+            }
+            Err(e @ TestError::Read { .. }) => return Err(Failure::Environment(e.to_string())),
+        }
+    }
+    let cases = reports.iter().flat_map(|r| &r.cases);
+    let (passed, failed) = cases.fold((0, 0), |(p, f), case| if case.passed() { (p + 1, f) } else { (p, f + 1) });
+    if format == Format::Json {
+        print_json(&json!({"passed": passed, "failed": failed, "suites": reports}));
+    } else {
+        for report in &reports {
+            for case in &report.cases {
+                println!("{} {}: {}", if case.passed() { "ok  " } else { "FAIL" }, report.folder, case.name);
+                for failure in &case.failures {
+                    println!("       {failure}");
+                }
+            }
+        }
+        println!("{passed} passed, {failed} failed");
+    }
+    if let Some(path) = junit {
+        std::fs::write(path, sluice::component_tests::junit(&reports))
+            .map_err(|e| Failure::Environment(format!("cannot write {}: {e}", path.display())))?;
+    }
+    if failed > 0 || invalid { Err(Failure::Invalid) } else { Ok(()) }
 }
 
 /// `sluice users import`.

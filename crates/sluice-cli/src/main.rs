@@ -107,6 +107,9 @@ enum Command {
     Run {
         /// The component file.
         file: std::path::PathBuf,
+        /// Another component file whose entries the dataflow may read or write (repeat it).
+        #[arg(long = "with", value_name = "FILE")]
+        with: Vec<std::path::PathBuf>,
         /// Name of the dataflow to run.
         #[arg(long, short)]
         dataflow: String,
@@ -135,8 +138,9 @@ enum Command {
     ///
     /// The folder holds component.json (dataflows GetCode and ConfirmCode) and users.json.
     /// Checks that the modal shows the code stored in the entry, that the code confirms once,
-    /// fails the second time, fails when wrong and fails after its lifetime. Exits 1 when a
-    /// check fails.
+    /// fails the second time, fails when wrong and fails after its lifetime. A folder of
+    /// several components without component.json replays its tests.json, each case on a fresh
+    /// SQLite file. Exits 1 when a check fails.
     Replay {
         /// The example folder, such as examples/for-test-code.
         dir: std::path::PathBuf,
@@ -149,6 +153,22 @@ enum Command {
         /// The client the codes are issued for.
         #[arg(long, default_value = "workplace")]
         client: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Run the tests kept beside components (each folder's tests.json).
+    ///
+    /// Every case runs on a fresh in-memory store with the folder's users and the case's
+    /// entries, on a fixed clock. Prints each case and every difference found; exits 0 when
+    /// all pass, 1 when a case fails or a file is wrong, 2 when a path cannot be read.
+    Test {
+        /// Folders holding tests.json (or the tests.json files), such as examples/car-dealership.
+        #[arg(required = true)]
+        paths: Vec<std::path::PathBuf>,
+        /// Also write the results as JUnit XML to this file.
+        #[arg(long)]
+        junit: Option<std::path::PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -452,15 +472,16 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate { files, format } => commands::validate(&files, format),
         Command::Steps { lang, format } => commands::steps(lang.into(), format),
-        Command::Run { file, dataflow, input, input_file, user, client, trace, format, store } => {
+        Command::Run { file, with, dataflow, input, input_file, user, client, trace, format, store } => {
             let input = commands::RunInput { inline: input, file: input_file };
             let cx = sluice::RunContext { user, client: Some(client) };
-            commands::run(&file, &dataflow, input, cx, trace, format, &store)
+            commands::run((&file, &with), &dataflow, input, cx, trace, format, &store)
         }
         Command::Replay { dir, store, user, client, format } => {
             let options = sluice::replay::ReplayOptions { store, user, client, ..Default::default() };
             commands::replay(&dir, &options, format)
         }
+        Command::Test { paths, junit, format } => commands::test(&paths, junit.as_deref(), format),
         Command::Users { command, store } => match command {
             UsersCommand::Import { file } => commands::users_import(&file, &store),
             UsersCommand::List { format } => commands::users_list(format, &store),

@@ -522,3 +522,59 @@ fn the_email_login_replays_and_its_outbox_lists_and_retries() {
     let unknown = sluice().args(["outbox", "list", "--user", "nobody", "--store", &store]).output().unwrap();
     assert_eq!(unknown.status.code(), Some(2));
 }
+
+const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+
+/// Every example folder (each carries its tests).
+fn example_folders() -> Vec<std::path::PathBuf> {
+    let mut folders: Vec<_> =
+        std::fs::read_dir(EXAMPLES).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    folders.sort();
+    folders
+}
+
+#[test]
+fn every_example_carries_tests_and_they_pass_with_a_junit_report() {
+    let folders = example_folders();
+    assert!(folders.iter().all(|f| f.join("tests.json").is_file()), "an example lacks tests.json: {folders:?}");
+    let report = tempfile::tempdir().unwrap();
+    let junit = report.path().join("junit.xml");
+    let out = sluice().arg("test").args(&folders).arg("--junit").arg(&junit).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("ok   ") && stdout.ends_with(" passed, 0 failed\n"), "{stdout}");
+    assert!(stdout.contains("car-dealership: Deal is done archives the car and opens the managers grid"), "{stdout}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("<testsuites name=\"sluice test\"") && xml.contains("failures=\"0\""), "{xml}");
+    // The car dealership also replays, each case on a fresh SQLite file.
+    let dealership = folders.iter().find(|f| f.ends_with("car-dealership")).unwrap();
+    let replay = sluice().env_remove("SLUICE_STORE").arg("replay").arg(dealership).output().unwrap();
+    assert_eq!(replay.status.code(), Some(0), "{}", String::from_utf8_lossy(&replay.stdout));
+}
+
+#[test]
+fn a_test_that_does_not_hold_says_where_and_exits_1() {
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::copy(format!("{EXAMPLES}/for-test-code-demo/component.json"), folder.path().join("component.json"))
+        .unwrap();
+    let tests = r#"{"cases": [{"name": "wrong on purpose", "runs": [{"dataflow": "GetCode",
+        "expect": {"response": [{"data": {"ForTestCode": "43"}}]}}]}]}"#;
+    std::fs::write(folder.path().join("tests.json"), tests).unwrap();
+    let junit = folder.path().join("junit.xml");
+    let out = sluice().arg("test").arg(folder.path()).arg("--junit").arg(&junit).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("FAIL "), "{stdout}");
+    assert!(stdout.contains("run 1 (GetCode): /response/0/data/ForTestCode: expected \"43\", got \"42\""), "{stdout}");
+    assert!(std::fs::read_to_string(&junit).unwrap().contains("failures=\"1\""));
+    std::fs::write(folder.path().join("tests.json"), r#"{"cases": [{"name": 1}]}"#).unwrap();
+    let broken = sluice().arg("test").arg(folder.path()).output().unwrap();
+    assert_eq!(broken.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&broken.stderr).contains("tests.json:1:"),
+        "{}",
+        String::from_utf8_lossy(&broken.stderr)
+    );
+    let missing = sluice().args(["test", "/no/such/folder"]).output().unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+}

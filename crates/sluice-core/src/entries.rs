@@ -45,6 +45,22 @@ impl ComponentDirectory for BTreeMap<String, Definitions> {
     }
 }
 
+/// The components of several component files, by name (the files loaded together): a file
+/// that does not parse is left out (loading it says why).
+pub fn directory_of<'t>(texts: impl IntoIterator<Item = &'t str>) -> BTreeMap<String, Definitions> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        name: String,
+        #[serde(default)]
+        definitions: Definitions,
+    }
+    texts
+        .into_iter()
+        .filter_map(|text| serde_json::from_str::<Head>(text).ok())
+        .map(|head| (head.name, head.definitions))
+        .collect()
+}
+
 /// The components saved in a store (the server's): each read at its latest version, and
 /// remembered with it, so a plan built among them can tell when one of them changed.
 pub struct SavedComponents<'s> {

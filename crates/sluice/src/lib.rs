@@ -25,6 +25,7 @@ use sluice_steps_output as _;
 use sluice_steps_transform as _;
 use sluice_steps_users as _;
 
+pub mod component_tests;
 pub mod replay;
 pub mod setup;
 pub mod users;

@@ -190,6 +190,9 @@ fn wrong(code: &str) -> String {
 /// Replays the scenario in `dir` and returns every check.
 pub fn replay(dir: &Path, options: &ReplayOptions) -> Result<Vec<Check>, ReplayError> {
     let component = dir.join("component.json");
+    if !component.exists() && dir.join("tests.json").exists() {
+        return replay_tests(dir, options);
+    }
     let users_file = dir.join("users.json");
     let users_text = read(&users_file)?;
     let users = parse_users(&users_text).map_err(|problems| {
@@ -210,6 +213,39 @@ pub fn replay(dir: &Path, options: &ReplayOptions) -> Result<Vec<Check>, ReplayE
         let _ = std::fs::remove_dir_all(dir);
     }
     result
+}
+
+/// A folder of several components replays its tests (`tests.json`), each case on a fresh
+/// SQLite file: the same cases as `sluice test`, on the store a single machine runs.
+fn replay_tests(dir: &Path, options: &ReplayOptions) -> Result<Vec<Check>, ReplayError> {
+    if options.store.is_some() {
+        return Err(ReplayError::Setup(format!(
+            "{} replays its tests each on a fresh SQLite file; --store is not taken here",
+            dir.display()
+        )));
+    }
+    let root = std::env::temp_dir().join(format!("sluice-replay-{}", sluice_core::new_uuid()));
+    let made = std::sync::atomic::AtomicUsize::new(0);
+    let fresh = || {
+        let n = made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let store = sluice_store_sqlite::SqliteStore::open(root.join(format!("case-{n}.db")));
+        store.map(|s| Arc::new(s) as Arc<dyn Store>).map_err(|e| e.to_string())
+    };
+    let report = crate::component_tests::run_folder_on(dir, &fresh);
+    let _ = std::fs::remove_dir_all(&root);
+    let report = report.map_err(|e| match e {
+        crate::component_tests::TestError::Invalid(text) => ReplayError::Invalid(text),
+        other => ReplayError::Setup(other.to_string()),
+    })?;
+    Ok(report
+        .cases
+        .into_iter()
+        .map(|case| Check {
+            passed: case.passed(),
+            detail: if case.passed() { "on a fresh SQLite file".into() } else { case.failures.join("; ") },
+            name: case.name,
+        })
+        .collect())
 }
 
 fn replay_in(
