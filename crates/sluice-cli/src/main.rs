@@ -58,6 +58,10 @@ pub(crate) struct StoreArgs {
     /// Where `Webhook` notifications are POSTed.
     #[arg(long = "webhook-url", env = "SLUICE_WEBHOOK_URL", global = true, hide = true)]
     webhook_url: Option<String>,
+    /// The file declaring the connectors Execute API call may call (base URL, headers with
+    /// secrets from the environment, timeout, retries, answer size).
+    #[arg(long = "connectors", env = "SLUICE_CONNECTORS", global = true)]
+    connectors: Option<std::path::PathBuf>,
 }
 
 impl StoreArgs {
@@ -67,6 +71,7 @@ impl StoreArgs {
             smtp_ca: self.smtp_ca.clone(),
             smtp_from: self.smtp_from.clone(),
             webhook_url: self.webhook_url.clone(),
+            connectors: self.connectors.clone(),
         }
     }
 

@@ -16,6 +16,7 @@ pub mod catalog;
 pub mod clock;
 pub mod compare;
 pub mod component;
+pub mod connectors;
 pub mod diagnostics;
 pub mod duration;
 pub mod engine;

@@ -120,6 +120,13 @@ pub struct OutsideCalls {
     pub timeout: Option<Duration>,
 }
 
+impl OutsideCalls {
+    /// Whether these are the defaults (one try, no timeout): the step set neither.
+    pub fn is_default(&self) -> bool {
+        *self == OutsideCalls::default()
+    }
+}
+
 impl Default for OutsideCalls {
     fn default() -> Self {
         OutsideCalls { attempts: 1, delay: Duration::from_millis(DEFAULT_DELAY_MS as u64), timeout: None }
@@ -134,26 +141,44 @@ impl StepContext<'_> {
     /// deliver twice). Each failed try is noted in the trace.
     pub fn call_outside<T: Send + 'static>(
         &mut self,
-        call: impl Fn() -> Result<T, String> + Send + Sync + 'static,
+        call: impl Fn() -> Result<T, CallError> + Send + Sync + 'static,
     ) -> Result<T, String> {
         let rules = self.outside.clone();
+        self.call_outside_with(&rules, call)
+    }
+
+    /// The step's `retry` and `timeout` (the defaults when it sets neither).
+    pub fn outside_rules(&self) -> &OutsideCalls {
+        self.outside
+    }
+
+    /// As [`call_outside`](Self::call_outside), tried as `rules` say (a connector's own, for a
+    /// step that sets none).
+    pub fn call_outside_with<T: Send + 'static>(
+        &mut self,
+        rules: &OutsideCalls,
+        call: impl Fn() -> Result<T, CallError> + Send + Sync + 'static,
+    ) -> Result<T, String> {
+        let rules = rules.clone();
         let call = Arc::new(call);
         let mut delay = rules.delay;
         let mut attempt = 1;
         loop {
-            let (result, timed_out) = match rules.timeout {
-                None => (call(), false),
-                Some(limit) => match within(limit, call.clone()) {
-                    Some(result) => (result, false),
-                    None => (Err(format!("no answer within {limit:?} (the step's timeout)")), true),
-                },
+            let result = match rules.timeout {
+                None => call(),
+                Some(limit) => within(limit, call.clone()).unwrap_or_else(|| {
+                    Err(CallError::Lasting(format!("no answer within {limit:?} (the step's timeout)")))
+                }),
             };
             match result {
                 Ok(value) => return Ok(value),
-                Err(reason) if attempt >= rules.attempts || timed_out => {
+                Err(CallError::Lasting(reason)) => {
                     return Err(if attempt > 1 { format!("{reason} (after {attempt} tries)") } else { reason });
                 }
-                Err(reason) => {
+                Err(CallError::Passing(reason)) if attempt >= rules.attempts => {
+                    return Err(if attempt > 1 { format!("{reason} (after {attempt} tries)") } else { reason });
+                }
+                Err(CallError::Passing(reason)) => {
                     self.note(format!(
                         "try {attempt} of {} failed: {reason}; trying again in {delay:?}",
                         rules.attempts
@@ -168,17 +193,26 @@ impl StepContext<'_> {
     }
 }
 
+/// Why a call outside Sluice failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// A reason that may pass (a server busy or down, an answer 5xx): the call is tried again.
+    Passing(String),
+    /// A reason that will not (a request refused as wrong, a timeout): it is not.
+    Lasting(String),
+}
+
 /// `call` on a thread of its own; `None` when it takes longer than `limit`.
 fn within<T: Send + 'static>(
     limit: Duration,
-    call: Arc<dyn Fn() -> Result<T, String> + Send + Sync>,
-) -> Option<Result<T, String>> {
+    call: Arc<dyn Fn() -> Result<T, CallError> + Send + Sync>,
+) -> Option<Result<T, CallError>> {
     let (done, result) = std::sync::mpsc::channel();
     let spawned = std::thread::Builder::new().name("sluice-outside-call".into()).spawn(move || {
         let _ = done.send(call());
     });
     if let Err(e) = spawned {
-        return Some(Err(format!("cannot start the call: {e}")));
+        return Some(Err(CallError::Passing(format!("cannot start the call: {e}"))));
     }
     result.recv_timeout(limit).ok()
 }

@@ -23,6 +23,8 @@ pub struct Services {
     /// Where end users reach the server (such as `https://app.example.com`): the start of the
     /// links that confirm an address or reset a password. `None`: no such link can be made.
     pub public_url: Option<Arc<str>>,
+    /// The services outside Sluice that dataflows may call (Execute API call).
+    pub connectors: Arc<crate::connectors::Connectors>,
 }
 
 impl std::fmt::Debug for Services {
@@ -46,6 +48,7 @@ impl Services {
             otp: OtpPolicy::default(),
             courier: Arc::new(NoCourier),
             public_url: None,
+            connectors: Arc::default(),
         }
     }
 
@@ -63,6 +66,12 @@ impl Services {
     /// The same services making links that start with `url` (a trailing `/` is dropped).
     pub fn with_public_url(mut self, url: &str) -> Self {
         self.public_url = Some(url.trim_end_matches('/').into());
+        self
+    }
+
+    /// The same services calling `connectors`.
+    pub fn with_connectors(mut self, connectors: crate::connectors::Connectors) -> Self {
+        self.connectors = Arc::new(connectors);
         self
     }
 

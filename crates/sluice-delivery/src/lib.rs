@@ -7,8 +7,10 @@
 //! - `SLUICE_SMTP_CA`: a PEM file with the certificate of a private certificate authority that
 //!   signed the SMTP server's certificate (trusted besides the public ones);
 //! - `SLUICE_SMTP_FROM`: the sender address (default `sluice@localhost`);
-//! - `SLUICE_WEBHOOK_URL`: where webhook messages are POSTed.
+//! - `SLUICE_WEBHOOK_URL`: where webhook messages are POSTed;
+//! - `SLUICE_CONNECTORS`: the file declaring the connectors dataflows may call ([`api`]).
 
+pub mod api;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -30,6 +32,14 @@ pub const WEBHOOK_ATTEMPTS: u32 = 3;
 /// Why a channel could not be configured.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The connectors file cannot be read or is wrong.
+    #[error("SLUICE_CONNECTORS {path}: {problems}")]
+    Connectors {
+        /// The file.
+        path: String,
+        /// What is wrong, one problem per line.
+        problems: String,
+    },
     /// The SMTP URL is wrong.
     #[error("SLUICE_SMTP_URL is not a usable SMTP URL: {0}")]
     Smtp(String),
@@ -55,6 +65,9 @@ pub struct Channels {
     pub smtp_from: Option<String>,
     /// `SLUICE_WEBHOOK_URL`.
     pub webhook_url: Option<String>,
+    /// `SLUICE_CONNECTORS`: the file declaring the connectors Execute API call may call
+    /// ([`sluice_core::connectors`]).
+    pub connectors: Option<PathBuf>,
 }
 
 /// The configured channels.
@@ -177,4 +190,15 @@ impl Courier for Couriers {
             Channel::Mail => Ok(()),
         }
     }
+}
+
+/// The connectors `channels` declares (none without a file), called through [`api::HttpApi`];
+/// header secrets are read from the environment now.
+pub fn connectors(channels: &Channels) -> Result<sluice_core::connectors::Connectors, ConfigError> {
+    let Some(path) = &channels.connectors else { return Ok(sluice_core::connectors::Connectors::default()) };
+    let fail = |problems: String| ConfigError::Connectors { path: path.display().to_string(), problems };
+    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+    let declared = sluice_core::connectors::parse_connectors(&text, |var| std::env::var(var).ok())
+        .map_err(|p| fail(p.join("\n")))?;
+    Ok(sluice_core::connectors::Connectors::new(declared, std::sync::Arc::new(api::HttpApi::default())))
 }

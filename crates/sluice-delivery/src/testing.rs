@@ -145,6 +145,83 @@ impl WebhookListener {
     }
 }
 
+/// A request an [`ApiServer`] received.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceivedRequest {
+    /// `GET`, `POST`…
+    pub method: String,
+    /// The path with its query.
+    pub target: String,
+    /// The headers, names in lower case.
+    pub headers: Vec<(String, String)>,
+    /// The body (JSON when it parses, else text).
+    pub body: Value,
+}
+
+/// An HTTP API on a loopback port that answers its requests, in turn, with `answers` (status,
+/// JSON body; the last one repeats), and keeps every request.
+pub struct ApiServer {
+    /// Its base URL (`http://127.0.0.1:PORT/`).
+    pub url: String,
+    received: Arc<Mutex<Vec<ReceivedRequest>>>,
+}
+
+impl ApiServer {
+    /// Starts answering (on a thread of its own, for the rest of the process).
+    pub fn start(answers: Vec<(u16, Value)>) -> ApiServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let kept = received.clone();
+        std::thread::spawn(move || {
+            for (n, stream) in listener.incoming().enumerate() {
+                let Ok(mut stream) = stream else { continue };
+                let (method, target, headers, body) = read_full_request(&stream);
+                let body =
+                    serde_json::from_slice(&body).unwrap_or_else(|_| Value::from(String::from_utf8_lossy(&body)));
+                kept.lock().unwrap().push(ReceivedRequest { method, target, headers, body });
+                let (status, answer) = answers.get(n).or(answers.last()).cloned().unwrap_or((200, Value::Null));
+                let text = answer.to_string();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
+                    text.len()
+                );
+            }
+        });
+        ApiServer { url, received }
+    }
+
+    /// Every request received so far.
+    pub fn received(&self) -> Vec<ReceivedRequest> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+/// The request line, headers and body of the HTTP request on `stream`.
+fn read_full_request(stream: &TcpStream) -> (String, String, Vec<(String, String)>, Vec<u8>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut first = String::new();
+    reader.read_line(&mut first).unwrap();
+    let mut parts = first.split_whitespace();
+    let (method, target) = (parts.next().unwrap_or_default().to_owned(), parts.next().unwrap_or_default().to_owned());
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if line.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        }
+    }
+    let length = headers.iter().find(|(n, _)| n == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    (method, target, headers, body)
+}
+
 /// The body of the HTTP request on `stream` (read by its Content-Length).
 fn read_request(stream: &TcpStream) -> Vec<u8> {
     let mut reader = BufReader::new(stream.try_clone().unwrap());

@@ -31,8 +31,10 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sluice_core::component::Definitions;
+use sluice_core::connectors::{ApiClient, ApiRequest, ApiResponse, Connector, Connectors};
 use sluice_core::duration::DurationSetting;
 use sluice_core::entries::EntryKind;
+use sluice_core::resilience::CallError;
 use sluice_core::store::{EntryWrite, MemoryStore, Store};
 use sluice_core::{Clock, Engine, LoadError, ManualClock, Plan, RunContext, RunError, RunOptions, Services};
 
@@ -54,7 +56,53 @@ struct TestFile {
     /// Where account links point (`sluice serve --public-url`); default `http://localhost:8080`.
     #[serde(default = "default_public_url", rename = "publicUrl")]
     public_url: String,
+    /// Connectors stood in for by canned answers (no request leaves the machine), by name.
+    #[serde(default)]
+    connectors: BTreeMap<String, MockConnector>,
     cases: Vec<Case>,
+}
+
+/// A connector's canned answers, given in turn (the last one repeats).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MockConnector {
+    #[serde(default)]
+    answers: Vec<MockAnswer>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MockAnswer {
+    #[serde(default = "ok_status")]
+    status: u16,
+    #[serde(default)]
+    body: Value,
+}
+
+fn ok_status() -> u16 {
+    200
+}
+
+/// The connectors of a case: canned answers, and the requests they were asked.
+struct MockApi {
+    answers: BTreeMap<String, MockConnector>,
+    asked: std::sync::Mutex<BTreeMap<String, Vec<ApiRequest>>>,
+}
+
+impl ApiClient for MockApi {
+    fn call(&self, connector: &Connector, request: &ApiRequest) -> Result<ApiResponse, CallError> {
+        let mut asked = self.asked.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let calls = asked.entry(connector.name.clone()).or_default();
+        calls.push(request.clone());
+        let answers = self.answers.get(&connector.name).map(|m| m.answers.as_slice()).unwrap_or_default();
+        let answer = answers.get(calls.len() - 1).or(answers.last());
+        let (status, body) = answer.map_or((200, Value::Null), |a| (a.status, a.body.clone()));
+        match status {
+            200..=299 => Ok(ApiResponse { status, body }),
+            429 | 500..=599 => Err(CallError::Passing(format!("{} answered {status}", connector.name))),
+            _ => Err(CallError::Lasting(format!("{} answered {status}: {body}", connector.name))),
+        }
+    }
 }
 
 fn default_public_url() -> String {
@@ -118,6 +166,10 @@ struct Expect {
     /// The run fails, with a message holding this text.
     #[serde(default)]
     error: Option<String>,
+    /// Every request each connector was asked so far in the case (`method`, `path`, `query`,
+    /// `body`).
+    #[serde(default)]
+    calls: BTreeMap<String, Value>,
 }
 
 /// What became of one case.
@@ -223,6 +275,7 @@ pub fn run_folder_on(folder: &Path, fresh: &StoreMaker<'_>) -> Result<SuiteRepor
         .map(|case| {
             let timer = Instant::now();
             let setting = Setting {
+                connectors: &file.connectors,
                 sources: &sources,
                 directory: &directory,
                 users: users.as_ref(),
@@ -243,6 +296,7 @@ pub fn run_folder_on(folder: &Path, fresh: &StoreMaker<'_>) -> Result<SuiteRepor
 /// Runs one case on a fresh store; the differences found.
 /// What every case of a folder starts from.
 struct Setting<'s> {
+    connectors: &'s BTreeMap<String, MockConnector>,
     sources: &'s [(String, String)],
     directory: &'s BTreeMap<String, Definitions>,
     users: Option<&'s (String, Vec<sluice_core::store::User>)>,
@@ -252,11 +306,25 @@ struct Setting<'s> {
 }
 
 fn run_case(case: &Case, setting: &Setting<'_>) -> Result<Vec<String>, TestError> {
-    let Setting { sources, directory, users, start, fresh, public_url } = *setting;
+    let Setting { connectors, sources, directory, users, start, fresh, public_url } = *setting;
     let clock = Arc::new(ManualClock::new(start));
     let keys = sluice_core::otp::CodeKeys::random().map_err(|e| TestError::Invalid(e.to_string()))?;
     let store = fresh().map_err(TestError::Invalid)?;
-    let services = Services::new(store, keys).with_clock(clock.clone()).with_public_url(public_url);
+    let api = Arc::new(MockApi { answers: connectors.clone(), asked: std::sync::Mutex::default() });
+    let declared = connectors
+        .keys()
+        .map(|name| Connector {
+            name: name.clone(),
+            base_url: format!("http://{name}.connector.invalid/"),
+            headers: Vec::new(),
+            calls: sluice_core::resilience::OutsideCalls { delay: std::time::Duration::ZERO, ..Default::default() },
+            max_response_bytes: sluice_core::connectors::DEFAULT_MAX_RESPONSE_BYTES,
+        })
+        .collect();
+    let services = Services::new(store, keys)
+        .with_clock(clock.clone())
+        .with_public_url(public_url)
+        .with_connectors(Connectors::new(declared, api.clone()));
     let setup = |e: sluice_core::store::StoreError| TestError::Invalid(format!("case \"{}\": {e}", case.name));
     if let Some((text, parsed)) = users {
         import(services.store.as_ref(), text, parsed).map_err(setup)?;
@@ -321,7 +389,12 @@ fn run_case(case: &Case, setting: &Setting<'_>) -> Result<Vec<String>, TestError
         };
         let cx = RunContext { user: run.user.clone(), client: run.client.clone() };
         let result = plan.run(&run.dataflow, &input, &cx, RunOptions::default());
-        let found = compare_run(&run.expect, result, &services, &mut vars);
+        let mut found = compare_run(&run.expect, result, &services, &mut vars);
+        for (name, expected) in &run.expect.calls {
+            let asked = api.asked.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let actual = serde_json::to_value(asked.get(name).cloned().unwrap_or_default()).unwrap_or_default();
+            Check { failures: &mut found, vars: &mut vars }.matches(expected, &actual, &format!("/calls/{name}"));
+        }
         failures.extend(found.into_iter().map(|f| format!("{at}: {f}")));
     }
     Ok(failures)

@@ -33,7 +33,7 @@ pub mod users;
 pub use sluice_core::*;
 
 /// The ids of the built-in step types, sorted.
-pub const BUILT_IN_STEPS: [&str; 33] = [
+pub const BUILT_IN_STEPS: [&str; 34] = [
     "assign_context_role_for_model",
     "calculate_array",
     "confirm_one_time_code_for_user",
@@ -41,6 +41,7 @@ pub const BUILT_IN_STEPS: [&str; 33] = [
     "confirm_user_email_request",
     "distinct",
     "enrol_authenticator_app",
+    "execute_api_call",
     "execute_dataflow",
     "execute_script",
     "extract_collection",

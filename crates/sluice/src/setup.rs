@@ -52,7 +52,8 @@ pub use sluice_delivery::Channels;
 /// Opens the store named by `url` with its key, delivering notifications through `channels`.
 pub fn open_with(url: &str, secrets: &Secrets, channels: &Channels) -> Result<Services, SetupError> {
     let couriers = Couriers::new(channels).map_err(|e| SetupError::Channel(e.to_string()))?;
-    Ok(open(url, secrets)?.with_courier(Arc::new(couriers)))
+    let connectors = sluice_delivery::connectors(channels).map_err(|e| SetupError::Channel(e.to_string()))?;
+    Ok(open(url, secrets)?.with_courier(Arc::new(couriers)).with_connectors(connectors))
 }
 
 /// The secrets for code hashes, when given outside the store.

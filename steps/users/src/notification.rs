@@ -1,6 +1,7 @@
 //! What the two notification steps share: who receives, and how a message is sent.
 
 use serde::Deserialize;
+use sluice_core::resilience::CallError;
 use sluice_core::schemars::{self, JsonSchema};
 use sluice_core::store::{Channel, Message, MessageStatus, User};
 use sluice_core::{BuildContext, BuildError, FieldOrValue, Item, StepContext, StepError, ValueSource, notify};
@@ -98,6 +99,6 @@ pub fn send(
     }
     let services = cx.services().clone();
     services.store.enqueue_message(&message).map_err(StepError::from)?;
-    cx.call_outside(move || notify::deliver(&services, &message).map_err(|e| e.to_string()))
+    cx.call_outside(move || notify::deliver(&services, &message).map_err(|e| CallError::Passing(e.to_string())))
         .map_err(|reason| StepError::at_setting("notificationType", reason))
 }
