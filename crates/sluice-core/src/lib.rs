@@ -56,7 +56,7 @@ pub use path::{FieldOrValue, FieldPath, Literal, ValueSource};
 pub use plan::Plan;
 pub use plugin::{
     AllItemsStep, BuildContext, BuildError, BuiltStep, Group, Item, Lang, Localized, SYSTEM_FIELDS, Secret,
-    SettingLabel, StartStep, Step, StepContext, StepDescriptor, StepError, StepMeta, StepPlugin,
+    SettingLabel, StartStep, Step, StepContext, StepDescriptor, StepError, StepMeta, StepPlugin, StepRef,
 };
 pub use run::{
     FailedAt, Outcome, Returned, RunContext, RunError, RunOptions, StepFailure, StepStatus, StepTrace, TracedItems,

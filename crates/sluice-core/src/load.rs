@@ -478,6 +478,8 @@ impl Loader<'_> {
                 dataflow,
                 dataflows,
                 calls: &mut self.calls,
+                earlier: steps[..i].iter().map(|s| s.name).collect(),
+                reads: Vec::new(),
                 problems: &mut self.problems,
                 secrets: &mut *secrets,
                 upstream: upstream.as_deref(),
@@ -490,6 +492,7 @@ impl Loader<'_> {
                     offered[i].push(field);
                 }
             }
+            let reads = std::mem::take(&mut cx.reads);
             written[i] = cx.writes.take().and_then(|own| upstream.map(|up| [up, own].concat()));
             let outside = step.handling.outside_calls(&step.pointer, step.name, &registered.descriptor.meta);
             let outside = match outside {
@@ -521,6 +524,7 @@ impl Loader<'_> {
                 error_consumers: 0,
                 on_error: step.handling.on_error,
                 from_error: step.handling.from_error,
+                reads,
                 outside,
                 built,
             });
@@ -531,6 +535,10 @@ impl Loader<'_> {
             return None;
         }
         for i in 0..compiled.len() {
+            // A step read besides a source keeps its items for the whole run.
+            for read in compiled[i].reads.clone() {
+                compiled[read].consumers += 1;
+            }
             if let Some(src) = compiled[i].source {
                 if compiled[i].from_error {
                     compiled[src].error_consumers += 1;

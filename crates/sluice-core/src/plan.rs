@@ -52,6 +52,8 @@ pub(crate) struct CompiledStep {
     pub on_error: OnError,
     /// It takes its source's error branch.
     pub from_error: bool,
+    /// The earlier steps whose items it reads besides its source's (never taken from them).
+    pub reads: Vec<usize>,
     /// How its calls outside Sluice are tried.
     pub outside: OutsideCalls,
     pub built: BuiltStep,

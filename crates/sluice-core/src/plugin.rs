@@ -350,6 +350,10 @@ pub struct BuildContext<'a> {
     pub(crate) dataflows: &'a [(String, crate::component::Access)],
     /// The dataflows the steps built so far call (Execute dataflow), for the cycle check.
     pub(crate) calls: &'a mut Vec<DataflowCall>,
+    /// The names of the steps placed before this one, by index.
+    pub(crate) earlier: Vec<Option<&'a str>>,
+    /// The earlier steps whose items this one reads besides its source's (Join models).
+    pub(crate) reads: Vec<usize>,
     pub(crate) problems: &'a mut Vec<Problem>,
     pub(crate) secrets: &'a mut Vec<Secret>,
     /// Top-level fields the steps upstream of this one declared they write (`None`: a step
@@ -512,6 +516,25 @@ impl BuildContext<'_> {
         Ok(())
     }
 
+    /// Checks that the setting `setting` names a step placed before this one, whose items this
+    /// step reads besides its source's (Join models' right step).
+    pub fn reads_step(&mut self, setting: &str, name: &str) -> Result<StepRef, BuildError> {
+        match self.earlier.iter().position(|n| *n == Some(name)) {
+            Some(index) => {
+                self.reads.push(index);
+                Ok(StepRef(index))
+            }
+            None => {
+                let known: Vec<&str> = self.earlier.iter().flatten().copied().collect();
+                let hint = suggestion(name, known.iter().copied()).map_or_else(
+                    || format!("name one of the steps placed before: {}", known.join(", ")),
+                    |s| format!("did you mean \"{s}\"?"),
+                );
+                Err(self.invalid(setting, format!("no step named \"{name}\" is placed before this one"), Some(hint)))
+            }
+        }
+    }
+
     /// The component's notification templates, compiled.
     pub fn templates(&self) -> &Arc<Templates> {
         self.templates
@@ -605,6 +628,10 @@ impl BuildContext<'_> {
     }
 }
 
+/// A step whose items another step reads ([`BuildContext::reads_step`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepRef(usize);
+
 /// A call from one dataflow to another (Execute dataflow), found while building.
 #[derive(Debug, Clone)]
 pub(crate) struct DataflowCall {
@@ -661,6 +688,8 @@ pub struct StepContext<'r> {
     pub(crate) outside: &'r crate::resilience::OutsideCalls,
     /// The run it runs in (`None` for a step run on its own).
     pub(crate) caller: Option<crate::run::Caller<'r>>,
+    /// What the steps before it emitted, by index (empty for a step run on its own).
+    pub(crate) earlier: &'r [Vec<Item>],
 }
 
 impl StepContext<'_> {
@@ -734,6 +763,11 @@ impl StepContext<'_> {
     /// (such as why a code was refused) that the run's caller must not see.
     pub fn note(&mut self, text: impl Into<String>) {
         self.notes.push(text.into());
+    }
+
+    /// The items the step `step` emitted in this run (none when it did not run).
+    pub fn items_of(&self, step: StepRef) -> &[Item] {
+        self.earlier.get(step.0).map_or(&[], Vec::as_slice)
     }
 
     /// Adds an item to the run's response.

@@ -391,6 +391,19 @@ impl Plan {
             let mut notes = Vec::new();
             let mut events = Vec::new();
             let mut calls = Vec::new();
+            // A step's input is taken before it runs (the outputs are then read, not changed).
+            let items = match &step.built {
+                BuiltStep::Start(_) => Vec::new(),
+                _ => match pinned.take_if(|(at, _)| *at == i) {
+                    Some((_, items)) => items,
+                    None => step
+                        .source
+                        .map(|src| {
+                            take_input(&mut outputs, &mut unread, src + usize::from(step.from_error) * steps.len())
+                        })
+                        .unwrap_or_default(),
+                },
+            };
             let mut cx = StepContext {
                 run: cx,
                 response: &mut outcome.response,
@@ -405,21 +418,13 @@ impl Plan {
                 dry_run: options.dry_run,
                 outside: &step.outside,
                 caller: Some(Caller { plan: self, options, depth, calls: &mut calls }),
+                earlier: &outputs,
             };
             let mut out = Vec::new();
             let mut errors = Vec::new();
             let (items_in, Handled { result, failed_items }) = match &step.built {
                 BuiltStep::Start(s) => (1, start(s.as_ref(), step.on_error, input, &mut cx, &mut out)),
                 built => {
-                    let items = match pinned.take_if(|(at, _)| *at == i) {
-                        Some((_, items)) => items,
-                        None => step
-                            .source
-                            .map(|src| {
-                                take_input(&mut outputs, &mut unread, src + usize::from(step.from_error) * steps.len())
-                            })
-                            .unwrap_or_default(),
-                    };
                     let handling = (step.name.as_str(), step.step_type, step.on_error);
                     (items.len(), run_items(built, handling, items, &mut cx, &mut out, &mut errors))
                 }

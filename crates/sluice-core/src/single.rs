@@ -90,6 +90,8 @@ impl Engine {
             dataflow: "",
             dataflows: &[],
             calls: &mut Vec::new(),
+            earlier: Vec::new(),
+            reads: Vec::new(),
             problems: &mut problems,
             // A step on its own: its items may hold any field.
             upstream: None,
@@ -122,6 +124,7 @@ impl SingleStep {
             events: &mut Vec::new(),
             outside: &crate::resilience::OutsideCalls::default(),
             caller: None,
+            earlier: &[],
         };
         let mut out = Vec::new();
         match &self.built {

@@ -33,7 +33,7 @@ pub mod users;
 pub use sluice_core::*;
 
 /// The ids of the built-in step types, sorted.
-pub const BUILT_IN_STEPS: [&str; 34] = [
+pub const BUILT_IN_STEPS: [&str; 35] = [
     "assign_context_role_for_model",
     "calculate_array",
     "confirm_one_time_code_for_user",
@@ -54,6 +54,7 @@ pub const BUILT_IN_STEPS: [&str; 34] = [
     "get_raw_model",
     "get_user_info",
     "group_by",
+    "join_models",
     "login_with_password",
     "lookup_reference",
     "query_entity_by_filter",

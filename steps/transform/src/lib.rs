@@ -9,6 +9,7 @@ mod filter_source;
 mod get_entity_by_id;
 mod group_by;
 mod grouping;
+mod join_models;
 mod lookup_reference;
 mod query_entity_by_filter;
 mod select_many;
