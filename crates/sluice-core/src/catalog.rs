@@ -80,7 +80,7 @@ impl Engine {
                     id: meta.id,
                     group: meta.group,
                     group_title: meta.group.title().get(lang),
-                    starts_flow: meta.starts_flow,
+                    starts_flow: meta.group.starts_flow(),
                     calls_outside: meta.calls_outside,
                     title: meta.title.get(lang),
                     description: meta.description.get(lang),

@@ -436,8 +436,13 @@ impl Loader<'_> {
                         .hint(hint),
                 );
             }
-            let source =
-                self.check_source(step, i, steps, registered.map(|r| r.descriptor.meta.starts_flow), &first_index);
+            let source = self.check_source(
+                step,
+                i,
+                steps,
+                registered.map(|r| r.descriptor.meta.group.starts_flow()),
+                &first_index,
+            );
             let upstream_fields = source.map(|src| offered[src].clone()).unwrap_or_default();
             self.upstream_fields
                 .push(UpstreamFields { pointer: step.pointer.clone(), fields: upstream_fields.clone() });
@@ -504,7 +509,7 @@ impl Loader<'_> {
             };
             let Ok(built) = built else { continue };
             let starts = matches!(built, BuiltStep::Start(_));
-            if starts != registered.descriptor.meta.starts_flow {
+            if starts != registered.descriptor.meta.group.starts_flow() {
                 self.problems.push(
                     Problem::new(
                         &step.pointer,

@@ -39,6 +39,12 @@ pub enum Group {
 }
 
 impl Group {
+    /// Whether steps of the group start a dataflow (input steps, which take no source; every
+    /// other step needs one).
+    pub const fn starts_flow(self) -> bool {
+        matches!(self, Group::Input)
+    }
+
     /// The group's name as Aqtra's step picker shows it.
     pub const fn title(self) -> Localized {
         match self {
@@ -145,8 +151,6 @@ pub struct StepMeta {
     pub id: &'static str,
     /// The Aqtra group.
     pub group: Group,
-    /// Input steps start a dataflow and take no source; every other step needs one.
-    pub starts_flow: bool,
     /// The step calls services outside Sluice (a mail server, an HTTP API) through
     /// [`StepContext::call_outside`], so a step of this type may set `retry` and `timeout`.
     pub calls_outside: bool,

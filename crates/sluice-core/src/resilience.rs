@@ -70,7 +70,7 @@ impl Handling {
                 refuse("timeout");
             }
         }
-        if self.on_error == OnError::Route && meta.starts_flow {
+        if self.on_error == OnError::Route && meta.group.starts_flow() {
             problems.push(
                 Problem::new(format!("{pointer}/onError"), "an input step has no item to route")
                     .step(name)

@@ -38,7 +38,6 @@ impl StepPlugin for Spy {
     const META: StepMeta = StepMeta {
         id: "test_spy",
         group: Group::Transform,
-        starts_flow: false,
         calls_outside: false,
         title: Localized { en: "Spy", fr: "Espion", es: "Espía", pt: "Espião", de: "Spion" },
         description: Localized { en: "Test only.", fr: "Test.", es: "Prueba.", pt: "Teste.", de: "Test." },

@@ -35,7 +35,6 @@ impl StepPlugin for GetActionModel {
     const META: StepMeta = StepMeta {
         id: "get_action_model",
         group: Group::Input,
-        starts_flow: true,
         calls_outside: false,
         title: Localized {
             en: "Get action model",

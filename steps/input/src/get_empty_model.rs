@@ -23,7 +23,6 @@ impl StepPlugin for GetEmptyModel {
     const META: StepMeta = StepMeta {
         id: "get_empty_model",
         group: Group::Input,
-        starts_flow: true,
         calls_outside: false,
         title: Localized {
             en: "Get empty model",

@@ -37,7 +37,6 @@ impl StepPlugin for GetRawModel {
     const META: StepMeta = StepMeta {
         id: "get_raw_model",
         group: Group::Input,
-        starts_flow: true,
         calls_outside: false,
         title: Localized {
             en: "Get raw model",

@@ -79,7 +79,6 @@ impl StepPlugin for ExecuteApiCall {
     const META: StepMeta = StepMeta {
         id: "execute_api_call",
         group: Group::Output,
-        starts_flow: false,
         calls_outside: true,
         title: Localized {
             en: "Execute API call",

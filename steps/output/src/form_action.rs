@@ -72,7 +72,6 @@ impl StepPlugin for FormAction {
     const META: StepMeta = StepMeta {
         id: "form_action",
         group: Group::Output,
-        starts_flow: false,
         calls_outside: false,
         title: Localized {
             en: "Form action",

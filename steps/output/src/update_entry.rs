@@ -79,7 +79,6 @@ impl StepPlugin for UpdateEntry {
     const META: StepMeta = StepMeta {
         id: "update_entry",
         group: Group::Output,
-        starts_flow: false,
         calls_outside: false,
         title: Localized {
             en: "Update entry",

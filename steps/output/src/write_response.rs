@@ -22,7 +22,6 @@ impl StepPlugin for WriteResponse {
     const META: StepMeta = StepMeta {
         id: "write_response",
         group: Group::Output,
-        starts_flow: false,
         calls_outside: false,
         title: Localized {
             en: "Write response",

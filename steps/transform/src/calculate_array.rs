@@ -60,7 +60,6 @@ impl StepPlugin for CalculateArray {
     const META: StepMeta = StepMeta {
         id: "calculate_array",
         group: Group::Transform,
-        starts_flow: false,
         calls_outside: false,
         title: Localized {
             en: "Calculate array",

@@ -39,7 +39,6 @@ impl StepPlugin for Distinct {
     const META: StepMeta = StepMeta {
         id: "distinct",
         group: Group::Transform,
-        starts_flow: false,
         calls_outside: false,
         title: Localized { en: "Distinct", fr: "Distinct", es: "Distinto", pt: "Distinto", de: "Eindeutig" },
         description: Localized {

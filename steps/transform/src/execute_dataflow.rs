@@ -55,7 +55,6 @@ impl StepPlugin for ExecuteDataflow {
     const META: StepMeta = StepMeta {
         id: "execute_dataflow",
         group: Group::Transform,
-        starts_flow: false,
         calls_outside: false,
         title: Localized {
             en: "Execute dataflow",

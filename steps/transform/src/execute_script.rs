@@ -33,7 +33,6 @@ impl StepPlugin for ExecuteScript {
     const META: StepMeta = StepMeta {
         id: "execute_script",
         group: Group::Transform,
-        starts_flow: false,
         calls_outside: false,
         title: Localized {
             en: "Execute script",

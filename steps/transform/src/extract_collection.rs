@@ -29,7 +29,6 @@ impl StepPlugin for ExtractCollection {
     const META: StepMeta = StepMeta {
         id: "extract_collection",
         group: Group::Transform,
-        starts_flow: false,
         calls_outside: false,
         title: Localized {
             en: "Extract collection",

@@ -41,7 +41,6 @@ impl StepPlugin for FilterSource {
     const META: StepMeta = StepMeta {
         id: "filter_source",
         group: Group::Transform,
-        starts_flow: false,
         calls_outside: false,
         title: Localized {
             en: "Filter source",

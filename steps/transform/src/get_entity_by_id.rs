@@ -37,7 +37,6 @@ impl StepPlugin for GetEntityById {
     const META: StepMeta = StepMeta {
         id: "get_entity_by_id",
         group: Group::Transform,
-        starts_flow: false,
         calls_outside: false,
         title: Localized {
             en: "Get entity by id",

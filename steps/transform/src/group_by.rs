@@ -43,7 +43,6 @@ impl StepPlugin for GroupBy {
     const META: StepMeta = StepMeta {
         id: "group_by",
         group: Group::Transform,
-        starts_flow: false,
         calls_outside: false,
         title: Localized {
             en: "Group by",

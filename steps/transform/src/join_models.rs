@@ -60,7 +60,6 @@ impl StepPlugin for JoinModels {
     const META: StepMeta = StepMeta {
         id: "join_models",
         group: Group::Transform,
-        starts_flow: false,
         calls_outside: false,
         title: Localized {
             en: "Join models",

@@ -43,7 +43,6 @@ impl StepPlugin for LookupReference {
     const META: StepMeta = StepMeta {
         id: "lookup_reference",
         group: Group::Transform,
-        starts_flow: false,
         calls_outside: false,
         title: Localized {
             en: "Lookup reference",

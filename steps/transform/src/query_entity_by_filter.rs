@@ -118,7 +118,6 @@ impl StepPlugin for QueryEntityByFilter {
     const META: StepMeta = StepMeta {
         id: "query_entity_by_filter",
         group: Group::Transform,
-        starts_flow: false,
         calls_outside: false,
         title: Localized {
             en: "Query entity by filter",

@@ -36,7 +36,6 @@ impl StepPlugin for SelectMany {
     const META: StepMeta = StepMeta {
         id: "select_many",
         group: Group::Transform,
-        starts_flow: false,
         calls_outside: false,
         title: Localized {
             en: "Select many",

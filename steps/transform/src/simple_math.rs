@@ -80,7 +80,6 @@ impl StepPlugin for SimpleMath {
     const META: StepMeta = StepMeta {
         id: "simple_math",
         group: Group::Transform,
-        starts_flow: false,
         calls_outside: false,
         title: Localized {
             en: "Simple math",

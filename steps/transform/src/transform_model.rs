@@ -59,7 +59,6 @@ impl StepPlugin for TransformModel {
     const META: StepMeta = StepMeta {
         id: "transform_model",
         group: Group::Transform,
-        starts_flow: false,
         calls_outside: false,
         title: Localized {
             en: "Transform model",

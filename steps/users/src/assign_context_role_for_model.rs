@@ -67,7 +67,6 @@ impl StepPlugin for AssignContextRoleForModel {
     const META: StepMeta = StepMeta {
         id: "assign_context_role_for_model",
         group: Group::Users,
-        starts_flow: false,
         calls_outside: false,
         title: Localized {
             en: "Assign context role for model",

@@ -120,7 +120,6 @@ impl StepPlugin for ConfirmOneTimeCodeForUser {
     const META: StepMeta = StepMeta {
         id: "confirm_one_time_code_for_user",
         group: Group::Users,
-        starts_flow: false,
         calls_outside: false,
         title: Localized {
             en: "Confirm one-time code for user",

@@ -41,7 +41,6 @@ impl StepPlugin for ConfirmUserEmail {
     const META: StepMeta = StepMeta {
         id: "confirm_user_email",
         group: Group::Users,
-        starts_flow: false,
         calls_outside: false,
         title: Localized {
             en: "Confirm user email",

@@ -42,7 +42,6 @@ impl StepPlugin for ConfirmUserEmailRequest {
     const META: StepMeta = StepMeta {
         id: "confirm_user_email_request",
         group: Group::Users,
-        starts_flow: false,
         calls_outside: false,
         title: Localized {
             en: "Confirm user email request",

@@ -50,7 +50,6 @@ impl StepPlugin for EnrolAuthenticatorApp {
     const META: StepMeta = StepMeta {
         id: "enrol_authenticator_app",
         group: Group::Users,
-        starts_flow: false,
         calls_outside: false,
         title: Localized {
             en: "Enrol authenticator app",

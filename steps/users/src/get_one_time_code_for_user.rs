@@ -89,7 +89,6 @@ impl StepPlugin for GetOneTimeCodeForUser {
     const META: StepMeta = StepMeta {
         id: "get_one_time_code_for_user",
         group: Group::Users,
-        starts_flow: false,
         calls_outside: false,
         title: Localized {
             en: "Get one-time code for user",

@@ -52,7 +52,6 @@ impl StepPlugin for GetUserInfo {
     const META: StepMeta = StepMeta {
         id: "get_user_info",
         group: Group::Users,
-        starts_flow: false,
         calls_outside: false,
         title: Localized {
             en: "Get user info",

@@ -53,7 +53,6 @@ impl StepPlugin for LoginWithPassword {
     const META: StepMeta = StepMeta {
         id: "login_with_password",
         group: Group::Users,
-        starts_flow: false,
         calls_outside: false,
         title: Localized {
             en: "Login with password",

@@ -38,7 +38,6 @@ impl StepPlugin for RemoveAssignedRolesForUser {
     const META: StepMeta = StepMeta {
         id: "remove_assigned_roles_for_user",
         group: Group::Users,
-        starts_flow: false,
         calls_outside: false,
         title: Localized {
             en: "Remove assigned roles for user",

@@ -48,7 +48,6 @@ impl StepPlugin for ResetUserPassword {
     const META: StepMeta = StepMeta {
         id: "reset_user_password",
         group: Group::Users,
-        starts_flow: false,
         calls_outside: false,
         title: Localized {
             en: "Reset user password",

@@ -21,7 +21,6 @@ impl StepPlugin for ResetUserPasswordRequest {
     const META: StepMeta = StepMeta {
         id: "reset_user_password_request",
         group: Group::Users,
-        starts_flow: false,
         calls_outside: false,
         title: Localized {
             en: "Reset user password request",

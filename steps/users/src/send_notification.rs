@@ -62,7 +62,6 @@ impl StepPlugin for SendNotification {
     const META: StepMeta = StepMeta {
         id: "send_notification",
         group: Group::Users,
-        starts_flow: false,
         calls_outside: true,
         title: Localized {
             en: "Send notification",

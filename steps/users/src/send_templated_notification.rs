@@ -90,7 +90,6 @@ impl StepPlugin for SendTemplatedNotification {
     const META: StepMeta = StepMeta {
         id: "send_templated_notification",
         group: Group::Users,
-        starts_flow: false,
         calls_outside: true,
         title: Localized {
             en: "Send templated notification",

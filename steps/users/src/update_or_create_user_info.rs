@@ -115,7 +115,6 @@ impl StepPlugin for UpdateOrCreateUserInfo {
     const META: StepMeta = StepMeta {
         id: "update_or_create_user_info",
         group: Group::Users,
-        starts_flow: false,
         calls_outside: false,
         title: Localized {
             en: "Update or create user info",
