@@ -533,3 +533,21 @@ fn a_component_reads_the_entries_of_another_saved_one_and_follows_its_changes() 
     assert_eq!(stale.status, 500, "{}", stale.text);
     assert!(stale.text.contains("\\\"Vin\\\" is not a primary-key field of Cars"), "{}", stale.text);
 }
+
+#[test]
+fn items_a_step_fails_on_without_stopping_are_counted_in_the_metrics() {
+    let server = Server::start();
+    let rows = json!({"name": "Rows", "dataflows": [{"name": "F", "stages": [{"name": "s", "steps": [
+        {"name": "in", "type": "get_action_model"},
+        {"name": "rows", "type": "extract_collection", "source": "in", "settings": {"path": "data.Rows"}},
+        {"name": "check", "type": "execute_script", "source": "rows", "onError": "continue",
+         "settings": {"script": "if item.n == 2 { throw \"row 2 is bad\"; }"}},
+        {"name": "out", "type": "write_response", "source": "check"}]}]}]})
+    .to_string();
+    assert_eq!(server.admin("PUT", "/api/components/Rows", Some(&rows)).status, 200);
+    let body = r#"{"data": {"Rows": [{"n": 1}, {"n": 2}, {"n": 3}]}}"#;
+    let run = server.admin("POST", "/api/components/Rows/dataflows/F/execute", Some(body));
+    assert_eq!((run.status, run.body["response"].as_array().map(Vec::len)), (200, Some(2)), "{}", run.text);
+    let metrics = server.admin("GET", "/metrics", None).text;
+    assert!(metrics.contains("sluice_step_item_failures_total{outcome=\"dropped\"} 1"), "{metrics}");
+}

@@ -114,9 +114,42 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
+/// What an Execute dataflow call costs: 100 items each calling a dataflow of two steps, against
+/// the same 100 items passing a step that does nothing.
+fn calls(c: &mut Criterion) {
+    let engine = Engine::new().unwrap_or_else(|e| panic!("{e}"));
+    let (cx, opts) = (RunContext::default(), RunOptions::default());
+    let with = |middle: Value| {
+        let file = json!({"name": "Calls", "dataflows": [
+            {"name": "Main", "stages": [{"name": "s", "steps": [
+                {"name": "in", "type": "get_action_model"},
+                {"name": "x", "type": "extract_collection", "source": "in", "settings": {"path": "data.lines"}},
+                middle,
+                {"name": "out", "type": "write_response", "source": "m"}]}]},
+            {"name": "Callee", "stages": [{"name": "s", "steps": [
+                {"name": "in", "type": "get_action_model"},
+                {"name": "out", "type": "write_response", "source": "in"}]}]}]});
+        engine.load("calls", file.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let calling =
+        with(json!({"name": "m", "type": "execute_dataflow", "source": "x", "settings": {"dataflow": "Callee"}}));
+    let passing = with(json!({"name": "m", "type": "transform_model", "source": "x"}));
+    let lines: Vec<Value> = (0..100).map(|i| json!({"data": {"A": i}})).collect();
+    let input = json!({"data": {"lines": lines}});
+    let mut group = c.benchmark_group("execute_dataflow");
+    group.throughput(Throughput::Elements(100));
+    group.bench_function("100_items_each_calling_a_2_step_dataflow", |b| {
+        b.iter(|| calling.run("Main", black_box(&input), &cx, opts).map(|o| o.response.len()))
+    });
+    group.bench_function("100_items_through_a_pass_through_step", |b| {
+        b.iter(|| passing.run("Main", black_box(&input), &cx, opts).map(|o| o.response.len()))
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
-    targets = bench
+    targets = bench, calls
 }
 criterion_main!(benches);
