@@ -586,6 +586,13 @@ impl BuildContext<'_> {
         Ok(path)
     }
 
+    /// Parses a path held by a setting that points into something other than the step's items
+    /// (a called dataflow's model, a request body, each element of an array, another step's
+    /// items): only its syntax is checked.
+    pub fn outer_path(&mut self, setting: &str, text: &str) -> Result<FieldPath, BuildError> {
+        FieldPath::parse(text).map_err(|e| self.invalid(setting, e.to_string(), None))
+    }
+
     /// Checks a field-or-value setting (its path, when it is one).
     pub fn value_source(&mut self, setting: &str, given: &FieldOrValue) -> Result<ValueSource, BuildError> {
         match given {

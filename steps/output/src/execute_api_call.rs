@@ -161,9 +161,7 @@ impl StepPlugin for ExecuteApiCall {
         let mut body = Vec::new();
         for (i, field) in settings.body_mapping.iter().enumerate() {
             let from = cx.path(&format!("bodyMapping/{i}/from"), &field.from);
-            // A path in the body, not in the model.
-            let to = FieldPath::parse(&field.to)
-                .map_err(|e| cx.invalid(&format!("bodyMapping/{i}/to"), e.to_string(), None));
+            let to = cx.outer_path(&format!("bodyMapping/{i}/to"), &field.to);
             match (from, to) {
                 (Ok(from), Ok(to)) => body.push((from, to)),
                 (Err(e), _) | (_, Err(e)) => failed = Some(e),

@@ -83,10 +83,7 @@ impl StepPlugin for CalculateArray {
         let mut failed = None;
         for (i, calc) in settings.operations.into_iter().enumerate() {
             let path = cx.path(&format!("operations/{i}/path"), &calc.path);
-            let field = calc.field.map(|f| {
-                // A path inside each element, not in the model: parsed without the model's checks.
-                FieldPath::parse(&f).map_err(|e| cx.invalid(&format!("operations/{i}/field"), e.to_string(), None))
-            });
+            let field = calc.field.map(|f| cx.outer_path(&format!("operations/{i}/field"), &f));
             let result = cx.result_path(&format!("operations/{i}/result"), &calc.result);
             match (path, field.transpose(), result) {
                 (Ok(path), Ok(field), Ok(result)) => calculations.push((path, field, calc.function, result)),

@@ -102,9 +102,7 @@ impl StepPlugin for ExecuteDataflow {
         let mut failed = None;
         for (i, m) in settings.input_mapping.iter().enumerate() {
             let from = cx.path(&format!("inputMapping/{i}/from"), &m.from);
-            // A path in the called dataflow's model, which this component's checks do not cover.
-            let to =
-                FieldPath::parse(&m.to).map_err(|e| cx.invalid(&format!("inputMapping/{i}/to"), e.to_string(), None));
+            let to = cx.outer_path(&format!("inputMapping/{i}/to"), &m.to);
             match (from, to) {
                 (Ok(from), Ok(to)) => mapping.push((from, to)),
                 (Err(e), _) | (_, Err(e)) => failed = Some(e),

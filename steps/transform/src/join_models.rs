@@ -132,13 +132,11 @@ impl StepPlugin for JoinModels {
     fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
         let right = cx.reads_step("rightStep", &settings.right_step);
         let left_key = cx.path("leftKey", &settings.left_key);
-        // A path in the right step's items, which this step's checks do not cover.
-        let right_key = FieldPath::parse(&settings.right_key).map_err(|e| cx.invalid("rightKey", e.to_string(), None));
+        let right_key = cx.outer_path("rightKey", &settings.right_key);
         let mut map = Vec::new();
         let mut failed = None;
         for (i, field) in settings.map.iter().enumerate() {
-            let from =
-                FieldPath::parse(&field.from).map_err(|e| cx.invalid(&format!("map/{i}/from"), e.to_string(), None));
+            let from = cx.outer_path(&format!("map/{i}/from"), &field.from);
             match (from, cx.result_path(&format!("map/{i}/to"), &field.to)) {
                 (Ok(from), Ok(to)) => map.push((from, to)),
                 (Err(e), _) | (_, Err(e)) => failed = Some(e),
