@@ -1,7 +1,9 @@
 //! The subcommands.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 use sluice::clock::rfc3339;
@@ -145,15 +147,24 @@ pub fn run(
     let bytes = read(file)?;
     let input = input.read()?;
     let others: Vec<Vec<u8>> = with.iter().map(|other| read(other)).collect::<Result<_, _>>()?;
-    let directory = sluice::entries::directory_of(others.iter().filter_map(|bytes| std::str::from_utf8(bytes).ok()));
-    let plan = match engine.load_among(&file.display().to_string(), &bytes, &directory) {
-        Ok(plan) => plan,
+    let texts = std::iter::once(&bytes).chain(&others).filter_map(|bytes| std::str::from_utf8(bytes).ok());
+    let directory = sluice::entries::directory_of(texts);
+    let load = |path: &Path, bytes: &[u8]| match engine.load_among(&path.display().to_string(), bytes, &directory) {
+        Ok(plan) => Ok(Arc::new(plan)),
         Err(LoadError::Invalid { diagnostics, .. }) => {
-            print_diagnostics(file, &diagnostics);
-            return Err(Failure::Invalid);
+            print_diagnostics(path, &diagnostics);
+            Err(Failure::Invalid)
         }
-        Err(e @ LoadError::Io { .. }) => return Err(Failure::Environment(e.to_string())),
+        Err(e @ LoadError::Io { .. }) => Err(Failure::Environment(e.to_string())),
     };
+    let plan = load(file, &bytes)?;
+    // The other components' dataflows may be called (Execute dataflow).
+    let called: HashMap<String, Arc<sluice::Plan>> = with
+        .iter()
+        .zip(&others)
+        .map(|(path, bytes)| load(path, bytes).map(|p| (p.name().to_owned(), p)))
+        .collect::<Result<_, _>>()?;
+    engine.services().plans.set(move |name| called.get(name).cloned());
     match plan.run_recorded(dataflow, &input, &cx, RunOptions { trace_items: trace, ..Default::default() }).1 {
         Ok(outcome) => {
             if format == Format::Json {

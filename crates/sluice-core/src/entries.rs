@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::component::{Definitions, data_schema};
+use crate::component::{Access, Definitions, data_schema};
 use crate::store::ComponentStore;
 use crate::types::compile_with_formats;
 
@@ -18,6 +18,11 @@ use crate::types::compile_with_formats;
 pub trait ComponentDirectory {
     /// The definitions of the component named `name`, when there is one.
     fn definitions(&self, name: &str) -> Option<Definitions>;
+    /// The dataflows of the component named `name`, each with its access (for Execute
+    /// dataflow), when they are known.
+    fn dataflows(&self, _name: &str) -> Option<Vec<(String, Access)>> {
+        None
+    }
     /// The names of the components it knows (to suggest one for a misspelt name).
     fn names(&self) -> Vec<String>;
 }
@@ -45,20 +50,55 @@ impl ComponentDirectory for BTreeMap<String, Definitions> {
     }
 }
 
+/// What other components see of a component: its definitions, and its dataflows with their
+/// access.
+#[derive(Debug, Clone, Default)]
+pub struct ComponentHead {
+    /// Its definitions.
+    pub definitions: Definitions,
+    /// Its dataflows' names, each with its access.
+    pub dataflows: Vec<(String, Access)>,
+}
+
+impl ComponentHead {
+    /// The head of a component file's text with its name (`None` when it does not parse).
+    pub fn read(text: &str) -> Option<(String, ComponentHead)> {
+        #[derive(serde::Deserialize)]
+        struct Flow {
+            name: String,
+            #[serde(default)]
+            access: Access,
+        }
+        #[derive(serde::Deserialize)]
+        struct Head {
+            name: String,
+            #[serde(default)]
+            definitions: Definitions,
+            #[serde(default)]
+            dataflows: Vec<Flow>,
+        }
+        let head: Head = serde_json::from_str(text).ok()?;
+        let dataflows = head.dataflows.into_iter().map(|f| (f.name, f.access)).collect();
+        Some((head.name, ComponentHead { definitions: head.definitions, dataflows }))
+    }
+}
+
+impl ComponentDirectory for BTreeMap<String, ComponentHead> {
+    fn definitions(&self, name: &str) -> Option<Definitions> {
+        self.get(name).map(|head| head.definitions.clone())
+    }
+    fn dataflows(&self, name: &str) -> Option<Vec<(String, Access)>> {
+        self.get(name).map(|head| head.dataflows.clone())
+    }
+    fn names(&self) -> Vec<String> {
+        self.keys().cloned().collect()
+    }
+}
+
 /// The components of several component files, by name (the files loaded together): a file
 /// that does not parse is left out (loading it says why).
-pub fn directory_of<'t>(texts: impl IntoIterator<Item = &'t str>) -> BTreeMap<String, Definitions> {
-    #[derive(serde::Deserialize)]
-    struct Head {
-        name: String,
-        #[serde(default)]
-        definitions: Definitions,
-    }
-    texts
-        .into_iter()
-        .filter_map(|text| serde_json::from_str::<Head>(text).ok())
-        .map(|head| (head.name, head.definitions))
-        .collect()
+pub fn directory_of<'t>(texts: impl IntoIterator<Item = &'t str>) -> BTreeMap<String, ComponentHead> {
+    texts.into_iter().filter_map(ComponentHead::read).collect()
 }
 
 /// The components saved in a store (the server's): each read at its latest version, and
@@ -80,17 +120,23 @@ impl<'s> SavedComponents<'s> {
     }
 }
 
+impl SavedComponents<'_> {
+    /// The head of the saved component `name`, its version remembered.
+    fn head(&self, name: &str) -> Option<ComponentHead> {
+        let saved = self.store.get_component(name, None).ok()??;
+        let (_, head) = ComponentHead::read(&saved.source)?;
+        self.read.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((saved.name, saved.version));
+        Some(head)
+    }
+}
+
 impl ComponentDirectory for SavedComponents<'_> {
     fn definitions(&self, name: &str) -> Option<Definitions> {
-        #[derive(serde::Deserialize)]
-        struct DefinitionsOnly {
-            #[serde(default)]
-            definitions: Definitions,
-        }
-        let saved = self.store.get_component(name, None).ok()??;
-        let parsed: DefinitionsOnly = serde_json::from_str(&saved.source).ok()?;
-        self.read.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((saved.name, saved.version));
-        Some(parsed.definitions)
+        self.head(name).map(|head| head.definitions)
+    }
+
+    fn dataflows(&self, name: &str) -> Option<Vec<(String, Access)>> {
+        self.head(name).map(|head| head.dataflows)
     }
 
     fn names(&self) -> Vec<String> {

@@ -479,21 +479,36 @@ impl BuildContext<'_> {
         })
     }
 
-    /// Checks that the setting `setting` names a dataflow of this component that this one may
-    /// call (it exists, and admits whoever this one admits), and records the call: calls
-    /// that go round in a circle are refused once every dataflow is built.
-    pub fn calls_dataflow(&mut self, setting: &str, name: &str) -> Result<(), BuildError> {
-        let Some((_, access)) = self.dataflows.iter().find(|(n, _)| n == name) else {
-            let hint = suggestion(name, self.dataflows.iter().map(|(n, _)| n.as_str())).map_or_else(
+    /// Checks that the setting `setting` names a dataflow this one may call: of this component,
+    /// or of `component` (another one the directory knows); it must exist and admit whoever
+    /// this one admits. Calls within the component are recorded: calls that go round in a
+    /// circle are refused once every dataflow is built (calls into other components are
+    /// bounded at run time).
+    pub fn calls_dataflow(&mut self, setting: &str, component: Option<&str>, name: &str) -> Result<(), BuildError> {
+        let other = component.filter(|c| *c != self.component);
+        let known = match other {
+            None => self.dataflows.to_vec(),
+            Some(other) => match self.directory.dataflows(other) {
+                Some(known) => known,
+                None => {
+                    let hint = "load the components together (a folder of component files, or saved on the server)";
+                    let message = format!("there is no component named \"{other}\" whose dataflows are known here");
+                    return Err(self.invalid("component", message, Some(hint.into())));
+                }
+            },
+        };
+        let whose = other.map_or_else(|| "this component".to_owned(), |c| format!("component {c}"));
+        let Some((_, access)) = known.iter().find(|(n, _)| n == name) else {
+            let hint = suggestion(name, known.iter().map(|(n, _)| n.as_str())).map_or_else(
                 || {
                     format!(
                         "its dataflows are {}",
-                        self.dataflows.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+                        known.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
                     )
                 },
                 |s| format!("did you mean \"{s}\"?"),
             );
-            return Err(self.invalid(setting, format!("this component has no dataflow named \"{name}\""), Some(hint)));
+            return Err(self.invalid(setting, format!("{whose} has no dataflow named \"{name}\""), Some(hint)));
         };
         let caller =
             self.dataflows.iter().find(|(n, _)| n == self.dataflow).map(|(_, a)| a.clone()).unwrap_or_default();
@@ -510,13 +525,15 @@ impl BuildContext<'_> {
                 Some(format!("give {} an access at least as strict", self.dataflow)),
             ));
         }
-        let pointer = format!("{}/{setting}", self.settings_pointer);
-        self.calls.push(DataflowCall {
-            from: self.dataflow.to_owned(),
-            to: name.to_owned(),
-            pointer,
-            step: self.step.to_owned(),
-        });
+        if other.is_none() {
+            let pointer = format!("{}/{setting}", self.settings_pointer);
+            self.calls.push(DataflowCall {
+                from: self.dataflow.to_owned(),
+                to: name.to_owned(),
+                pointer,
+                step: self.step.to_owned(),
+            });
+        }
         Ok(())
     }
 

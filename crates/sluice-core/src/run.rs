@@ -144,10 +144,18 @@ pub(crate) struct Caller<'r> {
 }
 
 impl StepContext<'_> {
-    /// Runs the dataflow `name` of the component on `input`, as the caller, and gives the
-    /// items it answered; its trace goes into this step's (the first calls').
-    pub fn run_dataflow(&mut self, name: &str, input: &Value) -> Result<Vec<Item>, StepError> {
+    /// Runs the dataflow `name` of this component, or of `component`, on `input`, as the
+    /// caller, and gives the items it answered; its trace goes into this step's (the first
+    /// calls').
+    pub fn run_dataflow(&mut self, component: Option<&str>, name: &str, input: &Value) -> Result<Vec<Item>, StepError> {
         let run = self.run;
+        let other = match component {
+            Some(component) if self.caller.as_ref().is_some_and(|c| c.plan.name() != component) => {
+                let found = self.services.plans.find(component);
+                Some(found.ok_or_else(|| StepError::new(format!("component {component} is not loaded here")))?)
+            }
+            _ => None,
+        };
         let Some(caller) = self.caller.as_mut() else {
             return Err(StepError::new("a dataflow can be called only from a dataflow of its component"));
         };
@@ -156,8 +164,9 @@ impl StepContext<'_> {
                 "calls nest deeper than {MAX_CALL_DEPTH} dataflows; a dataflow calls itself through its input, or the chain is too long"
             )));
         }
-        let flow = caller.plan.find_dataflow(name).map_err(|e| StepError::new(e.to_string()))?;
-        let outcome = caller.plan.run_flow(flow, input, None, run, caller.options, caller.depth + 1);
+        let plan = other.as_deref().unwrap_or(caller.plan);
+        let flow = plan.find_dataflow(name).map_err(|e| StepError::new(e.to_string()))?;
+        let outcome = plan.run_flow(flow, input, None, run, caller.options, caller.depth + 1);
         match outcome {
             Ok(outcome) => {
                 if caller.calls.len() < MAX_TRACED_CALLS {

@@ -25,6 +25,34 @@ pub struct Services {
     pub public_url: Option<Arc<str>>,
     /// The services outside Sluice that dataflows may call (Execute API call).
     pub connectors: Arc<crate::connectors::Connectors>,
+    /// Where runs find other components' plans (Execute dataflow into another component).
+    pub plans: Arc<OtherPlans>,
+}
+
+/// Where runs find the plans of other components, set once by the host that holds them (the
+/// server's saved components, the components `sluice test` loads together).
+#[derive(Default)]
+pub struct OtherPlans(std::sync::OnceLock<PlanFinder>);
+
+/// Finds the plan of a component by name.
+type PlanFinder = Box<dyn Fn(&str) -> Option<Arc<crate::plan::Plan>> + Send + Sync>;
+
+impl std::fmt::Debug for OtherPlans {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() { "OtherPlans(set)" } else { "OtherPlans(none)" })
+    }
+}
+
+impl OtherPlans {
+    /// Sets how plans are found (once: a later call changes nothing).
+    pub fn set(&self, find: impl Fn(&str) -> Option<Arc<crate::plan::Plan>> + Send + Sync + 'static) {
+        let _ = self.0.set(Box::new(find));
+    }
+
+    /// The plan of the component `name`, when the host has one.
+    pub fn find(&self, name: &str) -> Option<Arc<crate::plan::Plan>> {
+        self.0.get().and_then(|find| find(name))
+    }
 }
 
 impl std::fmt::Debug for Services {
@@ -49,6 +77,7 @@ impl Services {
             courier: Arc::new(NoCourier),
             public_url: None,
             connectors: Arc::default(),
+            plans: Arc::default(),
         }
     }
 

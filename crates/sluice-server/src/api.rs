@@ -324,7 +324,7 @@ fn load_problems(e: &LoadError) -> String {
 }
 
 /// The plan of a saved component, compiled once per version.
-fn plan_of(state: &AppState, name: &str) -> Result<Arc<Plan>, ApiError> {
+pub(crate) fn plan_of(state: &AppState, name: &str) -> Result<Arc<Plan>, ApiError> {
     let store = &state.engine.services().store;
     // Only the version is read per request; the file is read when a new version appears.
     let version = store.component_version(name)?.ok_or_else(|| unknown_component(name))?;

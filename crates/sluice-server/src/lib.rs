@@ -829,6 +829,10 @@ async fn asset(content_type: &'static str, body: &'static str) -> impl IntoRespo
 
 /// The router with every route, the body limit and the timeout.
 pub fn router(state: Arc<AppState>, config: &ServerConfig) -> Router {
+    // Execute dataflow into another saved component runs that component's latest plan (held
+    // weakly: the plans hold the services that hold this).
+    let weak = Arc::downgrade(&state);
+    state.engine.services().plans.set(move |name| weak.upgrade().and_then(|state| api::plan_of(&state, name).ok()));
     let mut router = Router::new();
     for route in routes() {
         let rules =

@@ -551,3 +551,24 @@ fn items_a_step_fails_on_without_stopping_are_counted_in_the_metrics() {
     let metrics = server.admin("GET", "/metrics", None).text;
     assert!(metrics.contains("sluice_step_item_failures_total{outcome=\"dropped\"} 1"), "{metrics}");
 }
+
+#[test]
+fn a_dataflow_calls_a_dataflow_of_another_saved_component() {
+    let server = Server::start();
+    let pricing = json!({"name": "Pricing", "dataflows": [{"name": "Price", "stages": [{"name": "s", "steps": [
+        {"name": "in", "type": "get_action_model"},
+        {"name": "double", "type": "execute_script", "source": "in", "settings": {"script": "item.doubled = item.data.N * 2;"}},
+        {"name": "out", "type": "write_response", "source": "double"}]}]}]})
+    .to_string();
+    let shop = json!({"name": "Shop", "dataflows": [{"name": "Quote", "stages": [{"name": "s", "steps": [
+        {"name": "in", "type": "get_action_model"},
+        {"name": "price", "type": "execute_dataflow", "source": "in", "settings": {"component": "Pricing", "dataflow": "Price"}},
+        {"name": "out", "type": "write_response", "source": "price"}]}]}]})
+    .to_string();
+    assert_eq!(server.admin("PUT", "/api/components/Shop", Some(&shop)).status, 422, "Pricing is not saved yet");
+    assert_eq!(server.admin("PUT", "/api/components/Pricing", Some(&pricing)).status, 200);
+    assert_eq!(server.admin("PUT", "/api/components/Shop", Some(&shop)).status, 200);
+    let quote = server.admin("POST", "/api/components/Shop/dataflows/Quote/execute", Some(r#"{"data": {"N": 21}}"#));
+    assert_eq!(quote.status, 200, "{}", quote.text);
+    assert_eq!(quote.body["response"][0]["_Result"][0]["doubled"], 42, "{}", quote.text);
+}

@@ -30,10 +30,9 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use sluice_core::component::Definitions;
 use sluice_core::connectors::{ApiClient, ApiRequest, ApiResponse, Connector, Connectors};
 use sluice_core::duration::DurationSetting;
-use sluice_core::entries::EntryKind;
+use sluice_core::entries::{ComponentHead, EntryKind};
 use sluice_core::resilience::CallError;
 use sluice_core::store::{EntryWrite, MemoryStore, Store};
 use sluice_core::{Clock, Engine, LoadError, ManualClock, Plan, RunContext, RunError, RunOptions, Services};
@@ -298,7 +297,7 @@ pub fn run_folder_on(folder: &Path, fresh: &StoreMaker<'_>) -> Result<SuiteRepor
 struct Setting<'s> {
     connectors: &'s BTreeMap<String, MockConnector>,
     sources: &'s [(String, String)],
-    directory: &'s BTreeMap<String, Definitions>,
+    directory: &'s BTreeMap<String, ComponentHead>,
     users: Option<&'s (String, Vec<sluice_core::store::User>)>,
     start: i64,
     fresh: &'s StoreMaker<'s>,
@@ -330,7 +329,7 @@ fn run_case(case: &Case, setting: &Setting<'_>) -> Result<Vec<String>, TestError
         import(services.store.as_ref(), text, parsed).map_err(setup)?;
     }
     for (component, entries) in &case.given.entries {
-        let definitions = directory.get(component).cloned().ok_or_else(|| {
+        let definitions = directory.get(component).map(|head| head.definitions.clone()).ok_or_else(|| {
             TestError::Invalid(format!(
                 "case \"{}\": given entries of \"{component}\", which no component file is",
                 case.name
@@ -351,16 +350,22 @@ fn run_case(case: &Case, setting: &Setting<'_>) -> Result<Vec<String>, TestError
         }
     }
     let engine = Engine::builder().services(services.clone()).build().map_err(|e| TestError::Invalid(e.to_string()))?;
-    let plans: BTreeMap<String, Plan> = sources
+    let plans: BTreeMap<String, Arc<Plan>> = sources
         .iter()
         .map(|(origin, text)| match engine.load_among(origin, text.as_bytes(), directory) {
-            Ok(plan) => Ok((plan.name().to_owned(), plan)),
+            Ok(plan) => Ok((plan.name().to_owned(), Arc::new(plan))),
             Err(LoadError::Invalid { origin, diagnostics }) => Err(TestError::Invalid(
                 diagnostics.iter().map(|d| format!("{origin}:{d}")).collect::<Vec<_>>().join("\n"),
             )),
             Err(other) => Err(TestError::Invalid(other.to_string())),
         })
         .collect::<Result<_, _>>()?;
+    // Execute dataflow may call into the other components of the folder (held weakly: the
+    // plans hold the services that hold this).
+    let held = Arc::new(plans);
+    let weak = Arc::downgrade(&held);
+    services.plans.set(move |name| weak.upgrade().and_then(|plans| plans.get(name).cloned()));
+    let plans = held;
     let mut failures = Vec::new();
     let mut vars = Vars::new();
     for (i, run) in case.runs.iter().enumerate() {

@@ -1,5 +1,5 @@
-//! `execute_dataflow`: runs another dataflow of the component for each item and keeps what it
-//! answered (Aqtra's `_Result`).
+//! `execute_dataflow`: runs another dataflow, of this component or another loaded with it, for
+//! each item and keeps what it answered (Aqtra's `_Result`).
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -13,8 +13,12 @@ use sluice_core::{
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ExecuteDataflowSettings {
-    /// The dataflow to run, a dataflow of this component other than this one (directly or
-    /// through others: calls cannot go round in a circle).
+    /// The component whose dataflow runs (its system name); default this component. Another
+    /// component must be loaded with this one (saved on the server, or in the same folder).
+    #[serde(default)]
+    pub component: Option<String>,
+    /// The dataflow to run: of this component, one other than this one (directly or through
+    /// others: calls cannot go round in a circle).
     #[schemars(length(min = 1))]
     pub dataflow: String,
     /// Where the items the called dataflow answered (those reaching its Write response) go,
@@ -45,6 +49,7 @@ fn default_result() -> String {
 pub struct ExecuteDataflow;
 
 struct Call {
+    component: Option<String>,
     dataflow: String,
     result: FieldPath,
     mapping: Vec<(FieldPath, FieldPath)>,
@@ -64,13 +69,14 @@ impl StepPlugin for ExecuteDataflow {
             de: "Datenfluss ausführen",
         },
         description: Localized {
-            en: "Runs another dataflow of the component for each item and keeps its response in a field.",
-            fr: "Exécute un autre flux de données du composant pour chaque élément et garde sa réponse dans un champ.",
-            es: "Ejecuta otro flujo de datos del componente para cada elemento y guarda su respuesta en un campo.",
-            pt: "Executa outro fluxo de dados do componente para cada item e guarda a sua resposta num campo.",
-            de: "Führt für jedes Element einen anderen Datenfluss der Komponente aus und speichert seine Antwort in einem Feld.",
+            en: "Runs another dataflow, of this component or another, for each item and keeps its response in a field.",
+            fr: "Exécute un autre flux de données, de ce composant ou d'un autre, pour chaque élément et garde sa réponse dans un champ.",
+            es: "Ejecuta otro flujo de datos, de este componente u otro, para cada elemento y guarda su respuesta en un campo.",
+            pt: "Executa outro fluxo de dados, deste componente ou de outro, para cada item e guarda a sua resposta num campo.",
+            de: "Führt für jedes Element einen anderen Datenfluss dieser oder einer anderen Komponente aus und speichert seine Antwort in einem Feld.",
         },
         settings: &[
+            labels::COMPONENT,
             SettingLabel {
                 name: "dataflow",
                 label: Localized {
@@ -96,7 +102,7 @@ impl StepPlugin for ExecuteDataflow {
     };
 
     fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
-        let called = cx.calls_dataflow("dataflow", &settings.dataflow);
+        let called = cx.calls_dataflow("dataflow", settings.component.as_deref(), &settings.dataflow);
         let result = cx.result_path("resultField", &settings.result_field);
         let mut mapping = Vec::new();
         let mut failed = None;
@@ -112,7 +118,12 @@ impl StepPlugin for ExecuteDataflow {
         if let Some(e) = failed {
             return Err(e);
         }
-        Ok(BuiltStep::each(Call { dataflow: settings.dataflow, result: result?, mapping }))
+        Ok(BuiltStep::each(Call {
+            component: settings.component,
+            dataflow: settings.dataflow,
+            result: result?,
+            mapping,
+        }))
     }
 }
 
@@ -130,7 +141,7 @@ impl Step for Call {
             }
             Value::Object(model)
         };
-        let answered = cx.run_dataflow(&self.dataflow, &input)?;
+        let answered = cx.run_dataflow(self.component.as_deref(), &self.dataflow, &input)?;
         let list = answered.into_iter().map(Value::Object).collect();
         self.result.set(&mut item, Value::Array(list)).map_err(|e| StepError::at_setting("resultField", e))?;
         out.push(item);
@@ -182,10 +193,33 @@ mod tests {
     }
 
     #[test]
+    fn calls_a_dataflow_of_another_component_loaded_with_it() {
+        let engine = Engine::new().unwrap();
+        // Pricing has the same Price dataflow; Calls names it by component.
+        let pricing = component(json!({"dataflow": "Price"}), "signedIn").replace("\"Calls\"", "\"Pricing\"");
+        let calls = json!({"name": "Calls", "dataflows": [{"name": "Main", "stages": [{"name": "s", "steps": [
+            {"name": "in", "type": "get_action_model"},
+            {"name": "call", "type": "execute_dataflow", "source": "in", "settings": {"component": "Pricing", "dataflow": "Price"}},
+            {"name": "out", "type": "write_response", "source": "call"}]}]}]})
+        .to_string();
+        let directory = sluice_core::entries::directory_of([pricing.as_str(), calls.as_str()]);
+        let pricing = std::sync::Arc::new(engine.load_among("pricing.json", pricing.as_bytes(), &directory).unwrap());
+        let calls = engine.load_among("calls.json", calls.as_bytes(), &directory).unwrap();
+        let run = || calls.run("Main", &json!({"data": {"N": 4}}), &Default::default(), Default::default());
+        let err = run().unwrap_err();
+        assert!(err.to_string().contains("component Pricing is not loaded here"), "{err}");
+        engine.services().plans.set(move |name| (name == "Pricing").then(|| pricing.clone()));
+        assert_eq!(run().unwrap().response[0]["_Result"][0]["doubled"], 8);
+    }
+
+    #[test]
     fn unknown_circular_and_stricter_calls_are_load_errors() {
         let unknown = problems(&component(json!({"dataflow": "Prize"}), "signedIn"));
         assert_eq!(unknown[0].pointer, "/dataflows/0/stages/0/steps/1/settings/dataflow");
         assert_eq!(unknown[0].message, "this component has no dataflow named \"Prize\"");
+        let elsewhere = problems(&component(json!({"component": "Pricing", "dataflow": "Price"}), "signedIn"));
+        assert_eq!(elsewhere[0].pointer, "/dataflows/0/stages/0/steps/1/settings/component");
+        assert_eq!(elsewhere[0].message, "there is no component named \"Pricing\" whose dataflows are known here");
         assert_eq!(unknown[0].hint.as_deref(), Some("did you mean \"Price\"?"));
         let itself = problems(&component(json!({"dataflow": "Main"}), "signedIn"));
         assert_eq!(itself[0].message, "Main calls itself (Main → Main): calls cannot go round in a circle");
