@@ -416,6 +416,8 @@ impl Loader<'_> {
         }
         // Sources must name a step placed earlier; the first step with a name wins.
         let first_index = |name: &str| index.get(name).copied();
+        // Every step's name, once (each step sees those placed before it).
+        let names: Vec<Option<&str>> = steps.iter().map(|s| s.name).collect();
         let mut compiled = Vec::new();
         // What each step and those upstream of it declared they write (`None`: any field), and
         // every field they name as written (for completions).
@@ -483,7 +485,7 @@ impl Loader<'_> {
                 dataflow,
                 dataflows,
                 calls: &mut self.calls,
-                earlier: steps[..i].iter().map(|s| s.name).collect(),
+                earlier: &names[..i],
                 reads: Vec::new(),
                 problems: &mut self.problems,
                 secrets: &mut *secrets,

@@ -355,7 +355,7 @@ pub struct BuildContext<'a> {
     /// The dataflows the steps built so far call (Execute dataflow), for the cycle check.
     pub(crate) calls: &'a mut Vec<DataflowCall>,
     /// The names of the steps placed before this one, by index.
-    pub(crate) earlier: Vec<Option<&'a str>>,
+    pub(crate) earlier: &'a [Option<&'a str>],
     /// The earlier steps whose items this one reads besides its source's (Join models).
     pub(crate) reads: Vec<usize>,
     pub(crate) problems: &'a mut Vec<Problem>,

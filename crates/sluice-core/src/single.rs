@@ -90,7 +90,7 @@ impl Engine {
             dataflow: "",
             dataflows: &[],
             calls: &mut Vec::new(),
-            earlier: Vec::new(),
+            earlier: &[],
             reads: Vec::new(),
             problems: &mut problems,
             // A step on its own: its items may hold any field.
