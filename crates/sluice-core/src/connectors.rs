@@ -225,32 +225,17 @@ pub fn parse_connectors(text: &str, env: impl Fn(&str) -> Option<String>) -> Res
                 },
             }
         }
-        let timeout = match spec.timeout.as_ref().map(|t| t.within(1, 300_000)) {
-            None => Some(DEFAULT_TIMEOUT),
-            Some(Ok(ms)) => Some(Duration::from_millis(u64::try_from(ms).unwrap_or_default())),
-            Some(Err((why, _))) => {
-                fail(format!("timeout: {why}"));
-                None
-            }
-        };
-        let delay = match spec.retry.as_ref().and_then(|r| r.delay.as_ref()).map(|d| d.within(0, 60_000)) {
-            None => Duration::from_secs(1),
-            Some(Ok(ms)) => Duration::from_millis(u64::try_from(ms).unwrap_or_default()),
-            Some(Err((why, _))) => {
-                fail(format!("retry delay: {why}"));
-                Duration::from_secs(1)
-            }
-        };
-        let attempts = spec.retry.as_ref().map_or(1, |r| r.attempts);
-        if !(1..=10).contains(&attempts) {
-            fail(format!("retry attempts must be 1 to 10, not {attempts}"));
-        }
+        let calls = OutsideCalls::from_settings(spec.retry.as_ref(), spec.timeout.as_ref(), Some(DEFAULT_TIMEOUT))
+            .unwrap_or_else(|problems| {
+                problems.into_iter().for_each(|p| fail(format!("{}: {} ({})", p.key, p.message, p.hint)));
+                OutsideCalls::default()
+            });
         let base_url = if base.ends_with('/') { base.to_owned() } else { format!("{base}/") };
         connectors.push(Connector {
             name,
             base_url,
             headers,
-            calls: OutsideCalls { attempts, delay, timeout },
+            calls,
             max_response_bytes: spec.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
         });
     }

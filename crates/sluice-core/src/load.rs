@@ -160,6 +160,11 @@ struct Loader<'e> {
     calls: Vec<DataflowCall>,
 }
 
+/// Who may run a dataflow, as its file says (the file's schema has checked the value).
+fn access_of(dataflow: &Value) -> Access {
+    dataflow.get("access").and_then(|a| Access::deserialize(a).ok()).unwrap_or_default()
+}
+
 /// What every dataflow of a component is built with.
 #[derive(Clone, Copy)]
 struct Parts<'p> {
@@ -202,10 +207,7 @@ impl Loader<'_> {
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .filter_map(|d| {
-                let access = d.get("access").and_then(|a| Access::deserialize(a).ok()).unwrap_or_default();
-                Some((d.get("name")?.as_str()?.to_owned(), access))
-            })
+            .filter_map(|d| Some((d.get("name")?.as_str()?.to_owned(), access_of(d))))
             .collect();
         let parts = Parts {
             component,
@@ -229,8 +231,7 @@ impl Loader<'_> {
                 );
             }
             let steps = self.read_steps(dataflow, &pointer);
-            // The file's schema has checked the value.
-            let access = dataflow.get("access").and_then(|a| Access::deserialize(a).ok()).unwrap_or_default();
+            let access = access_of(dataflow);
             let mut secrets = Vec::new();
             let compiled = self.compile_dataflow(&parts, name.unwrap_or_default(), &steps, &mut secrets);
             if let (Some(name), Some(steps)) = (name, compiled) {

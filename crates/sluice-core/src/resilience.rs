@@ -19,6 +19,8 @@ pub const ERROR_FIELD: &str = "_error";
 const MAX_DELAY_MS: i64 = 60_000;
 const MAX_TIMEOUT_MS: i64 = 300_000;
 const DEFAULT_DELAY_MS: i64 = 1_000;
+/// The most tries of one call, the first included.
+const MAX_ATTEMPTS: u32 = 10;
 
 /// How a step handles failure, as its file says.
 #[derive(Debug, Clone, Default)]
@@ -77,35 +79,28 @@ impl Handling {
                     .hint("use \"continue\" or \"stop\""),
             );
         }
-        let mut millis = |key: &str, setting: &Option<DurationSetting>, min: i64, max: i64, default: i64| match setting
-            .as_ref()
-            .map(|d| d.within(min, max))
-        {
-            None => default,
-            Some(Ok(ms)) => ms,
-            Some(Err((message, hint))) => {
-                problems.push(Problem::new(format!("{pointer}/{key}"), message).step(name).hint(hint));
-                default
+        match OutsideCalls::from_settings(self.retry.as_ref(), self.timeout.as_ref(), None) {
+            Ok(rules) if problems.is_empty() => Ok(rules),
+            Ok(_) => Err(problems),
+            Err(found) => {
+                problems.extend(found.into_iter().map(|RuleProblem { key, message, hint }| {
+                    Problem::new(format!("{pointer}/{key}"), message).step(name).hint(hint)
+                }));
+                Err(problems)
             }
-        };
-        let delay = millis(
-            "retry/delay",
-            &self.retry.as_ref().and_then(|r| r.delay.clone()),
-            0,
-            MAX_DELAY_MS,
-            DEFAULT_DELAY_MS,
-        );
-        let timeout = millis("timeout", &self.timeout, 1, MAX_TIMEOUT_MS, 0);
-        if !problems.is_empty() {
-            return Err(problems);
         }
-        let as_duration = |ms: i64| Duration::from_millis(u64::try_from(ms).unwrap_or_default());
-        Ok(OutsideCalls {
-            attempts: self.retry.as_ref().map_or(1, |r| r.attempts.max(1)),
-            delay: as_duration(delay),
-            timeout: (timeout > 0).then(|| as_duration(timeout)),
-        })
     }
+}
+
+/// What is wrong with `retry` or `timeout`: the key (`retry/delay`, say), what and how to fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleProblem {
+    /// The key, relative to where `retry` and `timeout` stand.
+    pub key: &'static str,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub hint: String,
 }
 
 /// How a step's calls outside Sluice are made: how many tries, the first wait between them
@@ -121,6 +116,42 @@ pub struct OutsideCalls {
 }
 
 impl OutsideCalls {
+    /// The rules a `retry` and a `timeout` give (`default_timeout` when none is given), for a
+    /// step or a connector alike: 1 to 10 tries, a first wait up to a minute (default 1 s), a
+    /// timeout from 1 ms to 5 minutes. Every problem is listed.
+    pub fn from_settings(
+        retry: Option<&Retry>,
+        timeout: Option<&DurationSetting>,
+        default_timeout: Option<Duration>,
+    ) -> Result<OutsideCalls, Vec<RuleProblem>> {
+        let mut problems = Vec::new();
+        let mut millis = |key: &'static str, setting: Option<&DurationSetting>, min: i64, max: i64| match setting
+            .map(|d| d.within(min, max))
+        {
+            None => None,
+            Some(Ok(ms)) => Some(Duration::from_millis(u64::try_from(ms).unwrap_or_default())),
+            Some(Err((message, hint))) => {
+                problems.push(RuleProblem { key, message, hint });
+                None
+            }
+        };
+        let delay = millis("retry/delay", retry.and_then(|r| r.delay.as_ref()), 0, MAX_DELAY_MS);
+        let timeout = millis("timeout", timeout, 1, MAX_TIMEOUT_MS);
+        let attempts = retry.map_or(1, |r| r.attempts);
+        if !(1..=MAX_ATTEMPTS).contains(&attempts) {
+            problems.push(RuleProblem {
+                key: "retry/attempts",
+                message: format!("{attempts} tries is outside 1 to {MAX_ATTEMPTS}"),
+                hint: format!("give from 1 to {MAX_ATTEMPTS} tries in all"),
+            });
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let defaults = OutsideCalls::default();
+        Ok(OutsideCalls { attempts, delay: delay.unwrap_or(defaults.delay), timeout: timeout.or(default_timeout) })
+    }
+
     /// Whether these are the defaults (one try, no timeout): the step set neither.
     pub fn is_default(&self) -> bool {
         *self == OutsideCalls::default()
@@ -170,25 +201,19 @@ impl StepContext<'_> {
                     Err(CallError::Lasting(format!("no answer within {limit:?} (the step's timeout)")))
                 }),
             };
-            match result {
+            let (reason, may_pass) = match result {
                 Ok(value) => return Ok(value),
-                Err(CallError::Lasting(reason)) => {
-                    return Err(if attempt > 1 { format!("{reason} (after {attempt} tries)") } else { reason });
-                }
-                Err(CallError::Passing(reason)) if attempt >= rules.attempts => {
-                    return Err(if attempt > 1 { format!("{reason} (after {attempt} tries)") } else { reason });
-                }
-                Err(CallError::Passing(reason)) => {
-                    self.note(format!(
-                        "try {attempt} of {} failed: {reason}; trying again in {delay:?}",
-                        rules.attempts
-                    ));
-                    self.count(crate::events::Event::OutsideCallRetried);
-                    std::thread::sleep(delay);
-                    delay = (delay * 2).min(Duration::from_millis(MAX_DELAY_MS as u64));
-                    attempt += 1;
-                }
+                Err(CallError::Passing(reason)) => (reason, true),
+                Err(CallError::Lasting(reason)) => (reason, false),
+            };
+            if !may_pass || attempt >= rules.attempts {
+                return Err(if attempt > 1 { format!("{reason} (after {attempt} tries)") } else { reason });
             }
+            self.note(format!("try {attempt} of {} failed: {reason}; trying again in {delay:?}", rules.attempts));
+            self.count(crate::events::Event::OutsideCallRetried);
+            std::thread::sleep(delay);
+            delay = (delay * 2).min(Duration::from_millis(MAX_DELAY_MS as u64));
+            attempt += 1;
         }
     }
 }

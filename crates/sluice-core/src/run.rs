@@ -166,27 +166,24 @@ impl StepContext<'_> {
         }
         let plan = other.as_deref().unwrap_or(caller.plan);
         let flow = plan.find_dataflow(name).map_err(|e| StepError::new(e.to_string()))?;
-        let outcome = plan.run_flow(flow, input, None, run, caller.options, caller.depth + 1);
-        match outcome {
+        let (trace, answered) = match plan.run_flow(flow, input, None, run, caller.options, caller.depth + 1) {
             Ok(outcome) => {
-                if caller.calls.len() < MAX_TRACED_CALLS {
-                    caller.calls.push(NestedRun { dataflow: name.to_owned(), trace: outcome.trace });
-                }
                 self.form_actions.extend(outcome.form_actions);
-                Ok(outcome.response)
+                (outcome.trace, Ok(outcome.response))
             }
             Err(RunError::StepFailed(failure)) => {
                 let StepFailure { step, message, unavailable, public, trace, .. } = *failure;
-                if caller.calls.len() < MAX_TRACED_CALLS {
-                    caller.calls.push(NestedRun { dataflow: name.to_owned(), trace });
-                }
                 let mut error = StepError::new(format!("dataflow {name} failed at step \"{step}\": {message}"));
                 error.unavailable = unavailable;
                 error.public = public;
-                Err(error)
+                (trace, Err(error))
             }
-            Err(other) => Err(StepError::new(other.to_string())),
+            Err(other) => return Err(StepError::new(other.to_string())),
+        };
+        if caller.calls.len() < MAX_TRACED_CALLS {
+            caller.calls.push(NestedRun { dataflow: name.to_owned(), trace });
         }
+        answered
     }
 }
 
