@@ -268,20 +268,20 @@ pub fn run_folder_on(folder: &Path, fresh: &StoreMaker<'_>) -> Result<SuiteRepor
             .timestamp_millis(),
         None => 1_767_225_600_000,
     };
+    let setting = Setting {
+        connectors: &file.connectors,
+        sources: &sources,
+        directory: &directory,
+        users: users.as_ref(),
+        start,
+        fresh,
+        public_url: &file.public_url,
+    };
     let cases = file
         .cases
         .iter()
         .map(|case| {
             let timer = Instant::now();
-            let setting = Setting {
-                connectors: &file.connectors,
-                sources: &sources,
-                directory: &directory,
-                users: users.as_ref(),
-                start,
-                fresh,
-                public_url: &file.public_url,
-            };
             let failures = match run_case(case, &setting) {
                 Ok(failures) => failures,
                 Err(e) => vec![e.to_string()],
@@ -292,7 +292,6 @@ pub fn run_folder_on(folder: &Path, fresh: &StoreMaker<'_>) -> Result<SuiteRepor
     Ok(SuiteReport { folder: folder.display().to_string(), cases })
 }
 
-/// Runs one case on a fresh store; the differences found.
 /// What every case of a folder starts from.
 struct Setting<'s> {
     connectors: &'s BTreeMap<String, MockConnector>,
@@ -304,6 +303,7 @@ struct Setting<'s> {
     public_url: &'s str,
 }
 
+/// Runs one case on a fresh store; the differences found.
 fn run_case(case: &Case, setting: &Setting<'_>) -> Result<Vec<String>, TestError> {
     let Setting { connectors, sources, directory, users, start, fresh, public_url } = *setting;
     let clock = Arc::new(ManualClock::new(start));
