@@ -397,12 +397,15 @@ pub enum Branch {
     Error,
 }
 
+/// The most tries of one outside call, the first included (a step's `retry` or a connector's).
+pub const MAX_RETRY_ATTEMPTS: u32 = 10;
+
 /// How a step tries a failed outside call again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Retry {
     /// How many tries in all, the first included (2 to 10).
-    #[schemars(range(min = 2, max = 10))]
+    #[schemars(range(min = 2, max = MAX_RETRY_ATTEMPTS))]
     pub attempts: u32,
     /// The wait before the second try (default 1 s, up to 1 min); each later wait is twice
     /// the one before, at most 1 min.

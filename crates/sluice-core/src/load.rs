@@ -10,13 +10,15 @@ use serde_json::{Map, Value, json};
 
 use indexmap::IndexMap;
 
-use crate::component::{Access, Definition, DefinitionType, Definitions, NotificationTemplate, OnError, data_schema};
+use crate::component::{
+    Access, Branch, Definition, DefinitionType, Definitions, NotificationTemplate, OnError, StepSpec, data_schema,
+};
 use crate::diagnostics::{LoadError, Problem, locate};
-use crate::engine::Engine;
+use crate::engine::{Engine, RegisteredStep};
 use crate::entries::{ComponentDirectory, NoOtherComponents};
 use crate::plan::{CompiledDataflow, CompiledStep, Plan};
 use crate::plugin::{BuildContext, BuiltStep, DataflowCall, Secret, suggestion};
-use crate::resilience::Handling;
+use crate::resilience::handling_rules;
 use crate::source::{Source, escape_token};
 use crate::templates::Templates;
 use crate::types::{compile_with_formats, describe};
@@ -72,14 +74,7 @@ impl Engine {
             Ok(root) => root,
             Err(e) => return (Err(invalid(locate(&source, vec![syntax_problem(&e)]))), Vec::new()),
         };
-        let mut loader = Loader {
-            engine: self,
-            directory,
-            problems: Vec::new(),
-            upstream_fields: Vec::new(),
-            definitions_complete: true,
-            calls: Vec::new(),
-        };
+        let mut loader = Loader::new(self, directory);
         let plan = loader.check(&root);
         let fields = loader.upstream_fields;
         if loader.problems.is_empty()
@@ -96,6 +91,37 @@ impl Engine {
             );
         }
         (Err(invalid(locate(&source, problems))), fields)
+    }
+
+    /// Builds `spec` on its own, for a component named `component` with `definitions`, the way
+    /// a dataflow's steps are built; its problems point into the step (`/settings/...`).
+    pub(crate) fn build_alone(
+        &self,
+        component: &str,
+        spec: &StepSpec,
+        definitions: &Definitions,
+    ) -> Result<(CompiledStep, Vec<Secret>), Vec<Problem>> {
+        let mut loader = Loader::new(self, &NoOtherComponents);
+        let mut secrets = Vec::new();
+        let step = (|| {
+            let data_schema = Arc::new(loader.data_schema(definitions)?);
+            let registered = loader.registered("", spec)?;
+            let parts = Parts {
+                component,
+                definitions,
+                data_schema: &data_schema,
+                templates: &Arc::new(Templates::empty()),
+                // A step on its own has no dataflow to call.
+                dataflows: &[],
+            };
+            // Nor a step upstream: its items may hold any field.
+            let site = Site { pointer: "", spec, dataflow: "", earlier: &[], upstream: None };
+            loader.build_step(&parts, registered, site, &mut secrets).step
+        })();
+        match step {
+            Some(step) if loader.problems.is_empty() => Ok((step, secrets)),
+            _ => Err(loader.problems),
+        }
     }
 
     fn read_text<'b>(&self, bytes: &'b [u8]) -> Result<&'b str, Box<Problem>> {
@@ -176,20 +202,66 @@ struct Parts<'p> {
     dataflows: &'p [(String, Access)],
 }
 
-/// A step as read leniently from the file, so one broken step does not hide the others.
-struct StepAt<'v> {
+/// A step of the file, read into its type; of a step that does not fit [`StepSpec`] (the
+/// component schema has said why) only its name is known, so that the steps naming it as their
+/// source are not reported as well.
+struct StepAt {
     pointer: String,
-    name: Option<&'v str>,
-    step_type: Option<&'v str>,
-    source: Option<&'v str>,
-    settings: Option<&'v Value>,
-    handling: Handling,
+    read: Result<StepSpec, Option<String>>,
 }
 
-impl Loader<'_> {
+impl StepAt {
+    fn name(&self) -> Option<&str> {
+        match &self.read {
+            Ok(spec) => Some(&spec.name),
+            Err(name) => name.as_deref(),
+        }
+    }
+}
+
+/// What is read of a step that does not fit [`StepSpec`].
+#[derive(Deserialize)]
+struct NameOnly {
+    name: String,
+}
+
+/// Where a step stands, for building it.
+struct Site<'s> {
+    pointer: &'s str,
+    spec: &'s StepSpec,
+    dataflow: &'s str,
+    /// The names of the steps placed before it.
+    earlier: &'s [Option<&'s str>],
+    /// The fields written upstream of it (`None`: any field).
+    upstream: Option<&'s [String]>,
+}
+
+/// What building one step gave: the step when it built (its source not yet set), and the fields
+/// it declared it writes and offers, kept when it failed so the steps after it are checked as
+/// far as they can be.
+struct Built {
+    step: Option<CompiledStep>,
+    writes: Option<Vec<String>>,
+    offers: Vec<String>,
+}
+
+impl<'e> Loader<'e> {
+    fn new(engine: &'e Engine, directory: &'e dyn ComponentDirectory) -> Self {
+        Loader {
+            engine,
+            directory,
+            problems: Vec::new(),
+            upstream_fields: Vec::new(),
+            definitions_complete: true,
+            calls: Vec::new(),
+        }
+    }
+
     fn check(&mut self, root: &Value) -> Option<Plan> {
         for error in self.engine.component_validator.iter_errors(root).take(MAX_PROBLEMS + 1) {
-            self.problems.push(schema_problem("", &error, &self.engine.component_schema, root));
+            let problem = schema_problem("", &error, &self.engine.component_schema, root);
+            let step = step_named_at(root, &problem.pointer);
+            self.problems.push(problem.step(step));
         }
         if let Some(at) = crate::types::nul_at(root) {
             self.problems.push(Problem::new(at, crate::types::NUL_RULE).hint("remove the \\u0000 escape"));
@@ -362,20 +434,13 @@ impl Loader<'_> {
         }
     }
 
-    fn read_steps<'v>(&mut self, dataflow: &'v Value, pointer: &str) -> Vec<StepAt<'v>> {
+    fn read_steps(&mut self, dataflow: &Value, pointer: &str) -> Vec<StepAt> {
         let mut steps = Vec::new();
         let stages = dataflow.get("stages").and_then(Value::as_array);
         for (j, stage) in stages.into_iter().flatten().enumerate() {
             for (k, step) in stage.get("steps").and_then(Value::as_array).into_iter().flatten().enumerate() {
-                let text = |key| step.get(key).and_then(Value::as_str);
-                steps.push(StepAt {
-                    pointer: format!("{pointer}/stages/{j}/steps/{k}"),
-                    name: text("name"),
-                    step_type: text("type"),
-                    source: text("source"),
-                    settings: step.get("settings"),
-                    handling: Handling::read(step),
-                });
+                let read = StepSpec::deserialize(step).map_err(|_| NameOnly::deserialize(step).ok().map(|n| n.name));
+                steps.push(StepAt { pointer: format!("{pointer}/stages/{j}/steps/{k}"), read });
             }
         }
         // Without a "stages" array the component schema has already spoken.
@@ -394,15 +459,14 @@ impl Loader<'_> {
         &mut self,
         parts: &Parts<'_>,
         dataflow: &str,
-        steps: &[StepAt<'_>],
+        steps: &[StepAt],
         secrets: &mut Vec<Secret>,
     ) -> Option<Vec<CompiledStep>> {
-        let Parts { component, definitions, data_schema, templates, dataflows } = *parts;
         let before = self.problems.len();
         // Each name's first step: sources name it, and later steps of the same name are errors.
         let mut index: HashMap<&str, usize> = HashMap::with_capacity(steps.len());
         for (i, step) in steps.iter().enumerate() {
-            if let Some(name) = step.name
+            if let Some(name) = step.name()
                 && *index.entry(name).or_insert(i) != i
             {
                 self.problems.push(
@@ -418,7 +482,7 @@ impl Loader<'_> {
         // Sources must name a step placed earlier; the first step with a name wins.
         let first_index = |name: &str| index.get(name).copied();
         // Every step's name, once (each step sees those placed before it).
-        let names: Vec<Option<&str>> = steps.iter().map(|s| s.name).collect();
+        let names: Vec<Option<&str>> = steps.iter().map(StepAt::name).collect();
         let mut compiled = Vec::new();
         // What each step and those upstream of it declared they write (`None`: any field), and
         // every field they name as written (for completions).
@@ -427,115 +491,34 @@ impl Loader<'_> {
         for (i, step) in steps.iter().enumerate() {
             written.push(None);
             offered.push(Vec::new());
-            let registered = step.step_type.and_then(|t| self.engine.step(t));
-            if let (Some(t), None) = (step.step_type, registered) {
-                let hint = suggestion(t, self.engine.steps.keys().copied()).map_or_else(
-                    || "run `sluice steps` to list the step types".to_owned(),
-                    |s| format!("did you mean \"{s}\"?"),
-                );
-                self.problems.push(
-                    Problem::new(format!("{}/type", step.pointer), format!("unknown step type \"{t}\""))
-                        .step(step.name)
-                        .hint(hint),
-                );
-            }
-            let source = self.check_source(
-                step,
-                i,
-                steps,
-                registered.map(|r| r.descriptor.meta.group.starts_flow()),
-                &first_index,
-            );
+            let Ok(spec) = &step.read else {
+                self.upstream_fields.push(UpstreamFields { pointer: step.pointer.clone(), fields: Vec::new() });
+                continue;
+            };
+            let registered = self.registered(&step.pointer, spec);
+            let starts_flow = registered.map(|r| r.descriptor.meta.group.starts_flow());
+            let source = self.check_source(step, spec, i, steps, starts_flow, &first_index);
             let upstream_fields = source.map(|src| offered[src].clone()).unwrap_or_default();
             self.upstream_fields
                 .push(UpstreamFields { pointer: step.pointer.clone(), fields: upstream_fields.clone() });
             offered[i] = upstream_fields;
             let Some(registered) = registered else { continue };
-            let settings_pointer = format!("{}/settings", step.pointer);
-            let settings = match step.settings {
-                None | Some(Value::Null) => Value::Object(Map::new()),
-                Some(value @ Value::Object(_)) => value.clone(),
-                // The component schema already reported it.
-                Some(_) => continue,
-            };
-            let schema_errors: Vec<Problem> = registered
-                .validator
-                .iter_errors(&settings)
-                .take(MAX_PROBLEMS + 1)
-                .map(|e| schema_problem(&settings_pointer, &e, &registered.schema, &settings).step(step.name))
-                .collect();
-            if !schema_errors.is_empty() {
-                self.problems.extend(schema_errors);
-                continue;
-            }
-            let name = step.name.unwrap_or_default();
             let upstream = match source {
-                Some(src) => written.get(src).cloned().flatten(),
+                Some(src) => written[src].clone(),
                 None => Some(Vec::new()),
             };
-            let mut cx = BuildContext {
-                component,
-                step: name,
-                settings_pointer,
-                definitions,
-                check_data_fields: self.definitions_complete,
-                data_schema,
-                templates,
-                scripts: &self.engine.scripts,
-                directory: self.directory,
-                dataflow,
-                dataflows,
-                calls: &mut self.calls,
-                earlier: &names[..i],
-                reads: Vec::new(),
-                problems: &mut self.problems,
-                secrets: &mut *secrets,
-                upstream: upstream.as_deref(),
-                writes: Some(Vec::new()),
-                offers: Vec::new(),
-            };
-            let built = registered.descriptor.build(settings, &mut cx);
-            for field in std::mem::take(&mut cx.offers) {
+            let site =
+                Site { pointer: &step.pointer, spec, dataflow, earlier: &names[..i], upstream: upstream.as_deref() };
+            let Built { step, writes, offers } = self.build_step(parts, registered, site, secrets);
+            for field in offers {
                 if !offered[i].contains(&field) {
                     offered[i].push(field);
                 }
             }
-            let reads = std::mem::take(&mut cx.reads);
-            written[i] = cx.writes.take().and_then(|own| upstream.map(|up| [up, own].concat()));
-            let outside = step.handling.outside_calls(&step.pointer, step.name, &registered.descriptor.meta);
-            let outside = match outside {
-                Ok(outside) => outside,
-                Err(problems) => {
-                    self.problems.extend(problems);
-                    continue;
-                }
-            };
-            let Ok(built) = built else { continue };
-            let starts = matches!(built, BuiltStep::Start(_));
-            if starts != registered.descriptor.meta.group.starts_flow() {
-                self.problems.push(
-                    Problem::new(
-                        &step.pointer,
-                        format!("step type \"{}\" is built inconsistently", registered.descriptor.meta.id),
-                    )
-                    .step(step.name)
-                    .hint("this is a bug in the step plugin; report it"),
-                );
-                continue;
+            written[i] = writes.and_then(|own| upstream.map(|up| [up, own].concat()));
+            if let Some(step) = step {
+                compiled.push(CompiledStep { source, ..step });
             }
-            compiled.push(CompiledStep {
-                name: name.to_owned(),
-                step_type: registered.descriptor.meta.id,
-                pointer: step.pointer.clone(),
-                source,
-                consumers: 0,
-                error_consumers: 0,
-                on_error: step.handling.on_error,
-                from_error: step.handling.from_error,
-                reads,
-                outside,
-                built,
-            });
         }
         // A step left out without a problem here was reported by the component schema; either
         // way the plan is not built (sources index the steps as written).
@@ -557,6 +540,107 @@ impl Loader<'_> {
         }
         self.check_error_branches(&compiled);
         (self.problems.len() == before).then_some(compiled)
+    }
+
+    /// The registered type of `spec`, or a problem naming the unknown type.
+    fn registered(&mut self, pointer: &str, spec: &StepSpec) -> Option<&'e RegisteredStep> {
+        let registered = self.engine.step(&spec.step_type);
+        if registered.is_none() {
+            let hint = suggestion(&spec.step_type, self.engine.steps.keys().copied()).map_or_else(
+                || "run `sluice steps` to list the step types".to_owned(),
+                |s| format!("did you mean \"{s}\"?"),
+            );
+            self.problems.push(
+                Problem::new(format!("{pointer}/type"), format!("unknown step type \"{}\"", spec.step_type))
+                    .step(Some(&spec.name))
+                    .hint(hint),
+            );
+        }
+        registered
+    }
+
+    /// Checks a step's settings against its type's schema, then builds it: the one way a step is
+    /// built, in a dataflow or on its own ([`Engine::single_step`]).
+    fn build_step(
+        &mut self,
+        parts: &Parts<'_>,
+        registered: &RegisteredStep,
+        site: Site<'_>,
+        secrets: &mut Vec<Secret>,
+    ) -> Built {
+        let Parts { component, definitions, data_schema, templates, dataflows } = *parts;
+        let Site { pointer, spec, dataflow, earlier, upstream } = site;
+        let name = Some(spec.name.as_str());
+        let meta = &registered.descriptor.meta;
+        let settings_pointer = format!("{pointer}/settings");
+        let settings = Value::Object(spec.settings.clone().unwrap_or_default());
+        let schema_errors: Vec<Problem> = registered
+            .validator
+            .iter_errors(&settings)
+            .take(MAX_PROBLEMS + 1)
+            .map(|e| schema_problem(&settings_pointer, &e, &registered.schema, &settings).step(name))
+            .collect();
+        if !schema_errors.is_empty() {
+            self.problems.extend(schema_errors);
+            return Built { step: None, writes: None, offers: Vec::new() };
+        }
+        let mut cx = BuildContext {
+            component,
+            step: &spec.name,
+            settings_pointer,
+            definitions,
+            check_data_fields: self.definitions_complete,
+            data_schema,
+            templates,
+            scripts: &self.engine.scripts,
+            directory: self.directory,
+            dataflow,
+            dataflows,
+            calls: &mut self.calls,
+            earlier,
+            reads: Vec::new(),
+            problems: &mut self.problems,
+            secrets,
+            upstream,
+            writes: Some(Vec::new()),
+            offers: Vec::new(),
+        };
+        let built = registered.descriptor.build(settings, &mut cx);
+        let offers = std::mem::take(&mut cx.offers);
+        let reads = std::mem::take(&mut cx.reads);
+        let writes = cx.writes.take();
+        let outside = match handling_rules(spec, pointer, meta) {
+            Ok(outside) => Some(outside),
+            Err(problems) => {
+                self.problems.extend(problems);
+                None
+            }
+        };
+        let built = match built {
+            Ok(built) if matches!(built, BuiltStep::Start(_)) != meta.group.starts_flow() => {
+                self.problems.push(
+                    Problem::new(pointer, format!("step type \"{}\" is built inconsistently", meta.id))
+                        .step(name)
+                        .hint("this is a bug in the step plugin; report it"),
+                );
+                None
+            }
+            built => built.ok(),
+        };
+        let step = built.zip(outside).map(|(built, outside)| CompiledStep {
+            name: spec.name.clone(),
+            step_type: meta.id,
+            pointer: pointer.to_owned(),
+            source: None,
+            consumers: 0,
+            error_consumers: 0,
+            on_error: spec.on_error,
+            from_error: spec.branch == Some(Branch::Error),
+            reads,
+            outside,
+            built,
+        });
+        Built { step, writes, offers }
     }
 
     /// Dataflows that call one another round in a circle would never end: each call on such a
@@ -626,19 +710,20 @@ impl Loader<'_> {
 
     fn check_source(
         &mut self,
-        step: &StepAt<'_>,
+        step: &StepAt,
+        spec: &StepSpec,
         i: usize,
-        steps: &[StepAt<'_>],
+        steps: &[StepAt],
         starts_flow: Option<bool>,
         first_index: &dyn Fn(&str) -> Option<usize>,
     ) -> Option<usize> {
         let at = format!("{}/source", step.pointer);
-        let earlier = || steps[..i].iter().filter_map(|s| s.name).collect::<Vec<_>>();
-        match (starts_flow, step.source) {
+        let earlier = || steps[..i].iter().filter_map(StepAt::name).collect::<Vec<_>>();
+        match (starts_flow, spec.source.as_deref()) {
             (Some(true), Some(_)) => {
                 self.problems.push(
                     Problem::new(at, "an input step takes no source: it starts the dataflow")
-                        .step(step.name)
+                        .step(step.name())
                         .hint("remove \"source\""),
                 );
                 None
@@ -651,7 +736,7 @@ impl Loader<'_> {
                 };
                 self.problems.push(
                     Problem::new(&step.pointer, "this step needs a \"source\": the step whose items it receives")
-                        .step(step.name)
+                        .step(step.name())
                         .hint(hint),
                 );
                 None
@@ -659,14 +744,14 @@ impl Loader<'_> {
             (_, Some(source)) => match first_index(source) {
                 Some(j) if j < i => Some(j),
                 Some(_) => {
-                    let message = if step.name == Some(source) {
+                    let message = if step.name() == Some(source) {
                         "a step cannot be its own source".to_owned()
                     } else {
                         format!("the source \"{source}\" is placed after this step")
                     };
                     self.problems.push(
                         Problem::new(at, message)
-                            .step(step.name)
+                            .step(step.name())
                             .hint("a source must stand in an earlier stage, or above this step in the same stage"),
                     );
                     None
@@ -682,7 +767,7 @@ impl Loader<'_> {
                     };
                     self.problems.push(
                         Problem::new(at, format!("no step named \"{source}\" in this dataflow"))
-                            .step(step.name)
+                            .step(step.name())
                             .hint(hint),
                     );
                     None
@@ -691,6 +776,15 @@ impl Loader<'_> {
             _ => None,
         }
     }
+}
+
+/// The name of the step that `pointer` points into, if it points into one that has a name.
+fn step_named_at<'v>(root: &'v Value, pointer: &str) -> Option<&'v str> {
+    let parts: Vec<&str> = pointer.splitn(8, '/').collect();
+    let ["", "dataflows", dataflow, "stages", stage, "steps", step, ..] = parts[..] else { return None };
+    root.pointer(&format!("/dataflows/{dataflow}/stages/{stage}/steps/{step}/name"))?
+        .as_str()
+        .filter(|name| !name.is_empty())
 }
 
 fn number(n: &Option<serde_json::Number>) -> Option<f64> {

@@ -4,12 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::component::{Branch, OnError, Retry};
+use crate::component::{MAX_RETRY_ATTEMPTS, OnError, Retry, StepSpec};
 use crate::diagnostics::Problem;
 use crate::duration::DurationSetting;
+use crate::plan::CompiledStep;
 use crate::plugin::{BuiltStep, Item, StepContext, StepError, StepMeta};
 
 /// Where a routed item carries its error: `{"step", "type", "message"}`.
@@ -19,75 +19,50 @@ pub const ERROR_FIELD: &str = "_error";
 const MAX_DELAY_MS: i64 = 60_000;
 const MAX_TIMEOUT_MS: i64 = 300_000;
 const DEFAULT_DELAY_MS: i64 = 1_000;
-/// The most tries of one call, the first included.
-const MAX_ATTEMPTS: u32 = 10;
 
-/// How a step handles failure, as its file says.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Handling {
-    pub on_error: OnError,
-    /// The step takes its source's error branch.
-    pub from_error: bool,
-    pub retry: Option<Retry>,
-    pub timeout: Option<DurationSetting>,
-}
-
-impl Handling {
-    /// Read leniently from a step's JSON (the component schema reports a wrong shape).
-    pub fn read(step: &Value) -> Handling {
-        fn field<T: for<'de> Deserialize<'de>>(step: &Value, key: &str) -> Option<T> {
-            step.get(key).and_then(|v| T::deserialize(v).ok())
+/// How `step` (at `pointer`, of type `meta`) handles failure: the rules of its outside calls, or
+/// the problems with them and with its `onError`.
+pub(crate) fn handling_rules(step: &StepSpec, pointer: &str, meta: &StepMeta) -> Result<OutsideCalls, Vec<Problem>> {
+    let name = Some(step.name.as_str());
+    let mut problems = Vec::new();
+    let mut refuse = |key: &str, why: &str| {
+        problems.push(
+            Problem::new(
+                format!("{pointer}/{key}"),
+                format!("{key} applies to steps that call outside Sluice, and {} does not", meta.id),
+            )
+            .step(name)
+            .hint(format!(
+                "remove \"{key}\"; steps that take it are those that send notifications or call APIs ({why})"
+            )),
+        );
+    };
+    // Work inside Sluice is not cut short by a step's timeout: Rust code cannot be stopped
+    // midway, and a check after an item would fail it once its writes were made. The run's
+    // own limits bound it (a script's time and operations, the server's request time).
+    if !meta.calls_outside {
+        if step.retry.is_some() {
+            refuse("retry", "a failure inside Sluice would fail again the same way");
         }
-        Handling {
-            on_error: field(step, "onError").unwrap_or_default(),
-            from_error: field::<Branch>(step, "branch") == Some(Branch::Error),
-            retry: field(step, "retry"),
-            timeout: field(step, "timeout"),
+        if step.timeout.is_some() {
+            refuse("timeout", "work inside Sluice is bounded by the run's limits, such as a script's time");
         }
     }
-
-    /// The outside-call rules of a step of type `meta` at `pointer`, or the problems with them.
-    pub fn outside_calls(
-        &self,
-        pointer: &str,
-        name: Option<&str>,
-        meta: &StepMeta,
-    ) -> Result<OutsideCalls, Vec<Problem>> {
-        let mut problems = Vec::new();
-        let mut refuse = |key: &str| {
-            problems.push(
-                Problem::new(
-                    format!("{pointer}/{key}"),
-                    format!("{key} applies to steps that call outside Sluice, and {} does not", meta.id),
-                )
+    if step.on_error == OnError::Route && meta.group.starts_flow() {
+        problems.push(
+            Problem::new(format!("{pointer}/onError"), "an input step has no item to route")
                 .step(name)
-                .hint(format!("remove \"{key}\"; steps that take it are those that send notifications or call APIs")),
-            );
-        };
-        if !meta.calls_outside {
-            if self.retry.is_some() {
-                refuse("retry");
-            }
-            if self.timeout.is_some() {
-                refuse("timeout");
-            }
-        }
-        if self.on_error == OnError::Route && meta.group.starts_flow() {
-            problems.push(
-                Problem::new(format!("{pointer}/onError"), "an input step has no item to route")
-                    .step(name)
-                    .hint("use \"continue\" or \"stop\""),
-            );
-        }
-        match OutsideCalls::from_settings(self.retry.as_ref(), self.timeout.as_ref(), None) {
-            Ok(rules) if problems.is_empty() => Ok(rules),
-            Ok(_) => Err(problems),
-            Err(found) => {
-                problems.extend(found.into_iter().map(|RuleProblem { key, message, hint }| {
-                    Problem::new(format!("{pointer}/{key}"), message).step(name).hint(hint)
-                }));
-                Err(problems)
-            }
+                .hint("use \"continue\" or \"stop\""),
+        );
+    }
+    match OutsideCalls::from_settings(step.retry.as_ref(), step.timeout.as_ref(), None) {
+        Ok(rules) if problems.is_empty() => Ok(rules),
+        Ok(_) => Err(problems),
+        Err(found) => {
+            problems.extend(found.into_iter().map(|RuleProblem { key, message, hint }| {
+                Problem::new(format!("{pointer}/{key}"), message).step(name).hint(hint)
+            }));
+            Err(problems)
         }
     }
 }
@@ -138,11 +113,11 @@ impl OutsideCalls {
         let delay = millis("retry/delay", retry.and_then(|r| r.delay.as_ref()), 0, MAX_DELAY_MS);
         let timeout = millis("timeout", timeout, 1, MAX_TIMEOUT_MS);
         let attempts = retry.map_or(1, |r| r.attempts);
-        if !(1..=MAX_ATTEMPTS).contains(&attempts) {
+        if !(1..=MAX_RETRY_ATTEMPTS).contains(&attempts) {
             problems.push(RuleProblem {
                 key: "retry/attempts",
-                message: format!("{attempts} tries is outside 1 to {MAX_ATTEMPTS}"),
-                hint: format!("give from 1 to {MAX_ATTEMPTS} tries in all"),
+                message: format!("{attempts} tries is outside 1 to {MAX_RETRY_ATTEMPTS}"),
+                hint: format!("give from 1 to {MAX_RETRY_ATTEMPTS} tries in all"),
             });
         }
         if !problems.is_empty() {
@@ -242,6 +217,46 @@ fn within<T: Send + 'static>(
     result.recv_timeout(limit).ok()
 }
 
+impl CompiledStep {
+    /// Runs the step, handling its failures as its `onError` says: an input step on `input`,
+    /// any other on `items` (those it routes go to `errors`). Gives how many items it took in.
+    pub(crate) fn run_handled(
+        &self,
+        input: &Value,
+        items: Vec<Item>,
+        cx: &mut StepContext<'_>,
+        out: &mut Vec<Item>,
+        errors: &mut Vec<Item>,
+    ) -> (usize, Handled) {
+        match &self.built {
+            BuiltStep::Start(step) => (1, start(step.as_ref(), self.on_error, input, cx, out)),
+            built => {
+                let handling = (self.name.as_str(), self.step_type, self.on_error);
+                (items.len(), run_items(built, handling, items, cx, out, errors))
+            }
+        }
+    }
+}
+
+/// Runs an input step; with `"onError": "continue"` its failure emits nothing.
+fn start(
+    step: &dyn crate::plugin::StartStep,
+    on_error: OnError,
+    input: &Value,
+    cx: &mut StepContext<'_>,
+    out: &mut Vec<Item>,
+) -> Handled {
+    match step.start(input, cx, out) {
+        Err(error) if on_error == OnError::Continue && !error.unavailable => {
+            out.clear();
+            cx.note(format!("the step failed and the run went on: {}", error.message));
+            cx.count(crate::events::Event::ItemDropped);
+            Handled { result: Ok(()), failed_items: 1 }
+        }
+        result => Handled { result, failed_items: 0 },
+    }
+}
+
 /// What the items of one step came to.
 pub(crate) struct Handled {
     pub result: Result<(), StepError>,
@@ -252,7 +267,7 @@ pub(crate) struct Handled {
 /// Runs a step that is not an input step on `items`, handling failures as `on_error` says:
 /// items routed go to `errors`, each with [`ERROR_FIELD`]. A store that cannot be reached
 /// always stops the run (no later step could do better).
-pub(crate) fn run_items(
+fn run_items(
     built: &BuiltStep,
     (name, step_type, on_error): (&str, &str, OnError),
     items: Vec<Item>,

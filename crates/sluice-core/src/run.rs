@@ -7,10 +7,9 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use crate::component::OnError;
 use crate::plan::{CompiledDataflow, CompiledStep, Plan};
 use crate::plugin::{BuiltStep, Item, Secret, StepContext, StepError};
-use crate::resilience::{Handled, run_items};
+use crate::resilience::Handled;
 use crate::store::RunRecord;
 
 /// Who runs a dataflow and for which client (Aqtra's "calling user" and "Client for request").
@@ -428,13 +427,8 @@ impl Plan {
             };
             let mut out = Vec::new();
             let mut errors = Vec::new();
-            let (items_in, Handled { result, failed_items }) = match &step.built {
-                BuiltStep::Start(s) => (1, start(s.as_ref(), step.on_error, input, &mut cx, &mut out)),
-                built => {
-                    let handling = (step.name.as_str(), step.step_type, step.on_error);
-                    (items.len(), run_items(built, handling, items, &mut cx, &mut out, &mut errors))
-                }
-            };
+            let (items_in, Handled { result, failed_items }) =
+                step.run_handled(input, items, &mut cx, &mut out, &mut errors);
             let failed = result.is_err();
             outcome.trace.push(StepTrace {
                 step: step.name.clone(),
@@ -621,25 +615,6 @@ fn redact(item: &mut Item, secrets: &[Secret]) {
 /// The items of step `src` for one consumer: moved to the last reader, copied for the others.
 fn is_zero(n: &usize) -> bool {
     *n == 0
-}
-
-/// Runs an input step; with `"onError": "continue"` its failure emits nothing.
-fn start(
-    step: &dyn crate::plugin::StartStep,
-    on_error: OnError,
-    input: &Value,
-    cx: &mut StepContext<'_>,
-    out: &mut Vec<Item>,
-) -> Handled {
-    match step.start(input, cx, out) {
-        Err(error) if on_error == OnError::Continue && !error.unavailable => {
-            out.clear();
-            cx.note(format!("the step failed and the run went on: {}", error.message));
-            cx.count(crate::events::Event::ItemDropped);
-            Handled { result: Ok(()), failed_items: 1 }
-        }
-        result => Handled { result, failed_items: 0 },
-    }
 }
 
 fn take_input(outputs: &mut [Vec<Item>], unread: &mut [usize], src: usize) -> Vec<Item> {

@@ -1,27 +1,23 @@
 //! One step built and run on its own: for step tests and the builder's "try this step".
 
-use std::sync::Arc;
+use serde_json::{Map, Value};
 
-use serde_json::Value;
-
-use crate::component::{Definitions, data_schema};
-use crate::diagnostics::{Diagnostic, Problem, locate};
+use crate::component::{Definitions, StepSpec};
+use crate::diagnostics::{Diagnostic, locate};
 use crate::engine::Engine;
-use crate::load::schema_problem;
-use crate::plugin::{BuildContext, BuiltStep, Item, Secret, StepContext, StepError};
+use crate::plan::CompiledStep;
+use crate::plugin::{Item, Secret, StepContext, StepError};
+use crate::resilience::Handled;
 use crate::run::RunContext;
 use crate::services::Services;
 use crate::source::Source;
-use crate::templates::Templates;
-use crate::types::compile_with_formats;
 
 /// The component name single steps are built for (entries they write go under it).
 pub const SINGLE_COMPONENT: &str = "Single";
 
 /// A step built outside any dataflow.
 pub struct SingleStep {
-    name: String,
-    built: BuiltStep,
+    step: CompiledStep,
     services: Services,
     secrets: Vec<Secret>,
 }
@@ -42,8 +38,10 @@ pub struct SingleRun {
 }
 
 impl Engine {
-    /// Builds one step of type `step_type` named `name` from `settings`, for a component with
-    /// `definitions`. Problems point into the settings (`/settings/...`).
+    /// Builds one step of type `step_type` named `name` from `settings` (an object, or `null`
+    /// for none), for a component with `definitions`, as the loader builds a dataflow's steps.
+    /// Problems point into the step (`/type`, `/settings/...`); outside a file they all stand
+    /// at line 1, column 1.
     pub fn single_step(
         &self,
         name: &str,
@@ -51,57 +49,33 @@ impl Engine {
         settings: Value,
         definitions: &Definitions,
     ) -> Result<SingleStep, Vec<Diagnostic>> {
-        let fail = |message: String| {
-            vec![Diagnostic {
-                pointer: String::new(),
-                line: 1,
-                column: 1,
-                step: Some(name.to_owned()),
-                message,
-                hint: None,
-            }]
-        };
-        let registered = self.step(step_type).ok_or_else(|| fail(format!("unknown step type \"{step_type}\"")))?;
-        // Outside a file there is no text to place problems in: they all stand at 1:1.
         let outside_a_file = |problems| locate(&Source::new(""), problems);
-        let problems: Vec<Problem> = registered
-            .validator
-            .iter_errors(&settings)
-            .map(|e| schema_problem("/settings", &e, &registered.schema, &settings).step(Some(name)))
-            .collect();
-        if !problems.is_empty() {
-            return Err(outside_a_file(problems));
-        }
-        let data_schema = Arc::new(compile_with_formats(&data_schema(definitions)).map_err(fail)?);
-        let mut problems: Vec<Problem> = Vec::new();
-        let mut secrets = Vec::new();
-        let mut cx = BuildContext {
-            secrets: &mut secrets,
-            component: SINGLE_COMPONENT,
-            step: name,
-            settings_pointer: "/settings".into(),
-            definitions,
-            check_data_fields: true,
-            data_schema: &data_schema,
-            templates: &Arc::new(Templates::empty()),
-            scripts: &self.scripts,
-            directory: &crate::entries::NoOtherComponents,
-            // A step on its own has no dataflow to call.
-            dataflow: "",
-            dataflows: &[],
-            calls: &mut Vec::new(),
-            earlier: &[],
-            reads: Vec::new(),
-            problems: &mut problems,
-            // A step on its own: its items may hold any field.
-            upstream: None,
-            writes: None,
-            offers: Vec::new(),
+        let settings = match settings {
+            Value::Object(map) => map,
+            Value::Null => Map::new(),
+            other => {
+                let problem = crate::diagnostics::Problem::new(
+                    "/settings",
+                    format!("expected an object, found {}", crate::types::describe(&other)),
+                )
+                .step(Some(name))
+                .hint("write the settings as an object");
+                return Err(outside_a_file(vec![problem]));
+            }
         };
-        match registered.descriptor.build(settings, &mut cx) {
-            Ok(built) => Ok(SingleStep { name: name.to_owned(), built, services: self.services.clone(), secrets }),
-            Err(_) => Err(outside_a_file(problems)),
-        }
+        let spec = StepSpec {
+            name: name.to_owned(),
+            step_type: step_type.to_owned(),
+            source: None,
+            settings: Some(settings),
+            description: None,
+            on_error: Default::default(),
+            branch: None,
+            retry: None,
+            timeout: None,
+        };
+        let (step, secrets) = self.build_alone(SINGLE_COMPONENT, &spec, definitions).map_err(outside_a_file)?;
+        Ok(SingleStep { step, services: self.services.clone(), secrets })
     }
 }
 
@@ -114,7 +88,7 @@ impl SingleStep {
             run,
             response: &mut result.response,
             form_actions: &mut result.form_actions,
-            step: &self.name,
+            step: &self.step.name,
             services: &self.services,
             secrets: &mut secrets,
             notes: &mut result.notes,
@@ -122,16 +96,13 @@ impl SingleStep {
             factors: &mut Vec::new(),
             dry_run: false,
             events: &mut Vec::new(),
-            outside: &crate::resilience::OutsideCalls::default(),
+            outside: &self.step.outside,
             caller: None,
             earlier: &[],
         };
-        let mut out = Vec::new();
-        match &self.built {
-            BuiltStep::Start(step) => step.start(input, &mut cx, &mut out)?,
-            other => other.run_items(items, &mut cx, &mut out)?,
-        }
-        result.items = out;
+        let (_, Handled { result: ran, .. }) =
+            self.step.run_handled(input, items, &mut cx, &mut result.items, &mut Vec::new());
+        ran?;
         result.secrets = secrets;
         Ok(result)
     }

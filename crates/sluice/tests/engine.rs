@@ -349,3 +349,31 @@ fn a_store_that_cannot_be_written_fails_the_step_as_unavailable() {
     holder.execute_batch("ROLLBACK").unwrap();
     assert!(plan.run("GetCode", &json!({"data": {}}), &cx, RunOptions::default()).is_ok(), "and works again");
 }
+
+/// A step on its own is built by the loader's own path: what a file would be told about the same
+/// step, `single_step` tells too, pointing into the step.
+#[test]
+fn a_single_step_is_checked_as_a_dataflow_step_is() {
+    let engine = Engine::new().unwrap();
+    let definitions = Default::default();
+    let refused = |step_type: &str, settings: Value| match engine.single_step("s", step_type, settings, &definitions) {
+        Ok(_) => panic!("{step_type} was built"),
+        Err(problems) => problems,
+    };
+    let typo = refused("execute_scrpt", json!({"script": "1"}));
+    assert_eq!((typo[0].pointer.as_str(), typo[0].message.as_str()), ("/type", "unknown step type \"execute_scrpt\""));
+    assert_eq!(typo[0].hint.as_deref(), Some("did you mean \"execute_script\"?"));
+    let unknown_key = refused("execute_script", json!({"script": "1", "scrpt": 2}));
+    assert_eq!(unknown_key[0].pointer, "/settings/scrpt");
+    assert_eq!(unknown_key[0].step.as_deref(), Some("s"));
+    let not_an_object = refused("execute_script", json!([1]));
+    assert_eq!(
+        (not_an_object[0].pointer.as_str(), not_an_object[0].message.as_str()),
+        ("/settings", "expected an object, found an array of 1 element(s)")
+    );
+    // The step's own build checks run too (a script that does not compile, located in it).
+    let broken = refused("execute_script", json!({"script": "let x = ;"}));
+    assert!(broken[0].pointer.starts_with("/settings/script"), "{broken:?}");
+    let built = engine.single_step("s", "execute_script", json!({"script": "item.n = 2;"}), &definitions).unwrap();
+    assert_eq!(built.run_one(json!({})).unwrap().items[0]["n"], json!(2));
+}

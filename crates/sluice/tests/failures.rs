@@ -103,6 +103,8 @@ fn error_handling_is_checked_at_load() {
     assert_eq!(retry[0].pointer, "/dataflows/0/stages/0/steps/2/retry");
     assert_eq!(retry[0].message, "retry applies to steps that call outside Sluice, and execute_script does not");
     assert_eq!(retry[1].pointer, "/dataflows/0/stages/0/steps/2/timeout");
+    let why = retry[1].hint.as_deref().unwrap_or_default();
+    assert!(why.contains("bounded by the run's limits"), "the hint says what bounds a step's own work: {why}");
     let wrong = problems(json!({"onError": "later"}), json!([]));
     assert_eq!(wrong[0].pointer, "/dataflows/0/stages/0/steps/2/onError");
 }
