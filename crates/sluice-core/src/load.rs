@@ -103,21 +103,21 @@ impl Engine {
     ) -> Result<(CompiledStep, Vec<Secret>), Vec<Problem>> {
         let mut loader = Loader::new(self, &NoOtherComponents);
         let mut secrets = Vec::new();
-        let step = (|| {
-            let data_schema = Arc::new(loader.data_schema(definitions)?);
-            let registered = loader.registered("", spec)?;
+        let data_schema = loader.data_schema(definitions).map(Arc::new);
+        let registered = loader.registered("", spec);
+        let step = data_schema.zip(registered).and_then(|(data_schema, registered)| {
             let parts = Parts {
                 component,
                 definitions,
                 data_schema: &data_schema,
                 templates: &Arc::new(Templates::empty()),
-                // A step on its own has no dataflow to call.
+                // A step on its own has no dataflow to call,
                 dataflows: &[],
             };
-            // Nor a step upstream: its items may hold any field.
+            // nor a step upstream: its items may hold any field.
             let site = Site { pointer: "", spec, dataflow: "", earlier: &[], upstream: None };
             loader.build_step(&parts, registered, site, &mut secrets).step
-        })();
+        });
         match step {
             Some(step) if loader.problems.is_empty() => Ok((step, secrets)),
             _ => Err(loader.problems),
