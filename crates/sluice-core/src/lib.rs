@@ -26,6 +26,7 @@ pub mod files;
 pub mod help;
 pub mod labels;
 mod load;
+mod mapping;
 pub mod notify;
 pub mod otp;
 pub mod passwords;
@@ -52,6 +53,7 @@ pub use clock::{Clock, ManualClock, Millis, SystemClock};
 pub use diagnostics::{Diagnostic, LoadError};
 pub use engine::{Engine, EngineBuilder, EngineError};
 pub use load::UpstreamFields;
+pub use mapping::ModelMapping;
 pub use path::{FieldOrValue, FieldPath, Literal, ValueSource};
 pub use plan::Plan;
 pub use plugin::{

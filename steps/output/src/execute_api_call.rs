@@ -3,12 +3,12 @@
 //! and the limits are the operator's.
 
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sluice_core::connectors::{ApiRequest, Method, relative_path};
 use sluice_core::schemars::{self, JsonSchema};
 use sluice_core::{
-    BuildContext, BuildError, BuiltStep, FieldPath, Group, Item, Localized, SettingLabel, Step, StepContext,
-    StepDescriptor, StepError, StepMeta, StepPlugin, labels,
+    BuildContext, BuildError, BuiltStep, FieldPath, Group, Item, Localized, ModelMapping, SettingLabel, Step,
+    StepContext, StepDescriptor, StepError, StepMeta, StepPlugin, labels,
 };
 
 /// Settings of `execute_api_call`.
@@ -70,7 +70,7 @@ struct Call {
     method: Method,
     path: String,
     query: Vec<(String, FieldPath)>,
-    body: Vec<(FieldPath, FieldPath)>,
+    body: ModelMapping,
     result: FieldPath,
 }
 
@@ -158,15 +158,7 @@ impl StepPlugin for ExecuteApiCall {
                 Err(e) => failed = Some(e),
             }
         }
-        let mut body = Vec::new();
-        for (i, field) in settings.body_mapping.iter().enumerate() {
-            let from = cx.path(&format!("bodyMapping/{i}/from"), &field.from);
-            let to = cx.outer_path(&format!("bodyMapping/{i}/to"), &field.to);
-            match (from, to) {
-                (Ok(from), Ok(to)) => body.push((from, to)),
-                (Err(e), _) | (_, Err(e)) => failed = Some(e),
-            }
-        }
+        let body = cx.model_mapping("bodyMapping", settings.body_mapping.iter().map(|f| (&*f.from, &*f.to)));
         let result = cx.result_path("resultField", &settings.result_field);
         if let Some(e) = failed {
             return Err(e);
@@ -176,7 +168,7 @@ impl StepPlugin for ExecuteApiCall {
             method: settings.method,
             path: settings.path,
             query,
-            body,
+            body: body?,
             result: result?,
         }))
     }
@@ -197,16 +189,7 @@ impl Call {
     fn request(&self, item: &Item) -> Result<ApiRequest, StepError> {
         let query =
             self.query.iter().map(|(name, from)| (name.clone(), as_text(from.get(item).unwrap_or(&Value::Null))));
-        let body = if self.body.is_empty() {
-            None
-        } else {
-            let mut body = Map::new();
-            for (from, to) in &self.body {
-                let value = from.get(item).cloned().unwrap_or(Value::Null);
-                to.set(&mut body, value).map_err(|e| StepError::at_setting("bodyMapping", e))?;
-            }
-            Some(Value::Object(body))
-        };
+        let body = if self.body.is_empty() { None } else { Some(Value::Object(self.body.model_of(item)?)) };
         Ok(ApiRequest { method: self.method, path: self.path.clone(), query: query.collect(), body })
     }
 }

@@ -2,11 +2,11 @@
 //! each item and keeps what it answered (Aqtra's `_Result`).
 
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sluice_core::schemars::{self, JsonSchema};
 use sluice_core::{
-    BuildContext, BuildError, BuiltStep, FieldPath, Group, Item, Localized, SettingLabel, Step, StepContext,
-    StepDescriptor, StepError, StepMeta, StepPlugin, labels,
+    BuildContext, BuildError, BuiltStep, FieldPath, Group, Item, Localized, ModelMapping, SettingLabel, Step,
+    StepContext, StepDescriptor, StepError, StepMeta, StepPlugin, labels,
 };
 
 /// Settings of `execute_dataflow`.
@@ -52,7 +52,7 @@ struct Call {
     component: Option<String>,
     dataflow: String,
     result: FieldPath,
-    mapping: Vec<(FieldPath, FieldPath)>,
+    mapping: ModelMapping,
 }
 
 impl StepPlugin for ExecuteDataflow {
@@ -104,20 +104,9 @@ impl StepPlugin for ExecuteDataflow {
     fn build(settings: Self::Settings, cx: &mut BuildContext<'_>) -> Result<BuiltStep, BuildError> {
         let called = cx.calls_dataflow("dataflow", settings.component.as_deref(), &settings.dataflow);
         let result = cx.result_path("resultField", &settings.result_field);
-        let mut mapping = Vec::new();
-        let mut failed = None;
-        for (i, m) in settings.input_mapping.iter().enumerate() {
-            let from = cx.path(&format!("inputMapping/{i}/from"), &m.from);
-            let to = cx.outer_path(&format!("inputMapping/{i}/to"), &m.to);
-            match (from, to) {
-                (Ok(from), Ok(to)) => mapping.push((from, to)),
-                (Err(e), _) | (_, Err(e)) => failed = Some(e),
-            }
-        }
+        let mapping = cx.model_mapping("inputMapping", settings.input_mapping.iter().map(|m| (&*m.from, &*m.to)));
         called?;
-        if let Some(e) = failed {
-            return Err(e);
-        }
+        let mapping = mapping?;
         Ok(BuiltStep::each(Call {
             component: settings.component,
             dataflow: settings.dataflow,
@@ -131,16 +120,7 @@ sluice_core::inventory::submit! { StepDescriptor::of::<ExecuteDataflow>() }
 
 impl Step for Call {
     fn run(&self, mut item: Item, cx: &mut StepContext<'_>, out: &mut Vec<Item>) -> Result<(), StepError> {
-        let input = if self.mapping.is_empty() {
-            Value::Object(item.clone())
-        } else {
-            let mut model = Map::new();
-            for (from, to) in &self.mapping {
-                let value = from.get(&item).cloned().unwrap_or(Value::Null);
-                to.set(&mut model, value).map_err(|e| StepError::at_setting("inputMapping", e))?;
-            }
-            Value::Object(model)
-        };
+        let input = Value::Object(if self.mapping.is_empty() { item.clone() } else { self.mapping.model_of(&item)? });
         let answered = cx.run_dataflow(self.component.as_deref(), &self.dataflow, &input)?;
         let list = answered.into_iter().map(Value::Object).collect();
         self.result.set(&mut item, Value::Array(list)).map_err(|e| StepError::at_setting("resultField", e))?;
@@ -210,6 +190,15 @@ mod tests {
         assert!(err.to_string().contains("component Pricing is not loaded here"), "{err}");
         engine.services().plans.set(move |name| (name == "Pricing").then(|| pricing.clone()));
         assert_eq!(run().unwrap().response[0]["_Result"][0]["doubled"], 8);
+    }
+
+    #[test]
+    fn every_broken_path_of_the_input_mapping_is_reported_where_it_is() {
+        let broken = json!({"dataflow": "Price", "inputMapping": [{"from": "data..Qty", "to": "data.N"}, {"from": "data.Qty", "to": "a..b"}]});
+        let found = problems(&component(broken, "signedIn"));
+        let at: Vec<&str> = found.iter().map(|d| d.pointer.as_str()).collect();
+        let settings = "/dataflows/0/stages/0/steps/1/settings";
+        assert_eq!(at, [format!("{settings}/inputMapping/0/from"), format!("{settings}/inputMapping/1/to")]);
     }
 
     #[test]
