@@ -22,34 +22,30 @@ impl Default for HttpApi {
     }
 }
 
+/// `builder` with the connector's headers, the call's query and the connector's timeout.
+fn prepared<B>(
+    builder: ureq::RequestBuilder<B>,
+    connector: &Connector,
+    request: &ApiRequest,
+    timeout: std::time::Duration,
+) -> ureq::RequestBuilder<B> {
+    let mut builder = builder.config().timeout_global(Some(timeout)).build();
+    for (name, value) in &connector.headers {
+        builder = builder.header(name, value);
+    }
+    builder.query_pairs(request.query.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+}
+
 impl ApiClient for HttpApi {
     fn call(&self, connector: &Connector, request: &ApiRequest) -> Result<ApiResponse, CallError> {
         let url = connector.url_of(&request.path);
         let timeout = connector.calls.timeout.unwrap_or(sluice_core::connectors::DEFAULT_TIMEOUT);
+        let body = || request.body.clone().unwrap_or(Value::Null);
         let sent = match request.method {
-            Method::Get | Method::Delete => {
-                let mut builder = match request.method {
-                    Method::Get => self.agent.get(&url),
-                    _ => self.agent.delete(&url),
-                };
-                builder = builder.config().timeout_global(Some(timeout)).build();
-                for (name, value) in &connector.headers {
-                    builder = builder.header(name, value);
-                }
-                builder.query_pairs(request.query.iter().map(|(k, v)| (k.as_str(), v.as_str()))).call()
-            }
-            Method::Post | Method::Put => {
-                let mut builder = match request.method {
-                    Method::Post => self.agent.post(&url),
-                    _ => self.agent.put(&url),
-                };
-                builder = builder.config().timeout_global(Some(timeout)).build();
-                for (name, value) in &connector.headers {
-                    builder = builder.header(name, value);
-                }
-                let builder = builder.query_pairs(request.query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-                builder.send_json(request.body.clone().unwrap_or(Value::Null))
-            }
+            Method::Get => prepared(self.agent.get(&url), connector, request, timeout).call(),
+            Method::Delete => prepared(self.agent.delete(&url), connector, request, timeout).call(),
+            Method::Post => prepared(self.agent.post(&url), connector, request, timeout).send_json(body()),
+            Method::Put => prepared(self.agent.put(&url), connector, request, timeout).send_json(body()),
         };
         let mut response = sent.map_err(|e| CallError::Passing(format!("{} {url}: {e}", request.method.name())))?;
         let status = response.status().as_u16();

@@ -273,6 +273,28 @@ mod tests {
     }
 
     #[test]
+    fn every_method_sends_the_headers_and_query_and_only_put_and_post_a_body() {
+        for method in ["GET", "PUT", "DELETE"] {
+            let server = ApiServer::start(vec![(200, json!({}))]);
+            let engine = engine_calling(&server, r#"{"attempts": 1}"#);
+            let mut settings = settings();
+            settings["method"] = json!(method);
+            let step = engine.single_step("sms", "execute_api_call", settings, &Default::default()).unwrap();
+            step.run_one(item()).unwrap();
+            let received = &server.received()[0];
+            assert_eq!((received.method.as_str(), received.target.as_str()), (method, "/api/messages?priority=1"));
+            assert!(received.headers.contains(&("authorization".into(), "Bearer t0ken".into())), "{method}");
+            // The test server keeps a request without a body as an empty text.
+            let body = if method == "PUT" {
+                json!({"to": "+33612345678", "message": {"text": "Your code is 123456"}})
+            } else {
+                json!("")
+            };
+            assert_eq!(received.body, body, "{method}");
+        }
+    }
+
+    #[test]
     fn a_busy_connector_is_tried_again_and_a_refusal_is_not() {
         let server = ApiServer::start(vec![(503, json!({})), (429, json!({})), (200, json!({"ok": true}))]);
         let engine = engine_calling(&server, r#"{"attempts": 3, "delay": 0}"#);
