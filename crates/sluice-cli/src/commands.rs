@@ -246,7 +246,7 @@ pub fn schemas(out: &Path) -> Result<(), Failure> {
 /// `sluice replay`.
 pub fn replay(dir: &Path, options: &ReplayOptions, format: Format) -> Result<(), Failure> {
     let checks = sluice::replay::replay(dir, options).map_err(|e| match e {
-        sluice::replay::ReplayError::Invalid(text) => {
+        sluice::folder::FolderError::Invalid(text) => {
             eprintln!("{text}");
             Failure::Invalid
         }
@@ -266,17 +266,20 @@ pub fn replay(dir: &Path, options: &ReplayOptions, format: Format) -> Result<(),
 
 /// `sluice test`.
 pub fn test(paths: &[PathBuf], junit: Option<&Path>, format: Format) -> Result<(), Failure> {
-    use sluice::component_tests::{TestError, folder_of, run_folder};
+    use sluice::component_tests::{folder_of, run_folder};
+    use sluice::folder::FolderError;
     let mut reports = Vec::new();
     let mut invalid = false;
     for path in paths {
         match run_folder(&folder_of(path)) {
             Ok(report) => reports.push(report),
-            Err(TestError::Invalid(text)) => {
+            Err(FolderError::Invalid(text)) => {
                 eprintln!("{text}");
                 invalid = true;
             }
-            Err(e @ TestError::Read { .. }) => return Err(Failure::Environment(e.to_string())),
+            Err(e @ (FolderError::Read { .. } | FolderError::Setup(_))) => {
+                return Err(Failure::Environment(e.to_string()));
+            }
         }
     }
     let cases = reports.iter().flat_map(|r| &r.cases);

@@ -37,6 +37,7 @@ use sluice_core::resilience::CallError;
 use sluice_core::store::{EntryWrite, MemoryStore, Store};
 use sluice_core::{Clock, Engine, LoadError, ManualClock, Plan, RunContext, RunError, RunOptions, Services};
 
+use crate::folder::{FolderError, read};
 use crate::users::{import, parse_users};
 
 /// The tests of one folder.
@@ -198,27 +199,6 @@ pub struct SuiteReport {
     pub cases: Vec<CaseReport>,
 }
 
-/// Why a folder's tests could not run.
-#[derive(Debug, thiserror::Error)]
-pub enum TestError {
-    /// A file is missing or unreadable.
-    #[error("cannot read {path}: {message}")]
-    Read {
-        /// The file.
-        path: String,
-        /// Why.
-        message: String,
-    },
-    /// A file is wrong (its problems, one per line).
-    #[error("{0}")]
-    Invalid(String),
-}
-
-fn read(path: &Path) -> Result<String, TestError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| TestError::Read { path: path.display().to_string(), message: e.to_string() })
-}
-
 /// The folder of a path given to `sluice test`: the folder itself, or a `tests.json`'s.
 pub fn folder_of(path: &Path) -> PathBuf {
     if path.is_file() {
@@ -232,16 +212,16 @@ pub fn folder_of(path: &Path) -> PathBuf {
 pub type StoreMaker<'m> = dyn Fn() -> Result<Arc<dyn Store>, String> + 'm;
 
 /// Runs the tests of `folder`, each case on a fresh in-memory store.
-pub fn run_folder(folder: &Path) -> Result<SuiteReport, TestError> {
+pub fn run_folder(folder: &Path) -> Result<SuiteReport, FolderError> {
     run_folder_on(folder, &|| Ok(Arc::new(MemoryStore::new()) as Arc<dyn Store>))
 }
 
 /// Runs the tests of `folder`, each case on a store `fresh` makes (a SQLite file, say).
-pub fn run_folder_on(folder: &Path, fresh: &StoreMaker<'_>) -> Result<SuiteReport, TestError> {
+pub fn run_folder_on(folder: &Path, fresh: &StoreMaker<'_>) -> Result<SuiteReport, FolderError> {
     let tests_path = folder.join("tests.json");
     let text = read(&tests_path)?;
     let file: TestFile = serde_json::from_str(&text)
-        .map_err(|e| TestError::Invalid(format!("{}:{}:{}: {e}", tests_path.display(), e.line(), e.column())))?;
+        .map_err(|e| FolderError::Invalid(format!("{}:{}:{}: {e}", tests_path.display(), e.line(), e.column())))?;
     let sources: Vec<(String, String)> = file
         .components
         .iter()
@@ -251,11 +231,8 @@ pub fn run_folder_on(folder: &Path, fresh: &StoreMaker<'_>) -> Result<SuiteRepor
     let users = match &file.users {
         Some(name) => {
             let text = read(&folder.join(name))?;
-            let parsed = parse_users(&text).map_err(|problems| {
-                let lines: Vec<String> =
-                    problems.iter().map(|p| format!("{}:{p}", folder.join(name).display())).collect();
-                TestError::Invalid(lines.join("\n"))
-            })?;
+            let parsed =
+                parse_users(&text).map_err(|problems| FolderError::located(folder.join(name).display(), &problems))?;
             Some((text, parsed))
         }
         None => None,
@@ -263,7 +240,7 @@ pub fn run_folder_on(folder: &Path, fresh: &StoreMaker<'_>) -> Result<SuiteRepor
     let start = match &file.clock {
         Some(text) => chrono::DateTime::parse_from_rfc3339(text)
             .map_err(|e| {
-                TestError::Invalid(format!("{}: \"clock\" is not an RFC 3339 time: {e}", tests_path.display()))
+                FolderError::Invalid(format!("{}: \"clock\" is not an RFC 3339 time: {e}", tests_path.display()))
             })?
             .timestamp_millis(),
         None => 1_767_225_600_000,
@@ -304,11 +281,11 @@ struct Setting<'s> {
 }
 
 /// Runs one case on a fresh store; the differences found.
-fn run_case(case: &Case, setting: &Setting<'_>) -> Result<Vec<String>, TestError> {
+fn run_case(case: &Case, setting: &Setting<'_>) -> Result<Vec<String>, FolderError> {
     let Setting { connectors, sources, directory, users, start, fresh, public_url } = *setting;
     let clock = Arc::new(ManualClock::new(start));
-    let keys = sluice_core::otp::CodeKeys::random().map_err(|e| TestError::Invalid(e.to_string()))?;
-    let store = fresh().map_err(TestError::Invalid)?;
+    let keys = sluice_core::otp::CodeKeys::random().map_err(|e| FolderError::Invalid(e.to_string()))?;
+    let store = fresh().map_err(FolderError::Invalid)?;
     let api = Arc::new(MockApi { answers: connectors.clone(), asked: std::sync::Mutex::default() });
     let declared = connectors
         .keys()
@@ -324,18 +301,18 @@ fn run_case(case: &Case, setting: &Setting<'_>) -> Result<Vec<String>, TestError
         .with_clock(clock.clone())
         .with_public_url(public_url)
         .with_connectors(Connectors::new(declared, api.clone()));
-    let setup = |e: sluice_core::store::StoreError| TestError::Invalid(format!("case \"{}\": {e}", case.name));
+    let setup = |e: sluice_core::store::StoreError| FolderError::Invalid(format!("case \"{}\": {e}", case.name));
     if let Some((text, parsed)) = users {
         import(services.store.as_ref(), text, parsed).map_err(setup)?;
     }
     for (component, entries) in &case.given.entries {
         let definitions = directory.get(component).map(|head| head.definitions.clone()).ok_or_else(|| {
-            TestError::Invalid(format!(
+            FolderError::Invalid(format!(
                 "case \"{}\": given entries of \"{component}\", which no component file is",
                 case.name
             ))
         })?;
-        let kind = EntryKind::new(component, definitions).map_err(TestError::Invalid)?;
+        let kind = EntryKind::new(component, definitions).map_err(FolderError::Invalid)?;
         for data in entries {
             let write = EntryWrite {
                 component: component.clone(),
@@ -349,15 +326,14 @@ fn run_case(case: &Case, setting: &Setting<'_>) -> Result<Vec<String>, TestError
             services.store.create_entry(&sluice_core::new_time_ordered_uuid(), &write).map_err(setup)?;
         }
     }
-    let engine = Engine::builder().services(services.clone()).build().map_err(|e| TestError::Invalid(e.to_string()))?;
+    let engine =
+        Engine::builder().services(services.clone()).build().map_err(|e| FolderError::Invalid(e.to_string()))?;
     let plans: BTreeMap<String, Arc<Plan>> = sources
         .iter()
         .map(|(origin, text)| match engine.load_among(origin, text.as_bytes(), directory) {
             Ok(plan) => Ok((plan.name().to_owned(), Arc::new(plan))),
-            Err(LoadError::Invalid { origin, diagnostics }) => Err(TestError::Invalid(
-                diagnostics.iter().map(|d| format!("{origin}:{d}")).collect::<Vec<_>>().join("\n"),
-            )),
-            Err(other) => Err(TestError::Invalid(other.to_string())),
+            Err(LoadError::Invalid { origin, diagnostics }) => Err(FolderError::located(origin, &diagnostics)),
+            Err(other) => Err(FolderError::Invalid(other.to_string())),
         })
         .collect::<Result<_, _>>()?;
     // Execute dataflow may call into the other components of the folder (held weakly: the
@@ -372,7 +348,7 @@ fn run_case(case: &Case, setting: &Setting<'_>) -> Result<Vec<String>, TestError
         let at = format!("run {} ({})", i + 1, run.dataflow);
         if let Some(advance) = &run.advance {
             let millis = advance.millis().ok_or_else(|| {
-                TestError::Invalid(format!("case \"{}\", {at}: \"advance\" is not a duration", case.name))
+                FolderError::Invalid(format!("case \"{}\", {at}: \"advance\" is not a duration", case.name))
             })?;
             clock.advance(millis);
         }
@@ -382,7 +358,7 @@ fn run_case(case: &Case, setting: &Setting<'_>) -> Result<Vec<String>, TestError
             (None, _) => None,
         }
         .ok_or_else(|| {
-            TestError::Invalid(format!("case \"{}\", {at}: say which component runs it (\"component\")", case.name))
+            FolderError::Invalid(format!("case \"{}\", {at}: say which component runs it (\"component\")", case.name))
         })?;
         let input = match substitute(run.input.clone().unwrap_or_else(|| json!({"data": {}})), &vars, clock.now()) {
             Ok(input) => input,

@@ -26,6 +26,7 @@ use sluice_steps_transform as _;
 use sluice_steps_users as _;
 
 pub mod component_tests;
+pub mod folder;
 pub mod replay;
 pub mod setup;
 pub mod users;

@@ -19,6 +19,7 @@ use sluice_core::{
     Engine, LoadError, ManualClock, Outcome, Plan, RunContext, RunError, RunOptions, Services, sessions,
 };
 
+use crate::folder::{FolderError, read};
 use crate::setup::{self, Secrets};
 use crate::users::parse_users;
 
@@ -50,25 +51,6 @@ pub struct Check {
     pub passed: bool,
     /// What was seen.
     pub detail: String,
-}
-
-/// Why the replay could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum ReplayError {
-    /// A file of the folder is missing or unreadable.
-    #[error("cannot read {path}: {message}")]
-    Read {
-        /// The file.
-        path: String,
-        /// Why.
-        message: String,
-    },
-    /// A file of the folder is wrong (its problems, one per line).
-    #[error("{0}")]
-    Invalid(String),
-    /// The store or engine could not be set up.
-    #[error("{0}")]
-    Setup(String),
 }
 
 mod accounts;
@@ -173,11 +155,6 @@ fn fail(name: &str, detail: String) -> Check {
     Check { name: name.into(), passed: false, detail }
 }
 
-fn read(path: &Path) -> Result<String, ReplayError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| ReplayError::Read { path: path.display().to_string(), message: e.to_string() })
-}
-
 /// A code that differs from `code` in its last digit.
 fn wrong(code: &str) -> String {
     let mut digits: Vec<u8> = code.bytes().collect();
@@ -188,18 +165,14 @@ fn wrong(code: &str) -> String {
 }
 
 /// Replays the scenario in `dir` and returns every check.
-pub fn replay(dir: &Path, options: &ReplayOptions) -> Result<Vec<Check>, ReplayError> {
+pub fn replay(dir: &Path, options: &ReplayOptions) -> Result<Vec<Check>, FolderError> {
     let component = dir.join("component.json");
     if !component.exists() && dir.join("tests.json").exists() {
         return replay_tests(dir, options);
     }
     let users_file = dir.join("users.json");
     let users_text = read(&users_file)?;
-    let users = parse_users(&users_text).map_err(|problems| {
-        ReplayError::Invalid(
-            problems.iter().map(|d| format!("{}:{d}", users_file.display())).collect::<Vec<_>>().join("\n"),
-        )
-    })?;
+    let users = parse_users(&users_text).map_err(|problems| FolderError::located(users_file.display(), &problems))?;
     let (url, fresh) = match &options.store {
         Some(url) => (url.clone(), None),
         None => {
@@ -217,9 +190,9 @@ pub fn replay(dir: &Path, options: &ReplayOptions) -> Result<Vec<Check>, ReplayE
 
 /// A folder of several components replays its tests (`tests.json`), each case on a fresh
 /// SQLite file: the same cases as `sluice test`, on the store a single machine runs.
-fn replay_tests(dir: &Path, options: &ReplayOptions) -> Result<Vec<Check>, ReplayError> {
+fn replay_tests(dir: &Path, options: &ReplayOptions) -> Result<Vec<Check>, FolderError> {
     if options.store.is_some() {
-        return Err(ReplayError::Setup(format!(
+        return Err(FolderError::Setup(format!(
             "{} replays its tests each on a fresh SQLite file; --store is not taken here",
             dir.display()
         )));
@@ -233,10 +206,7 @@ fn replay_tests(dir: &Path, options: &ReplayOptions) -> Result<Vec<Check>, Repla
     };
     let report = crate::component_tests::run_folder_on(dir, &fresh);
     let _ = std::fs::remove_dir_all(&root);
-    let report = report.map_err(|e| match e {
-        crate::component_tests::TestError::Invalid(text) => ReplayError::Invalid(text),
-        other => ReplayError::Setup(other.to_string()),
-    })?;
+    let report = report?;
     Ok(report
         .cases
         .into_iter()
@@ -254,8 +224,8 @@ fn replay_in(
     users: Vec<sluice_core::store::User>,
     passwords: HashMap<String, String>,
     options: &ReplayOptions,
-) -> Result<Vec<Check>, ReplayError> {
-    let setup_error = |e: &dyn std::fmt::Display| ReplayError::Setup(e.to_string());
+) -> Result<Vec<Check>, FolderError> {
+    let setup_error = |e: &dyn std::fmt::Display| FolderError::Setup(e.to_string());
     let clock = Arc::new(ManualClock::at(chrono::Utc::now()));
     // A key of the replay's own: it checks codes it issued itself, on any store (a shared
     // PostgreSQL store would otherwise ask for the replicas' SLUICE_SECRET).
@@ -270,9 +240,7 @@ fn replay_in(
     let engine = Engine::builder().services(services).build().map_err(|e| setup_error(&e))?;
     let bytes = read(component)?;
     let plan = engine.load(&component.display().to_string(), bytes.as_bytes()).map_err(|e| match e {
-        LoadError::Invalid { diagnostics, .. } => ReplayError::Invalid(
-            diagnostics.iter().map(|d| format!("{}:{d}", component.display())).collect::<Vec<_>>().join("\n"),
-        ),
+        LoadError::Invalid { diagnostics, .. } => FolderError::located(component.display(), &diagnostics),
         other => setup_error(&other),
     })?;
     let user = options.user.clone().or_else(|| users.first().map(|u| u.user_name.clone()));
@@ -293,7 +261,7 @@ fn replay_in(
         return Ok(email_two_factor(&scenario, engine.services()));
     }
     if !(names.contains(&"GetCode") && names.contains(&"ConfirmCode")) {
-        return Err(ReplayError::Invalid(format!(
+        return Err(FolderError::Invalid(format!(
             "{}: no scenario to replay: the dataflows must be GetCode and ConfirmCode; Login and Verify; \
              Register, ConfirmEmail, Login and Verify; ForgotPassword, ResetPassword, Login and Verify; or Enrol, \
              ConfirmEnrolment and Login",

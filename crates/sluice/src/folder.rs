@@ -1,0 +1,38 @@
+//! Reading the folders that `sluice test` and `sluice replay` take: their files, and why a
+//! folder cannot be run.
+
+use std::fmt::Display;
+use std::path::Path;
+
+/// Why a folder's tests or replay could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum FolderError {
+    /// A file of the folder is missing or unreadable.
+    #[error("cannot read {path}: {message}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// A file of the folder is wrong (its problems, one per line).
+    #[error("{0}")]
+    Invalid(String),
+    /// The store or engine could not be set up.
+    #[error("{0}")]
+    Setup(String),
+}
+
+impl FolderError {
+    /// The problems of the file `origin`, one per line, each after the file's name.
+    pub(crate) fn located(origin: impl Display, problems: &[impl Display]) -> FolderError {
+        let lines: Vec<String> = problems.iter().map(|problem| format!("{origin}:{problem}")).collect();
+        FolderError::Invalid(lines.join("\n"))
+    }
+}
+
+/// The text of the file at `path`.
+pub(crate) fn read(path: &Path) -> Result<String, FolderError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| FolderError::Read { path: path.display().to_string(), message: e.to_string() })
+}
