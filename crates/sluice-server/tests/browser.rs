@@ -178,8 +178,7 @@ fn an_end_user_signs_in_with_a_password_and_an_emailed_code() {
             let who = text(driver, "#who").await?;
             let live = store.list_sessions(&ann.id, 0)?.len();
             // Signing out ends the session on the server and shows the sign-in again.
-            click(driver, "#signOut").await?;
-            displayed(driver, "#signIn").await?;
+            sign_out(driver).await?;
             Ok((listed, who, live, store.list_sessions(&ann.id, 0)?.len()))
         });
     let Some((listed, who, live, left)) = signed_in else { return };
@@ -283,8 +282,7 @@ fn a_new_user_signs_up_through_the_mailed_link_and_signs_in_with_an_authenticato
         type_into(driver, "#enrolCode", &first).await?;
         click(driver, "#confirmEnrolment").await?;
         let enrolled = text_holding(driver, "#enrolmentMessage", "set up").await?;
-        click(driver, "#signOut").await?;
-        displayed(driver, "#signIn").await?;
+        sign_out(driver).await?;
         // Again, with the password and the app's next code.
         type_into(driver, "#userName", "dora").await?;
         type_into(driver, "#password", "a long walk by the sea").await?;
@@ -396,18 +394,40 @@ async fn open_builder(driver: &WebDriver, base: &str, query: &str) -> WebDriverR
 
 /// Runs `action` again while the element it holds was replaced (the builder page draws its
 /// canvas and drawer anew after every change and every answer of the server; an element being
-/// replaced is stale, or for a moment not interactable), for two seconds at most.
+/// replaced is stale, or for a moment not interactable, and chromedriver reports a node of a
+/// page that is being loaded anew as an unknown error), for two seconds at most.
 async fn again<T>(mut action: impl AsyncFnMut() -> WebDriverResult<T>) -> WebDriverResult<T> {
-    use thirtyfour::error::WebDriverErrorInner::{ElementNotInteractable, StaleElementReference};
+    use thirtyfour::error::WebDriverErrorInner::{ElementNotInteractable, StaleElementReference, UnknownError};
+    let replaced = |e: &thirtyfour::error::WebDriverError| match e.as_inner() {
+        StaleElementReference(_) | ElementNotInteractable(_) => true,
+        UnknownError(info) => info.value.message.contains("does not belong to the document"),
+        _ => false,
+    };
     for _ in 0..40 {
         match action().await {
-            Err(e) if matches!(e.as_inner(), StaleElementReference(_) | ElementNotInteractable(_)) => {
+            Err(e) if replaced(&e) => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             done => return done,
         }
     }
     action().await
+}
+
+/// Signs out and waits for the page the sign-out loads anew to show the sign-in, so that no
+/// element of the page before is used (the old page's elements stop belonging to a document).
+async fn sign_out(driver: &WebDriver) -> WebDriverResult<()> {
+    driver.execute("window.beforeSignOut = true", vec![]).await?;
+    click(driver, "#signOut").await?;
+    let loaded = "return !window.beforeSignOut && document.readyState === 'complete'";
+    for _ in 0..100 {
+        // While the page reloads, the script may fail to run: the page is not loaded yet.
+        if driver.execute(loaded, vec![]).await.is_ok_and(|done| done.json() == &serde_json::json!(true)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    displayed(driver, "#signIn").await.map(drop)
 }
 
 async fn click(driver: &WebDriver, css: &str) -> WebDriverResult<()> {
