@@ -552,6 +552,21 @@ fn every_example_carries_tests_and_they_pass_with_a_junit_report() {
     assert_eq!(replay.status.code(), Some(0), "{}", String::from_utf8_lossy(&replay.stdout));
 }
 
+/// A machine that cannot give a case its store is not a failing case: the command stops with
+/// exit 2 and says why (here the temporary folder, where `replay` makes each case's SQLite
+/// file, is a plain file).
+#[test]
+fn a_folder_whose_cases_cannot_get_a_store_exits_2() {
+    let not_a_folder = tempfile::NamedTempFile::new().unwrap();
+    let dealership = format!("{EXAMPLES}/car-dealership");
+    let mut replay = sluice();
+    replay.env_remove("SLUICE_STORE").env("TMPDIR", not_a_folder.path()).args(["replay", &dealership]);
+    let out = replay.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}{stderr}", String::from_utf8_lossy(&out.stdout));
+    assert!(stderr.contains("cannot open its store"), "{stderr}");
+}
+
 #[test]
 fn a_test_that_does_not_hold_says_where_and_exits_1() {
     let folder = tempfile::tempdir().unwrap();

@@ -34,7 +34,7 @@ use sluice_core::connectors::{ApiClient, ApiRequest, ApiResponse, Connector, Con
 use sluice_core::duration::DurationSetting;
 use sluice_core::entries::{ComponentHead, EntryKind};
 use sluice_core::resilience::CallError;
-use sluice_core::store::{EntryWrite, MemoryStore, Store};
+use sluice_core::store::{EntryWrite, MemoryStore, Store, StoreError};
 use sluice_core::{Clock, Engine, LoadError, ManualClock, Plan, RunContext, RunError, RunOptions, Services};
 
 use crate::folder::{FolderError, read};
@@ -254,6 +254,7 @@ pub fn run_folder_on(folder: &Path, fresh: &StoreMaker<'_>) -> Result<SuiteRepor
         fresh,
         public_url: &file.public_url,
     };
+    // A case whose own data is wrong fails; a machine that cannot run cases stops the folder.
     let cases = file
         .cases
         .iter()
@@ -261,11 +262,12 @@ pub fn run_folder_on(folder: &Path, fresh: &StoreMaker<'_>) -> Result<SuiteRepor
             let timer = Instant::now();
             let failures = match run_case(case, &setting) {
                 Ok(failures) => failures,
-                Err(e) => vec![e.to_string()],
+                Err(FolderError::Invalid(text)) => vec![text],
+                Err(environment) => return Err(environment),
             };
-            CaseReport { name: case.name.clone(), failures, seconds: timer.elapsed().as_secs_f64() }
+            Ok(CaseReport { name: case.name.clone(), failures, seconds: timer.elapsed().as_secs_f64() })
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     Ok(SuiteReport { folder: folder.display().to_string(), cases })
 }
 
@@ -284,8 +286,9 @@ struct Setting<'s> {
 fn run_case(case: &Case, setting: &Setting<'_>) -> Result<Vec<String>, FolderError> {
     let Setting { connectors, sources, directory, users, start, fresh, public_url } = *setting;
     let clock = Arc::new(ManualClock::new(start));
-    let keys = sluice_core::otp::CodeKeys::random().map_err(|e| FolderError::Invalid(e.to_string()))?;
-    let store = fresh().map_err(FolderError::Invalid)?;
+    let keys = sluice_core::otp::CodeKeys::random().map_err(|e| FolderError::Setup(e.to_string()))?;
+    let store =
+        fresh().map_err(|e| FolderError::Setup(format!("case \"{}\": cannot open its store: {e}", case.name)))?;
     let api = Arc::new(MockApi { answers: connectors.clone(), asked: std::sync::Mutex::default() });
     let declared = connectors
         .keys()
@@ -301,7 +304,11 @@ fn run_case(case: &Case, setting: &Setting<'_>) -> Result<Vec<String>, FolderErr
         .with_clock(clock.clone())
         .with_public_url(public_url)
         .with_connectors(Connectors::new(declared, api.clone()));
-    let setup = |e: sluice_core::store::StoreError| FolderError::Invalid(format!("case \"{}\": {e}", case.name));
+    // A taken or missing value is the case's data at fault; a store that fails is the machine's.
+    let setup = |e: StoreError| {
+        let text = format!("case \"{}\": {e}", case.name);
+        if matches!(e, StoreError::Unavailable(_)) { FolderError::Setup(text) } else { FolderError::Invalid(text) }
+    };
     if let Some((text, parsed)) = users {
         import(services.store.as_ref(), text, parsed).map_err(setup)?;
     }
@@ -326,14 +333,15 @@ fn run_case(case: &Case, setting: &Setting<'_>) -> Result<Vec<String>, FolderErr
             services.store.create_entry(&sluice_core::new_time_ordered_uuid(), &write).map_err(setup)?;
         }
     }
-    let engine =
-        Engine::builder().services(services.clone()).build().map_err(|e| FolderError::Invalid(e.to_string()))?;
+    let engine = Engine::builder().services(services.clone()).build().map_err(|e| FolderError::Setup(e.to_string()))?;
     let plans: BTreeMap<String, Arc<Plan>> = sources
         .iter()
         .map(|(origin, text)| match engine.load_among(origin, text.as_bytes(), directory) {
             Ok(plan) => Ok((plan.name().to_owned(), Arc::new(plan))),
             Err(LoadError::Invalid { origin, diagnostics }) => Err(FolderError::located(origin, &diagnostics)),
-            Err(other) => Err(FolderError::Invalid(other.to_string())),
+            Err(LoadError::Io { origin, source }) => {
+                Err(FolderError::Read { path: origin, message: source.to_string() })
+            }
         })
         .collect::<Result<_, _>>()?;
     // Execute dataflow may call into the other components of the folder (held weakly: the
