@@ -217,6 +217,13 @@ fn within<T: Send + 'static>(
     result.recv_timeout(limit).ok()
 }
 
+/// What the items of one step came to.
+pub(crate) struct Handled {
+    pub result: Result<(), StepError>,
+    /// Items the step failed on and let go (`continue`) or routed (`route`).
+    pub failed_items: usize,
+}
+
 impl CompiledStep {
     /// Runs the step, handling its failures as its `onError` says: an input step on `input`,
     /// any other on `items` (those it routes go to `errors`). Gives how many items it took in.
@@ -229,96 +236,91 @@ impl CompiledStep {
         errors: &mut Vec<Item>,
     ) -> (usize, Handled) {
         match &self.built {
-            BuiltStep::Start(step) => (1, start(step.as_ref(), self.on_error, input, cx, out)),
-            built => {
-                let handling = (self.name.as_str(), self.step_type, self.on_error);
-                (items.len(), run_items(built, handling, items, cx, out, errors))
+            BuiltStep::Start(step) => (1, self.start(step.as_ref(), input, cx, out)),
+            _ => (items.len(), self.run_items(items, cx, out, errors)),
+        }
+    }
+
+    /// Runs the input step `step` (this one's); with `"onError": "continue"` its failure emits
+    /// nothing.
+    fn start(
+        &self,
+        step: &dyn crate::plugin::StartStep,
+        input: &Value,
+        cx: &mut StepContext<'_>,
+        out: &mut Vec<Item>,
+    ) -> Handled {
+        match step.start(input, cx, out) {
+            Err(error) if self.on_error == OnError::Continue && !error.unavailable => {
+                out.clear();
+                cx.note(format!("the step failed and the run went on: {}", error.message));
+                cx.count(crate::events::Event::ItemDropped);
+                Handled { result: Ok(()), failed_items: 1 }
             }
+            result => Handled { result, failed_items: 0 },
         }
     }
-}
 
-/// Runs an input step; with `"onError": "continue"` its failure emits nothing.
-fn start(
-    step: &dyn crate::plugin::StartStep,
-    on_error: OnError,
-    input: &Value,
-    cx: &mut StepContext<'_>,
-    out: &mut Vec<Item>,
-) -> Handled {
-    match step.start(input, cx, out) {
-        Err(error) if on_error == OnError::Continue && !error.unavailable => {
-            out.clear();
-            cx.note(format!("the step failed and the run went on: {}", error.message));
-            cx.count(crate::events::Event::ItemDropped);
-            Handled { result: Ok(()), failed_items: 1 }
+    /// Runs a step that is not an input step on `items`, handling failures as `onError` says:
+    /// items routed go to `errors`, each with [`ERROR_FIELD`]. A store that cannot be reached
+    /// always stops the run (no later step could do better).
+    fn run_items(
+        &self,
+        items: Vec<Item>,
+        cx: &mut StepContext<'_>,
+        out: &mut Vec<Item>,
+        errors: &mut Vec<Item>,
+    ) -> Handled {
+        let &CompiledStep { ref built, ref name, step_type, on_error, .. } = self;
+        if on_error == OnError::Stop {
+            return Handled { result: built.run_items(items, cx, out), failed_items: 0 };
         }
-        result => Handled { result, failed_items: 0 },
-    }
-}
-
-/// What the items of one step came to.
-pub(crate) struct Handled {
-    pub result: Result<(), StepError>,
-    /// Items the step failed on and let go (`continue`) or routed (`route`).
-    pub failed_items: usize,
-}
-
-/// Runs a step that is not an input step on `items`, handling failures as `on_error` says:
-/// items routed go to `errors`, each with [`ERROR_FIELD`]. A store that cannot be reached
-/// always stops the run (no later step could do better).
-fn run_items(
-    built: &BuiltStep,
-    (name, step_type, on_error): (&str, &str, OnError),
-    items: Vec<Item>,
-    cx: &mut StepContext<'_>,
-    out: &mut Vec<Item>,
-    errors: &mut Vec<Item>,
-) -> Handled {
-    if on_error == OnError::Stop {
-        return Handled { result: built.run_items(items, cx, out), failed_items: 0 };
-    }
-    let route = on_error == OnError::Route;
-    let mut failed_items = 0;
-    let mut fail = |error: StepError, kept: Option<Item>, cx: &mut StepContext<'_>| {
-        if error.unavailable {
-            return Err(error);
-        }
-        failed_items += 1;
-        if failed_items <= 5 {
-            cx.note(format!("an item failed and was {}: {}", if route { "routed" } else { "dropped" }, error.message));
-        }
-        cx.count(if route { crate::events::Event::ItemRouted } else { crate::events::Event::ItemDropped });
-        if let Some(mut item) = kept {
-            item.insert(ERROR_FIELD.into(), json!({"step": name, "type": step_type, "message": error.message}));
-            errors.push(item);
-        }
-        Ok(())
-    };
-    let result = match built {
-        BuiltStep::Each(step) => items.into_iter().try_for_each(|item| {
-            let kept = route.then(|| item.clone());
-            let mark = out.len();
-            match step.run(item, cx, out) {
-                Ok(()) => Ok(()),
-                Err(error) => {
-                    out.truncate(mark);
-                    fail(error, kept, cx)
+        let route = on_error == OnError::Route;
+        let mut failed_items = 0;
+        let mut fail = |error: StepError, kept: Option<Item>, cx: &mut StepContext<'_>| {
+            if error.unavailable {
+                return Err(error);
+            }
+            failed_items += 1;
+            if failed_items <= 5 {
+                cx.note(format!(
+                    "an item failed and was {}: {}",
+                    if route { "routed" } else { "dropped" },
+                    error.message
+                ));
+            }
+            cx.count(if route { crate::events::Event::ItemRouted } else { crate::events::Event::ItemDropped });
+            if let Some(mut item) = kept {
+                item.insert(ERROR_FIELD.into(), json!({"step": name, "type": step_type, "message": error.message}));
+                errors.push(item);
+            }
+            Ok(())
+        };
+        let result = match built {
+            BuiltStep::Each(step) => items.into_iter().try_for_each(|item| {
+                let kept = route.then(|| item.clone());
+                let mark = out.len();
+                match step.run(item, cx, out) {
+                    Ok(()) => Ok(()),
+                    Err(error) => {
+                        out.truncate(mark);
+                        fail(error, kept, cx)
+                    }
+                }
+            }),
+            _ => {
+                let count = items.len();
+                let kept = if route { items.clone() } else { Vec::new() };
+                match built.run_items(items, cx, out) {
+                    Ok(()) => Ok(()),
+                    Err(error) => {
+                        out.clear();
+                        let mut kept = kept.into_iter();
+                        (0..count).try_for_each(|_| fail(error.clone(), kept.next(), cx))
+                    }
                 }
             }
-        }),
-        _ => {
-            let count = items.len();
-            let kept = if route { items.clone() } else { Vec::new() };
-            match built.run_items(items, cx, out) {
-                Ok(()) => Ok(()),
-                Err(error) => {
-                    out.clear();
-                    let mut kept = kept.into_iter();
-                    (0..count).try_for_each(|_| fail(error.clone(), kept.next(), cx))
-                }
-            }
-        }
-    };
-    Handled { result, failed_items }
+        };
+        Handled { result, failed_items }
+    }
 }
