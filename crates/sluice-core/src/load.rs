@@ -813,8 +813,7 @@ pub(crate) fn schema_problem(
     let pointer = format!("{prefix}{path}");
     match error.kind() {
         ValidationErrorKind::Type { kind: TypeKind::Single(t) } => {
-            Problem::new(pointer, format!("expected {}, found {found}", article(&t.to_string())))
-                .hint(format!("write {} here", article(&t.to_string())))
+            wrong_type(pointer, &t.to_string(), error.instance())
         }
         ValidationErrorKind::Type { kind: TypeKind::Multiple(_) } => {
             let wanted: Vec<String> = schema
@@ -869,6 +868,13 @@ pub(crate) fn schema_problem(
             Problem::new(pointer, text)
         }
     }
+}
+
+/// The problem of `found` standing at `pointer` where a value of the JSON type `expected` (such
+/// as `object`) belongs.
+pub(crate) fn wrong_type(pointer: impl Into<String>, expected: &str, found: &Value) -> Problem {
+    Problem::new(pointer, format!("expected {}, found {}", article(expected), describe(found)))
+        .hint(format!("write {} here", article(expected)))
 }
 
 /// The problem of the keys `unexpected` in the object at `pointer`, placed at the first of them.

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 use crate::component::{Definitions, StepSpec};
 use crate::diagnostics::{Diagnostic, locate};
 use crate::engine::Engine;
+use crate::load::wrong_type;
 use crate::plan::CompiledStep;
 use crate::plugin::{Item, Secret, StepContext, StepError};
 use crate::resilience::Handled;
@@ -53,15 +54,7 @@ impl Engine {
         let settings = match settings {
             Value::Object(map) => map,
             Value::Null => Map::new(),
-            other => {
-                let problem = crate::diagnostics::Problem::new(
-                    "/settings",
-                    format!("expected an object, found {}", crate::types::describe(&other)),
-                )
-                .step(Some(name))
-                .hint("write the settings as an object");
-                return Err(outside_a_file(vec![problem]));
-            }
+            other => return Err(outside_a_file(vec![wrong_type("/settings", "object", &other).step(Some(name))])),
         };
         let spec = StepSpec {
             name: name.to_owned(),

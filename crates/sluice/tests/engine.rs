@@ -371,6 +371,7 @@ fn a_single_step_is_checked_as_a_dataflow_step_is() {
         (not_an_object[0].pointer.as_str(), not_an_object[0].message.as_str()),
         ("/settings", "expected an object, found an array of 1 element(s)")
     );
+    assert_eq!(not_an_object[0].hint.as_deref(), Some("write an object here"), "the words a file gets");
     // The step's own build checks run too (a script that does not compile, located in it).
     let broken = refused("execute_script", json!({"script": "let x = ;"}));
     assert!(broken[0].pointer.starts_with("/settings/script"), "{broken:?}");
