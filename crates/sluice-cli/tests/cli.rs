@@ -552,6 +552,31 @@ fn every_example_carries_tests_and_they_pass_with_a_junit_report() {
     assert_eq!(replay.status.code(), Some(0), "{}", String::from_utf8_lossy(&replay.stdout));
 }
 
+/// A component that does not load is the folder's fault (exit 1), told at its line and column
+/// after the file's name, by `sluice replay` and by `sluice test` (where the case fails).
+#[test]
+fn a_component_that_does_not_load_is_told_where_by_replay_and_test() {
+    let folder = tempfile::tempdir().unwrap();
+    let broken = r#"{"name": "Broken", "definitions": {}, "dataflows": [{"name": "GetCode", "stages": [{"name": "Code",
+        "steps": [{"name": "code", "type": "get_one_time_code_for_usr"}]}]}]}"#;
+    std::fs::write(folder.path().join("component.json"), broken).unwrap();
+    std::fs::copy(format!("{FOR_TEST_CODE}/users.json"), folder.path().join("users.json")).unwrap();
+    let component = folder.path().join("component.json").display().to_string();
+    let replay = sluice().env_remove("SLUICE_STORE").arg("replay").arg(folder.path()).output().unwrap();
+    let told = String::from_utf8_lossy(&replay.stderr);
+    assert_eq!(replay.status.code(), Some(1), "{told}");
+    assert!(told.contains(&format!("{component}:2:")) && told.contains("unknown step type"), "{told}");
+    std::fs::write(
+        folder.path().join("tests.json"),
+        r#"{"cases": [{"name": "any", "runs": [{"dataflow": "GetCode", "expect": {}}]}]}"#,
+    )
+    .unwrap();
+    let test = sluice().arg("test").arg(folder.path()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&test.stdout);
+    assert_eq!(test.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains(&format!("{component}:2:")) && stdout.contains("unknown step type"), "{stdout}");
+}
+
 /// A machine that cannot give a case its store is not a failing case: the command stops with
 /// exit 2 and says why (here the temporary folder, where `replay` makes each case's SQLite
 /// file, is a plain file).

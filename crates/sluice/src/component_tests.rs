@@ -35,7 +35,7 @@ use sluice_core::duration::DurationSetting;
 use sluice_core::entries::{ComponentHead, EntryKind};
 use sluice_core::resilience::CallError;
 use sluice_core::store::{EntryWrite, MemoryStore, Store, StoreError};
-use sluice_core::{Clock, Engine, LoadError, ManualClock, Plan, RunContext, RunError, RunOptions, Services};
+use sluice_core::{Clock, Engine, ManualClock, Plan, RunContext, RunError, RunOptions, Services};
 
 use crate::folder::{FolderError, read};
 use crate::users::{import, parse_users};
@@ -336,14 +336,11 @@ fn run_case(case: &Case, setting: &Setting<'_>) -> Result<Vec<String>, FolderErr
     let engine = Engine::builder().services(services.clone()).build().map_err(|e| FolderError::Setup(e.to_string()))?;
     let plans: BTreeMap<String, Arc<Plan>> = sources
         .iter()
-        .map(|(origin, text)| match engine.load_among(origin, text.as_bytes(), directory) {
-            Ok(plan) => Ok((plan.name().to_owned(), Arc::new(plan))),
-            Err(LoadError::Invalid { origin, diagnostics }) => Err(FolderError::located(origin, &diagnostics)),
-            Err(LoadError::Io { origin, source }) => {
-                Err(FolderError::Read { path: origin, message: source.to_string() })
-            }
+        .map(|(origin, text)| {
+            let plan = engine.load_among(origin, text.as_bytes(), directory)?;
+            Ok((plan.name().to_owned(), Arc::new(plan)))
         })
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<_, FolderError>>()?;
     // Execute dataflow may call into the other components of the folder (held weakly: the
     // plans hold the services that hold this).
     let held = Arc::new(plans);

@@ -4,6 +4,8 @@
 use std::fmt::Display;
 use std::path::Path;
 
+use sluice_core::LoadError;
+
 /// Why a folder's tests or replay could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum FolderError {
@@ -18,9 +20,19 @@ pub enum FolderError {
     /// A file of the folder is wrong (its problems, one per line).
     #[error("{0}")]
     Invalid(String),
-    /// The store or engine could not be set up.
+    /// The machine could not set up a run (the store, the engine, the random key).
     #[error("{0}")]
     Setup(String),
+}
+
+impl From<LoadError> for FolderError {
+    /// A component file of the folder that does not load: its problems, or why it is unreadable.
+    fn from(e: LoadError) -> Self {
+        match e {
+            LoadError::Invalid { origin, diagnostics } => FolderError::located(origin, &diagnostics),
+            LoadError::Io { origin, source } => FolderError::Read { path: origin, message: source.to_string() },
+        }
+    }
 }
 
 impl FolderError {

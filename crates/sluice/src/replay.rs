@@ -15,9 +15,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sluice_core::otp::Rejection;
 use sluice_core::store::Store;
-use sluice_core::{
-    Engine, LoadError, ManualClock, Outcome, Plan, RunContext, RunError, RunOptions, Services, sessions,
-};
+use sluice_core::{Engine, ManualClock, Outcome, Plan, RunContext, RunError, RunOptions, Services, sessions};
 
 use crate::folder::{FolderError, read};
 use crate::setup::{self, Secrets};
@@ -239,10 +237,7 @@ fn replay_in(
     store.import_users(&users).map_err(|e| setup_error(&e))?;
     let engine = Engine::builder().services(services).build().map_err(|e| setup_error(&e))?;
     let bytes = read(component)?;
-    let plan = engine.load(&component.display().to_string(), bytes.as_bytes()).map_err(|e| match e {
-        LoadError::Invalid { diagnostics, .. } => FolderError::located(component.display(), &diagnostics),
-        other => setup_error(&other),
-    })?;
+    let plan = engine.load(&component.display().to_string(), bytes.as_bytes())?;
     let user = options.user.clone().or_else(|| users.first().map(|u| u.user_name.clone()));
     let cx = RunContext { user, client: Some(options.client.clone()) };
     let scenario = Scenario { plan, services: engine.services().clone(), passwords, clock, store, cx };
