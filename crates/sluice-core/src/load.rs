@@ -497,7 +497,7 @@ impl<'e> Loader<'e> {
             };
             let registered = self.registered(&step.pointer, spec);
             let starts_flow = registered.map(|r| r.descriptor.meta.group.starts_flow());
-            let source = self.check_source(step, spec, i, steps, starts_flow, &first_index);
+            let source = self.check_source(&step.pointer, spec, i, &names[..i], starts_flow, &first_index);
             let upstream_fields = source.map(|src| offered[src].clone()).unwrap_or_default();
             self.upstream_fields
                 .push(UpstreamFields { pointer: step.pointer.clone(), fields: upstream_fields.clone() });
@@ -708,22 +708,25 @@ impl<'e> Loader<'e> {
         }
     }
 
+    /// The index of the step that `spec`, the `i`th step at `pointer`, names as its source.
+    /// `earlier` holds the names of the steps placed before it.
     fn check_source(
         &mut self,
-        step: &StepAt,
+        pointer: &str,
         spec: &StepSpec,
         i: usize,
-        steps: &[StepAt],
+        earlier: &[Option<&str>],
         starts_flow: Option<bool>,
         first_index: &dyn Fn(&str) -> Option<usize>,
     ) -> Option<usize> {
-        let at = format!("{}/source", step.pointer);
-        let earlier = || steps[..i].iter().filter_map(StepAt::name).collect::<Vec<_>>();
+        let at = format!("{pointer}/source");
+        let name = Some(spec.name.as_str());
+        let earlier = || earlier.iter().flatten().copied().collect::<Vec<_>>();
         match (starts_flow, spec.source.as_deref()) {
             (Some(true), Some(_)) => {
                 self.problems.push(
                     Problem::new(at, "an input step takes no source: it starts the dataflow")
-                        .step(step.name())
+                        .step(name)
                         .hint("remove \"source\""),
                 );
                 None
@@ -735,8 +738,8 @@ impl<'e> Loader<'e> {
                     None => "start the dataflow with an input step such as get_action_model".to_owned(),
                 };
                 self.problems.push(
-                    Problem::new(&step.pointer, "this step needs a \"source\": the step whose items it receives")
-                        .step(step.name())
+                    Problem::new(pointer, "this step needs a \"source\": the step whose items it receives")
+                        .step(name)
                         .hint(hint),
                 );
                 None
@@ -744,14 +747,14 @@ impl<'e> Loader<'e> {
             (_, Some(source)) => match first_index(source) {
                 Some(j) if j < i => Some(j),
                 Some(_) => {
-                    let message = if step.name() == Some(source) {
+                    let message = if name == Some(source) {
                         "a step cannot be its own source".to_owned()
                     } else {
                         format!("the source \"{source}\" is placed after this step")
                     };
                     self.problems.push(
                         Problem::new(at, message)
-                            .step(step.name())
+                            .step(name)
                             .hint("a source must stand in an earlier stage, or above this step in the same stage"),
                     );
                     None
@@ -766,9 +769,7 @@ impl<'e> Loader<'e> {
                         None => format!("use one of the earlier steps: {}", names.join(", ")),
                     };
                     self.problems.push(
-                        Problem::new(at, format!("no step named \"{source}\" in this dataflow"))
-                            .step(step.name())
-                            .hint(hint),
+                        Problem::new(at, format!("no step named \"{source}\" in this dataflow")).step(name).hint(hint),
                     );
                     None
                 }
